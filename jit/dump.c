@@ -1,0 +1,62 @@
+/* Texts for inspection: IR before/after optimization (kept by compile.c) and native assembly.
+ *
+ * Assembly is produced on demand from the optimized IR text, parsed into a fresh context: the
+ * module given to the JIT is consumed by its code generation and lives in a context the JIT may
+ * still use, so re-parsing is the one copy that nobody else touches. Same target machine
+ * settings as the JIT, so the text is the code that runs. */
+#define TJ_JIT_PRIVATE
+#include "jit.h"
+
+#include <llvm-c/IRReader.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+char *tjJ_module_text(LLVMModuleRef m)
+{
+    char *s = LLVMPrintModuleToString(m);
+    char *copy = s ? strdup(s) : NULL;
+    LLVMDisposeMessage(s);
+    return copy;
+}
+
+static void ignore_diagnostic(LLVMDiagnosticInfoRef di, void *ctx)
+{
+    (void)di;
+    (void)ctx;
+}
+
+char *tjJ_module_asm(tjJ_module *m)
+{
+    const char *ir = tjJ_module_ir(m, true);
+    if (!ir)
+        return NULL;
+    char *out = NULL, *msg = NULL;
+    LLVMTargetMachineRef tm = tjJ_target_machine(tjJ_module_engine(m), NULL, 0);
+    if (!tm)
+        return NULL;
+    LLVMContextRef ctx = LLVMContextCreate();
+    LLVMContextSetDiagnosticHandler(ctx, ignore_diagnostic, NULL);
+    LLVMModuleRef mod = NULL;
+    LLVMMemoryBufferRef text = LLVMCreateMemoryBufferWithMemoryRangeCopy(ir, strlen(ir), "ir");
+    LLVMMemoryBufferRef code = NULL;
+    if (LLVMParseIRInContext(ctx, text, &mod, &msg)) /* takes text */
+        goto done;
+    if (LLVMTargetMachineEmitToMemoryBuffer(tm, mod, LLVMAssemblyFile, &msg, &code))
+        goto done;
+    size_t n = LLVMGetBufferSize(code);
+    out = malloc(n + 1);
+    if (out) {
+        memcpy(out, LLVMGetBufferStart(code), n);
+        out[n] = '\0';
+    }
+done:
+    LLVMDisposeMessage(msg);
+    if (code)
+        LLVMDisposeMemoryBuffer(code);
+    if (mod)
+        LLVMDisposeModule(mod);
+    LLVMContextDispose(ctx);
+    LLVMDisposeTargetMachine(tm);
+    return out;
+}

@@ -1,0 +1,100 @@
+/* The seam between lib/ and the LLVM JIT: plain C, no llvm-c types. Only jit/ includes llvm-c. */
+#ifndef TJ_JIT_H
+#define TJ_JIT_H
+
+#include "../lib/kernel.h"
+
+typedef struct tjJ_engine tjJ_engine; /* one LLJIT + host target machine, per context */
+typedef struct tjJ_module tjJ_module; /* the compiled kernels of one function: code + texts */
+
+/* Creates an engine for the host CPU. On failure returns TJ_ERR_JIT (or NOMEM) and writes a
+ * sentence into err. */
+TJ_HIDDEN tj_status tjJ_engine_new(tjJ_engine **out, char *err, size_t errlen);
+/* Frees every module's code first (modules must have been freed), then the LLJIT. NULL-safe. */
+TJ_HIDDEN void tjJ_engine_free(tjJ_engine *eng);
+
+/* Lowers the kernels into one LLVM module, verifies it, optimizes it (O3 for the host CPU),
+ * adds it to the engine under its own resource tracker and looks every kernel up.
+ * `name` makes symbols unique in the engine (e.g. the structural hash as hex).
+ * On failure returns TJ_ERR_JIT with the LLVM message in err; nothing is left in the engine. */
+TJ_HIDDEN tj_status tjJ_compile(tjJ_engine *eng, const tjK_kernel *const *kernels, int nkernels,
+                                const char *name, tjJ_module **out, char *err, size_t errlen);
+/* The entry point of kernel i of the module. */
+TJ_HIDDEN tjK_fn tjJ_kernel_fn(const tjJ_module *m, int i);
+/* IR text before (optimized=false) or after optimization; borrowed, lives with the module. */
+TJ_HIDDEN const char *tjJ_module_ir(const tjJ_module *m, bool optimized);
+/* Native assembly of the optimized module as a new malloc'd string, or NULL. */
+TJ_HIDDEN char *tjJ_module_asm(tjJ_module *m);
+/* Milliseconds spent in LLVM for this module. */
+TJ_HIDDEN double tjJ_module_compile_ms(const tjJ_module *m);
+/* Releases the module's code (its resource tracker). NULL-safe. */
+TJ_HIDDEN void tjJ_module_free(tjJ_module *m);
+
+/* ---- private to jit/ ---------------------------------------------------------------------------
+ * The files of jit/ define TJ_JIT_PRIVATE before including this header; lib/ never does, so it
+ * never sees llvm-c. Prefixes: tjJ_ engine/module, tjL_ lowering, tjV_ vector math. */
+#ifdef TJ_JIT_PRIVATE
+#include <llvm-c/Core.h>
+#include <llvm-c/Orc.h>
+#include <llvm-c/TargetMachine.h>
+
+/* Writes a sentence into err (may be NULL) and returns st. */
+TJ_HIDDEN tj_status tjJ_fail(char *err, size_t errlen, tj_status st, const char *fmt, ...)
+    TJ_PRINTF(4, 5);
+/* Consumes e and writes "what: <LLVM message>" into err; returns TJ_ERR_JIT. */
+TJ_HIDDEN tj_status tjJ_fail_llvm(char *err, size_t errlen, const char *what, LLVMErrorRef e);
+/* A new target machine for the engine's host (triple, CPU, features, PIC, O3 codegen); the
+ * caller owns it. NULL with a sentence in err on failure. */
+TJ_HIDDEN LLVMTargetMachineRef tjJ_target_machine(const tjJ_engine *eng, char *err, size_t errlen);
+/* A number never returned before by this engine (makes symbol names unique). */
+TJ_HIDDEN uint64_t tjJ_engine_serial(tjJ_engine *eng);
+/* Under the engine lock: adds tsm (ownership taken, even on failure) under a new resource tracker
+ * and looks up the n symbols into fns. On success *rt owns the tracker (tjJ_engine_remove);
+ * on failure nothing stays in the engine. */
+TJ_HIDDEN tj_status tjJ_engine_add(tjJ_engine *eng, LLVMOrcThreadSafeModuleRef tsm,
+                                   const char *const *syms, int n, tjK_fn *fns,
+                                   LLVMOrcResourceTrackerRef *rt, char *err, size_t errlen);
+/* Removes the tracker's code from the engine and releases rt. */
+TJ_HIDDEN void tjJ_engine_remove(tjJ_engine *eng, LLVMOrcResourceTrackerRef rt);
+/* The engine a module was compiled by (borrowed). */
+TJ_HIDDEN tjJ_engine *tjJ_module_engine(const tjJ_module *m);
+/* The IR text of m as a new malloc'd string, or NULL. */
+TJ_HIDDEN char *tjJ_module_text(LLVMModuleRef m);
+
+/* Checks a kernel description before lowering: TJ_ERR_INVALID with a sentence on a bad one. */
+TJ_HIDDEN tj_status tjL_validate(const tjK_kernel *k, char *err, size_t errlen);
+/* Adds the function `fname` computing the (validated) kernel k to mod, whose target triple and
+ * data layout are already set. TJ_ERR_NOMEM is the only failure. */
+TJ_HIDDEN tj_status tjL_lower(LLVMModuleRef mod, const tjK_kernel *k, const char *fname,
+                              char *err, size_t errlen);
+
+/* The per-function state shared by lower.c (loops, memory) and lower_ops.c (instructions). */
+typedef struct {
+    LLVMContextRef ctx;
+    LLVMModuleRef mod;
+    LLVMBuilderRef b;
+    const tjK_kernel *k;
+    LLVMTypeRef i1, i8, i32, i64, ptr;
+} tjL_fn;
+
+/* Register type of a dtype (bool is i1) and memory type (bool is i8). */
+TJ_HIDDEN LLVMTypeRef tjL_reg_type(const tjL_fn *f, tj_dtype d);
+TJ_HIDDEN LLVMTypeRef tjL_mem_type(const tjL_fn *f, tj_dtype d);
+/* Emits k->code for one index: in[j] is input j's value (NULL if never loaded); fills v[ncode]. */
+TJ_HIDDEN void tjL_emit_code(tjL_fn *f, LLVMValueRef const *in, LLVMValueRef *v);
+/* v (register value of dtype from) converted to dtype to with CAST semantics. */
+TJ_HIDDEN LLVMValueRef tjL_convert(tjL_fn *f, LLVMValueRef v, tj_dtype from, tj_dtype to);
+/* Sets the kernels' fast-math flags (reassoc contract afn arcp nsz) on v if it takes them. */
+TJ_HIDDEN LLVMValueRef tjL_fast(LLVMValueRef v);
+
+/* Inline polynomial vector math on a float or double scalar; the loop vectorizer widens it. */
+TJ_HIDDEN LLVMValueRef tjV_exp(LLVMBuilderRef b, LLVMValueRef x);
+TJ_HIDDEN LLVMValueRef tjV_log(LLVMBuilderRef b, LLVMValueRef x);
+TJ_HIDDEN LLVMValueRef tjV_tanh(LLVMBuilderRef b, LLVMValueRef x);
+TJ_HIDDEN LLVMValueRef tjV_sigmoid(LLVMBuilderRef b, LLVMValueRef x);
+/* A call of the intrinsic `name` overloaded on types[ntypes] in the builder's module. */
+TJ_HIDDEN LLVMValueRef tjV_intrinsic(LLVMBuilderRef b, const char *name, LLVMTypeRef *types,
+                                     unsigned ntypes, LLVMValueRef *args, unsigned nargs);
+#endif /* TJ_JIT_PRIVATE */
+
+#endif /* TJ_JIT_H */

@@ -1,0 +1,247 @@
+/* exp, log, tanh and sigmoid for float and double, emitted inline as straight-line IR.
+ *
+ * Why inline: a loop calling expf/llvm.exp is widened and then split back into scalar calls;
+ * straight-line polynomial code is widened to <8 x float> / <4 x double> and fuses with its
+ * neighbours. Every branch is a select (both sides are computed), so a lane never diverges.
+ *
+ * Contracts kept by every function here:
+ * - no fast-math flags: the range reductions (Cody-Waite) and the special-case selects must be
+ *   evaluated as written; reassociation would cancel the split constants and nnan/ninf would
+ *   delete the NaN/Inf handling. Horner steps use llvm.fmuladd (an FMA on the host);
+ * - NaN in gives NaN out, infinities give the libm limits, subnormal inputs and results are
+ *   handled (2^n is applied in two exponent multiplies so a subnormal result rounds once).
+ * Coefficients are Cephes' (expf, exp, logf, tanhf, tanh) and fdlibm's (log). Measured accuracy
+ * is in docs/VMATH.md. */
+#define TJ_JIT_PRIVATE
+#include "jit.h"
+
+#include <string.h>
+
+typedef struct {
+    LLVMBuilderRef b;
+    LLVMTypeRef t;  /* float or double */
+    LLVMTypeRef it; /* the integer type of the same width */
+    bool dbl;
+} vm;
+
+static vm vm_of(LLVMBuilderRef b, LLVMValueRef x)
+{
+    vm v;
+    v.b = b;
+    v.t = LLVMTypeOf(x);
+    v.dbl = LLVMGetTypeKind(v.t) == LLVMDoubleTypeKind;
+    v.it = LLVMIntTypeInContext(LLVMGetTypeContext(v.t), v.dbl ? 64 : 32);
+    return v;
+}
+
+LLVMValueRef tjV_intrinsic(LLVMBuilderRef b, const char *name, LLVMTypeRef *types,
+                           unsigned ntypes, LLVMValueRef *args, unsigned nargs)
+{
+    LLVMValueRef fn0 = LLVMGetBasicBlockParent(LLVMGetInsertBlock(b));
+    LLVMModuleRef m = LLVMGetGlobalParent(fn0);
+    unsigned id = LLVMLookupIntrinsicID(name, strlen(name));
+    LLVMValueRef fn = LLVMGetIntrinsicDeclaration(m, id, types, ntypes);
+    LLVMTypeRef fty = LLVMIntrinsicGetType(LLVMGetModuleContext(m), id, types, ntypes);
+    return LLVMBuildCall2(b, fty, fn, args, nargs, "");
+}
+
+static LLVMValueRef K(const vm *v, double c) { return LLVMConstReal(v->t, c); }
+static LLVMValueRef KI(const vm *v, long long c) { return LLVMConstInt(v->it, (unsigned long long)c, 1); }
+
+static LLVMValueRef call1(const vm *v, const char *name, LLVMValueRef x)
+{
+    LLVMTypeRef t = v->t;
+    return tjV_intrinsic(v->b, name, &t, 1, &x, 1);
+}
+
+static LLVMValueRef fma_(const vm *v, LLVMValueRef a, LLVMValueRef x, LLVMValueRef c)
+{
+    LLVMValueRef args[3] = {a, x, c};
+    LLVMTypeRef t = v->t;
+    return tjV_intrinsic(v->b, "llvm.fmuladd", &t, 1, args, 3);
+}
+
+static LLVMValueRef add(const vm *v, LLVMValueRef a, LLVMValueRef c) { return LLVMBuildFAdd(v->b, a, c, ""); }
+static LLVMValueRef sub(const vm *v, LLVMValueRef a, LLVMValueRef c) { return LLVMBuildFSub(v->b, a, c, ""); }
+static LLVMValueRef mul(const vm *v, LLVMValueRef a, LLVMValueRef c) { return LLVMBuildFMul(v->b, a, c, ""); }
+static LLVMValueRef dv(const vm *v, LLVMValueRef a, LLVMValueRef c) { return LLVMBuildFDiv(v->b, a, c, ""); }
+
+static LLVMValueRef sel(const vm *v, LLVMRealPredicate p, LLVMValueRef a, LLVMValueRef c,
+                        LLVMValueRef yes, LLVMValueRef no)
+{
+    return LLVMBuildSelect(v->b, LLVMBuildFCmp(v->b, p, a, c, ""), yes, no, "");
+}
+
+/* c[0]*x^(n-1) + ... + c[n-1], Horner with fmuladd. */
+static LLVMValueRef horner(const vm *v, LLVMValueRef x, const double *c, int n)
+{
+    LLVMValueRef p = K(v, c[0]);
+    for (int i = 1; i < n; i++)
+        p = fma_(v, p, x, K(v, c[i]));
+    return p;
+}
+
+/* 2^k as a float of v's type, for an integer k (type v->it) in the normal exponent range. */
+static LLVMValueRef pow2i(const vm *v, LLVMValueRef k)
+{
+    LLVMValueRef e = LLVMBuildAdd(v->b, k, KI(v, v->dbl ? 1023 : 127), "");
+    e = LLVMBuildShl(v->b, e, KI(v, v->dbl ? 52 : 23), "");
+    return LLVMBuildBitCast(v->b, e, v->t, "");
+}
+
+/* ---- exp ----------------------------------------------------------------------------------- */
+
+/* exp(x) = 2^n * exp(r), n = rint(x log2 e), r = x - n ln 2 (Cody-Waite, two constants).
+ * The clamp keeps n in [-1076, 1024] (float: [-150, 128]); beyond it the true result is 0 or
+ * +inf, which the scaling produces. NaN passes both clamps (ordered compares are false). */
+LLVMValueRef tjV_exp(LLVMBuilderRef b, LLVMValueRef x)
+{
+    vm v = vm_of(b, x);
+    LLVMValueRef hi = K(&v, v.dbl ? 710.0 : 89.0), lo = K(&v, v.dbl ? -746.0 : -104.0);
+    x = sel(&v, LLVMRealOGT, x, hi, hi, x);
+    x = sel(&v, LLVMRealOLT, x, lo, lo, x);
+    LLVMValueRef fn = call1(&v, "llvm.roundeven", mul(&v, x, K(&v, 1.4426950408889634074)));
+    LLVMValueRef r, y;
+    if (!v.dbl) {
+        static const double P[] = {1.9875691500E-4, 1.3981999507E-3, 8.3334519073E-3,
+                                   4.1665795894E-2, 1.6666665459E-1, 5.0000001201E-1};
+        r = fma_(&v, fn, K(&v, -0.693359375), x);
+        r = fma_(&v, fn, K(&v, 2.12194440e-4), r);
+        LLVMValueRef z = mul(&v, r, r);
+        y = add(&v, fma_(&v, horner(&v, r, P, 6), z, r), K(&v, 1.0));
+    } else {
+        /* Cephes exp: the Pade form 1 + 2 r P(r^2) / (Q(r^2) - r P(r^2)). */
+        static const double P[] = {1.26177193074810590878E-4, 3.02994407707441961300E-2,
+                                   9.99999999999999999910E-1};
+        static const double Q[] = {3.00198505138664455042E-6, 2.52448340349684104192E-3,
+                                   2.27265548208155028766E-1, 2.00000000000000000009E0};
+        r = fma_(&v, fn, K(&v, -6.93145751953125E-1), x);
+        r = fma_(&v, fn, K(&v, -1.42860682030941723212E-6), r);
+        LLVMValueRef z = mul(&v, r, r);
+        LLVMValueRef px = mul(&v, r, horner(&v, z, P, 3));
+        LLVMValueRef q = horner(&v, z, Q, 4);
+        y = fma_(&v, K(&v, 2.0), dv(&v, px, sub(&v, q, px)), K(&v, 1.0));
+    }
+    /* fptosi of NaN is poison: freeze it; the NaN already in y carries the result. Doubles go
+     * through i32 too: AVX2 has no packed double -> int64 conversion. */
+    LLVMTypeRef i32 = LLVMInt32TypeInContext(LLVMGetTypeContext(v.t));
+    LLVMValueRef n = LLVMBuildFreeze(b, LLVMBuildFPToSI(b, fn, i32, ""), "");
+    if (v.dbl)
+        n = LLVMBuildSExt(b, n, v.it, "");
+    LLVMValueRef n1 = LLVMBuildAShr(b, n, KI(&v, 1), "");
+    LLVMValueRef n2 = LLVMBuildSub(b, n, n1, "");
+    return mul(&v, mul(&v, y, pow2i(&v, n1)), pow2i(&v, n2));
+}
+
+/* ---- log ----------------------------------------------------------------------------------- */
+
+/* Splits positive finite x into m * 2^e with m in [sqrt(1/2), sqrt(2)); e as a float.
+ * Subnormals are first scaled into the normal range. */
+static void split(const vm *v, LLVMValueRef x, LLVMValueRef *m, LLVMValueRef *fe)
+{
+    LLVMBuilderRef b = v->b;
+    int mant = v->dbl ? 52 : 23, bias = v->dbl ? 1023 : 127, sc = v->dbl ? 54 : 25;
+    LLVMValueRef tiny = LLVMBuildFCmp(b, LLVMRealOLT, x, K(v, v->dbl ? 2.2250738585072014e-308
+                                                                     : 1.17549435082228751e-38), "");
+    LLVMValueRef xs = LLVMBuildSelect(b, tiny, mul(v, x, K(v, (double)(1ull << sc))), x, "");
+    LLVMValueRef adj = LLVMBuildSelect(b, tiny, KI(v, -sc), KI(v, 0), "");
+    LLVMValueRef bits = LLVMBuildBitCast(b, xs, v->it, "");
+    LLVMValueRef e = LLVMBuildAnd(b, LLVMBuildLShr(b, bits, KI(v, mant), ""),
+                                  KI(v, v->dbl ? 0x7ff : 0xff), "");
+    e = LLVMBuildAdd(b, LLVMBuildSub(b, e, KI(v, bias), ""), adj, "");
+    unsigned long long fracmask = (1ull << mant) - 1, one = (unsigned long long)bias << mant;
+    LLVMValueRef mb = LLVMBuildOr(b, LLVMBuildAnd(b, bits, LLVMConstInt(v->it, fracmask, 0), ""),
+                                  LLVMConstInt(v->it, one, 0), "");
+    LLVMValueRef mm = LLVMBuildBitCast(b, mb, v->t, ""); /* [1, 2) */
+    LLVMValueRef big = LLVMBuildFCmp(b, LLVMRealOGT, mm, K(v, 1.41421356237309504880), "");
+    *m = LLVMBuildSelect(b, big, mul(v, mm, K(v, 0.5)), mm, ""); /* exact */
+    e = LLVMBuildAdd(b, e, LLVMBuildZExt(b, big, v->it, ""), "");
+    /* |e| < 1100: i32 -> floating converts packed on AVX2, i64 does not */
+    LLVMTypeRef i32 = LLVMInt32TypeInContext(LLVMGetTypeContext(v->t));
+    if (v->dbl)
+        e = LLVMBuildTrunc(b, e, i32, "");
+    *fe = LLVMBuildSIToFP(b, e, v->t, "");
+}
+
+/* log(0) = -inf, log(x<0) = NaN, log(+inf) = +inf, log(NaN) = NaN. */
+static LLVMValueRef log_specials(const vm *v, LLVMValueRef x, LLVMValueRef r)
+{
+    r = sel(v, LLVMRealOEQ, x, K(v, __builtin_inf()), K(v, __builtin_inf()), r);
+    r = sel(v, LLVMRealOEQ, x, K(v, 0.0), K(v, -__builtin_inf()), r);
+    r = sel(v, LLVMRealOLT, x, K(v, 0.0), K(v, __builtin_nan("")), r);
+    return sel(v, LLVMRealUNO, x, x, x, r);
+}
+
+LLVMValueRef tjV_log(LLVMBuilderRef b, LLVMValueRef x)
+{
+    vm v = vm_of(b, x);
+    LLVMValueRef m, fe, r;
+    split(&v, x, &m, &fe);
+    LLVMValueRef f = sub(&v, m, K(&v, 1.0)); /* exact: m in [0.707, 1.414] */
+    if (!v.dbl) {
+        /* Cephes logf: log(1+f) = f - f^2/2 + f^3 P(f) */
+        static const double P[] = {7.0376836292E-2, -1.1514610310E-1, 1.1676998740E-1,
+                                   -1.2420140846E-1, 1.4249322787E-1, -1.6668057665E-1,
+                                   2.0000714765E-1, -2.4999993993E-1, 3.3333331174E-1};
+        LLVMValueRef z = mul(&v, f, f);
+        LLVMValueRef y = mul(&v, mul(&v, horner(&v, f, P, 9), f), z);
+        y = fma_(&v, fe, K(&v, -2.12194440e-4), y);
+        y = fma_(&v, z, K(&v, -0.5), y);
+        r = fma_(&v, fe, K(&v, 0.693359375), add(&v, f, y));
+    } else {
+        /* fdlibm e_log.c: s = f/(2+f), log(1+f) = f - (hfsq - s (hfsq + R(s^2))) */
+        LLVMValueRef hfsq = mul(&v, mul(&v, K(&v, 0.5), f), f);
+        LLVMValueRef s = dv(&v, f, add(&v, K(&v, 2.0), f));
+        LLVMValueRef z = mul(&v, s, s), w = mul(&v, z, z);
+        static const double odd[] = {1.479819860511658591e-01, 1.818357216161805012e-01,
+                                     2.857142874366239149e-01, 6.666666666666735130e-01};
+        static const double even[] = {1.531383769920937332e-01, 2.222219843214978396e-01,
+                                      3.999999999940941908e-01};
+        LLVMValueRef t1 = mul(&v, w, horner(&v, w, even, 3));
+        LLVMValueRef t2 = mul(&v, z, horner(&v, w, odd, 4));
+        LLVMValueRef R = add(&v, t2, t1);
+        LLVMValueRef in = fma_(&v, s, add(&v, hfsq, R), mul(&v, fe, K(&v, 1.90821492927058770002e-10)));
+        LLVMValueRef t = sub(&v, sub(&v, hfsq, in), f);
+        r = fma_(&v, fe, K(&v, 6.93147180369123816490e-01), LLVMBuildFNeg(b, t, ""));
+    }
+    return log_specials(&v, x, r);
+}
+
+/* ---- tanh, sigmoid ------------------------------------------------------------------------- */
+
+/* |x| < 0.625: odd polynomial (rational for double); else 1 - 2/(exp(2|x|) + 1), which reaches
+ * exactly 1 once exp overflows. The sign is copied at the end, so tanh(-0) = -0. */
+LLVMValueRef tjV_tanh(LLVMBuilderRef b, LLVMValueRef x)
+{
+    vm v = vm_of(b, x);
+    LLVMValueRef a = call1(&v, "llvm.fabs", x);
+    LLVMValueRef z = mul(&v, a, a), small;
+    if (!v.dbl) {
+        static const double P[] = {-5.70498872745E-3, 2.06390887954E-2, -5.37397155531E-2,
+                                   1.33314422036E-1, -3.33332819422E-1};
+        small = fma_(&v, mul(&v, horner(&v, z, P, 5), z), a, a);
+    } else {
+        static const double P[] = {-9.64399179425052238628E-1, -9.92877231001918586564E1,
+                                   -1.61468768441708447952E3};
+        static const double Q[] = {1.0, 1.12811678491632931402E2, 2.23548839060100448583E3,
+                                   4.84406305325125486048E3};
+        LLVMValueRef pq = dv(&v, horner(&v, z, P, 3), horner(&v, z, Q, 4));
+        small = fma_(&v, mul(&v, a, z), pq, a);
+    }
+    LLVMValueRef e = tjV_exp(b, add(&v, a, a));
+    LLVMValueRef large = sub(&v, K(&v, 1.0), dv(&v, K(&v, 2.0), add(&v, e, K(&v, 1.0))));
+    LLVMValueRef r = sel(&v, LLVMRealOLT, a, K(&v, 0.625), small, large);
+    LLVMValueRef args[2] = {r, x};
+    LLVMTypeRef t = v.t;
+    return tjV_intrinsic(b, "llvm.copysign", &t, 1, args, 2);
+}
+
+/* 1/(1+exp(-x)) evaluated as e/(1+e) with e = exp(-|x|) for x < 0, so the result never
+ * overflows an intermediate and keeps full relative accuracy down to subnormal results. */
+LLVMValueRef tjV_sigmoid(LLVMBuilderRef b, LLVMValueRef x)
+{
+    vm v = vm_of(b, x);
+    LLVMValueRef e = tjV_exp(b, LLVMBuildFNeg(b, call1(&v, "llvm.fabs", x), ""));
+    LLVMValueRef num = sel(&v, LLVMRealOGE, x, K(&v, 0.0), K(&v, 1.0), e);
+    return dv(&v, num, add(&v, K(&v, 1.0), e));
+}

@@ -1,0 +1,424 @@
+/* Arrays: n-d, reference counted, independent of any context.
+ *
+ * Errors go to a per-thread slot (tjA_error) read by tj_errcode(NULL) / tj_errmsg(NULL). As in
+ * Cairo, a NULL array argument never overwrites the recorded error (it is usually the result of
+ * an earlier failure, which stays the one reported); a non-NULL handle that is not a live array
+ * records TJ_ERR_INVALID.
+ *
+ * Sizes follow numpy: the product of the non-zero dimensions times the element size must fit in
+ * int64 (and size_t) even when some dimension is 0, so every stride is representable. Owned data
+ * is 64-byte aligned and never NULL, even for zero elements. */
+#include "internal.h"
+
+#include <inttypes.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define TJ_ALIGN 64
+
+/* ---- the thread's error slot ----------------------------------------------------------------- */
+static _Thread_local tj_status last_status;
+static _Thread_local char last_msg[1024]; /* as long as tj_ctx's errmsg: tjC_error forwards */
+
+void tjA_error(tj_status st, const char *fmt, ...)
+{
+    last_status = st;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(last_msg, sizeof last_msg, fmt, ap);
+    va_end(ap);
+}
+
+tj_status tjA_last_status(void) { return last_status; }
+const char *tjA_last_msg(void) { return last_status == TJ_OK ? "" : last_msg; }
+
+void tjA_clear_error(void)
+{
+    last_status = TJ_OK;
+    last_msg[0] = '\0';
+}
+
+bool tjA_valid(const tj_array *a) { return a && a->magic == TJ_ARRAY_MAGIC; }
+
+/* NULL: no record (sticky); otherwise a dead or foreign handle records TJ_ERR_INVALID. */
+static bool check_array(const tj_array *a, const char *fn, const char *arg)
+{
+    if (tjA_valid(a))
+        return true;
+    if (a)
+        tjA_error(TJ_ERR_INVALID, "%s: %s is not a live tj_array (freed or not an array)", fn, arg);
+    return false;
+}
+
+/* ---- shapes ---------------------------------------------------------------------------------- */
+
+/* Validates dtype, ndim and shape; *size gets the element count and *bytes the byte count of a
+ * C-contiguous buffer. Errors name `fn`. */
+static bool check_shape(const char *fn, tj_dtype dtype, int ndim, const int64_t *shape,
+                        int64_t *size, size_t *bytes)
+{
+    if (!tj_dtype_valid((int)dtype)) {
+        tjA_error(TJ_ERR_TYPE, "%s: dtype is %d; expected a tj_dtype from TJ_BOOL to TJ_FLOAT64",
+                  fn, (int)dtype);
+        return false;
+    }
+    if (ndim < 0 || ndim > TJ_MAX_NDIM) {
+        tjA_error(TJ_ERR_VALUE, "%s: ndim is %d; expected 0 to %d", fn, ndim, TJ_MAX_NDIM);
+        return false;
+    }
+    if (ndim > 0 && !shape) {
+        tjA_error(TJ_ERR_INVALID, "%s: shape is NULL but ndim is %d; expected %d dimensions", fn,
+                  ndim, ndim);
+        return false;
+    }
+    int64_t nonzero = 1, n = 1;
+    for (int d = 0; d < ndim; d++) {
+        if (shape[d] < 0) {
+            tjA_error(TJ_ERR_VALUE, "%s: shape[%d] is %" PRId64 "; dimensions must be >= 0", fn, d,
+                      shape[d]);
+            return false;
+        }
+        if (shape[d] == 0) {
+            n = 0;
+            continue;
+        }
+        if (__builtin_mul_overflow(nonzero, shape[d], &nonzero)) {
+            tjA_error(TJ_ERR_VALUE,
+                      "%s: shape has too many elements (the product overflows int64 at shape[%d] = "
+                      "%" PRId64 ")",
+                      fn, d, shape[d]);
+            return false;
+        }
+    }
+    int64_t nbytes;
+    if (__builtin_mul_overflow(nonzero, (int64_t)tj_dtype_size(dtype), &nbytes) ||
+        (uint64_t)nbytes > SIZE_MAX - TJ_ALIGN) {
+        tjA_error(TJ_ERR_VALUE,
+                  "%s: shape has %" PRId64 " elements of %s; the byte count overflows int64", fn,
+                  nonzero, tj_dtype_name(dtype));
+        return false;
+    }
+    *size = n ? nonzero : 0;
+    *bytes = n ? (size_t)nbytes : 0;
+    return true;
+}
+
+bool tjA_shape_size(int ndim, const int64_t *shape, int64_t *out)
+{
+    int64_t nonzero = 1;
+    bool empty = false;
+    if (ndim < 0 || (ndim > 0 && !shape))
+        return false;
+    for (int d = 0; d < ndim; d++) {
+        if (shape[d] < 0)
+            return false;
+        if (shape[d] == 0)
+            empty = true;
+        else if (__builtin_mul_overflow(nonzero, shape[d], &nonzero))
+            return false;
+    }
+    *out = empty ? 0 : nonzero;
+    return true;
+}
+
+/* C-order byte strides; a zero dimension counts as 1, as in numpy. */
+static void contiguous_strides(tj_dtype dtype, int ndim, const int64_t *shape, int64_t *strides)
+{
+    int64_t s = (int64_t)tj_dtype_size(dtype);
+    for (int d = ndim - 1; d >= 0; d--) {
+        strides[d] = s;
+        if (shape[d])
+            s *= shape[d]; /* cannot overflow: check_shape bounded the non-zero product */
+    }
+}
+
+bool tjA_is_contiguous(const tj_array *a)
+{
+    if (!tjA_valid(a))
+        return false;
+    if (a->size == 0)
+        return true;
+    int64_t s = (int64_t)tj_dtype_size(a->dtype);
+    for (int d = a->ndim - 1; d >= 0; d--) {
+        if (a->shape[d] != 1 && a->strides[d] != s) /* length-1 axes may have any stride */
+            return false;
+        s *= a->shape[d];
+    }
+    return true;
+}
+
+/* ---- construction and destruction ------------------------------------------------------------ */
+
+/* The header with shape and contiguous strides, no data. */
+static tj_array *new_header(const char *fn, tj_dtype dtype, int ndim, const int64_t *shape,
+                            int64_t size)
+{
+    tj_array *a = calloc(1, sizeof *a);
+    if (!a) {
+        tjA_error(TJ_ERR_NOMEM, "%s: out of memory allocating an array header", fn);
+        return NULL;
+    }
+    a->magic = TJ_ARRAY_MAGIC;
+    atomic_init(&a->refcount, 1);
+    a->dtype = dtype;
+    a->ndim = ndim;
+    a->size = size;
+    if (ndim > 0)
+        memcpy(a->shape, shape, (size_t)ndim * sizeof *shape);
+    contiguous_strides(dtype, ndim, a->shape, a->strides);
+    return a;
+}
+
+static tj_array *alloc_array(const char *fn, tj_dtype dtype, int ndim, const int64_t *shape,
+                             bool zero)
+{
+    int64_t size;
+    size_t bytes;
+    if (!check_shape(fn, dtype, ndim, shape, &size, &bytes))
+        return NULL;
+    tj_array *a = new_header(fn, dtype, ndim, shape, size);
+    if (!a)
+        return NULL;
+    /* aligned_alloc wants a multiple of the alignment; zero bytes still gets a real block */
+    size_t rounded = bytes ? (bytes + TJ_ALIGN - 1) / TJ_ALIGN * TJ_ALIGN : TJ_ALIGN;
+    a->data = aligned_alloc(TJ_ALIGN, rounded);
+    if (!a->data) {
+        tjA_error(TJ_ERR_NOMEM, "%s: out of memory allocating %zu bytes for %" PRId64 " %s", fn,
+                  bytes, size, tj_dtype_name(dtype));
+        free(a);
+        return NULL;
+    }
+    if (zero)
+        memset(a->data, 0, bytes);
+    a->owns_data = true;
+    return a;
+}
+
+tj_array *tjA_alloc(tj_dtype dtype, int ndim, const int64_t *shape, bool zero)
+{
+    return alloc_array("array allocation", dtype, ndim, shape, zero);
+}
+
+tj_array *tj_array_new(tj_dtype dtype, int ndim, const int64_t *shape)
+{
+    return alloc_array("tj_array_new", dtype, ndim, shape, true);
+}
+
+tj_array *tj_array_from_data(tj_dtype dtype, int ndim, const int64_t *shape, const void *data)
+{
+    if (!data) {
+        tjA_error(TJ_ERR_INVALID, "tj_array_from_data: data is NULL; expected a buffer of the "
+                                  "array's elements in C order");
+        return NULL;
+    }
+    tj_array *a = alloc_array("tj_array_from_data", dtype, ndim, shape, false);
+    if (!a)
+        return NULL;
+    if (dtype == TJ_BOOL) {
+        /* normalize so every stored bool is 0 or 1 */
+        const uint8_t *src = data;
+        for (int64_t i = 0; i < a->size; i++)
+            a->data[i] = src[i] != 0;
+    } else {
+        memcpy(a->data, data, (size_t)a->size * tj_dtype_size(dtype));
+    }
+    return a;
+}
+
+tj_array *tj_array_wrap(tj_dtype dtype, int ndim, const int64_t *shape,
+                        const int64_t *strides_bytes, void *data, void (*release)(void *),
+                        void *release_arg)
+{
+    int64_t size;
+    size_t bytes;
+    if (!data) {
+        tjA_error(TJ_ERR_INVALID, "tj_array_wrap: data is NULL; expected the buffer to borrow");
+        return NULL;
+    }
+    if (!check_shape("tj_array_wrap", dtype, ndim, shape, &size, &bytes))
+        return NULL;
+    tj_array *a = new_header("tj_array_wrap", dtype, ndim, shape, size);
+    if (!a)
+        return NULL; /* on failure the caller keeps its buffer: release is not called */
+    if (strides_bytes && ndim > 0)
+        memcpy(a->strides, strides_bytes, (size_t)ndim * sizeof *strides_bytes);
+    a->data = data;
+    a->release = release;
+    a->release_arg = release_arg;
+    a->owns_data = false;
+    return a;
+}
+
+tj_array *tj_array_scalar(tj_dtype dtype, double value)
+{
+    tj_array *a = alloc_array("tj_array_scalar", dtype, 0, NULL, false);
+    if (a)
+        tjA_store(dtype, a->data, 0, value);
+    return a;
+}
+
+tj_array *tj_array_ref(tj_array *a)
+{
+    if (!check_array(a, "tj_array_ref", "the array"))
+        return NULL;
+    atomic_fetch_add_explicit(&a->refcount, 1, memory_order_relaxed);
+    return a;
+}
+
+void tj_array_unref(tj_array *a)
+{
+    if (!check_array(a, "tj_array_unref", "the array"))
+        return;
+    /* acq_rel: the thread that frees sees every other thread's writes to the data */
+    if (atomic_fetch_sub_explicit(&a->refcount, 1, memory_order_acq_rel) != 1)
+        return;
+    if (a->owns_data)
+        free(a->data);
+    else if (a->release)
+        a->release(a->release_arg);
+    a->magic = 0; /* a stale handle then fails tjA_valid instead of being used */
+    free(a);
+}
+
+/* ---- accessors ------------------------------------------------------------------------------- */
+
+tj_dtype tj_array_dtype(const tj_array *a) { return tjA_valid(a) ? a->dtype : TJ_NUM_DTYPES; }
+int tj_array_ndim(const tj_array *a) { return tjA_valid(a) ? a->ndim : -1; }
+const int64_t *tj_array_shape(const tj_array *a) { return tjA_valid(a) ? a->shape : NULL; }
+const int64_t *tj_array_strides(const tj_array *a) { return tjA_valid(a) ? a->strides : NULL; }
+int64_t tj_array_size(const tj_array *a) { return tjA_valid(a) ? a->size : -1; }
+
+void *tj_array_data(tj_array *a)
+{
+    return tjA_is_contiguous(a) ? a->data : NULL;
+}
+
+/* Byte offset of a multi-index. Unsigned arithmetic: wrapped strides are the caller's promise,
+ * and a nonsense stride must not be signed-overflow UB here. */
+static int64_t offset_of(const tj_array *a, const int64_t *index)
+{
+    uint64_t off = 0;
+    for (int d = 0; d < a->ndim; d++)
+        off += (uint64_t)index[d] * (uint64_t)a->strides[d];
+    return (int64_t)off;
+}
+
+static bool check_index(const tj_array *a, const int64_t *index, const char *fn)
+{
+    if (a->ndim > 0 && !index) {
+        tjA_error(TJ_ERR_INVALID, "%s: index is NULL; expected %d entries for a %d-d array", fn,
+                  a->ndim, a->ndim);
+        return false;
+    }
+    for (int d = 0; d < a->ndim; d++) {
+        if (index[d] < 0 || index[d] >= a->shape[d]) {
+            tjA_error(TJ_ERR_VALUE,
+                      "%s: index[%d] is %" PRId64 "; axis %d has length %" PRId64
+                      " (expected 0 <= index < length)",
+                      fn, d, index[d], d, a->shape[d]);
+            return false;
+        }
+    }
+    return true;
+}
+
+double tj_array_get(const tj_array *a, const int64_t *index)
+{
+    if (!check_array(a, "tj_array_get", "the array") || !check_index(a, index, "tj_array_get"))
+        return NAN;
+    return tjA_load(a->dtype, a->data + offset_of(a, index), 0);
+}
+
+tj_status tj_array_set(tj_array *a, const int64_t *index, double value)
+{
+    if (!check_array(a, "tj_array_set", "the array"))
+        return TJ_ERR_INVALID;
+    if (!check_index(a, index, "tj_array_set"))
+        return tjA_last_status();
+    tjA_store(a->dtype, a->data + offset_of(a, index), 0, value);
+    return TJ_OK;
+}
+
+/* ---- copies ---------------------------------------------------------------------------------- */
+
+/* Copies one element; the same dtype copies bytes so int64 values beyond 2^53 survive.
+ * src and dst must not overlap (callers copy into fresh arrays). */
+static int64_t load_int(tj_dtype d, const char *p)
+{
+    switch (d) {
+    case TJ_INT8: return *(const int8_t *)p;
+    case TJ_INT16: return *(const int16_t *)p;
+    case TJ_INT32: return *(const int32_t *)p;
+    case TJ_INT64: return *(const int64_t *)p;
+    default: return *(const uint8_t *)p; /* uint8, bool */
+    }
+}
+
+/* Integer to integer wraps (two's complement truncation), as numpy's astype and our CAST do. */
+static void store_int_wrapping(tj_dtype d, char *p, int64_t v)
+{
+    switch (d) {
+    case TJ_INT8: *(int8_t *)p = (int8_t)(uint8_t)v; break;
+    case TJ_INT16: *(int16_t *)p = (int16_t)(uint16_t)v; break;
+    case TJ_INT32: *(int32_t *)p = (int32_t)(uint32_t)v; break;
+    case TJ_INT64: *(int64_t *)p = v; break;
+    case TJ_UINT8: *(uint8_t *)p = (uint8_t)v; break;
+    default: *(uint8_t *)p = v != 0; break; /* bool */
+    }
+}
+
+static void copy_elem(tj_array *dst, int64_t doff, const tj_array *src, int64_t soff)
+{
+    if (dst->dtype == src->dtype)
+        memcpy(dst->data + doff, src->data + soff, tj_dtype_size(src->dtype));
+    else if (!tj_dtype_is_float(dst->dtype) && !tj_dtype_is_float(src->dtype))
+        store_int_wrapping(dst->dtype, dst->data + doff, load_int(src->dtype, src->data + soff));
+    else
+        tjA_store(dst->dtype, dst->data + doff, 0, tjA_load(src->dtype, src->data + soff, 0));
+}
+
+void tjA_copy_into(tj_array *dst, const tj_array *src)
+{
+    if (!tjA_valid(dst) || !tjA_valid(src) || src->size == 0)
+        return;
+    if (dst->dtype == src->dtype && tjA_is_contiguous(dst) && tjA_is_contiguous(src)) {
+        memcpy(dst->data, src->data, (size_t)src->size * tj_dtype_size(src->dtype));
+        return;
+    }
+    /* odometer over the shape, keeping both byte offsets incrementally */
+    int64_t idx[TJ_MAX_NDIM] = {0};
+    uint64_t soff = 0, doff = 0;
+    for (int64_t n = 0; n < src->size; n++) {
+        copy_elem(dst, (int64_t)doff, src, (int64_t)soff);
+        for (int d = src->ndim - 1; d >= 0; d--) {
+            soff += (uint64_t)src->strides[d];
+            doff += (uint64_t)dst->strides[d];
+            if (++idx[d] < src->shape[d])
+                break;
+            soff -= (uint64_t)src->strides[d] * (uint64_t)src->shape[d];
+            doff -= (uint64_t)dst->strides[d] * (uint64_t)src->shape[d];
+            idx[d] = 0;
+        }
+    }
+}
+
+tj_array *tjA_convert(const tj_array *src, tj_dtype d)
+{
+    if (!check_array(src, "tjA_convert", "src"))
+        return NULL;
+    tj_array *dst = alloc_array("tjA_convert", d, src->ndim, src->shape, false);
+    if (dst)
+        tjA_copy_into(dst, src);
+    return dst;
+}
+
+tj_array *tj_array_copy(const tj_array *a)
+{
+    if (!check_array(a, "tj_array_copy", "the array"))
+        return NULL;
+    tj_array *c = alloc_array("tj_array_copy", a->dtype, a->ndim, a->shape, false);
+    if (c)
+        tjA_copy_into(c, a);
+    return c;
+}

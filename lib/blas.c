@@ -1,0 +1,221 @@
+/* numpy.dot for vectors and matrices: float32/float64 through OpenBLAS, other dtypes (and any
+ * case BLAS cannot take: sizes beyond its int, a failed temporary copy, a strided output) by a
+ * plain loop over byte strides.
+ *
+ * Strided operands reach BLAS without a copy whenever one stride is the element size and the
+ * other a whole number of elements at least the row length: a transpose view is then BLAS's
+ * other layout, expressed with a transpose flag. Anything else is copied to a C-contiguous
+ * temporary first. */
+#include "internal.h"
+
+#include <cblas.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* A 2-d operand for the plain loop: rows x cols with byte strides (a vector is 1 x k or k x 1). */
+typedef struct {
+    const char *p;
+    int64_t rows, cols, s0, s1;
+} view2;
+
+static inline uint64_t u64(int64_t v) { return (uint64_t)v; }
+
+#define LOAD(v, p) memcpy(&(v), (p), sizeof(v))
+
+/* out[i,j] = sum_p a[i,p] * b[p,j]: floats accumulate in the dtype, integers wrap through uint64,
+ * bool is "any(a and b)" as numpy. */
+#define NAIVE(SUF, T, ACC, INIT, STEP, FINISH)                                                    \
+    static void naive_##SUF(const view2 *a, const view2 *b, char *o, int64_t os0, int64_t os1)   \
+    {                                                                                             \
+        for (int64_t i = 0; i < a->rows; i++) {                                                   \
+            for (int64_t j = 0; j < b->cols; j++) {                                               \
+                ACC acc = INIT;                                                                   \
+                for (int64_t p = 0; p < a->cols; p++) {                                           \
+                    T x, y;                                                                       \
+                    LOAD(x, a->p + i * a->s0 + p * a->s1);                                        \
+                    LOAD(y, b->p + p * b->s0 + j * b->s1);                                        \
+                    STEP;                                                                         \
+                }                                                                                 \
+                T r = FINISH;                                                                     \
+                memcpy(o + i * os0 + j * os1, &r, sizeof r);                                      \
+            }                                                                                     \
+        }                                                                                         \
+    }
+
+NAIVE(f32, float, float, 0.0f, acc += x * y, acc)
+NAIVE(f64, double, double, 0.0, acc += x * y, acc)
+NAIVE(i8, int8_t, uint64_t, 0, acc += u64(x) * u64(y), (int8_t)acc)
+NAIVE(i16, int16_t, uint64_t, 0, acc += u64(x) * u64(y), (int16_t)acc)
+NAIVE(i32, int32_t, uint64_t, 0, acc += u64(x) * u64(y), (int32_t)acc)
+NAIVE(i64, int64_t, uint64_t, 0, acc += u64(x) * u64(y), (int64_t)acc)
+NAIVE(u8, uint8_t, uint64_t, 0, acc += u64(x) * u64(y), (uint8_t)acc)
+NAIVE(bool, uint8_t, uint8_t, 0, acc |= (x != 0) & (y != 0), acc)
+
+static void (*const naive[TJ_NUM_DTYPES])(const view2 *, const view2 *, char *, int64_t,
+                                          int64_t) = {
+    [TJ_BOOL] = naive_bool, [TJ_INT8] = naive_i8,       [TJ_INT16] = naive_i16,
+    [TJ_INT32] = naive_i32, [TJ_INT64] = naive_i64,     [TJ_UINT8] = naive_u8,
+    [TJ_FLOAT32] = naive_f32, [TJ_FLOAT64] = naive_f64,
+};
+
+/* a as a 2-d view: a matrix as is, a vector as a row (left operand) or a column (right). */
+static view2 as_view(const tj_array *a, bool left)
+{
+    if (a->ndim == 2)
+        return (view2){a->data, a->shape[0], a->shape[1], a->strides[0], a->strides[1]};
+    if (left)
+        return (view2){a->data, 1, a->shape[0], 0, a->strides[0]};
+    return (view2){a->data, a->shape[0], 1, a->strides[0], 0};
+}
+
+/* ---- the BLAS path ---------------------------------------------------------------------------- */
+
+static bool fits(int64_t v) { return v >= 0 && v <= INT_MAX; }
+static int64_t max1(int64_t v) { return v > 1 ? v : 1; }
+
+/* A logical rows x cols matrix as BLAS takes it: row-major storage of itself (trans false) or of
+ * its transpose (trans true), leading dimension ld elements. */
+typedef struct {
+    const char *p;
+    bool trans;
+    blasint ld;
+} bmat;
+
+static bool as_bmat(const tj_array *a, bmat *m)
+{
+    int64_t e = (int64_t)tj_dtype_size(a->dtype), r = a->shape[0], c = a->shape[1];
+    if ((uintptr_t)a->data % (uintptr_t)e)
+        return false;
+    /* The stride of a length-1 axis is meaningless: give it the value the layout wants. */
+    int64_t s0 = r == 1 ? max1(c) * e : a->strides[0], s1 = c == 1 ? e : a->strides[1];
+    if (s1 == e && s0 % e == 0 && s0 / e >= max1(c) && fits(s0 / e)) {
+        *m = (bmat){a->data, false, (blasint)(s0 / e)};
+        return true;
+    }
+    s0 = r == 1 ? e : a->strides[0];
+    s1 = c == 1 ? max1(r) * e : a->strides[1];
+    if (s0 == e && s1 % e == 0 && s1 / e >= max1(r) && fits(s1 / e)) {
+        *m = (bmat){a->data, true, (blasint)(s1 / e)};
+        return true;
+    }
+    return false;
+}
+
+/* A vector as BLAS takes it: a positive increment in elements. */
+static bool as_bvec(const tj_array *a, blasint *inc)
+{
+    int64_t e = (int64_t)tj_dtype_size(a->dtype), s = a->strides[0];
+    if ((uintptr_t)a->data % (uintptr_t)e)
+        return false;
+    if (a->shape[0] <= 1) {
+        *inc = 1;
+        return true;
+    }
+    if (s <= 0 || s % e != 0 || !fits(s / e))
+        return false;
+    *inc = (blasint)(s / e);
+    return true;
+}
+
+/* The operand as BLAS can take it, or a C-contiguous copy of it in *tmp (NULL when none fits). */
+static const tj_array *blas_ready(const tj_array *a, tj_array **tmp)
+{
+    bmat m;
+    blasint inc;
+    if (a->ndim == 2 ? as_bmat(a, &m) : as_bvec(a, &inc))
+        return a;
+    *tmp = tj_array_copy(a);
+    return *tmp;
+}
+
+/* float32/float64 through BLAS; false when the case has to go to the plain loop. */
+static bool dot_blas(const tj_array *a0, const tj_array *b0, tj_array *out)
+{
+    bool f32 = out->dtype == TJ_FLOAT32, ok = false;
+    int64_t m = a0->ndim == 2 ? a0->shape[0] : 1, k = b0->shape[0];
+    int64_t n = b0->ndim == 2 ? b0->shape[1] : 1;
+    if (!fits(m) || !fits(n) || !fits(k) || !tjA_is_contiguous(out))
+        return false;
+    tj_array *ta = NULL, *tb = NULL;
+    const tj_array *a = blas_ready(a0, &ta), *b = blas_ready(b0, &tb);
+    bmat A, B;
+    blasint incx, incy;
+    if (!a || !b)
+        goto done;
+    if (a->ndim == 1 && b->ndim == 1) {
+        as_bvec(a, &incx);
+        as_bvec(b, &incy);
+        if (f32) {
+            float r = cblas_sdot((blasint)k, (const float *)a->data, incx,
+                                 (const float *)b->data, incy);
+            memcpy(out->data, &r, sizeof r);
+        } else {
+            double r = cblas_ddot((blasint)k, (const double *)a->data, incx,
+                                  (const double *)b->data, incy);
+            memcpy(out->data, &r, sizeof r);
+        }
+    } else if (b->ndim == 1 || a->ndim == 1) {
+        /* y = A x, or y = x B = B^T x: one gemv over the stored matrix. */
+        bool mat_left = a->ndim == 2;
+        const tj_array *mat = mat_left ? a : b, *vec = mat_left ? b : a;
+        as_bmat(mat, &A);
+        as_bvec(vec, &incx);
+        int64_t rows = mat->shape[0], cols = mat->shape[1];
+        /* the stored matrix is mat (rows x cols) or its transpose (cols x rows) */
+        blasint sr = (blasint)(A.trans ? cols : rows), sc = (blasint)(A.trans ? rows : cols);
+        enum CBLAS_TRANSPOSE t = (A.trans != !mat_left) ? CblasTrans : CblasNoTrans;
+        if (f32)
+            cblas_sgemv(CblasRowMajor, t, sr, sc, 1.0f, (const float *)A.p, A.ld,
+                        (const float *)vec->data, incx, 0.0f, (float *)out->data, 1);
+        else
+            cblas_dgemv(CblasRowMajor, t, sr, sc, 1.0, (const double *)A.p, A.ld,
+                        (const double *)vec->data, incx, 0.0, (double *)out->data, 1);
+    } else {
+        as_bmat(a, &A);
+        as_bmat(b, &B);
+        enum CBLAS_TRANSPOSE ta_ = A.trans ? CblasTrans : CblasNoTrans;
+        enum CBLAS_TRANSPOSE tb_ = B.trans ? CblasTrans : CblasNoTrans;
+        if (f32)
+            cblas_sgemm(CblasRowMajor, ta_, tb_, (blasint)m, (blasint)n, (blasint)k, 1.0f,
+                        (const float *)A.p, A.ld, (const float *)B.p, B.ld, 0.0f,
+                        (float *)out->data, (blasint)n);
+        else
+            cblas_dgemm(CblasRowMajor, ta_, tb_, (blasint)m, (blasint)n, (blasint)k, 1.0,
+                        (const double *)A.p, A.ld, (const double *)B.p, B.ld, 0.0,
+                        (double *)out->data, (blasint)n);
+    }
+    ok = true;
+done:
+    tj_array_unref(ta);
+    tj_array_unref(tb);
+    return ok;
+}
+
+void tjB_dot(const tj_array *a, const tj_array *b, tj_array *out)
+{
+    size_t es = tj_dtype_size(out->dtype);
+    int64_t m = a->ndim == 2 ? a->shape[0] : 1, n = b->ndim == 2 ? b->shape[1] : 1;
+    int64_t os0 = 0, os1 = 0; /* out as an m x n view */
+    if (a->ndim == 2 && b->ndim == 2) {
+        os0 = out->strides[0];
+        os1 = out->strides[1];
+    } else if (a->ndim == 2) {
+        os0 = out->strides[0];
+    } else if (b->ndim == 2) {
+        os1 = out->strides[0];
+    }
+    if (m == 0 || n == 0)
+        return;
+    if (b->shape[0] == 0) {
+        /* An empty inner dimension: every entry is an empty sum (BLAS need not be asked). */
+        for (int64_t i = 0; i < m; i++)
+            for (int64_t j = 0; j < n; j++)
+                memset(out->data + i * os0 + j * os1, 0, es);
+        return;
+    }
+    if (tj_dtype_is_float(out->dtype) && dot_blas(a, b, out))
+        return;
+    view2 va = as_view(a, true), vb = as_view(b, false);
+    naive[out->dtype](&va, &vb, out->data, os0, os1);
+}

@@ -1,0 +1,240 @@
+/* Public builders for operations: type promotion (numpy rules, weak literals), implicit
+ * dimshuffles for rank alignment, static broadcast patterns. After a builder, an elementwise
+ * node's inputs all have its rank and its compute dtype (see ops.def). */
+#include "internal.h"
+
+#include <string.h>
+
+/* Checks operands: all live, all from one context. Returns the context or NULL.
+ * A NULL operand returns NULL without recording (sticky errors). */
+static tj_ctx *operands_ctx(tj_var *const *vs, int n, const char *fn)
+{
+    for (int i = 0; i < n; i++)
+        if (!vs[i])
+            return NULL;
+    for (int i = 0; i < n; i++) {
+        if (!tjG_valid(vs[i])) {
+            tjA_error(TJ_ERR_INVALID, "%s: operand %d is not a live tj_var", fn, i);
+            return NULL;
+        }
+    }
+    for (int i = 1; i < n; i++) {
+        if (vs[i]->ctx != vs[0]->ctx) {
+            tjC_error(vs[0]->ctx, TJ_ERR_INVALID,
+                      "%s: operand %d belongs to another context than operand 0", fn, i);
+            return NULL;
+        }
+    }
+    return vs[0]->ctx;
+}
+
+/* The dtype two operands compute in: numpy promotion, where a weak literal only decides the
+ * kind (a float literal turns an integer tensor into float64; otherwise the tensor wins). */
+static tj_dtype binary_dtype(const tj_var *a, const tj_var *b)
+{
+    if (a->weak == b->weak)
+        return tjA_promote(a->dtype, b->dtype);
+    const tj_var *weak = a->weak ? a : b, *strong = a->weak ? b : a;
+    if (tj_dtype_is_float(weak->dtype) && !tj_dtype_is_float(strong->dtype))
+        return TJ_FLOAT64;
+    if (strong->dtype == TJ_BOOL && weak->dtype != TJ_BOOL)
+        return weak->dtype;
+    return strong->dtype;
+}
+
+/* v in dtype d: a weak literal becomes a constant of d, anything else a cast node. */
+static tj_var *as_dtype(tj_var *v, tj_dtype d)
+{
+    if (!v || (v->dtype == d && !v->weak))
+        return v;
+    if (v->op == TJ_OP_CONSTANT && v->ndim == 0) {
+        tj_array *a = tjA_convert(v->value, d);
+        if (!a) {
+            tjC_error(v->ctx, TJ_ERR_NOMEM, "out of memory converting a literal");
+            return NULL;
+        }
+        return tjG_make(v->ctx, TJ_OP_CONSTANT, d, 0, 0, NULL, 0, NULL, 0, a);
+    }
+    if (v->dtype == d)
+        return v;
+    int64_t attr = d;
+    return tjG_make(v->ctx, TJ_OP_CAST, d, v->ndim, v->bcast, &v, 1, &attr, 1, NULL);
+}
+
+/* v with leading broadcastable axes added up to ndim (numpy's right alignment). */
+static tj_var *expand_to(tj_var *v, int ndim)
+{
+    if (!v || v->ndim == ndim)
+        return v;
+    int64_t pattern[TJ_MAX_NDIM];
+    int add = ndim - v->ndim;
+    for (int d = 0; d < ndim; d++)
+        pattern[d] = d < add ? -1 : d - add;
+    uint32_t bcast = (v->bcast << add) | ((1u << add) - 1);
+    return tjG_make(v->ctx, TJ_OP_DIMSHUFFLE, v->dtype, ndim, bcast, &v, 1, pattern, ndim, NULL);
+}
+
+/* Makes an elementwise node from inputs that already share a rank; result dtype `out`. */
+static tj_var *elemwise_node(tj_op op, tj_dtype out, tj_var **in, int nin, const int64_t *attr,
+                             int nattr)
+{
+    for (int i = 0; i < nin; i++)
+        if (!in[i])
+            return NULL;
+    uint32_t bcast = ~0u;
+    int ndim = in[0]->ndim;
+    for (int i = 0; i < nin; i++)
+        bcast &= in[i]->bcast;
+    bcast &= ndim == 32 ? ~0u : (1u << ndim) - 1;
+    /* results of operations are strongly typed: only literals are weak */
+    return tjG_make(in[0]->ctx, op, out, ndim, bcast, in, nin, attr, nattr, NULL);
+}
+
+static int max_ndim(tj_var *const *in, int n)
+{
+    int m = 0;
+    for (int i = 0; i < n; i++)
+        m = in[i]->ndim > m ? in[i]->ndim : m;
+    return m;
+}
+
+static bool is_float_only(tj_op op)
+{
+    switch (op) {
+    case TJ_OP_EXP: case TJ_OP_LOG: case TJ_OP_SQRT: case TJ_OP_INV:
+    case TJ_OP_SIGMOID: case TJ_OP_TANH: case TJ_OP_DIV:
+        return true;
+    default:
+        return false;
+    }
+}
+
+/* numpy: float functions of small integers give float32 (through float16), of int32/64 float64 */
+static tj_dtype float_of(tj_dtype d)
+{
+    if (tj_dtype_is_float(d))
+        return d;
+    return (d == TJ_INT32 || d == TJ_INT64) ? TJ_FLOAT64 : TJ_FLOAT32;
+}
+
+tj_var *tjG_elemwise(tj_op op, tj_var *const *args, int nin)
+{
+    const char *name = tjG_ops[op].name;
+    tj_ctx *ctx = operands_ctx(args, nin, name);
+    if (!ctx)
+        return NULL;
+    tj_var *in[3];
+    int ndim = max_ndim(args, nin);
+    if (op == TJ_OP_SECOND) { /* a gives only the shape: dtypes are not unified */
+        in[0] = expand_to(args[0], ndim);
+        in[1] = expand_to(as_dtype(args[1], args[1]->dtype), ndim);
+        return elemwise_node(op, in[1] ? in[1]->dtype : TJ_FLOAT64, in, 2, NULL, 0);
+    }
+    int first = op == TJ_OP_SWITCH ? 1 : 0; /* switch's condition is typed apart */
+    tj_dtype t = args[first]->dtype;
+    if (nin - first == 2)
+        t = binary_dtype(args[first], args[first + 1]);
+    if (is_float_only(op))
+        t = op == TJ_OP_DIV && !tj_dtype_is_float(t) ? TJ_FLOAT64 : float_of(t);
+    if (op == TJ_OP_NEG && t == TJ_BOOL) {
+        char buf[160];
+        tjC_error(ctx, TJ_ERR_TYPE, "neg: %s is bool; use tj_not for logical negation",
+                  tjG_describe(args[0], buf, sizeof buf));
+        return NULL;
+    }
+    if (op == TJ_OP_SWITCH)
+        in[0] = expand_to(as_dtype(args[0], TJ_BOOL), ndim);
+    for (int i = first; i < nin; i++)
+        in[i] = expand_to(as_dtype(args[i], t), ndim);
+    tj_dtype out = tj_op_is(op, OPF_BOOLOUT) ? TJ_BOOL : t;
+    return elemwise_node(op, out, in, nin, NULL, 0);
+}
+
+static tj_var *unary(tj_op op, tj_var *a) { return tjG_elemwise(op, &a, 1); }
+static tj_var *binary(tj_op op, tj_var *a, tj_var *b)
+{
+    tj_var *in[2] = {a, b};
+    return tjG_elemwise(op, in, 2);
+}
+
+tj_var *tj_add(tj_var *a, tj_var *b) { return binary(TJ_OP_ADD, a, b); }
+tj_var *tj_sub(tj_var *a, tj_var *b) { return binary(TJ_OP_SUB, a, b); }
+tj_var *tj_mul(tj_var *a, tj_var *b) { return binary(TJ_OP_MUL, a, b); }
+tj_var *tj_div(tj_var *a, tj_var *b) { return binary(TJ_OP_DIV, a, b); }
+tj_var *tj_pow(tj_var *a, tj_var *b) { return binary(TJ_OP_POW, a, b); }
+tj_var *tj_maximum(tj_var *a, tj_var *b) { return binary(TJ_OP_MAXIMUM, a, b); }
+tj_var *tj_minimum(tj_var *a, tj_var *b) { return binary(TJ_OP_MINIMUM, a, b); }
+tj_var *tj_gt(tj_var *a, tj_var *b) { return binary(TJ_OP_GT, a, b); }
+tj_var *tj_lt(tj_var *a, tj_var *b) { return binary(TJ_OP_LT, a, b); }
+tj_var *tj_ge(tj_var *a, tj_var *b) { return binary(TJ_OP_GE, a, b); }
+tj_var *tj_le(tj_var *a, tj_var *b) { return binary(TJ_OP_LE, a, b); }
+tj_var *tj_eq(tj_var *a, tj_var *b) { return binary(TJ_OP_EQ, a, b); }
+tj_var *tj_neq(tj_var *a, tj_var *b) { return binary(TJ_OP_NEQ, a, b); }
+
+tj_var *tj_neg(tj_var *a) { return unary(TJ_OP_NEG, a); }
+tj_var *tj_abs(tj_var *a) { return unary(TJ_OP_ABS, a); }
+tj_var *tj_exp(tj_var *a) { return unary(TJ_OP_EXP, a); }
+tj_var *tj_log(tj_var *a) { return unary(TJ_OP_LOG, a); }
+tj_var *tj_sqrt(tj_var *a) { return unary(TJ_OP_SQRT, a); }
+tj_var *tj_sqr(tj_var *a) { return unary(TJ_OP_SQR, a); }
+tj_var *tj_inv(tj_var *a) { return unary(TJ_OP_INV, a); }
+tj_var *tj_sigmoid(tj_var *a) { return unary(TJ_OP_SIGMOID, a); }
+tj_var *tj_tanh(tj_var *a) { return unary(TJ_OP_TANH, a); }
+
+tj_var *tj_switch(tj_var *cond, tj_var *a, tj_var *b)
+{
+    tj_var *in[3] = {cond, a, b};
+    return tjG_elemwise(TJ_OP_SWITCH, in, 3);
+}
+
+tj_var *tj_cast(tj_var *a, tj_dtype dtype)
+{
+    if (!a)
+        return NULL;
+    if (!tjG_valid(a)) {
+        tjA_error(TJ_ERR_INVALID, "tj_cast: the operand is not a live tj_var");
+        return NULL;
+    }
+    if (!tj_dtype_valid((int)dtype)) {
+        tjC_error(a->ctx, TJ_ERR_TYPE, "tj_cast: dtype %d is not a tj_dtype", (int)dtype);
+        return NULL;
+    }
+    return as_dtype(a, dtype);
+}
+
+static tj_var *with_lit(tj_var *a, double c, tj_op op, bool lit_first)
+{
+    if (!a)
+        return NULL;
+    if (!tjG_valid(a)) {
+        tjA_error(TJ_ERR_INVALID, "%s: the operand is not a live tj_var", tjG_ops[op].name);
+        return NULL;
+    }
+    /* an integral literal is a Python int (it keeps integer tensors integer) */
+    bool integral = c == (double)(int64_t)c && c >= -9.2e18 && c <= 9.2e18;
+    tj_var *k = integral ? tj_lit_int(a->ctx, (int64_t)c) : tj_lit(a->ctx, c);
+    return lit_first ? binary(op, k, a) : binary(op, a, k);
+}
+
+tj_var *tj_addc(tj_var *a, double c) { return with_lit(a, c, TJ_OP_ADD, false); }
+tj_var *tj_subc(tj_var *a, double c) { return with_lit(a, c, TJ_OP_SUB, false); }
+tj_var *tj_mulc(tj_var *a, double c) { return with_lit(a, c, TJ_OP_MUL, false); }
+tj_var *tj_divc(tj_var *a, double c) { return with_lit(a, c, TJ_OP_DIV, false); }
+tj_var *tj_powc(tj_var *a, double c) { return with_lit(a, c, TJ_OP_POW, false); }
+tj_var *tj_rsubc(double c, tj_var *a) { return with_lit(a, c, TJ_OP_SUB, true); }
+tj_var *tj_rdivc(double c, tj_var *a) { return with_lit(a, c, TJ_OP_DIV, true); }
+
+static tj_var *nary(tj_var *const *vars, int n, tj_op op, const char *fn)
+{
+    if (!vars || n < 1) {
+        tjA_error(TJ_ERR_INVALID, "%s: needs at least one variable (got %d)", fn, n);
+        return NULL;
+    }
+    tj_var *acc = vars[0];
+    for (int i = 1; i < n; i++)
+        acc = binary(op, acc, vars[i]);
+    return acc;
+}
+
+tj_var *tj_add_n(tj_var *const *vars, int n) { return nary(vars, n, TJ_OP_ADD, "tj_add_n"); }
+tj_var *tj_mul_n(tj_var *const *vars, int n) { return nary(vars, n, TJ_OP_MUL, "tj_mul_n"); }

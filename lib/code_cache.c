@@ -1,0 +1,168 @@
+/* The in-memory code cache of a context: compiled modules keyed by the structural content of
+ * their kernels, shared by every function whose plan needs the same kernels (refcounted). */
+#include "function.h"
+#include "jit.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+struct tjF_code {
+    tjF_code *next;
+    uint64_t hash;
+    unsigned char *key; /* serialized kernels: equality beyond the hash */
+    size_t keylen;
+    int refs;
+    tjJ_module *module;
+    tjK_fn *fns;
+};
+
+struct tjF_cache {
+    tjF_code *head;
+    uint64_t serial; /* makes symbol names unique in the engine */
+};
+
+typedef struct {
+    unsigned char *p;
+    size_t len, cap;
+    bool oom;
+} sbuf;
+
+static void put(sbuf *b, const void *data, size_t n)
+{
+    if (b->oom)
+        return;
+    if (b->len + n > b->cap) {
+        size_t cap = (b->cap ? b->cap * 2 : 256) + n;
+        unsigned char *p = realloc(b->p, cap);
+        if (!p) {
+            b->oom = true;
+            return;
+        }
+        b->p = p;
+        b->cap = cap;
+    }
+    memcpy(b->p + b->len, data, n);
+    b->len += n;
+}
+
+static bool serialize(const tjS_plan *plan, sbuf *b)
+{
+    for (int i = 0; i < plan->nkernels; i++) {
+        const tjK_kernel *k = plan->kernels[i];
+        int hdr[4] = {k->nin, k->nout, k->ncode, k->reduce};
+        put(b, hdr, sizeof hdr);
+        put(b, k->dtype, sizeof *k->dtype * (size_t)(k->nin + k->nout));
+        put(b, k->scalar, sizeof *k->scalar * (size_t)k->nin);
+        for (int j = 0; j < k->ncode; j++) {
+            const tjK_instr *in = &k->code[j];
+            int w[5] = {in->op, in->dtype, in->args[0], in->args[1], in->args[2]};
+            put(b, w, sizeof w);
+            put(b, &in->value, sizeof in->value);
+        }
+        put(b, k->out_instr, sizeof *k->out_instr * (size_t)k->nout);
+    }
+    return !b->oom;
+}
+
+static void code_free(tjF_code *c)
+{
+    tjJ_module_free(c->module);
+    free(c->fns);
+    free(c->key);
+    free(c);
+}
+
+tj_status tjF_code_get(tj_ctx *ctx, const tjS_plan *plan, tjF_code **out)
+{
+    *out = NULL;
+    if (plan->nkernels == 0)
+        return TJ_OK; /* BLAS and views only: nothing for LLVM */
+    char err[1024] = "";
+    if (!ctx->cache) {
+        ctx->cache = calloc(1, sizeof *ctx->cache);
+        if (!ctx->cache)
+            return tjC_error(ctx, TJ_ERR_NOMEM, "out of memory creating the code cache");
+    }
+    sbuf key = {0};
+    if (!serialize(plan, &key)) {
+        free(key.p);
+        return tjC_error(ctx, TJ_ERR_NOMEM, "out of memory hashing the kernels");
+    }
+    uint64_t hash = 0xcbf29ce484222325ull; /* FNV-1a of the serialized kernels */
+    for (size_t i = 0; i < key.len; i++)
+        hash = (hash ^ key.p[i]) * 0x100000001b3ull;
+    for (tjF_code *c = ctx->cache->head; c; c = c->next) {
+        if (c->hash == hash && c->keylen == key.len && !memcmp(c->key, key.p, key.len)) {
+            free(key.p);
+            c->refs++;
+            ctx->stats.cache_hits++;
+            *out = c;
+            return TJ_OK;
+        }
+    }
+    if (!ctx->jit && tjJ_engine_new(&ctx->jit, err, sizeof err) != TJ_OK) {
+        free(key.p);
+        return tjC_error(ctx, TJ_ERR_JIT, "cannot start the LLVM JIT: %s", err);
+    }
+    tjF_code *c = calloc(1, sizeof *c);
+    if (c)
+        c->fns = calloc((size_t)plan->nkernels, sizeof *c->fns);
+    if (!c || !c->fns) {
+        free(c);
+        free(key.p);
+        return tjC_error(ctx, TJ_ERR_NOMEM, "out of memory for compiled code");
+    }
+    char name[64];
+    snprintf(name, sizeof name, "tj%016llx_%llu", (unsigned long long)hash,
+             (unsigned long long)ctx->cache->serial++);
+    tj_status rc = tjJ_compile(ctx->jit, (const tjK_kernel *const *)plan->kernels,
+                               plan->nkernels, name, &c->module, err, sizeof err);
+    if (rc != TJ_OK) {
+        free(c->fns);
+        free(c);
+        free(key.p);
+        return tjC_error(ctx, rc, "LLVM could not compile the function's kernels: %s", err);
+    }
+    ctx->stats.llvm_compiles++;
+    ctx->stats.compile_ms += tjJ_module_compile_ms(c->module);
+    for (int i = 0; i < plan->nkernels; i++)
+        c->fns[i] = tjJ_kernel_fn(c->module, i);
+    c->hash = hash;
+    c->key = key.p;
+    c->keylen = key.len;
+    c->refs = 1;
+    c->next = ctx->cache->head;
+    ctx->cache->head = c;
+    *out = c;
+    return TJ_OK;
+}
+
+void tjF_code_release(tj_ctx *ctx, tjF_code *code)
+{
+    if (!code || --code->refs > 0)
+        return;
+    for (tjF_code **p = &ctx->cache->head; *p; p = &(*p)->next) {
+        if (*p == code) {
+            *p = code->next;
+            break;
+        }
+    }
+    code_free(code);
+}
+
+tjK_fn const *tjF_code_fns(const tjF_code *code) { return code ? code->fns : NULL; }
+struct tjJ_module *tjF_code_module(const tjF_code *code) { return code ? code->module : NULL; }
+
+void tjF_cache_free(tj_ctx *ctx)
+{
+    if (ctx->cache) {
+        for (tjF_code *c = ctx->cache->head, *next; c; c = next) {
+            next = c->next;
+            code_free(c);
+        }
+        free(ctx->cache);
+        ctx->cache = NULL;
+    }
+    tjJ_engine_free(ctx->jit);
+    ctx->jit = NULL;
+}

@@ -1,0 +1,166 @@
+/* The context: arena for graph nodes, error slot, log hook, counters. */
+#include "internal.h"
+#include "function.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Arena blocks: nodes live until the context is freed, so a bump allocator is all we need. */
+struct tjC_block {
+    tjC_block *next;
+    size_t used, cap;
+    _Alignas(16) unsigned char mem[];
+};
+
+#define ARENA_BLOCK (64 * 1024)
+
+tj_ctx *tj_ctx_new(void)
+{
+    tj_ctx *ctx = calloc(1, sizeof *ctx);
+    if (!ctx)
+        return NULL;
+    ctx->magic = TJ_CTX_MAGIC;
+    ctx->nbuckets = 1024;
+    ctx->buckets = calloc(ctx->nbuckets, sizeof *ctx->buckets);
+    if (!ctx->buckets) {
+        free(ctx);
+        return NULL;
+    }
+    return ctx;
+}
+
+void tj_ctx_free(tj_ctx *ctx)
+{
+    if (!tjC_valid(ctx))
+        return;
+    tjF_free_all(ctx);
+    for (size_t i = 0; i < ctx->nvars; i++)
+        tj_array_unref(ctx->vars[i]->value);
+    free(ctx->vars);
+    free(ctx->buckets);
+    for (tjC_block *b = ctx->arena, *next; b; b = next) {
+        next = b->next;
+        free(b);
+    }
+    ctx->magic = 0;
+    free(ctx);
+}
+
+bool tjC_valid(const tj_ctx *ctx) { return ctx && ctx->magic == TJ_CTX_MAGIC; }
+
+tj_status tj_errcode(const tj_ctx *ctx)
+{
+    if (!ctx)
+        return tjA_last_status();
+    return tjC_valid(ctx) ? ctx->err : TJ_ERR_INVALID;
+}
+
+const char *tj_errmsg(const tj_ctx *ctx)
+{
+    if (!ctx)
+        return tjA_last_msg();
+    if (!tjC_valid(ctx))
+        return "tj_errmsg: the context handle is not a live tj_ctx";
+    return ctx->errmsg;
+}
+
+void tj_clear_error(tj_ctx *ctx)
+{
+    if (!ctx) {
+        tjA_clear_error();
+        return;
+    }
+    if (!tjC_valid(ctx))
+        return;
+    ctx->err = TJ_OK;
+    ctx->errmsg[0] = '\0';
+}
+
+tj_status tjC_error(tj_ctx *ctx, tj_status st, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    if (tjC_valid(ctx)) {
+        ctx->err = st;
+        vsnprintf(ctx->errmsg, sizeof ctx->errmsg, fmt, ap);
+    } else {
+        char msg[1024];
+        vsnprintf(msg, sizeof msg, fmt, ap);
+        tjA_error(st, "%s", msg);
+    }
+    va_end(ap);
+    return st;
+}
+
+void tj_ctx_set_log(tj_ctx *ctx, tj_log_fn fn, void *user)
+{
+    if (!tjC_valid(ctx))
+        return;
+    ctx->log_fn = fn;
+    ctx->log_user = user;
+}
+
+void tjC_log(tj_ctx *ctx, const char *fmt, ...)
+{
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    if (tjC_valid(ctx) && ctx->log_fn)
+        ctx->log_fn(ctx->log_user, msg);
+    else
+        fprintf(stderr, "tensorjit: %s\n", msg);
+}
+
+void *tjC_alloc(tj_ctx *ctx, size_t bytes)
+{
+    bytes = (bytes + 15) & ~(size_t)15;
+    tjC_block *b = ctx->arena;
+    if (!b || b->cap - b->used < bytes) {
+        size_t cap = bytes > ARENA_BLOCK ? bytes : ARENA_BLOCK;
+        tjC_block *nb = malloc(sizeof *nb + cap);
+        if (!nb) {
+            tjC_error(ctx, TJ_ERR_NOMEM, "out of memory allocating %zu bytes for the graph", bytes);
+            return NULL;
+        }
+        nb->used = 0;
+        nb->cap = cap;
+        /* a one-off large block goes behind the current one so the current keeps filling */
+        if (b && bytes > ARENA_BLOCK) {
+            nb->next = b->next;
+            b->next = nb;
+        } else {
+            nb->next = b;
+            ctx->arena = nb;
+        }
+        b = nb;
+    }
+    void *p = b->mem + b->used;
+    b->used += bytes;
+    memset(p, 0, bytes);
+    return p;
+}
+
+char *tjC_strdup(tj_ctx *ctx, const char *s)
+{
+    if (!s)
+        return NULL;
+    size_t n = strlen(s) + 1;
+    char *p = tjC_alloc(ctx, n);
+    if (p)
+        memcpy(p, s, n);
+    return p;
+}
+
+void tj_ctx_stats(const tj_ctx *ctx, tj_stats *out)
+{
+    if (!out)
+        return;
+    if (!tjC_valid(ctx)) {
+        memset(out, 0, sizeof *out);
+        return;
+    }
+    *out = ctx->stats;
+}

@@ -1,0 +1,496 @@
+/* tj_function / tj_call: checking the signature, compiling a plan (or choosing the reference
+ * executor), running it, handing out outputs that alias nothing, committing updates. */
+#include "function.h"
+#include "jit.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define TJ_FN_MAGIC 0x464e2121u /* "FN!!" */
+
+struct tj_fn {
+    uint32_t magic;
+    tj_ctx *ctx;
+    char *name;
+    tj_mode mode;
+    int allow_input_downcast;
+    int nin, nout, nupd;
+    tj_var **inputs;
+    tj_var **outs;    /* nout outputs then nupd update values */
+    tj_var **upd_vars;
+    tjS_plan *plan;   /* FAST_RUN and DEBUG */
+    tjF_code *code;
+    bool jitted;
+    int *out_slot;    /* per entry of outs: its slot in the plan */
+    bool *keep;       /* per slot: do not release during the run */
+};
+
+static const char *fn_name(const tj_fn *fn) { return fn->name ? fn->name : "(unnamed)"; }
+
+static bool fn_valid(const tj_fn *fn) { return fn && fn->magic == TJ_FN_MAGIC && tjC_valid(fn->ctx); }
+
+static void fn_destroy(tj_fn *fn)
+{
+    tjF_code_release(fn->ctx, fn->code);
+    tjS_plan_free(fn->plan);
+    free(fn->inputs);
+    free(fn->outs);
+    free(fn->upd_vars);
+    free(fn->out_slot);
+    free(fn->keep);
+    free(fn->name);
+    fn->magic = 0;
+    free(fn);
+}
+
+void tj_fn_free(tj_fn *fn)
+{
+    if (!fn_valid(fn))
+        return;
+    tj_ctx *ctx = fn->ctx;
+    for (size_t i = 0; i < ctx->nfns; i++) {
+        if (ctx->fns[i] == fn) {
+            ctx->fns[i] = ctx->fns[--ctx->nfns];
+            break;
+        }
+    }
+    fn_destroy(fn);
+}
+
+void tjF_free_all(tj_ctx *ctx)
+{
+    for (size_t i = 0; i < ctx->nfns; i++)
+        fn_destroy(ctx->fns[i]);
+    free(ctx->fns);
+    ctx->fns = NULL;
+    ctx->nfns = 0;
+    tjF_cache_free(ctx);
+}
+
+/* ---- compile ---- */
+
+static tj_status check_signature(tj_ctx *ctx, tj_var *const *inputs, int nin,
+                                 tj_var *const *outputs, int nout, const tj_function_opts *o)
+{
+    char buf[160];
+    if (nin < 0 || nout < 1 || (nin > 0 && !inputs) || !outputs)
+        return tjC_error(ctx, TJ_ERR_INVALID,
+                         "tj_function: needs an inputs array for %d inputs and at least one "
+                         "output (got nout %d%s)",
+                         nin, nout, outputs ? "" : ", outputs NULL");
+    for (int i = 0; i < nin; i++) {
+        if (!tjG_valid(inputs[i]) || inputs[i]->ctx != ctx)
+            return tjC_error(ctx, TJ_ERR_INVALID,
+                             "tj_function: inputs[%d] is NULL or not a variable of this context",
+                             i);
+        if (inputs[i]->op != TJ_OP_INPUT)
+            return tjC_error(ctx, TJ_ERR_INVALID,
+                             "tj_function: inputs[%d] is %s; inputs must be symbolic variables "
+                             "(tj_scalar, tj_matrix, ...), not shared variables or expressions",
+                             i, tjG_describe(inputs[i], buf, sizeof buf));
+        for (int j = 0; j < i; j++)
+            if (inputs[j] == inputs[i])
+                return tjC_error(ctx, TJ_ERR_INVALID, "tj_function: %s is given twice (inputs "
+                                 "%d and %d)", tjG_describe(inputs[i], buf, sizeof buf), j, i);
+    }
+    for (int i = 0; i < nout; i++)
+        if (!tjG_valid(outputs[i]) || outputs[i]->ctx != ctx)
+            return tjC_error(ctx, TJ_ERR_INVALID,
+                             "tj_function: outputs[%d] is NULL or not a variable of this "
+                             "context (did building it fail? tj_errmsg tells why)",
+                             i);
+    if ((int)o->mode < 0 || o->mode > TJ_MODE_DEBUG)
+        return tjC_error(ctx, TJ_ERR_INVALID, "tj_function: mode %d is not a tj_mode", o->mode);
+    if (o->nupdates < 0 || (o->nupdates > 0 && !o->updates))
+        return tjC_error(ctx, TJ_ERR_INVALID, "tj_function: %d updates but updates is NULL",
+                         o->nupdates);
+    for (int i = 0; i < o->nupdates; i++) {
+        tj_var *v = o->updates[i].var, *nv = o->updates[i].new_value;
+        if (!tjG_valid(v) || v->ctx != ctx || !tjG_valid(nv) || nv->ctx != ctx)
+            return tjC_error(ctx, TJ_ERR_INVALID,
+                             "tj_function: updates[%d] has a NULL or foreign variable or value",
+                             i);
+        if (v->op != TJ_OP_SHARED)
+            return tjC_error(ctx, TJ_ERR_INVALID,
+                             "tj_function: updates[%d] targets %s; only shared variables can be "
+                             "updated",
+                             i, tjG_describe(v, buf, sizeof buf));
+        if (nv->dtype != v->dtype || nv->ndim != v->ndim) {
+            char b2[160];
+            return tjC_error(ctx, TJ_ERR_TYPE,
+                             "tj_function: the update of %s has type %s with %d dimensions "
+                             "(%s); it must keep the shared variable's type %s with %d "
+                             "(use tj_cast)",
+                             tjG_describe(v, buf, sizeof buf), tj_dtype_name(nv->dtype), nv->ndim,
+                             tjG_describe(nv, b2, sizeof b2), tj_dtype_name(v->dtype), v->ndim);
+        }
+        for (int j = 0; j < i; j++)
+            if (o->updates[j].var == v)
+                return tjC_error(ctx, TJ_ERR_INVALID,
+                                 "tj_function: %s is updated twice (updates %d and %d)",
+                                 tjG_describe(v, buf, sizeof buf), j, i);
+    }
+    if (o->ngivens != 0)
+        return tjC_error(ctx, TJ_ERR_INVALID,
+                         "tj_function: givens are not supported yet (%d given)", o->ngivens);
+    return TJ_OK;
+}
+
+/* Every input the graph reads must be listed; listed inputs it does not read are unused. */
+static tj_status check_inputs_used(tj_fn *fn, const tj_function_opts *o)
+{
+    tj_ctx *ctx = fn->ctx;
+    size_t n;
+    tj_var **topo = tjG_toposort(ctx, fn->outs, fn->nout + fn->nupd, &n);
+    if (!topo)
+        return ctx->err;
+    char buf[160];
+    tj_status rc = TJ_OK;
+    for (size_t k = 0; k < n && rc == TJ_OK; k++) {
+        if (topo[k]->op != TJ_OP_INPUT)
+            continue;
+        bool listed = false;
+        for (int i = 0; i < fn->nin; i++)
+            listed = listed || fn->inputs[i] == topo[k];
+        if (!listed)
+            rc = tjC_error(ctx, TJ_ERR_INVALID,
+                           "tj_function '%s': the outputs depend on %s, which is not among the "
+                           "inputs",
+                           fn_name(fn), tjG_describe(topo[k], buf, sizeof buf));
+    }
+    for (int i = 0; i < fn->nin && rc == TJ_OK; i++) {
+        bool used = false;
+        for (size_t k = 0; k < n && !used; k++)
+            used = topo[k] == fn->inputs[i];
+        if (used || o->on_unused_input == TJ_UNUSED_IGNORE)
+            continue;
+        tjG_describe(fn->inputs[i], buf, sizeof buf);
+        if (o->on_unused_input == TJ_UNUSED_WARN)
+            tjC_log(ctx, "tj_function '%s': input %d, %s, is not used by any output",
+                    fn_name(fn), i, buf);
+        else
+            rc = tjC_error(ctx, TJ_ERR_UNUSED_INPUT,
+                           "tj_function '%s': input %d, %s, is not used by any output or "
+                           "update (pass on_unused_input = TJ_UNUSED_WARN or IGNORE to allow it)",
+                           fn_name(fn), i, buf);
+    }
+    free(topo);
+    return rc;
+}
+
+static tj_status build_plan(tj_fn *fn)
+{
+    tj_ctx *ctx = fn->ctx;
+    int n = fn->nout + fn->nupd;
+    tj_status rc = tjS_plan_build(ctx, fn->outs, n, &fn->plan);
+    if (rc != TJ_OK)
+        return rc;
+    fn->out_slot = malloc(sizeof *fn->out_slot * (size_t)n);
+    fn->keep = calloc((size_t)fn->plan->nslots + 1, sizeof *fn->keep);
+    if (!fn->out_slot || !fn->keep)
+        return tjC_error(ctx, TJ_ERR_NOMEM, "out of memory compiling '%s'", fn_name(fn));
+    for (int i = 0; i < n; i++) {
+        fn->out_slot[i] = tjS_slot_of(fn->plan, fn->outs[i]);
+        fn->keep[fn->out_slot[i]] = true;
+    }
+    rc = tjF_code_get(ctx, fn->plan, &fn->code);
+    if (rc == TJ_ERR_JIT) {
+        /* reported, never silent: the function still works, in the reference executor */
+        tjC_log(ctx, "tj_function '%s': %s; running it in the reference executor", fn_name(fn),
+                ctx->errmsg);
+        fn->jitted = false;
+        return TJ_OK;
+    }
+    fn->jitted = rc == TJ_OK;
+    return rc;
+}
+
+tj_fn *tj_function(tj_ctx *ctx, tj_var *const *inputs, int nin, tj_var *const *outputs, int nout,
+                   const tj_function_opts *opts)
+{
+    if (!tjC_valid(ctx)) {
+        tjA_error(TJ_ERR_INVALID, "tj_function: the context is NULL or not a live tj_ctx");
+        return NULL;
+    }
+    tj_function_opts defaults = TJ_FUNCTION_OPTS_INIT;
+    const tj_function_opts *o = opts ? opts : &defaults;
+    if (check_signature(ctx, inputs, nin, outputs, nout, o) != TJ_OK)
+        return NULL;
+    if (ctx->nfns == ctx->fns_cap) {
+        size_t cap = ctx->fns_cap ? ctx->fns_cap * 2 : 16;
+        tj_fn **fns = realloc(ctx->fns, cap * sizeof *fns);
+        if (!fns) {
+            tjC_error(ctx, TJ_ERR_NOMEM, "out of memory creating a function");
+            return NULL;
+        }
+        ctx->fns = fns;
+        ctx->fns_cap = cap;
+    }
+    tj_fn *fn = calloc(1, sizeof *fn);
+    if (!fn) {
+        tjC_error(ctx, TJ_ERR_NOMEM, "out of memory creating a function");
+        return NULL;
+    }
+    *fn = (tj_fn){.magic = TJ_FN_MAGIC, .ctx = ctx, .mode = o->mode, .nin = nin, .nout = nout,
+                  .nupd = o->nupdates, .allow_input_downcast = o->allow_input_downcast};
+    fn->name = o->name ? strdup(o->name) : NULL;
+    fn->inputs = malloc(sizeof *fn->inputs * (size_t)(nin + 1));
+    fn->outs = malloc(sizeof *fn->outs * (size_t)(nout + o->nupdates));
+    fn->upd_vars = malloc(sizeof *fn->upd_vars * (size_t)(o->nupdates + 1));
+    if ((o->name && !fn->name) || !fn->inputs || !fn->outs || !fn->upd_vars) {
+        tjC_error(ctx, TJ_ERR_NOMEM, "out of memory creating a function");
+        goto fail;
+    }
+    if (nin)
+        memcpy(fn->inputs, inputs, sizeof *fn->inputs * (size_t)nin);
+    memcpy(fn->outs, outputs, sizeof *fn->outs * (size_t)nout);
+    for (int i = 0; i < o->nupdates; i++) {
+        fn->upd_vars[i] = o->updates[i].var;
+        fn->outs[nout + i] = o->updates[i].new_value;
+    }
+    if (check_inputs_used(fn, o) != TJ_OK)
+        goto fail;
+    if (fn->mode != TJ_MODE_FAST_COMPILE && build_plan(fn) != TJ_OK)
+        goto fail;
+    ctx->fns[ctx->nfns++] = fn;
+    return fn;
+fail:
+    fn_destroy(fn);
+    return NULL;
+}
+
+/* ---- call ---- */
+
+/* The value handed to the kernel for input i: the caller's array, or a lossless conversion. */
+static tj_status convert_input(tj_fn *fn, int i, tj_array *a, tj_array **out)
+{
+    tj_ctx *ctx = fn->ctx;
+    tj_var *v = fn->inputs[i];
+    char buf[160];
+    tjG_describe(v, buf, sizeof buf);
+    if (!tjA_valid(a))
+        return tjC_error(ctx, TJ_ERR_INVALID,
+                         "tj_call '%s': input %d (%s) is NULL or not a live tj_array",
+                         fn_name(fn), i, buf);
+    if (a->ndim != v->ndim)
+        return tjC_error(ctx, TJ_ERR_TYPE,
+                         "tj_call '%s': input %d (%s) needs %d dimensions, got an array with %d",
+                         fn_name(fn), i, buf, v->ndim, a->ndim);
+    for (int d = 0; d < v->ndim; d++)
+        if (((v->bcast >> d) & 1) && a->shape[d] != 1)
+            return tjC_error(ctx, TJ_ERR_SHAPE,
+                             "tj_call '%s': input %d (%s) is broadcastable on axis %d, so its "
+                             "length there must be 1, got %lld",
+                             fn_name(fn), i, buf, d, (long long)a->shape[d]);
+    if (a->dtype == v->dtype) {
+        *out = tj_array_ref(a);
+        return TJ_OK;
+    }
+    bool lossless = tjA_can_cast_safely(a->dtype, v->dtype);
+    /* Theano's allow_input_downcast=None lets a float64 scalar into a float32 input */
+    bool allowed = lossless || fn->allow_input_downcast == 1 ||
+                   (fn->allow_input_downcast == -1 && a->ndim == 0 &&
+                    tj_dtype_is_float(a->dtype) && tj_dtype_is_float(v->dtype));
+    if (!allowed)
+        return tjC_error(ctx, TJ_ERR_TYPE,
+                         "tj_call '%s': input %d (%s) is %s, but a %s array was given; the "
+                         "conversion can lose precision (set allow_input_downcast = 1 to accept "
+                         "it, or cast the data)",
+                         fn_name(fn), i, buf, tj_dtype_name(v->dtype), tj_dtype_name(a->dtype));
+    *out = tjA_convert(a, v->dtype);
+    return *out ? TJ_OK : tjC_error(ctx, TJ_ERR_NOMEM, "tj_call: out of memory converting input");
+}
+
+/* Runs the compiled plan; results[] receives new references for outputs then update values. */
+static tj_status run_plan(tj_fn *fn, tj_array *const *in, tj_array **results)
+{
+    tj_ctx *ctx = fn->ctx;
+    const tjS_plan *plan = fn->plan;
+    tj_array **slots = calloc((size_t)plan->nslots + 1, sizeof *slots);
+    if (!slots)
+        return tjC_error(ctx, TJ_ERR_NOMEM, "tj_call: out of memory");
+    for (int l = 0; l < plan->nleaves; l++) {
+        int s = plan->leaf_slots[l];
+        tj_var *v = plan->slot_node[s];
+        if (v->op == TJ_OP_INPUT) {
+            for (int i = 0; i < fn->nin; i++)
+                if (fn->inputs[i] == v)
+                    slots[s] = tj_array_ref(in[i]);
+        } else {
+            slots[s] = tj_array_ref(v->value);
+        }
+    }
+    tj_status rc = tjS_run(ctx, plan, tjF_code_fns(fn->code), slots, fn->keep);
+    for (int i = 0; rc == TJ_OK && i < fn->nout + fn->nupd; i++)
+        results[i] = tj_array_ref(slots[fn->out_slot[i]]);
+    for (int s = 0; s < plan->nslots; s++)
+        tj_array_unref(slots[s]);
+    free(slots);
+    return rc;
+}
+
+static bool close_enough(double a, double b, tj_dtype d)
+{
+    if (isnan(a) || isnan(b))
+        return isnan(a) && isnan(b);
+    if (a == b)
+        return true;
+    double rtol = d == TJ_FLOAT32 ? 1e-4 : d == TJ_FLOAT64 ? 1e-7 : 0;
+    return fabs(a - b) <= rtol * fmax(fabs(a), fabs(b)) + rtol * 1e-3;
+}
+
+/* DEBUG mode: the JIT's values against the reference executor's, value by value. */
+static tj_status compare_results(tj_fn *fn, tj_array **jit, tj_array **ref)
+{
+    char buf[160];
+    for (int i = 0; i < fn->nout + fn->nupd; i++) {
+        tj_array *a = jit[i], *b = ref[i];
+        bool same = a->ndim == b->ndim && a->size == b->size &&
+                    !memcmp(a->shape, b->shape, sizeof(int64_t) * (size_t)a->ndim);
+        int64_t bad = -1;
+        if (same && a->size > 0) {
+            tj_array *ca = tjA_convert(a, TJ_FLOAT64), *cb = tjA_convert(b, TJ_FLOAT64);
+            if (!ca || !cb) {
+                tj_array_unref(ca);
+                tj_array_unref(cb);
+                return tjC_error(fn->ctx, TJ_ERR_NOMEM, "DEBUG mode: out of memory comparing");
+            }
+            for (int64_t k = 0; k < a->size && bad < 0; k++)
+                if (!close_enough(((double *)ca->data)[k], ((double *)cb->data)[k], a->dtype))
+                    bad = k;
+            tj_array_unref(ca);
+            tj_array_unref(cb);
+        }
+        if (!same || bad >= 0) {
+            const char *what = i < fn->nout ? "output" : "update of";
+            return tjC_error(fn->ctx, TJ_ERR_VALUE,
+                             "DEBUG mode, function '%s': the JIT and the reference executor "
+                             "disagree on %s %d, %s%s (first differing element %lld)",
+                             fn_name(fn), what, i < fn->nout ? i : i - fn->nout,
+                             tjG_describe(fn->outs[i], buf, sizeof buf),
+                             same ? "" : ": shapes differ", (long long)bad);
+        }
+    }
+    return TJ_OK;
+}
+
+/* An output must alias nothing: not an input, a shared value, a view or another output. */
+static tj_status make_private(tj_ctx *ctx, tj_array **a)
+{
+    if (atomic_load(&(*a)->refcount) == 1 && (*a)->owns_data)
+        return TJ_OK;
+    tj_array *copy = tjA_convert(*a, (*a)->dtype);
+    if (!copy)
+        return tjC_error(ctx, TJ_ERR_NOMEM, "tj_call: out of memory copying an output");
+    tj_array_unref(*a);
+    *a = copy;
+    return TJ_OK;
+}
+
+tj_status tj_call(tj_fn *fn, tj_array *const *inputs, tj_array **outputs)
+{
+    if (!fn_valid(fn)) {
+        tjA_error(TJ_ERR_INVALID, "tj_call: the function is NULL or not a live tj_fn");
+        return TJ_ERR_INVALID;
+    }
+    tj_ctx *ctx = fn->ctx;
+    if ((fn->nin > 0 && !inputs) || !outputs)
+        return tjC_error(ctx, TJ_ERR_INVALID,
+                         "tj_call '%s': %s is NULL (the function takes %d inputs and gives %d "
+                         "outputs)",
+                         fn_name(fn), outputs ? "inputs" : "outputs", fn->nin, fn->nout);
+    int n = fn->nout + fn->nupd;
+    tj_array **in = calloc((size_t)fn->nin + 1, sizeof *in);
+    tj_array **res = calloc((size_t)n, sizeof *res);
+    tj_array **ref = calloc((size_t)n, sizeof *ref);
+    tj_status rc = (in && res && ref) ? TJ_OK : tjC_error(ctx, TJ_ERR_NOMEM, "tj_call: out of memory");
+    for (int i = 0; rc == TJ_OK && i < fn->nin; i++)
+        rc = convert_input(fn, i, inputs[i], &in[i]);
+    bool use_plan = fn->mode != TJ_MODE_FAST_COMPILE && fn->jitted;
+    if (rc == TJ_OK && use_plan)
+        rc = run_plan(fn, in, res);
+    if (rc == TJ_OK && !use_plan)
+        rc = tjI_eval(ctx, fn->inputs, in, fn->nin, fn->outs, n, res);
+    if (rc == TJ_OK && use_plan && fn->mode == TJ_MODE_DEBUG) {
+        rc = tjI_eval(ctx, fn->inputs, in, fn->nin, fn->outs, n, ref);
+        if (rc == TJ_OK)
+            rc = compare_results(fn, res, ref);
+    }
+    for (int i = 0; rc == TJ_OK && i < n; i++)
+        rc = make_private(ctx, &res[i]);
+    if (rc == TJ_OK) {
+        for (int i = 0; i < fn->nout; i++)
+            outputs[i] = res[i];
+        for (int u = 0; u < fn->nupd; u++) { /* parallel assignment: all computed, then set */
+            tj_var *v = fn->upd_vars[u];
+            tj_array_unref(v->value);
+            v->value = res[fn->nout + u];
+        }
+    } else {
+        for (int i = 0; res && i < n; i++)
+            tj_array_unref(res[i]);
+    }
+    for (int i = 0; in && i < fn->nin; i++)
+        tj_array_unref(in[i]);
+    for (int i = 0; ref && i < n; i++)
+        tj_array_unref(ref[i]);
+    free(in);
+    free(res);
+    free(ref);
+    return rc;
+}
+
+tj_status tj_call_n(tj_fn *fn, tj_array *const *inputs, int nin, tj_array **outputs, int nout)
+{
+    if (fn_valid(fn) && (nin != fn->nin || nout != fn->nout))
+        return tjC_error(fn->ctx, TJ_ERR_INVALID,
+                         "tj_call '%s': the function takes %d inputs and gives %d outputs; "
+                         "called with %d inputs and room for %d outputs",
+                         fn_name(fn), fn->nin, fn->nout, nin, nout);
+    return tj_call(fn, inputs, outputs);
+}
+
+/* ---- looking inside ---- */
+
+int tj_fn_nin(const tj_fn *fn) { return fn_valid(fn) ? fn->nin : -1; }
+int tj_fn_nout(const tj_fn *fn) { return fn_valid(fn) ? fn->nout : -1; }
+bool tj_fn_jitted(const tj_fn *fn) { return fn_valid(fn) && fn->jitted && fn->mode != TJ_MODE_FAST_COMPILE; }
+
+static char *no_code_text(tj_fn *fn, const char *what)
+{
+    char buf[256];
+    snprintf(buf, sizeof buf, "; function '%s' has no %s: %s\n", fn_name(fn), what,
+             fn->mode == TJ_MODE_FAST_COMPILE ? "it runs in the reference executor (FAST_COMPILE)"
+             : fn->jitted ? "it has no fused kernels (only BLAS and view steps)"
+                          : "the JIT failed and it runs in the reference executor");
+    return strdup(buf);
+}
+
+char *tj_fn_ir(tj_fn *fn, bool optimized)
+{
+    if (!fn_valid(fn))
+        return NULL;
+    if (!fn->code)
+        return no_code_text(fn, "LLVM IR");
+    const char *t = tjJ_module_ir(tjF_code_module(fn->code), optimized);
+    return t ? strdup(t) : NULL;
+}
+
+char *tj_fn_asm(tj_fn *fn)
+{
+    if (!fn_valid(fn))
+        return NULL;
+    if (!fn->code)
+        return no_code_text(fn, "native code");
+    return tjJ_module_asm(tjF_code_module(fn->code));
+}
+
+char *tj_fn_graph(tj_fn *fn)
+{
+    if (!fn_valid(fn))
+        return NULL;
+    if (!fn->plan)
+        return no_code_text(fn, "compiled plan");
+    return tjS_plan_text(fn->plan);
+}

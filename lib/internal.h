@@ -1,0 +1,196 @@
+/* Internal structures shared by lib/ (never included by users; no LLVM here).
+ * Cross-file internal functions carry a module letter:
+ *   tjC_ context/errors/arena   tjA_ arrays and dtypes   tjG_ graph and builders
+ *   tjI_ reference executor     tjB_ BLAS wrappers       tjD_ differentiation
+ *   tjS_ schedule and runtime   tjF_ functions */
+#ifndef TJ_INTERNAL_H
+#define TJ_INTERNAL_H
+
+#include "tensorjit.h"
+
+#include <stdarg.h>
+#include <stdatomic.h>
+
+#define TJ_HIDDEN __attribute__((visibility("hidden")))
+#define TJ_PRINTF(a, b) __attribute__((format(printf, a, b)))
+
+/* ---- ops -------------------------------------------------------------------------------------- */
+enum {
+    OPF_LEAF = 1u << 0,
+    OPF_ELEMWISE = 1u << 1,
+    OPF_COMMUTE = 1u << 2,
+    OPF_BOOLOUT = 1u << 3,
+    OPF_REDUCE = 1u << 4,
+    OPF_UNIQUE = 1u << 5,
+};
+
+typedef enum {
+#define TJ_OP(e, name, arity, flags) TJ_OP_##e,
+#include "ops.def"
+#undef TJ_OP
+    TJ_NUM_OPS
+} tj_op;
+
+typedef struct {
+    const char *name;
+    int arity;
+    unsigned flags;
+} tj_opinfo;
+TJ_HIDDEN extern const tj_opinfo tjG_ops[TJ_NUM_OPS];
+static inline bool tj_op_is(tj_op op, unsigned flag) { return (tjG_ops[op].flags & flag) != 0; }
+
+/* ---- dtypes ----------------------------------------------------------------------------------- */
+static inline bool tj_dtype_valid(int d) { return d >= 0 && d < TJ_NUM_DTYPES; }
+static inline bool tj_dtype_is_float(tj_dtype d) { return d == TJ_FLOAT32 || d == TJ_FLOAT64; }
+static inline bool tj_dtype_is_int(tj_dtype d) { return d >= TJ_INT8 && d <= TJ_UINT8; }
+static inline bool tj_dtype_is_signed(tj_dtype d) { return d >= TJ_INT8 && d <= TJ_INT64; }
+/* numpy's promotion of two definite dtypes (int32+float32 -> float64, uint8+int8 -> int16). */
+TJ_HIDDEN tj_dtype tjA_promote(tj_dtype a, tj_dtype b);
+/* true when every value of `from` is exactly representable in `to` */
+TJ_HIDDEN bool tjA_can_cast_safely(tj_dtype from, tj_dtype to);
+/* read element i (flat, C order of a contiguous buffer) of dtype d as double, and write one */
+TJ_HIDDEN double tjA_load(tj_dtype d, const void *base, int64_t i);
+TJ_HIDDEN void tjA_store(tj_dtype d, void *base, int64_t i, double v);
+
+/* ---- arrays ----------------------------------------------------------------------------------- */
+#define TJ_ARRAY_MAGIC 0x41525259u /* "ARRY" */
+
+struct tj_array {
+    uint32_t magic;
+    atomic_int refcount;
+    tj_dtype dtype;
+    int ndim;
+    int64_t size;                   /* product of shape */
+    int64_t shape[TJ_MAX_NDIM];
+    int64_t strides[TJ_MAX_NDIM];   /* bytes */
+    char *data;
+    void (*release)(void *);        /* NULL: data is owned and freed with free() unless inline */
+    void *release_arg;
+    bool owns_data;
+};
+
+/* Allocation with an overflow-checked element count; errors go to the thread's array slot. */
+TJ_HIDDEN tj_array *tjA_alloc(tj_dtype dtype, int ndim, const int64_t *shape, bool zero);
+TJ_HIDDEN bool tjA_is_contiguous(const tj_array *a);
+/* Checked product of a shape; false on overflow or a negative entry. */
+TJ_HIDDEN bool tjA_shape_size(int ndim, const int64_t *shape, int64_t *out);
+/* Copies src into dst (same shape, any strides), converting dtype. */
+TJ_HIDDEN void tjA_copy_into(tj_array *dst, const tj_array *src);
+/* A converted C-contiguous copy of src in dtype d. */
+TJ_HIDDEN tj_array *tjA_convert(const tj_array *src, tj_dtype d);
+/* Records an error for context-less calls (tj_errcode(NULL)). */
+TJ_HIDDEN void tjA_error(tj_status st, const char *fmt, ...) TJ_PRINTF(2, 3);
+TJ_HIDDEN tj_status tjA_last_status(void);  /* this thread's last array error */
+TJ_HIDDEN const char *tjA_last_msg(void);
+TJ_HIDDEN void tjA_clear_error(void);
+TJ_HIDDEN bool tjA_valid(const tj_array *a);
+
+/* ---- variables (graph nodes) ------------------------------------------------------------------ */
+#define TJ_VAR_MAGIC 0x56415221u /* "VAR!" */
+
+struct tj_var {
+    uint32_t magic;
+    tj_op op;
+    tj_dtype dtype;
+    int ndim;
+    uint32_t bcast; /* bit i set: axis i is broadcastable (has length 1) */
+    bool weak;      /* weakly typed literal (tj_lit) */
+    int nin;
+    tj_var **in;
+    int nattr;
+    int64_t *attr;  /* see ops.def for each op's attributes */
+    tj_array *value; /* CONSTANT: the value; SHARED: the current value (owned reference) */
+    char *name;
+    tj_ctx *ctx;
+    uint64_t id;    /* creation order, unique in the context */
+    uint64_t hash;
+    tj_var *hnext;  /* hash-cons chain */
+};
+
+/* ---- context ---------------------------------------------------------------------------------- */
+#define TJ_CTX_MAGIC 0x43545821u /* "CTX!" */
+
+typedef struct tjC_block tjC_block;
+typedef struct tjF_cache tjF_cache;
+struct tjJ_engine;
+
+struct tj_ctx {
+    uint32_t magic;
+    tj_status err;
+    char errmsg[1024];
+    tjC_block *arena;
+    /* hash-consing table */
+    tj_var **buckets;
+    size_t nbuckets, nvars;
+    /* every var, in creation order (owned values are released at free) */
+    tj_var **vars;
+    size_t vars_cap;
+    /* live functions (freed with the context) */
+    tj_fn **fns;
+    size_t nfns, fns_cap;
+    tj_log_fn log_fn;
+    void *log_user;
+    struct tjJ_engine *jit; /* created on first FAST_RUN compile */
+    tjF_cache *cache;       /* compiled code by structural hash */
+    tj_stats stats;
+};
+
+TJ_HIDDEN bool tjC_valid(const tj_ctx *ctx);
+/* Records an error (the most recent failure wins) and returns st. */
+TJ_HIDDEN tj_status tjC_error(tj_ctx *ctx, tj_status st, const char *fmt, ...) TJ_PRINTF(3, 4);
+TJ_HIDDEN void tjC_log(tj_ctx *ctx, const char *fmt, ...) TJ_PRINTF(2, 3);
+/* Arena memory, freed with the context; zeroed. NULL (and TJ_ERR_NOMEM recorded) on failure. */
+TJ_HIDDEN void *tjC_alloc(tj_ctx *ctx, size_t bytes);
+TJ_HIDDEN char *tjC_strdup(tj_ctx *ctx, const char *s);
+
+/* ---- graph ------------------------------------------------------------------------------------ */
+TJ_HIDDEN bool tjG_valid(const tj_var *v);
+/* Makes (or finds, by hash-consing) a node. in/attr are copied. Records errors in ctx. */
+TJ_HIDDEN tj_var *tjG_make(tj_ctx *ctx, tj_op op, tj_dtype dtype, int ndim, uint32_t bcast,
+                           tj_var *const *in, int nin, const int64_t *attr, int nattr,
+                           tj_array *value);
+/* A weakly typed 0-d literal holding value (takes ownership of the reference). */
+TJ_HIDDEN tj_var *tjG_make_weak(tj_ctx *ctx, tj_array *value);
+/* A short description for messages: "'x' (input float32 vector)" or "node #12 (add float32 (3,?))". */
+TJ_HIDDEN const char *tjG_describe(const tj_var *v, char *buf, size_t len);
+/* The variables reachable from outs, in topological order (inputs first). Iterative.
+ * Returns a malloc'd array and its count through *n, or NULL (NOMEM recorded). */
+TJ_HIDDEN tj_var **tjG_toposort(tj_ctx *ctx, tj_var *const *outs, int nouts, size_t *n);
+/* Builders used by grad and the scheduler, with explicit types. */
+TJ_HIDDEN tj_var *tjG_elemwise(tj_op op, tj_var *const *in, int nin);
+TJ_HIDDEN tj_var *tjG_reduce(tj_op op, tj_var *a, uint32_t axes_mask, bool keepdims);
+TJ_HIDDEN tj_var *tjG_const_like(tj_var *like, double value); /* 0-d constant of like's dtype */
+
+/* ---- reference executor ----------------------------------------------------------------------- */
+/* Evaluates one node given its input values (in[i] for node->in[i]); *out receives a new array.
+ * Leaves: INPUT is an error (the caller supplies it), CONSTANT and SHARED return their value. */
+TJ_HIDDEN tj_status tjI_eval_node(tj_ctx *ctx, const tj_var *node, tj_array *const *in,
+                                  tj_array **out);
+/* Evaluates outs given values for `inputs` (a map by position), by walking the graph. */
+TJ_HIDDEN tj_status tjI_eval(tj_ctx *ctx, tj_var *const *inputs, tj_array *const *values, int nin,
+                             tj_var *const *outs, int nouts, tj_array **results);
+/* Runtime broadcasting check shared by the executors: the shape of an elementwise node. */
+TJ_HIDDEN tj_status tjI_broadcast_shape(tj_ctx *ctx, const tj_var *node, tj_array *const *in,
+                                        int64_t *shape);
+/* Between lib/interp.c and lib/interp_ops.c: an elementwise node, a SUM/MEAN node (inputs already
+ * checked against node->in), an error prefixed with the node's description (returns st), and a
+ * fresh uninitialized C-contiguous array of node->dtype (errors recorded with the node). */
+TJ_HIDDEN tj_status tjI_elemwise(tj_ctx *ctx, const tj_var *node, tj_array *const *in,
+                                 tj_array **out);
+TJ_HIDDEN tj_status tjI_reduce(tj_ctx *ctx, const tj_var *node, tj_array *const *in, tj_array **out);
+TJ_HIDDEN tj_status tjI_error(tj_ctx *ctx, const tj_var *node, tj_status st, const char *fmt, ...)
+    TJ_PRINTF(4, 5);
+TJ_HIDDEN tj_status tjI_alloc(tj_ctx *ctx, const tj_var *node, int ndim, const int64_t *shape,
+                              tj_array **out);
+
+/* ---- BLAS ------------------------------------------------------------------------------------- */
+/* out = dot(a, b) for ranks 1/2 with numpy semantics; float32/float64 via OpenBLAS, integers by a
+ * plain loop. out is preallocated with the right shape and dtype (a, b, out share dtype). */
+TJ_HIDDEN void tjB_dot(const tj_array *a, const tj_array *b, tj_array *out);
+
+/* ---- differentiation -------------------------------------------------------------------------- */
+/* The vector-Jacobian product of node with respect to its input i, given g = d cost/d node.
+ * Returns NULL with no error when the input gets no gradient (integers, comparisons). */
+TJ_HIDDEN tj_var *tjD_vjp(tj_var *node, int i, tj_var *g);
+
+#endif /* TJ_INTERNAL_H */

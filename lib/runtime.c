@@ -1,0 +1,296 @@
+/* Executing a plan: runtime shapes and broadcasting checks, output allocation, coalescing of
+ * dimensions for kernels, BLAS and view steps, and release of intermediates after last use. */
+#include "function.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static void release_view_base(void *base) { tj_array_unref(base); }
+
+static tj_status run_view(tj_ctx *ctx, const tjS_step *st, tj_array **slots)
+{
+    tj_array *in = slots[st->in_slots[0]];
+    const tj_var *v = st->root;
+    int64_t shape[TJ_MAX_NDIM], strides[TJ_MAX_NDIM];
+    uint32_t kept = 0;
+    for (int i = 0; i < v->ndim; i++) {
+        int64_t p = v->attr[i];
+        shape[i] = p < 0 ? 1 : in->shape[p];
+        strides[i] = p < 0 ? 0 : in->strides[p];
+        if (p >= 0)
+            kept |= 1u << p;
+    }
+    for (int d = 0; d < in->ndim; d++) {
+        if (!(kept & (1u << d)) && in->shape[d] != 1) {
+            char buf[160];
+            return tjC_error(ctx, TJ_ERR_SHAPE,
+                             "%s drops axis %d, which must have length 1 but has %lld",
+                             tjG_describe(v, buf, sizeof buf), d, (long long)in->shape[d]);
+        }
+    }
+    tj_array *out = tj_array_wrap(in->dtype, v->ndim, shape, strides, in->data, release_view_base,
+                                  tj_array_ref(in));
+    if (!out) {
+        tj_array_unref(in);
+        return tjC_error(ctx, TJ_ERR_NOMEM, "out of memory making a view");
+    }
+    slots[st->out_slots[0]] = out;
+    return TJ_OK;
+}
+
+static tj_status run_dot(tj_ctx *ctx, const tjS_step *st, tj_array **slots)
+{
+    tj_array *a = slots[st->in_slots[0]], *b = slots[st->in_slots[1]];
+    int64_t k_a = a->shape[a->ndim - 1], k_b = b->shape[0];
+    if (k_a != k_b) {
+        char buf[160];
+        return tjC_error(ctx, TJ_ERR_SHAPE,
+                         "%s: the inner dimensions differ: %lld (last axis of the left operand) "
+                         "vs %lld (first axis of the right operand)",
+                         tjG_describe(st->root, buf, sizeof buf), (long long)k_a, (long long)k_b);
+    }
+    int64_t shape[2];
+    int nd = 0;
+    if (a->ndim == 2)
+        shape[nd++] = a->shape[0];
+    if (b->ndim == 2)
+        shape[nd++] = b->shape[1];
+    tj_array *out = tjA_alloc(st->root->dtype, nd, shape, false);
+    if (!out)
+        return tjC_error(ctx, TJ_ERR_NOMEM, "out of memory for the result of a dot");
+    tjB_dot(a, b, out);
+    slots[st->out_slots[0]] = out;
+    return TJ_OK;
+}
+
+/* The runtime iteration shape of a kernel: Theano broadcasting over static patterns. */
+static tj_status iteration_shape(tj_ctx *ctx, const tjS_plan *plan, const tjS_step *st,
+                                 tj_array **slots, int64_t *shape)
+{
+    char b1[160], b2[160];
+    for (int d = 0; d < st->iter_ndim; d++) {
+        int who = -1;
+        shape[d] = 1;
+        for (int i = 0; i < st->nin; i++) {
+            tj_array *a = slots[st->in_slots[i]];
+            if ((st->in_bcast[i] >> d) & 1) {
+                if (a->shape[d] != 1)
+                    return tjC_error(ctx, TJ_ERR_SHAPE,
+                                     "%s: input %s is broadcastable on axis %d but has length "
+                                     "%lld there at run time",
+                                     tjG_describe(st->root, b1, sizeof b1),
+                                     tjG_describe(plan->slot_node[st->in_slots[i]], b2, sizeof b2),
+                                     d, (long long)a->shape[d]);
+                continue;
+            }
+            if (who < 0) {
+                who = i;
+                shape[d] = a->shape[d];
+            } else if (a->shape[d] != shape[d]) {
+                char b3[160];
+                return tjC_error(ctx, TJ_ERR_SHAPE,
+                                 "shape mismatch in %s on axis %d: %s has length %lld but %s "
+                                 "has %lld (only broadcastable axes may differ)",
+                                 tjG_describe(st->root, b1, sizeof b1), d,
+                                 tjG_describe(plan->slot_node[st->in_slots[who]], b2, sizeof b2),
+                                 (long long)shape[d],
+                                 tjG_describe(plan->slot_node[st->in_slots[i]], b3, sizeof b3),
+                                 (long long)a->shape[d]);
+            }
+        }
+    }
+    return TJ_OK;
+}
+
+/* Element strides of an operand over the iteration space (0 on broadcast axes); false when a
+ * byte stride is not a multiple of the element size (the caller copies then). */
+static bool element_strides(const tj_array *a, uint32_t bcast, int ndim, int64_t *out)
+{
+    int64_t es = (int64_t)tj_dtype_size(a->dtype);
+    for (int d = 0; d < ndim; d++) {
+        if (((bcast >> d) & 1) || a->shape[d] == 1) {
+            out[d] = 0;
+        } else {
+            if (a->strides[d] % es != 0)
+                return false;
+            out[d] = a->strides[d] / es;
+        }
+    }
+    return true;
+}
+
+/* Merges adjacent axes where every operand is contiguous across them and drops length-1 axes,
+ * so a contiguous (1000, 1000) space becomes one flat loop of 10^6. */
+static int coalesce(int ndim, int64_t *shape, int nops, int64_t *strides /* [nops][TJ_MAX_NDIM] */)
+{
+    int w = 0;
+    for (int d = 0; d < ndim; d++) {
+        if (shape[d] == 1)
+            continue;
+        if (w > 0) {
+            bool merge = true;
+            for (int k = 0; k < nops && merge; k++)
+                merge = strides[k * TJ_MAX_NDIM + w - 1] ==
+                        strides[k * TJ_MAX_NDIM + d] * shape[d];
+            if (merge) {
+                shape[w - 1] *= shape[d];
+                for (int k = 0; k < nops; k++)
+                    strides[k * TJ_MAX_NDIM + w - 1] = strides[k * TJ_MAX_NDIM + d];
+                continue;
+            }
+        }
+        shape[w] = shape[d];
+        for (int k = 0; k < nops; k++)
+            strides[k * TJ_MAX_NDIM + w] = strides[k * TJ_MAX_NDIM + d];
+        w++;
+    }
+    if (w == 0) { /* a single element */
+        shape[0] = 1;
+        for (int k = 0; k < nops; k++)
+            strides[k * TJ_MAX_NDIM] = 0;
+        w = 1;
+    }
+    return w;
+}
+
+static tj_status run_kernel(tj_ctx *ctx, const tjS_plan *plan, const tjS_step *st, tjK_fn fn,
+                            tj_array **slots)
+{
+    int nd = st->iter_ndim, nops = st->nin + st->nout;
+    int64_t shape[TJ_MAX_NDIM];
+    tj_status rc = iteration_shape(ctx, plan, st, slots, shape);
+    if (rc != TJ_OK)
+        return rc;
+    int64_t *strides = malloc(sizeof *strides * (size_t)nops * TJ_MAX_NDIM);
+    char **ptrs = malloc(sizeof *ptrs * (size_t)nops);
+    tj_array **tmp = calloc((size_t)st->nin + 1, sizeof *tmp); /* contiguous copies if needed */
+    if (!strides || !ptrs || !tmp) {
+        rc = tjC_error(ctx, TJ_ERR_NOMEM, "out of memory running a kernel");
+        goto done;
+    }
+    for (int i = 0; i < st->nin; i++) {
+        tj_array *a = slots[st->in_slots[i]];
+        if (!element_strides(a, st->in_bcast[i], nd, strides + i * TJ_MAX_NDIM)) {
+            tmp[i] = tjA_convert(a, a->dtype);
+            if (!tmp[i]) {
+                rc = tjC_error(ctx, TJ_ERR_NOMEM, "out of memory copying an operand");
+                goto done;
+            }
+            a = tmp[i];
+            element_strides(a, st->in_bcast[i], nd, strides + i * TJ_MAX_NDIM);
+        }
+        ptrs[i] = a->data;
+    }
+    bool reduce = st->reduce != TJ_OP_INPUT;
+    int64_t count = 1; /* elements folded into each reduction result */
+    for (int o = 0; o < st->nout; o++) {
+        int64_t oshape[TJ_MAX_NDIM];
+        int ond = 0;
+        for (int d = 0; d < nd; d++) {
+            bool red = reduce && ((st->red_mask >> d) & 1);
+            if (red && o == 0)
+                count *= shape[d];
+            if (red && !st->keepdims)
+                continue;
+            oshape[ond++] = red ? 1 : shape[d];
+        }
+        tj_array *out = tjA_alloc(st->out_nodes[o]->dtype, ond, oshape, reduce);
+        if (!out) {
+            rc = tjC_error(ctx, TJ_ERR_NOMEM, "out of memory for the result of %s",
+                           tjG_ops[st->root->op].name);
+            goto done;
+        }
+        slots[st->out_slots[o]] = out;
+        ptrs[st->nin + o] = out->data;
+        /* output strides over the iteration space: contiguous, 0 on reduced axes */
+        int64_t *s = strides + (st->nin + o) * TJ_MAX_NDIM, acc = 1;
+        for (int d = nd - 1; d >= 0; d--) {
+            bool red = reduce && ((st->red_mask >> d) & 1);
+            s[d] = red || shape[d] == 1 ? 0 : acc;
+            acc *= red ? 1 : shape[d];
+        }
+    }
+    int64_t total = 1;
+    for (int d = 0; d < nd; d++)
+        total *= shape[d];
+    if (total > 0) {
+        int64_t cshape[TJ_MAX_NDIM];
+        memcpy(cshape, shape, sizeof(int64_t) * (size_t)nd);
+        int cnd = coalesce(nd, cshape, nops, strides);
+        /* pack strides operand-major with the coalesced rank, as the kernel expects */
+        int64_t packed_buf[64];
+        int64_t *packed = (size_t)nops * (size_t)cnd <= 64
+                              ? packed_buf
+                              : malloc(sizeof *packed * (size_t)nops * (size_t)cnd);
+        if (!packed) {
+            rc = tjC_error(ctx, TJ_ERR_NOMEM, "out of memory running a kernel");
+            goto done;
+        }
+        for (int k = 0; k < nops; k++)
+            memcpy(packed + k * cnd, strides + k * TJ_MAX_NDIM, sizeof(int64_t) * (size_t)cnd);
+        int64_t rows = 1;
+        for (int d = 0; d < cnd - 1; d++)
+            rows *= cshape[d];
+        if (cnd == 1)
+            rows = cshape[0];
+        fn(ptrs, cshape, packed, cnd, 0, rows);
+        if (packed != packed_buf)
+            free(packed);
+    }
+    if (st->reduce == TJ_OP_MEAN) {
+        tj_array *out = slots[st->out_slots[0]];
+        for (int64_t i = 0; i < out->size; i++) {
+            if (out->dtype == TJ_FLOAT32)
+                ((float *)out->data)[i] = ((float *)out->data)[i] / (float)count;
+            else
+                ((double *)out->data)[i] = ((double *)out->data)[i] / (double)count;
+        }
+    }
+done:
+    for (int i = 0; tmp && i < st->nin; i++)
+        tj_array_unref(tmp[i]);
+    free(tmp);
+    free(strides);
+    free(ptrs);
+    return rc;
+}
+
+tj_status tjS_run(tj_ctx *ctx, const tjS_plan *plan, tjK_fn const *fns, tj_array **slots,
+                  const bool *keep)
+{
+    for (int i = 0; i < plan->nsteps; i++) {
+        const tjS_step *st = &plan->steps[i];
+        tj_status rc;
+        switch (st->kind) {
+        case STEP_KERNEL:
+            rc = run_kernel(ctx, plan, st, fns[st->kernel], slots);
+            break;
+        case STEP_DOT:
+            rc = run_dot(ctx, st, slots);
+            break;
+        case STEP_VIEW:
+            rc = run_view(ctx, st, slots);
+            break;
+        case STEP_SHAPE: {
+            tj_array *in = slots[st->in_slots[0]];
+            slots[st->out_slots[0]] = tj_array_scalar(TJ_INT64, (double)in->shape[st->root->attr[0]]);
+            rc = slots[st->out_slots[0]] ? TJ_OK
+                                         : tjC_error(ctx, TJ_ERR_NOMEM, "out of memory");
+            break;
+        }
+        default:
+            rc = tjC_error(ctx, TJ_ERR_INVALID, "internal error: unknown step kind");
+        }
+        if (rc != TJ_OK)
+            return rc;
+        /* drop intermediates nobody reads any more */
+        for (int j = 0; j < st->nin; j++) {
+            int s = st->in_slots[j];
+            if (plan->last_use[s] == i && !keep[s]) {
+                tj_array_unref(slots[s]);
+                slots[s] = NULL;
+            }
+        }
+    }
+    return TJ_OK;
+}
