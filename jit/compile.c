@@ -24,7 +24,7 @@ struct tjJ_module {
     tjK_fn *fns;
     char *ir, *ir_opt; /* IR text before and after optimization */
     double ms;
-    char diag[512];    /* the first LLVM error diagnostic, if any */
+    char diag[512]; /* the first LLVM error diagnostic, if any */
 };
 
 tjK_fn tjJ_kernel_fn(const tjJ_module *m, int i)
@@ -201,7 +201,8 @@ tj_status tjJ_compile(tjJ_engine *eng, const tjK_kernel *const *kernels, int nke
         goto fail;
     m->ir_opt = tjJ_module_text(mod);
     if (!m->ir || !m->ir_opt) {
-        st = tjJ_fail(err, errlen, TJ_ERR_NOMEM, "out of memory keeping the IR of %s", name ? name : "");
+        st = tjJ_fail(err, errlen, TJ_ERR_NOMEM, "out of memory keeping the IR of %s",
+                      name ? name : "");
         goto fail;
     }
     if (m->diag[0]) {

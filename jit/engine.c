@@ -21,7 +21,7 @@
 
 struct tjJ_engine {
     LLVMOrcLLJITRef jit;
-    pthread_mutex_t lock; /* held around every add, lookup and removal */
+    pthread_mutex_t lock;          /* held around every add, lookup and removal */
     char *triple, *cpu, *features; /* LLVM strings: LLVMDisposeMessage */
     _Atomic uint64_t serial;
     char session_err[512]; /* the last error the execution session reported (under lock) */
@@ -150,7 +150,8 @@ tj_status tjJ_engine_new(tjJ_engine **out, char *err, size_t errlen)
         goto fail;
     }
     /* tm -> jtmb -> builder -> LLJIT: each call consumes the previous object, even on error */
-    LLVMOrcJITTargetMachineBuilderRef jtmb = LLVMOrcJITTargetMachineBuilderCreateFromTargetMachine(tm);
+    LLVMOrcJITTargetMachineBuilderRef jtmb =
+        LLVMOrcJITTargetMachineBuilderCreateFromTargetMachine(tm);
     LLVMOrcLLJITBuilderRef builder = LLVMOrcCreateLLJITBuilder();
     LLVMOrcLLJITBuilderSetJITTargetMachineBuilder(builder, jtmb);
     LLVMErrorRef e = LLVMOrcCreateLLJIT(&eng->jit, builder);

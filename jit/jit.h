@@ -61,14 +61,25 @@ TJ_HIDDEN tjJ_engine *tjJ_module_engine(const tjJ_module *m);
 /* The IR text of m as a new malloc'd string, or NULL. */
 TJ_HIDDEN char *tjJ_module_text(LLVMModuleRef m);
 
+/* At most this many operands per kernel (bounds the O(n^2) alias metadata and stack use). */
+#define TJL_MAX_OPERANDS 1024
+
 /* Checks a kernel description before lowering: TJ_ERR_INVALID with a sentence on a bad one. */
 TJ_HIDDEN tj_status tjL_validate(const tjK_kernel *k, char *err, size_t errlen);
-/* Adds the function `fname` computing the (validated) kernel k to mod, whose target triple and
- * data layout are already set. TJ_ERR_NOMEM is the only failure. */
+/* Adds the kernel function `fname` (and its internal row functions) computing the validated
+ * kernel k to mod, whose target triple and data layout are already set. TJ_ERR_NOMEM is the only
+ * failure. */
 TJ_HIDDEN tj_status tjL_lower(LLVMModuleRef mod, const tjK_kernel *k, const char *fname,
                               char *err, size_t errlen);
 
-/* The per-function state shared by lower.c (loops, memory) and lower_ops.c (instructions). */
+/* Marks the loop whose back edge is `br`: never unrolled, and not vectorized unless asked (for
+ * loops that gain nothing from it but would still cost LLVM time). */
+TJ_HIDDEN void tjL_loop_hints(LLVMValueRef br, bool vectorize);
+/* The module's n-D row odometer helper (rows.c), made on first use: init(idx, off, shape,
+ * strides, ndim, nops, row) when `init`, else step(idx, off, shape, strides, ndim, nops). */
+TJ_HIDDEN LLVMValueRef tjL_rows_helper(LLVMModuleRef mod, bool init);
+
+/* The lowering state shared by lower.c (loops, memory) and lower_ops.c (instructions). */
 typedef struct {
     LLVMContextRef ctx;
     LLVMModuleRef mod;

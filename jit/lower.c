@@ -1,141 +1,36 @@
-/* A kernel description (lib/kernel.h) -> one LLVM function with the tjK_fn signature:
+/* A kernel description (lib/kernel.h) -> LLVM functions; the kernel has the tjK_fn signature
  *   void k(char *const *ptrs, const int64_t *shape, const int64_t *strides, int64_t ndim,
  *          int64_t begin, int64_t end)
  *
  * Shape of the generated code:
- *   entry   load base pointers and inner-axis strides; pick a loop variant from the strides
- *   1-D     ndim == 1: one loop over [begin, end) (the flat path when every stride is 1)
- *   n-D     rows [begin, end) walked by an odometer (offsets updated incrementally, one
- *           div/mod chain at `begin` only), an inner loop over the last axis per row
- * Inner-loop variants, chosen once per call:
- *   unit     every non-scalar operand has inner stride 1: i-th element at base + i, which the
- *            loop vectorizer widens
- *   generic  element at base + i * stride
+ *   kernel     loads base pointers and inner-axis strides, picks a variant from the strides once
+ *              per call, then walks rows: the rows [begin, end) of an n-D space (offsets from the
+ *              module's odometer helpers, rows.c), or, in 1-D, one row covering [begin, end)
+ *   row functions (internal, never inlined; one per variant and mode), called once per row:
+ *     unit      every non-scalar operand has inner stride 1: element j at rowp + j, a single
+ *               loop the vectorizer widens (with ndim == 1 this is the whole flat path)
+ *     buffered  otherwise: the row is cut into chunks; strided operands are gathered into stack
+ *               buffers, the unit function runs on the buffers (so broadcast operands with inner
+ *               stride 0 also get vector code), outputs are scattered back
  * Reductions (one output, stride 0 on reduced axes): when the output's inner stride is 0 the
- * row is summed in a register, in blocks of BLOCK elements aligned to absolute indices (vector
- * partial sums inside a block, Kahan-compensated block totals), and added to the output once;
- * otherwise each element is read-modify-written (column sums walk rows).
+ * row is summed in a register over segments aligned to absolute indices (BLOCK elements, vector
+ * partial sums inside), the segment sums combined with Kahan compensation, then added to the
+ * output once; otherwise each element is read-modify-written (column sums walk rows).
  *
  * Every operand access carries scoped-noalias metadata (one scope per operand): operands never
  * overlap except exact in-place reuse, and the metadata spares the vectorizer runtime alias
- * checks. Scalar operands are loaded once. */
+ * checks. Scalar operands are loaded once per row, before its loop. Index arithmetic is nsw
+ * (sizes fit int64). */
 #define TJ_JIT_PRIVATE
 #include "jit.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_OPERANDS 1024 /* bounds the O(n^2) alias metadata; real kernels have a handful */
-#define BLOCK 4096        /* reduction block: pairwise-like float error, fits in L1 */
-
-/* ---- validation ----------------------------------------------------------------------------- */
-
-/* Which compute dtypes each op accepts (as the reference executor's `supports`). */
-static bool op_supports(int op, tj_dtype d)
-{
-    switch (op) {
-    case TJ_OP_EXP: case TJ_OP_LOG: case TJ_OP_SQRT: case TJ_OP_INV: case TJ_OP_SIGMOID:
-    case TJ_OP_TANH: case TJ_OP_DIV:
-        return tj_dtype_is_float(d);
-    case TJ_OP_NEG: case TJ_OP_SQR: case TJ_OP_SUB: case TJ_OP_POW:
-        return d != TJ_BOOL;
-    default:
-        return true;
-    }
-}
-
-static tj_status check_instr(const tjK_kernel *k, int i, char *err, size_t errlen)
-{
-    const tjK_instr *c = &k->code[i];
-    if (!tj_dtype_valid(c->dtype))
-        return tjJ_fail(err, errlen, TJ_ERR_INVALID, "kernel instruction %d has invalid dtype %d",
-                        i, (int)c->dtype);
-    if (c->op == TJK_LOAD) {
-        int a = c->args[0];
-        if (a < 0 || a >= k->nin)
-            return tjJ_fail(err, errlen, TJ_ERR_INVALID,
-                            "kernel instruction %d loads operand %d, which is not one of the %d "
-                            "inputs", i, a, k->nin);
-        if (k->dtype[a] != c->dtype)
-            return tjJ_fail(err, errlen, TJ_ERR_INVALID,
-                            "kernel instruction %d loads input %d as %s but the input is %s", i, a,
-                            tj_dtype_name(c->dtype), tj_dtype_name(k->dtype[a]));
-        return TJ_OK;
-    }
-    if (c->op == TJK_CONST)
-        return TJ_OK;
-    if (c->op < 0 || c->op >= TJ_NUM_OPS || !tj_op_is((tj_op)c->op, OPF_ELEMWISE))
-        return tjJ_fail(err, errlen, TJ_ERR_INVALID,
-                        "kernel instruction %d has op %d, which is not an elementwise op, a load "
-                        "or a constant", i, c->op);
-    const char *name = tjG_ops[c->op].name;
-    int arity = tjG_ops[c->op].arity;
-    tj_dtype ad[3] = {c->dtype, c->dtype, c->dtype};
-    for (int j = 0; j < arity; j++) {
-        int a = c->args[j];
-        if (a < 0 || a >= i)
-            return tjJ_fail(err, errlen, TJ_ERR_INVALID,
-                            "kernel instruction %d (%s): argument %d refers to instruction %d, "
-                            "but arguments must be earlier instructions", i, name, j, a);
-        ad[j] = k->code[a].dtype;
-    }
-    bool ok;
-    switch (c->op) {
-    case TJ_OP_CAST: ok = true; break;
-    case TJ_OP_SECOND: ok = ad[1] == c->dtype; break;
-    case TJ_OP_SWITCH: ok = ad[0] == TJ_BOOL && ad[1] == c->dtype && ad[2] == c->dtype; break;
-    default:
-        if (tj_op_is((tj_op)c->op, OPF_BOOLOUT)) {
-            ok = c->dtype == TJ_BOOL && ad[0] == ad[1];
-        } else {
-            ok = op_supports(c->op, c->dtype);
-            for (int j = 0; j < arity; j++)
-                ok = ok && ad[j] == c->dtype;
-        }
-    }
-    if (!ok)
-        return tjJ_fail(err, errlen, TJ_ERR_INVALID,
-                        "kernel instruction %d (%s %s) has arguments of the wrong dtype (%s%s%s)",
-                        i, name, tj_dtype_name(c->dtype), tj_dtype_name(ad[0]),
-                        arity > 1 ? ", " : "", arity > 1 ? tj_dtype_name(ad[1]) : "");
-    return TJ_OK;
-}
-
-tj_status tjL_validate(const tjK_kernel *k, char *err, size_t errlen)
-{
-    if (!k)
-        return tjJ_fail(err, errlen, TJ_ERR_INVALID, "a kernel description is NULL");
-    if (k->nin < 0 || k->nout < 1 || k->nin + k->nout > MAX_OPERANDS)
-        return tjJ_fail(err, errlen, TJ_ERR_INVALID,
-                        "a kernel has %d inputs and %d outputs (needs >= 0, >= 1, at most %d "
-                        "operands)", k->nin, k->nout, MAX_OPERANDS);
-    if (!k->dtype || !k->code || k->ncode < 1 || !k->out_instr || (k->nin > 0 && !k->scalar))
-        return tjJ_fail(err, errlen, TJ_ERR_INVALID,
-                        "a kernel description lacks its dtypes, scalar flags, code or outputs");
-    for (int i = 0; i < k->nin + k->nout; i++)
-        if (!tj_dtype_valid(k->dtype[i]))
-            return tjJ_fail(err, errlen, TJ_ERR_INVALID, "kernel operand %d has invalid dtype %d",
-                            i, (int)k->dtype[i]);
-    for (int i = 0; i < k->ncode; i++) {
-        tj_status st = check_instr(k, i, err, errlen);
-        if (st != TJ_OK)
-            return st;
-    }
-    for (int o = 0; o < k->nout; o++)
-        if (k->out_instr[o] < 0 || k->out_instr[o] >= k->ncode)
-            return tjJ_fail(err, errlen, TJ_ERR_INVALID,
-                            "kernel output %d stores instruction %d of %d", o, k->out_instr[o],
-                            k->ncode);
-    if (k->reduce != TJ_OP_NONE_ && k->reduce != TJ_OP_SUM)
-        return tjJ_fail(err, errlen, TJ_ERR_INVALID, "kernel reduction %d is not sum", k->reduce);
-    if (k->reduce == TJ_OP_SUM && k->nout != 1)
-        return tjJ_fail(err, errlen, TJ_ERR_INVALID, "a sum kernel has %d outputs, not 1",
-                        k->nout);
-    return TJ_OK;
-}
-
-/* ---- lowering state ------------------------------------------------------------------------- */
+#define BLOCK 4096         /* reduction segment: pairwise-like float error, fits in L1 */
+#define BUFFER_BYTES 16384 /* stack for the gather buffers of the buffered variant */
 
 enum { M_STORE, M_RMW, M_ACC }; /* what the inner loop does with each output value */
 
@@ -143,30 +38,47 @@ typedef struct {
     tjL_fn f;
     const tjK_kernel *k;
     int nops;
-    LLVMValueRef fn, a_ptrs, a_shape, a_strides, a_ndim, a_begin, a_end;
-    LLVMValueRef *base;   /* nops: operand element pointers */
-    LLVMValueRef *ival;   /* nin: scalar input values */
-    bool *used;           /* nin: read by some LOAD */
-    LLVMValueRef *istr;   /* nops: inner-axis stride (non-scalar operands) */
-    LLVMValueRef *off;    /* nops: alloca of the current row offset (n-D path) */
-    LLVMValueRef idx;     /* alloca i64[ndim]: the odometer */
-    LLVMValueRef ninner;  /* shape[ndim-1] */
+    long long chunk; /* elements per gather buffer (a power of two) */
+    const char *fname;
+    LLVMValueRef fn; /* the function being emitted: the kernel or one of its row functions */
+    LLVMValueRef a_ptrs, a_shape, a_strides, a_ndim, a_begin, a_end; /* the kernel's params */
+    LLVMValueRef rowarr; /* kernel: alloca ptr[nops], the row pointers handed to a row function */
+    LLVMValueRef unit_fn[3]; /* the unit-stride row function of each mode, once made */
+    LLVMValueRef bufrow;     /* buffered row function: alloca ptr[nops] pointing at the buffers */
+    LLVMValueRef cell;  /* buffered sum: alloca of one output element, the unit function's output */
+    LLVMValueRef *base; /* nops: operand element pointers (kernel) */
+    LLVMValueRef *ival; /* nin: scalar input values (row function) */
+    bool *used;         /* nin: read by some LOAD */
+    LLVMValueRef *istr; /* nops: inner-axis stride (strided operands) */
+    LLVMValueRef *buf;  /* nops: alloca [chunk x T] gather buffer (buffered row function) */
+    LLVMValueRef idx;   /* alloca i64[ndim]: the odometer's multi-index */
+    LLVMValueRef offs;  /* alloca i64[nops]: each operand's offset at the current row */
+    LLVMValueRef rb, re, lo, hi; /* rows [rb, re), inner range [lo, hi) */
     unsigned kscope, knoalias;
     LLVMValueRef *mscope, *mnoalias; /* nops: metadata of each operand's accesses */
-    LLVMValueRef *in, *vals;          /* scratch: nin input values, ncode instruction values */
+    LLVMValueRef *in, *vals;         /* scratch: nin input values, ncode instruction values */
     LLVMBasicBlockRef ret;
 } lw;
 
 static bool scalar_in(const lw *w, int k) { return k < w->k->nin && w->k->scalar[k]; }
-static bool strided(const lw *w, int k) { return !scalar_in(w, k) && (k >= w->k->nin || w->used[k]); }
+/* operands addressed through strides: outputs and the non-scalar inputs actually read */
+static bool strided(const lw *w, int k)
+{
+    return !scalar_in(w, k) && (k >= w->k->nin || w->used[k]);
+}
 static tj_dtype out_dtype(const lw *w) { return w->k->dtype[w->k->nin]; }
 
-static LLVMValueRef i64c(const lw *w, long long v) { return LLVMConstInt(w->f.i64, (unsigned long long)v, 1); }
+static LLVMValueRef i64c(const lw *w, long long v)
+{
+    return LLVMConstInt(w->f.i64, (unsigned long long)v, 1);
+}
 
 static LLVMBasicBlockRef block(lw *w, const char *name)
 {
     return LLVMAppendBasicBlockInContext(w->f.ctx, w->fn, name);
 }
+
+static LLVMTypeRef mem_type(const lw *w, int k) { return tjL_mem_type(&w->f, w->k->dtype[k]); }
 
 static void tag(const lw *w, int k, LLVMValueRef inst)
 {
@@ -175,33 +87,44 @@ static void tag(const lw *w, int k, LLVMValueRef inst)
         LLVMSetMetadata(inst, w->knoalias, w->mnoalias[k]);
 }
 
+/* Raw element of operand k's memory type (no bool conversion). */
+static LLVMValueRef load_raw(lw *w, int k, LLVMValueRef p)
+{
+    LLVMValueRef v = LLVMBuildLoad2(w->f.b, mem_type(w, k), p, "");
+    LLVMSetAlignment(v, (unsigned)tj_dtype_size(w->k->dtype[k]));
+    tag(w, k, v);
+    return v;
+}
+
+static void store_raw(lw *w, int k, LLVMValueRef p, LLVMValueRef v)
+{
+    LLVMValueRef s = LLVMBuildStore(w->f.b, v, p);
+    LLVMSetAlignment(s, (unsigned)tj_dtype_size(w->k->dtype[k]));
+    tag(w, k, s);
+}
+
 static LLVMValueRef load_op(lw *w, int k, LLVMValueRef p)
 {
-    tj_dtype d = w->k->dtype[k];
-    LLVMValueRef v = LLVMBuildLoad2(w->f.b, tjL_mem_type(&w->f, d), p, "");
-    LLVMSetAlignment(v, (unsigned)tj_dtype_size(d));
-    tag(w, k, v);
-    if (d == TJ_BOOL) /* any non-zero byte is true */
+    LLVMValueRef v = load_raw(w, k, p);
+    if (w->k->dtype[k] == TJ_BOOL) /* any non-zero byte is true */
         v = LLVMBuildICmp(w->f.b, LLVMIntNE, v, LLVMConstNull(w->f.i8), "");
     return v;
 }
 
 static void store_op(lw *w, int k, LLVMValueRef p, LLVMValueRef v)
 {
-    tj_dtype d = w->k->dtype[k];
-    if (d == TJ_BOOL)
+    if (w->k->dtype[k] == TJ_BOOL)
         v = LLVMBuildZExt(w->f.b, v, w->f.i8, "");
-    LLVMValueRef s = LLVMBuildStore(w->f.b, v, p);
-    LLVMSetAlignment(s, (unsigned)tj_dtype_size(d));
-    tag(w, k, s);
+    store_raw(w, k, p, v);
 }
 
-/* strides[k*ndim + d] */
-static LLVMValueRef stride_of(lw *w, int k, LLVMValueRef d)
+/* strides[k*ndim + ndim - 1]: operand k's stride on the inner axis */
+static LLVMValueRef inner_stride(lw *w, LLVMValueRef strides, LLVMValueRef ndim, int k)
 {
     LLVMBuilderRef b = w->f.b;
-    LLVMValueRef i = LLVMBuildNSWAdd(b, LLVMBuildNSWMul(b, i64c(w, k), w->a_ndim, ""), d, "");
-    LLVMValueRef p = LLVMBuildInBoundsGEP2(b, w->f.i64, w->a_strides, &i, 1, "");
+    LLVMValueRef i =
+        LLVMBuildNSWAdd(b, LLVMBuildNSWMul(b, i64c(w, k + 1), ndim, ""), i64c(w, -1), "");
+    LLVMValueRef p = LLVMBuildInBoundsGEP2(b, w->f.i64, strides, &i, 1, "");
     return LLVMBuildLoad2(b, w->f.i64, p, "");
 }
 
@@ -211,11 +134,11 @@ static LLVMValueRef shape_of(lw *w, LLVMValueRef d)
     return LLVMBuildLoad2(w->f.b, w->f.i64, p, "");
 }
 
-/* Address of element j of operand k's row starting at rowp. */
-static LLVMValueRef elem(lw *w, int k, LLVMValueRef rowp, LLVMValueRef j, bool unit)
+/* &p[j * stride] (stride NULL: 1) in operand k's element type */
+static LLVMValueRef at(lw *w, int k, LLVMValueRef p, LLVMValueRef j, LLVMValueRef stride)
 {
-    LLVMValueRef i = unit ? j : LLVMBuildNSWMul(w->f.b, j, w->istr[k], "");
-    return LLVMBuildInBoundsGEP2(w->f.b, tjL_mem_type(&w->f, w->k->dtype[k]), rowp, &i, 1, "");
+    LLVMValueRef i = stride ? LLVMBuildNSWMul(w->f.b, j, stride, "") : j;
+    return LLVMBuildInBoundsGEP2(w->f.b, mem_type(w, k), p, &i, 1, "");
 }
 
 /* acc + v in dtype d: float adds carry reassoc so the vectorizer keeps vector partial sums. */
@@ -230,18 +153,44 @@ static LLVMValueRef acc_add(lw *w, tj_dtype d, LLVMValueRef acc, LLVMValueRef v)
 
 /* ---- loops ---------------------------------------------------------------------------------- */
 
-/* for j in [lo, hi): evaluate the code and store / read-modify-write / accumulate each output.
- * Returns the accumulated value in M_ACC (starting from acc0). The builder ends in the exit. */
-static LLVMValueRef inner(lw *w, LLVMValueRef *rowp, LLVMValueRef lo, LLVMValueRef hi,
-                          bool unit, int mode, LLVMValueRef acc0)
+/* Opens `for (j = lo; j < hi; j++)`: returns j; the builder is in the body. */
+static LLVMValueRef loop_open(lw *w, LLVMValueRef lo, LLVMValueRef hi, LLVMBasicBlockRef *pre,
+                              LLVMBasicBlockRef *exit, const char *name)
+{
+    LLVMBuilderRef b = w->f.b;
+    LLVMBasicBlockRef body = block(w, name);
+    *pre = LLVMGetInsertBlock(b);
+    *exit = block(w, "exit");
+    LLVMBuildCondBr(b, LLVMBuildICmp(b, LLVMIntSLT, lo, hi, ""), body, *exit);
+    LLVMPositionBuilderAtEnd(b, body);
+    return LLVMBuildPhi(b, w->f.i64, "j");
+}
+
+/* Closes the loop opened with j; returns the latch block. The builder is in the exit. */
+static LLVMBasicBlockRef loop_close(lw *w, LLVMValueRef j, LLVMValueRef lo, LLVMValueRef hi,
+                                    LLVMBasicBlockRef pre, LLVMBasicBlockRef exit)
+{
+    LLVMBuilderRef b = w->f.b;
+    LLVMBasicBlockRef latch = LLVMGetInsertBlock(b);
+    LLVMValueRef jn = LLVMBuildNSWAdd(b, j, i64c(w, 1), "");
+    LLVMBuildCondBr(b, LLVMBuildICmp(b, LLVMIntSLT, jn, hi, ""), LLVMGetInstructionParent(j), exit);
+    LLVMBasicBlockRef from[2] = {pre, latch};
+    LLVMValueRef in[2] = {lo, jn};
+    LLVMAddIncoming(j, in, from, 2);
+    LLVMPositionBuilderAtEnd(b, exit);
+    return latch;
+}
+
+/* for j in [lo, hi): evaluate the code at element j of every operand (at rowp[k] + j) and store /
+ * read-modify-write / accumulate each output. Returns the accumulated value in M_ACC (starting
+ * from acc0). */
+static LLVMValueRef inner(lw *w, LLVMValueRef *rowp, LLVMValueRef lo, LLVMValueRef hi, int mode,
+                          LLVMValueRef acc0)
 {
     const tjK_kernel *k = w->k;
     LLVMBuilderRef b = w->f.b;
-    LLVMBasicBlockRef pre = LLVMGetInsertBlock(b), loop = block(w, "loop"), exit = block(w, "loop.end");
-    LLVMBuildCondBr(b, LLVMBuildICmp(b, LLVMIntSLT, lo, hi, ""), loop, exit);
-
-    LLVMPositionBuilderAtEnd(b, loop);
-    LLVMValueRef j = LLVMBuildPhi(b, w->f.i64, "j"), acc = NULL, accn = NULL;
+    LLVMBasicBlockRef pre, exit;
+    LLVMValueRef j = loop_open(w, lo, hi, &pre, &exit, "loop"), acc = NULL, accn = NULL;
     if (mode == M_ACC)
         acc = LLVMBuildPhi(b, LLVMTypeOf(acc0), "acc");
     for (int i = 0; i < k->nin; i++) {
@@ -249,31 +198,26 @@ static LLVMValueRef inner(lw *w, LLVMValueRef *rowp, LLVMValueRef lo, LLVMValueR
         if (scalar_in(w, i))
             w->in[i] = w->ival[i];
         else if (w->used[i])
-            w->in[i] = load_op(w, i, elem(w, i, rowp[i], j, unit));
+            w->in[i] = load_op(w, i, at(w, i, rowp[i], j, NULL));
     }
     tjL_emit_code(&w->f, w->in, w->vals);
     for (int o = 0; o < k->nout; o++) {
-        int op = k->nin + o;
+        int op = k->nin + o, src = k->out_instr[o];
         tj_dtype d = k->dtype[op];
-        LLVMValueRef v = tjL_convert(&w->f, w->vals[k->out_instr[o]], k->code[k->out_instr[o]].dtype, d);
+        LLVMValueRef v = tjL_convert(&w->f, w->vals[src], k->code[src].dtype, d);
         if (mode == M_ACC) {
             accn = acc_add(w, d, acc, v);
             continue;
         }
-        LLVMValueRef p = elem(w, op, rowp[op], j, unit);
+        LLVMValueRef p = at(w, op, rowp[op], j, NULL);
         if (mode == M_RMW)
             v = acc_add(w, d, load_op(w, op, p), v);
         store_op(w, op, p, v);
     }
-    LLVMBasicBlockRef latch = LLVMGetInsertBlock(b);
-    LLVMValueRef jn = LLVMBuildNSWAdd(b, j, i64c(w, 1), "");
-    LLVMBuildCondBr(b, LLVMBuildICmp(b, LLVMIntSLT, jn, hi, ""), loop, exit);
-    LLVMBasicBlockRef from[2] = {pre, latch};
-    LLVMValueRef jin[2] = {lo, jn};
-    LLVMAddIncoming(j, jin, from, 2);
-    LLVMPositionBuilderAtEnd(b, exit);
+    LLVMBasicBlockRef latch = loop_close(w, j, lo, hi, pre, exit);
     if (mode != M_ACC)
         return NULL;
+    LLVMBasicBlockRef from[2] = {pre, latch};
     LLVMValueRef ain[2] = {acc0, accn};
     LLVMAddIncoming(acc, ain, from, 2);
     LLVMValueRef res = LLVMBuildPhi(b, LLVMTypeOf(acc0), "sum");
@@ -281,159 +225,231 @@ static LLVMValueRef inner(lw *w, LLVMValueRef *rowp, LLVMValueRef lo, LLVMValueR
     return res;
 }
 
-/* Sum of the row [lo, hi) in the output dtype. Floats: blocks of BLOCK elements aligned to
- * multiples of BLOCK (so a split of the range at block boundaries sums identically), block
- * totals combined with Kahan compensation (no fast-math flags: they would cancel it). */
-static LLVMValueRef row_sum(lw *w, LLVMValueRef *rowp, LLVMValueRef lo, LLVMValueRef hi, bool unit)
+/* dst[i * ds] = src[i * ss] for i in [0, n >= 1), raw elements of operand k; one side is a
+ * gather buffer (stride NULL: 1). A unit stride on the other side is a memcpy; any other stride
+ * (0 for broadcasts) a plain scalar loop, which costs about a cycle per element. */
+static void copy(lw *w, int k, LLVMValueRef dst, LLVMValueRef ds, LLVMValueRef src, LLVMValueRef ss,
+                 LLVMValueRef n)
 {
     LLVMBuilderRef b = w->f.b;
-    tj_dtype d = out_dtype(w);
-    LLVMTypeRef t = tjL_reg_type(&w->f, d);
-    LLVMValueRef zero = LLVMConstNull(t);
-    if (!tj_dtype_is_float(d))
-        return inner(w, rowp, lo, hi, unit, M_ACC, zero);
-    LLVMBasicBlockRef pre = LLVMGetInsertBlock(b), head = block(w, "blk"), exit = block(w, "blk.end");
-    LLVMBuildCondBr(b, LLVMBuildICmp(b, LLVMIntSLT, lo, hi, ""), head, exit);
-
-    LLVMPositionBuilderAtEnd(b, head);
-    LLVMValueRef blo = LLVMBuildPhi(b, w->f.i64, "blo"), tot = LLVMBuildPhi(b, t, "tot");
-    LLVMValueRef comp = LLVMBuildPhi(b, t, "comp");
-    LLVMValueRef bend = LLVMBuildNSWAdd(b, LLVMBuildAnd(b, blo, i64c(w, -BLOCK), ""), i64c(w, BLOCK), "");
-    LLVMValueRef bhi = LLVMBuildSelect(b, LLVMBuildICmp(b, LLVMIntSLT, bend, hi, ""), bend, hi, "");
-    LLVMValueRef s = inner(w, rowp, blo, bhi, unit, M_ACC, zero);
-    LLVMValueRef y = LLVMBuildFSub(b, s, comp, "");
-    LLVMValueRef tn = LLVMBuildFAdd(b, tot, y, "");
-    LLVMValueRef cn = LLVMBuildFSub(b, LLVMBuildFSub(b, tn, tot, ""), y, "");
-    LLVMBasicBlockRef latch = LLVMGetInsertBlock(b);
-    LLVMBuildCondBr(b, LLVMBuildICmp(b, LLVMIntSLT, bhi, hi, ""), head, exit);
-    LLVMBasicBlockRef from[2] = {pre, latch};
-    LLVMValueRef bin[2] = {lo, bhi}, tin[2] = {zero, tn}, cin[2] = {zero, cn};
-    LLVMAddIncoming(blo, bin, from, 2);
-    LLVMAddIncoming(tot, tin, from, 2);
-    LLVMAddIncoming(comp, cin, from, 2);
-
-    LLVMPositionBuilderAtEnd(b, exit);
-    LLVMValueRef rt = LLVMBuildPhi(b, t, ""), rc = LLVMBuildPhi(b, t, "");
-    LLVMAddIncoming(rt, tin, from, 2);
-    LLVMAddIncoming(rc, cin, from, 2);
-    return LLVMBuildFSub(b, rt, rc, "");
-}
-
-/* One row (or the whole 1-D range) in the given mode. */
-static void row(lw *w, LLVMValueRef *rowp, LLVMValueRef lo, LLVMValueRef hi, int mode, bool unit)
-{
-    if (mode != M_ACC) {
-        inner(w, rowp, lo, hi, unit, mode, NULL);
-        return;
-    }
-    int op = w->k->nin;
-    LLVMValueRef total = row_sum(w, rowp, lo, hi, unit);
-    store_op(w, op, rowp[op], acc_add(w, out_dtype(w), load_op(w, op, rowp[op]), total));
-}
-
-/* off[k] (+|-)= delta for every strided operand */
-static void bump(lw *w, LLVMValueRef d, LLVMValueRef scale, bool sub)
-{
-    LLVMBuilderRef b = w->f.b;
-    for (int k = 0; k < w->nops; k++) {
-        if (!strided(w, k))
-            continue;
-        LLVMValueRef s = stride_of(w, k, d);
-        if (scale)
-            s = LLVMBuildMul(b, s, scale, "");
-        LLVMValueRef o = LLVMBuildLoad2(b, w->f.i64, w->off[k], "");
-        LLVMBuildStore(b, sub ? LLVMBuildSub(b, o, s, "") : LLVMBuildAdd(b, o, s, ""), w->off[k]);
-    }
-}
-
-/* n-D: offsets of row `begin` by one div/mod chain over the outer axes (ndim >= 2, and the
- * range is non-empty, so every outer length is >= 1). */
-static void odometer_init(lw *w)
-{
-    LLVMBuilderRef b = w->f.b;
-    for (int k = 0; k < w->nops; k++)
-        if (strided(w, k))
-            LLVMBuildStore(b, i64c(w, 0), w->off[k]);
-    LLVMValueRef d0 = LLVMBuildSub(b, w->a_ndim, i64c(w, 2), "");
-    LLVMBasicBlockRef pre = LLVMGetInsertBlock(b), loop = block(w, "odo.init"), done = block(w, "odo.done");
-    LLVMBuildBr(b, loop);
-    LLVMPositionBuilderAtEnd(b, loop);
-    LLVMValueRef d = LLVMBuildPhi(b, w->f.i64, "d"), rem = LLVMBuildPhi(b, w->f.i64, "rem");
-    LLVMValueRef sh = shape_of(w, d);
-    LLVMValueRef q = LLVMBuildSDiv(b, rem, sh, "");
-    LLVMValueRef i = LLVMBuildSub(b, rem, LLVMBuildMul(b, q, sh, ""), "");
-    LLVMBuildStore(b, i, LLVMBuildInBoundsGEP2(b, w->f.i64, w->idx, &d, 1, ""));
-    bump(w, d, i, false);
-    LLVMValueRef dn = LLVMBuildSub(b, d, i64c(w, 1), "");
-    LLVMBuildCondBr(b, LLVMBuildICmp(b, LLVMIntSGT, d, i64c(w, 0), ""), loop, done);
-    LLVMBasicBlockRef from[2] = {pre, loop};
-    LLVMValueRef din[2] = {d0, dn}, rin[2] = {w->a_begin, q};
-    LLVMAddIncoming(d, din, from, 2);
-    LLVMAddIncoming(rem, rin, from, 2);
+    LLVMBasicBlockRef fast = block(w, "copy.contig"), slow = block(w, "copy.strided");
+    LLVMBasicBlockRef done = block(w, "copy.done");
+    LLVMBuildCondBr(b, LLVMBuildICmp(b, LLVMIntEQ, ds ? ds : ss, i64c(w, 1), ""), fast, slow);
+    LLVMPositionBuilderAtEnd(b, fast);
+    size_t size = tj_dtype_size(w->k->dtype[k]);
+    LLVMBuildMemCpy(b, dst, (unsigned)size, src, (unsigned)size,
+                    LLVMBuildNSWMul(b, n, i64c(w, (long long)size), ""));
+    LLVMBuildBr(b, done);
+    LLVMPositionBuilderAtEnd(b, slow);
+    LLVMBasicBlockRef pre, exit;
+    LLVMValueRef zero = i64c(w, 0);
+    LLVMValueRef i = loop_open(w, zero, n, &pre, &exit, "copy");
+    store_raw(w, k, at(w, k, dst, i, ds), load_raw(w, k, at(w, k, src, i, ss)));
+    tjL_loop_hints(LLVMGetBasicBlockTerminator(loop_close(w, i, zero, n, pre, exit)), false);
+    LLVMBuildBr(b, done);
     LLVMPositionBuilderAtEnd(b, done);
 }
 
-/* n-D: rows [begin, end), each an inner loop over [0, shape[ndim-1]), then the odometer steps:
- * the innermost outer axis advances, carrying into the next on wrap-around. */
-static void rows(lw *w, int mode, bool unit)
+/* The segment [c, ce) of a row in the buffered variant: gather the strided operands into the
+ * buffers, run the unit-stride row function of the same mode on them (so the compute loop exists
+ * once per mode in the module), scatter the outputs back. A sum goes to `cell` and is returned. */
+static LLVMValueRef buffered(lw *w, LLVMValueRef *rowp, LLVMValueRef c, LLVMValueRef ce, int mode)
 {
     LLVMBuilderRef b = w->f.b;
-    LLVMBasicBlockRef pre = LLVMGetInsertBlock(b), head = block(w, "row");
+    const tjK_kernel *k = w->k;
+    LLVMValueRef len = LLVMBuildNSWSub(b, ce, c, "");
+    for (int op = 0; op < w->nops; op++)
+        if (strided(w, op) && (op < k->nin || mode == M_RMW))
+            copy(w, op, w->buf[op], NULL, at(w, op, rowp[op], c, w->istr[op]), w->istr[op], len);
+    if (mode == M_ACC)
+        store_op(w, k->nin, w->cell, LLVMConstNull(tjL_reg_type(&w->f, out_dtype(w))));
+    LLVMValueRef fn = w->unit_fn[mode];
+    LLVMValueRef args[5] = {w->bufrow, LLVMGetParam(w->fn, 1), LLVMGetParam(w->fn, 2), i64c(w, 0),
+                            len};
+    LLVMBuildCall2(b, LLVMGlobalGetValueType(fn), fn, args, 5, "");
+    if (mode == M_ACC)
+        return load_op(w, k->nin, w->cell);
+    for (int op = k->nin; op < w->nops; op++)
+        copy(w, op, at(w, op, rowp[op], c, w->istr[op]), w->istr[op], w->buf[op], NULL, len);
+    return NULL;
+}
+
+/* A row cut into segments aligned to multiples of `seg` (so splitting [begin, end) at such a
+ * boundary changes nothing): used by the buffered variant (seg = buffer size) and by register
+ * sums (seg = BLOCK). Sums of segments are combined with Kahan compensation for floats, with
+ * no fast-math flags (they would cancel it), then added to the output once. */
+static void segmented(lw *w, LLVMValueRef *rowp, int mode, bool unit)
+{
+    LLVMBuilderRef b = w->f.b;
+    bool acc = mode == M_ACC, kahan = acc && tj_dtype_is_float(out_dtype(w));
+    long long seg = unit ? BLOCK : w->chunk;
+    LLVMTypeRef t = tjL_reg_type(&w->f, out_dtype(w));
+    LLVMValueRef zero = LLVMConstNull(t), tot = NULL, comp = NULL, tn = NULL, cn = zero;
+    LLVMBasicBlockRef pre, exit;
+    LLVMValueRef c = loop_open(w, w->lo, w->hi, &pre, &exit, "seg");
+    if (acc) {
+        tot = LLVMBuildPhi(b, t, "tot");
+        comp = LLVMBuildPhi(b, t, "comp");
+    }
+    LLVMValueRef aligned = LLVMBuildAnd(b, c, i64c(w, -seg), "");
+    LLVMValueRef end = LLVMBuildNSWAdd(b, aligned, i64c(w, seg), "");
+    LLVMValueRef ce =
+        LLVMBuildSelect(b, LLVMBuildICmp(b, LLVMIntSLT, end, w->hi, ""), end, w->hi, "");
+    LLVMValueRef s = unit ? inner(w, rowp, c, ce, M_ACC, zero) : buffered(w, rowp, c, ce, mode);
+    if (kahan) {
+        LLVMValueRef y = LLVMBuildFSub(b, s, comp, "");
+        tn = LLVMBuildFAdd(b, tot, y, "");
+        cn = LLVMBuildFSub(b, LLVMBuildFSub(b, tn, tot, ""), y, "");
+        /* once the total is infinite the compensation would be inf - inf: drop it */
+        LLVMTypeRef ty = t;
+        LLVMValueRef mag = tjV_intrinsic(b, "llvm.fabs", &ty, 1, &tn, 1);
+        LLVMValueRef finite = LLVMBuildFCmp(b, LLVMRealOLT, mag, LLVMConstReal(t, INFINITY), "");
+        cn = LLVMBuildSelect(b, finite, cn, zero, "");
+    } else if (acc) {
+        tn = acc_add(w, out_dtype(w), tot, s);
+    }
+    /* step: c = ce (loop_close would add 1) */
+    LLVMBasicBlockRef latch = LLVMGetInsertBlock(b);
+    tjL_loop_hints(LLVMBuildCondBr(b, LLVMBuildICmp(b, LLVMIntSLT, ce, w->hi, ""),
+                                   LLVMGetInstructionParent(c), exit),
+                   false);
+    LLVMBasicBlockRef from[2] = {pre, latch};
+    LLVMValueRef cin[2] = {w->lo, ce};
+    LLVMAddIncoming(c, cin, from, 2);
+    LLVMPositionBuilderAtEnd(b, exit);
+    if (!acc)
+        return;
+    LLVMValueRef tin[2] = {zero, tn}, kin[2] = {zero, cn};
+    LLVMAddIncoming(tot, tin, from, 2);
+    LLVMAddIncoming(comp, kin, from, 2);
+    LLVMValueRef total = LLVMBuildPhi(b, t, "total");
+    LLVMAddIncoming(total, tin, from, 2);
+    if (kahan) {
+        LLVMValueRef rc = LLVMBuildPhi(b, t, "");
+        LLVMAddIncoming(rc, kin, from, 2);
+        total = LLVMBuildFSub(b, total, rc, "");
+    }
+    int op = w->k->nin;
+    store_op(w, op, rowp[op], acc_add(w, out_dtype(w), load_op(w, op, rowp[op]), total));
+}
+
+static void row(lw *w, LLVMValueRef *rowp, int mode, bool unit)
+{
+    if (unit && mode != M_ACC)
+        inner(w, rowp, w->lo, w->hi, mode, NULL);
+    else
+        segmented(w, rowp, mode, unit);
+}
+
+static void attrs(LLVMValueRef fn, LLVMContextRef c, unsigned nptr, bool internal);
+
+/* The row function of one variant, void row(ptr rowp[nops], ptr strides, i64 ndim, i64 lo,
+ * i64 hi): operand k's element j is at rowp[k] + j (+ j * inner stride when buffered). Kept out
+ * of line and never inlined, so no function holds a loop nest: LLVM's time on a kernel grows
+ * steeply with nesting (measured ~40 ms for row loop + inner loop in one function against ~10 ms
+ * for the same loops apart), while a call per row costs a few nanoseconds. */
+static LLVMValueRef row_function(lw *w, int mode, bool unit)
+{
+    static const char *const modes[] = {"store", "rmw", "sum"};
+    if (unit && w->unit_fn[mode])
+        return w->unit_fn[mode];
+    if (!unit) /* the buffered function calls the unit one */
+        row_function(w, mode, true);
+    LLVMBuilderRef b = w->f.b;
+    /* the row function has its own lo, hi and strides: keep the kernel's */
+    LLVMBasicBlockRef back = LLVMGetInsertBlock(b);
+    LLVMValueRef kernel = w->fn, lo = w->lo, hi = w->hi, istr[TJL_MAX_OPERANDS];
+    memcpy(istr, w->istr, (size_t)w->nops * sizeof *istr);
+    char name[600];
+    snprintf(name, sizeof name, "%s.row.%s.%s", w->fname, modes[mode], unit ? "unit" : "buffered");
+    LLVMTypeRef params[5] = {w->f.ptr, w->f.ptr, w->f.i64, w->f.i64, w->f.i64};
+    LLVMValueRef fn = LLVMAddFunction(
+        w->f.mod, name, LLVMFunctionType(LLVMVoidTypeInContext(w->f.ctx), params, 5, 0));
+    attrs(fn, w->f.ctx, 2, true);
+    w->fn = fn;
+    LLVMPositionBuilderAtEnd(b, block(w, "entry"));
+    LLVMValueRef rowp[TJL_MAX_OPERANDS];
+    if (!unit) {
+        w->bufrow = LLVMBuildAlloca(b, LLVMArrayType2(w->f.ptr, (uint64_t)w->nops), "bufrow");
+        w->cell = LLVMBuildAlloca(b, mem_type(w, w->k->nin), "cell");
+    }
+    for (int k = 0; k < w->nops; k++) {
+        rowp[k] = NULL;
+        if (!strided(w, k) && !(scalar_in(w, k) && w->used[k]))
+            continue;
+        LLVMValueRef ki = i64c(w, k);
+        rowp[k] = LLVMBuildLoad2(
+            b, w->f.ptr, LLVMBuildInBoundsGEP2(b, w->f.ptr, LLVMGetParam(fn, 0), &ki, 1, ""), "");
+        if (unit && scalar_in(w, k))
+            w->ival[k] = load_op(w, k, rowp[k]);
+        if (unit)
+            continue;
+        /* buffered: the unit function sees scalars as they are, the rest through buffers */
+        LLVMValueRef slot = LLVMBuildInBoundsGEP2(b, w->f.ptr, w->bufrow, &ki, 1, "");
+        if (scalar_in(w, k)) {
+            LLVMBuildStore(b, rowp[k], slot);
+            continue;
+        }
+        w->istr[k] = inner_stride(w, LLVMGetParam(fn, 1), LLVMGetParam(fn, 2), k);
+        w->buf[k] = LLVMBuildAlloca(b, LLVMArrayType2(mem_type(w, k), (uint64_t)w->chunk), "buf");
+        LLVMSetAlignment(w->buf[k], 64);
+        bool sum_out = k >= w->k->nin && mode == M_ACC;
+        LLVMBuildStore(b, sum_out ? w->cell : w->buf[k], slot);
+    }
+    w->lo = LLVMGetParam(fn, 3);
+    w->hi = LLVMGetParam(fn, 4);
+    row(w, rowp, mode, unit);
+    LLVMBuildRetVoid(b);
+    if (unit)
+        w->unit_fn[mode] = fn;
+    w->fn = kernel;
+    w->lo = lo;
+    w->hi = hi;
+    memcpy(w->istr, istr, (size_t)w->nops * sizeof *istr);
+    LLVMPositionBuilderAtEnd(b, back);
+    return fn;
+}
+
+/* Calls the module's odometer helper: init (for row rb) or step. */
+static void odometer(lw *w, bool init)
+{
+    LLVMValueRef fn = tjL_rows_helper(w->f.mod, init);
+    LLVMValueRef args[7] = {w->idx,    w->offs,          w->a_shape, w->a_strides,
+                            w->a_ndim, i64c(w, w->nops), w->rb};
+    LLVMBuildCall2(w->f.b, LLVMGlobalGetValueType(fn), fn, args, init ? 7 : 6, "");
+}
+
+/* Kernel: rows [rb, re) of one variant, each a call of its row function with the operand
+ * pointers at the odometer's offsets; the step helper advances between rows. */
+static LLVMBasicBlockRef variant(lw *w, int mode, bool unit)
+{
+    LLVMBuilderRef b = w->f.b;
+    LLVMBasicBlockRef bb = block(w, unit ? "unit" : "buffered");
+    LLVMValueRef fn = row_function(w, mode, unit);
+    LLVMPositionBuilderAtEnd(b, bb);
+    LLVMBasicBlockRef head = block(w, "row"), next = block(w, "row.next");
     LLVMBuildBr(b, head);
     LLVMPositionBuilderAtEnd(b, head);
     LLVMValueRef r = LLVMBuildPhi(b, w->f.i64, "r");
-    LLVMValueRef rowp[MAX_OPERANDS];
     for (int k = 0; k < w->nops; k++) {
-        rowp[k] = NULL;
         if (!strided(w, k))
             continue;
-        LLVMValueRef o = LLVMBuildLoad2(b, w->f.i64, w->off[k], "");
-        rowp[k] = LLVMBuildInBoundsGEP2(b, tjL_mem_type(&w->f, w->k->dtype[k]), w->base[k], &o, 1, "");
+        LLVMValueRef ki = i64c(w, k);
+        LLVMValueRef o = LLVMBuildLoad2(
+            b, w->f.i64, LLVMBuildInBoundsGEP2(b, w->f.i64, w->offs, &ki, 1, ""), "");
+        LLVMBuildStore(b, at(w, k, w->base[k], o, NULL),
+                       LLVMBuildInBoundsGEP2(b, w->f.ptr, w->rowarr, &ki, 1, ""));
     }
-    row(w, rowp, i64c(w, 0), w->ninner, mode, unit);
+    LLVMValueRef args[5] = {w->rowarr, w->a_strides, w->a_ndim, w->lo, w->hi};
+    LLVMBuildCall2(b, LLVMGlobalGetValueType(fn), fn, args, 5, "");
     LLVMValueRef rn = LLVMBuildNSWAdd(b, r, i64c(w, 1), "");
-    LLVMValueRef d0 = LLVMBuildSub(b, w->a_ndim, i64c(w, 2), "");
-    LLVMBasicBlockRef latch = LLVMGetInsertBlock(b), carry = block(w, "odo.step");
-    LLVMBasicBlockRef next = block(w, "odo.next"), wrap = block(w, "odo.wrap");
-    LLVMBuildCondBr(b, LLVMBuildICmp(b, LLVMIntSLT, rn, w->a_end, ""), carry, w->ret);
-
-    LLVMPositionBuilderAtEnd(b, carry);
-    LLVMValueRef d = LLVMBuildPhi(b, w->f.i64, "d");
-    LLVMValueRef ip = LLVMBuildInBoundsGEP2(b, w->f.i64, w->idx, &d, 1, "");
-    LLVMValueRef i = LLVMBuildNSWAdd(b, LLVMBuildLoad2(b, w->f.i64, ip, ""), i64c(w, 1), "");
-    bump(w, d, NULL, false);
-    LLVMValueRef sh = shape_of(w, d);
-    LLVMValueRef fits = LLVMBuildOr(b, LLVMBuildICmp(b, LLVMIntSLT, i, sh, ""),
-                                    LLVMBuildICmp(b, LLVMIntSLE, d, i64c(w, 0), ""), "");
-    LLVMBuildCondBr(b, fits, next, wrap);
-
+    LLVMBuildCondBr(b, LLVMBuildICmp(b, LLVMIntSLT, rn, w->re, ""), next, w->ret);
     LLVMPositionBuilderAtEnd(b, next);
-    LLVMBuildStore(b, i, ip);
-    LLVMBuildBr(b, head);
-
-    LLVMPositionBuilderAtEnd(b, wrap);
-    LLVMBuildStore(b, i64c(w, 0), ip);
-    bump(w, d, sh, true);
-    LLVMValueRef dn = LLVMBuildSub(b, d, i64c(w, 1), "");
-    LLVMBuildBr(b, carry);
-
-    LLVMBasicBlockRef dfrom[2] = {latch, wrap}, rfrom[2] = {pre, next};
-    LLVMValueRef din[2] = {d0, dn}, rin[2] = {w->a_begin, rn};
-    LLVMAddIncoming(d, din, dfrom, 2);
-    LLVMAddIncoming(r, rin, rfrom, 2);
-}
-
-/* Emits the variant for `mode`/`unit` in a new block and returns that block. */
-static LLVMBasicBlockRef variant(lw *w, bool nd, int mode, bool unit)
-{
-    LLVMBasicBlockRef bb = block(w, unit ? "unit" : "generic");
-    LLVMPositionBuilderAtEnd(w->f.b, bb);
-    if (nd) {
-        rows(w, mode, unit);
-    } else {
-        row(w, w->base, w->a_begin, w->a_end, mode, unit);
-        LLVMBuildBr(w->f.b, w->ret);
-    }
+    odometer(w, false);
+    tjL_loop_hints(LLVMBuildBr(b, head), false);
+    LLVMBasicBlockRef from[2] = {bb, next};
+    LLVMValueRef rin[2] = {w->rb, rn};
+    LLVMAddIncoming(r, rin, from, 2);
     return bb;
 }
 
@@ -442,35 +458,34 @@ static LLVMValueRef all_unit(lw *w, int from, int to)
     LLVMValueRef c = LLVMConstInt(w->f.i1, 1, 0);
     for (int k = from; k < to; k++)
         if (strided(w, k))
-            c = LLVMBuildAnd(w->f.b, c, LLVMBuildICmp(w->f.b, LLVMIntEQ, w->istr[k], i64c(w, 1), ""), "");
+            c = LLVMBuildAnd(w->f.b, c,
+                             LLVMBuildICmp(w->f.b, LLVMIntEQ, w->istr[k], i64c(w, 1), ""), "");
     return c;
 }
 
-/* From the current block, branches to the right variant (all emitted) for the strides. */
-static void dispatch(lw *w, bool nd)
+/* From the current block, branches to the variant the inner strides call for. */
+static void dispatch(lw *w)
 {
     LLVMBuilderRef b = w->f.b;
     const tjK_kernel *k = w->k;
-    LLVMBasicBlockRef at = LLVMGetInsertBlock(b);
+    LLVMBasicBlockRef at_ = LLVMGetInsertBlock(b);
     LLVMValueRef in_unit = all_unit(w, 0, k->nin);
-    LLVMValueRef out_unit = all_unit(w, k->nin, w->nops);
+    LLVMValueRef unit = LLVMBuildAnd(b, in_unit, all_unit(w, k->nin, w->nops), "");
     if (k->reduce == TJ_OP_NONE_) {
-        LLVMValueRef c = LLVMBuildAnd(b, in_unit, out_unit, "");
-        LLVMBasicBlockRef u = variant(w, nd, M_STORE, true), g = variant(w, nd, M_STORE, false);
-        LLVMPositionBuilderAtEnd(b, at);
-        LLVMBuildCondBr(b, c, u, g);
+        LLVMBasicBlockRef u = variant(w, M_STORE, true), g = variant(w, M_STORE, false);
+        LLVMPositionBuilderAtEnd(b, at_);
+        LLVMBuildCondBr(b, unit, u, g);
         return;
     }
     LLVMValueRef acc = LLVMBuildICmp(b, LLVMIntEQ, w->istr[k->nin], i64c(w, 0), "");
-    LLVMValueRef rmw_unit = LLVMBuildAnd(b, in_unit, out_unit, "");
-    LLVMBasicBlockRef au = variant(w, nd, M_ACC, true), ag = variant(w, nd, M_ACC, false);
-    LLVMBasicBlockRef ru = variant(w, nd, M_RMW, true), rg = variant(w, nd, M_RMW, false);
+    LLVMBasicBlockRef au = variant(w, M_ACC, true), ag = variant(w, M_ACC, false);
+    LLVMBasicBlockRef ru = variant(w, M_RMW, true), rg = variant(w, M_RMW, false);
     LLVMBasicBlockRef a = block(w, "acc"), r = block(w, "rmw");
     LLVMPositionBuilderAtEnd(b, a);
     LLVMBuildCondBr(b, in_unit, au, ag);
     LLVMPositionBuilderAtEnd(b, r);
-    LLVMBuildCondBr(b, rmw_unit, ru, rg);
-    LLVMPositionBuilderAtEnd(b, at);
+    LLVMBuildCondBr(b, unit, ru, rg);
+    LLVMPositionBuilderAtEnd(b, at_);
     LLVMBuildCondBr(b, acc, a, r);
 }
 
@@ -483,7 +498,7 @@ static void alias_metadata(lw *w, const char *fname)
     snprintf(buf, sizeof buf, "tj.%s", fname);
     LLVMMetadataRef dname = LLVMMDStringInContext2(c, buf, strlen(buf));
     LLVMMetadataRef domain = LLVMMDNodeInContext2(c, &dname, 1);
-    LLVMMetadataRef scopes[MAX_OPERANDS], others[MAX_OPERANDS];
+    LLVMMetadataRef scopes[TJL_MAX_OPERANDS], others[TJL_MAX_OPERANDS];
     for (int k = 0; k < w->nops; k++) {
         snprintf(buf, sizeof buf, "tj.%s.op%d", fname, k);
         LLVMMetadataRef ops[2] = {LLVMMDStringInContext2(c, buf, strlen(buf)), domain};
@@ -495,62 +510,79 @@ static void alias_metadata(lw *w, const char *fname)
         for (int j = 0; j < w->nops; j++)
             if (j != k)
                 others[n++] = scopes[j];
-        w->mnoalias[k] = n ? LLVMMetadataAsValue(c, LLVMMDNodeInContext2(c, others, (size_t)n)) : NULL;
+        w->mnoalias[k] =
+            n ? LLVMMetadataAsValue(c, LLVMMDNodeInContext2(c, others, (size_t)n)) : NULL;
     }
     w->kscope = LLVMGetMDKindIDInContext(c, "alias.scope", 11);
     w->knoalias = LLVMGetMDKindIDInContext(c, "noalias", 7);
 }
 
-static void param_attrs(lw *w)
+/* Pointer params 1..nptr are read-only and never escape; internal functions are never inlined. */
+static void attrs(LLVMValueRef fn, LLVMContextRef c, unsigned nptr, bool internal)
 {
     static const char *const names[] = {"noalias", "nocapture", "readonly"};
-    for (unsigned p = 1; p <= 3; p++)
+    for (unsigned p = 1; p <= nptr; p++)
         for (size_t a = 0; a < sizeof names / sizeof *names; a++) {
             unsigned kind = LLVMGetEnumAttributeKindForName(names[a], strlen(names[a]));
             if (kind) /* "nocapture" is spelled differently after LLVM 20 */
-                LLVMAddAttributeAtIndex(w->fn, p, LLVMCreateEnumAttribute(w->f.ctx, kind, 0));
+                LLVMAddAttributeAtIndex(fn, p, LLVMCreateEnumAttribute(c, kind, 0));
         }
-    unsigned nounwind = LLVMGetEnumAttributeKindForName("nounwind", 8);
-    LLVMAddAttributeAtIndex(w->fn, LLVMAttributeFunctionIndex,
-                            LLVMCreateEnumAttribute(w->f.ctx, nounwind, 0));
+    static const char *const fattrs[] = {"nounwind", "noinline"};
+    for (size_t a = 0; a < (internal ? 2u : 1u); a++) {
+        unsigned kind = LLVMGetEnumAttributeKindForName(fattrs[a], strlen(fattrs[a]));
+        LLVMAddAttributeAtIndex(fn, LLVMAttributeFunctionIndex,
+                                LLVMCreateEnumAttribute(c, kind, 0));
+    }
+    if (internal)
+        LLVMSetLinkage(fn, LLVMInternalLinkage);
+}
+
+/* Gather buffers share BUFFER_BYTES: the largest power of two of elements that fits, 16..1024. */
+static long long chunk_elems(const lw *w)
+{
+    size_t bytes = 0;
+    for (int k = 0; k < w->nops; k++)
+        if (strided(w, k))
+            bytes += tj_dtype_size(w->k->dtype[k]);
+    long long n = 1024;
+    while (n > 16 && (size_t)n * bytes > BUFFER_BYTES)
+        n /= 2;
+    return n;
 }
 
 static void body(lw *w)
 {
-    const tjK_kernel *k = w->k;
     LLVMBuilderRef b = w->f.b;
     LLVMBasicBlockRef entry = block(w, "entry"), go = block(w, "go");
-    LLVMBasicBlockRef one = block(w, "flat"), nd = block(w, "nd");
     w->ret = block(w, "ret");
     LLVMPositionBuilderAtEnd(b, entry);
+    w->rowarr = LLVMBuildAlloca(b, LLVMArrayType2(w->f.ptr, (uint64_t)w->nops), "rowp");
+    w->idx = LLVMBuildArrayAlloca(b, w->f.i64, w->a_ndim, "idx");
+    w->offs = LLVMBuildAlloca(b, LLVMArrayType2(w->f.i64, (uint64_t)w->nops), "offs");
     for (int i = 0; i < w->nops; i++) {
-        if (strided(w, i))
-            w->off[i] = LLVMBuildAlloca(b, w->f.i64, "off");
-        if (i < k->nin && !w->used[i])
+        if (!strided(w, i) && !(scalar_in(w, i) && w->used[i]))
             continue;
         LLVMValueRef ki = i64c(w, i);
         LLVMValueRef p = LLVMBuildInBoundsGEP2(b, w->f.ptr, w->a_ptrs, &ki, 1, "");
         w->base[i] = LLVMBuildLoad2(b, w->f.ptr, p, "");
-    }
-    w->idx = LLVMBuildArrayAlloca(b, w->f.i64, w->a_ndim, "idx");
-    LLVMValueRef last = LLVMBuildSub(b, w->a_ndim, i64c(w, 1), "");
-    for (int i = 0; i < w->nops; i++)
         if (strided(w, i))
-            w->istr[i] = stride_of(w, i, last);
-    w->ninner = shape_of(w, last);
+            w->istr[i] = inner_stride(w, w->a_strides, w->a_ndim, i);
+        else /* a scalar: the same pointer for every row */
+            LLVMBuildStore(b, w->base[i],
+                           LLVMBuildInBoundsGEP2(b, w->f.ptr, w->rowarr, &ki, 1, ""));
+    }
+    LLVMValueRef ninner = shape_of(w, LLVMBuildSub(b, w->a_ndim, i64c(w, 1), ""));
     LLVMBuildCondBr(b, LLVMBuildICmp(b, LLVMIntSLT, w->a_begin, w->a_end, ""), go, w->ret);
 
     LLVMPositionBuilderAtEnd(b, go);
-    for (int i = 0; i < k->nin; i++)
-        if (scalar_in(w, i) && w->used[i])
-            w->ival[i] = load_op(w, i, w->base[i]);
-    LLVMBuildCondBr(b, LLVMBuildICmp(b, LLVMIntSLE, w->a_ndim, i64c(w, 1), ""), one, nd);
-
-    LLVMPositionBuilderAtEnd(b, one);
-    dispatch(w, false);
-    LLVMPositionBuilderAtEnd(b, nd);
-    odometer_init(w);
-    dispatch(w, true);
+    /* 1-D: a single row whose inner range is [begin, end); n-D: rows [begin, end) in full */
+    LLVMValueRef flat = LLVMBuildICmp(b, LLVMIntSLE, w->a_ndim, i64c(w, 1), "");
+    w->rb = LLVMBuildSelect(b, flat, i64c(w, 0), w->a_begin, "");
+    w->re = LLVMBuildSelect(b, flat, i64c(w, 1), w->a_end, "");
+    w->lo = LLVMBuildSelect(b, flat, w->a_begin, i64c(w, 0), "");
+    w->hi = LLVMBuildSelect(b, flat, w->a_end, ninner, "");
+    odometer(w, true);
+    dispatch(w);
     LLVMPositionBuilderAtEnd(b, w->ret);
     LLVMBuildRetVoid(b);
 }
@@ -570,17 +602,18 @@ tj_status tjL_lower(LLVMModuleRef mod, const tjK_kernel *k, const char *fname, c
     w.f.i32 = LLVMInt32TypeInContext(w.f.ctx);
     w.f.i64 = LLVMInt64TypeInContext(w.f.ctx);
     w.f.ptr = LLVMPointerTypeInContext(w.f.ctx, 0);
-    w.base = calloc((size_t)w.nops, sizeof *w.base);
-    w.ival = calloc((size_t)k->nin + 1, sizeof *w.ival);
-    w.in = calloc((size_t)k->nin + 1, sizeof *w.in);
-    w.used = calloc((size_t)k->nin + 1, sizeof *w.used);
-    w.istr = calloc((size_t)w.nops, sizeof *w.istr);
-    w.off = calloc((size_t)w.nops, sizeof *w.off);
-    w.mscope = calloc((size_t)w.nops, sizeof *w.mscope);
-    w.mnoalias = calloc((size_t)w.nops, sizeof *w.mnoalias);
+    size_t nops = (size_t)w.nops, nin = (size_t)k->nin + 1;
+    w.base = calloc(nops, sizeof *w.base);
+    w.istr = calloc(nops, sizeof *w.istr);
+    w.buf = calloc(nops, sizeof *w.buf);
+    w.mscope = calloc(nops, sizeof *w.mscope);
+    w.mnoalias = calloc(nops, sizeof *w.mnoalias);
+    w.ival = calloc(nin, sizeof *w.ival);
+    w.in = calloc(nin, sizeof *w.in);
+    w.used = calloc(nin, sizeof *w.used);
     w.vals = calloc((size_t)k->ncode, sizeof *w.vals);
     tj_status st = TJ_OK;
-    if (!w.base || !w.ival || !w.in || !w.used || !w.istr || !w.off || !w.mscope || !w.mnoalias ||
+    if (!w.base || !w.istr || !w.buf || !w.mscope || !w.mnoalias || !w.ival || !w.in || !w.used ||
         !w.vals) {
         st = tjJ_fail(err, errlen, TJ_ERR_NOMEM, "out of memory lowering kernel %s", fname);
         goto done;
@@ -588,6 +621,7 @@ tj_status tjL_lower(LLVMModuleRef mod, const tjK_kernel *k, const char *fname, c
     for (int i = 0; i < k->ncode; i++)
         if (k->code[i].op == TJK_LOAD)
             w.used[k->code[i].args[0]] = true;
+    w.chunk = chunk_elems(&w);
 
     LLVMTypeRef params[6] = {w.f.ptr, w.f.ptr, w.f.ptr, w.f.i64, w.f.i64, w.f.i64};
     LLVMTypeRef fty = LLVMFunctionType(LLVMVoidTypeInContext(w.f.ctx), params, 6, 0);
@@ -598,20 +632,21 @@ tj_status tjL_lower(LLVMModuleRef mod, const tjK_kernel *k, const char *fname, c
     w.a_ndim = LLVMGetParam(w.fn, 3);
     w.a_begin = LLVMGetParam(w.fn, 4);
     w.a_end = LLVMGetParam(w.fn, 5);
-    param_attrs(&w);
+    attrs(w.fn, w.f.ctx, 3, false);
+    w.fname = fname;
     alias_metadata(&w, fname);
     w.f.b = LLVMCreateBuilderInContext(w.f.ctx);
     body(&w);
     LLVMDisposeBuilder(w.f.b);
 done:
     free(w.base);
+    free(w.istr);
+    free(w.buf);
+    free(w.mscope);
+    free(w.mnoalias);
     free(w.ival);
     free(w.in);
     free(w.used);
-    free(w.istr);
-    free(w.off);
-    free(w.mscope);
-    free(w.mnoalias);
     free(w.vals);
     return st;
 }

@@ -24,7 +24,8 @@ LLVMTypeRef tjL_reg_type(const tjL_fn *f, tj_dtype d)
 {
     switch (d) {
     case TJ_BOOL: return f->i1;
-    case TJ_INT8: case TJ_UINT8: return f->i8;
+    case TJ_INT8:
+    case TJ_UINT8: return f->i8;
     case TJ_INT16: return LLVMInt16TypeInContext(f->ctx);
     case TJ_INT32: return f->i32;
     case TJ_INT64: return f->i64;
@@ -77,9 +78,8 @@ LLVMValueRef tjL_convert(tjL_fn *f, LLVMValueRef v, tj_dtype from, tj_dtype to)
     if (from == to)
         return v;
     if (to == TJ_BOOL) /* != 0; a NaN is true, as bool(nan) */
-        return is_float(from)
-                   ? LLVMBuildFCmp(b, LLVMRealUNE, v, LLVMConstNull(LLVMTypeOf(v)), "")
-                   : LLVMBuildICmp(b, LLVMIntNE, v, LLVMConstNull(LLVMTypeOf(v)), "");
+        return is_float(from) ? LLVMBuildFCmp(b, LLVMRealUNE, v, LLVMConstNull(LLVMTypeOf(v)), "")
+                              : LLVMBuildICmp(b, LLVMIntNE, v, LLVMConstNull(LLVMTypeOf(v)), "");
     if (!is_float(from) && !is_float(to)) {
         if (bits(to) < bits(from))
             return LLVMBuildTrunc(b, v, t, "");
@@ -92,8 +92,7 @@ LLVMValueRef tjL_convert(tjL_fn *f, LLVMValueRef v, tj_dtype from, tj_dtype to)
     if (is_float(to))
         return to == TJ_FLOAT64 ? LLVMBuildFPExt(b, v, t, "") : LLVMBuildFPTrunc(b, v, t, "");
     LLVMTypeRef types[2] = {t, LLVMTypeOf(v)};
-    return tjV_intrinsic(b, is_signed(to) ? "llvm.fptosi.sat" : "llvm.fptoui.sat", types, 2, &v,
-                         1);
+    return tjV_intrinsic(b, is_signed(to) ? "llvm.fptosi.sat" : "llvm.fptoui.sat", types, 2, &v, 1);
 }
 
 /* ---- pow ----------------------------------------------------------------------------------- */
@@ -243,13 +242,15 @@ static LLVMValueRef cmp(tjL_fn *f, int op, tj_dtype d, LLVMValueRef x, LLVMValue
     return LLVMBuildICmp(b, p, x, y, "");
 }
 
-/* numpy: maximum(x, y) = (x >= y || isnan(x)) ? x : y, so a NaN in either operand wins. */
+/* numpy: maximum(x, y) = (x >= y || isnan(x)) ? x : y, so a NaN in either operand wins (x's
+ * if both) and maximum(-0, +0) is x. (A single fcmp uge would also pick x when only y is NaN.) */
 static LLVMValueRef minmax(tjL_fn *f, bool max, tj_dtype d, LLVMValueRef x, LLVMValueRef y)
 {
     LLVMBuilderRef b = f->b;
     LLVMValueRef c;
     if (is_float(d))
-        c = LLVMBuildFCmp(b, max ? LLVMRealUGE : LLVMRealULE, x, y, "");
+        c = LLVMBuildOr(b, LLVMBuildFCmp(b, max ? LLVMRealOGE : LLVMRealOLE, x, y, ""),
+                        LLVMBuildFCmp(b, LLVMRealUNO, x, x, ""), "");
     else if (is_signed(d))
         c = LLVMBuildICmp(b, max ? LLVMIntSGT : LLVMIntSLT, x, y, "");
     else
@@ -308,8 +309,10 @@ static LLVMValueRef int_op(tjL_fn *f, const tjK_instr *in, LLVMValueRef x, LLVMV
 static LLVMValueRef bool_op(tjL_fn *f, const tjK_instr *in, LLVMValueRef x, LLVMValueRef y)
 {
     switch (in->op) {
-    case TJ_OP_ADD: case TJ_OP_MAXIMUM: return LLVMBuildOr(f->b, x, y, "");
-    case TJ_OP_MUL: case TJ_OP_MINIMUM: return LLVMBuildAnd(f->b, x, y, "");
+    case TJ_OP_ADD:
+    case TJ_OP_MAXIMUM: return LLVMBuildOr(f->b, x, y, "");
+    case TJ_OP_MUL:
+    case TJ_OP_MINIMUM: return LLVMBuildAnd(f->b, x, y, "");
     default: return x; /* ABS */
     }
 }

@@ -34,8 +34,8 @@ static vm vm_of(LLVMBuilderRef b, LLVMValueRef x)
     return v;
 }
 
-LLVMValueRef tjV_intrinsic(LLVMBuilderRef b, const char *name, LLVMTypeRef *types,
-                           unsigned ntypes, LLVMValueRef *args, unsigned nargs)
+LLVMValueRef tjV_intrinsic(LLVMBuilderRef b, const char *name, LLVMTypeRef *types, unsigned ntypes,
+                           LLVMValueRef *args, unsigned nargs)
 {
     LLVMValueRef fn0 = LLVMGetBasicBlockParent(LLVMGetInsertBlock(b));
     LLVMModuleRef m = LLVMGetGlobalParent(fn0);
@@ -46,7 +46,10 @@ LLVMValueRef tjV_intrinsic(LLVMBuilderRef b, const char *name, LLVMTypeRef *type
 }
 
 static LLVMValueRef K(const vm *v, double c) { return LLVMConstReal(v->t, c); }
-static LLVMValueRef KI(const vm *v, long long c) { return LLVMConstInt(v->it, (unsigned long long)c, 1); }
+static LLVMValueRef KI(const vm *v, long long c)
+{
+    return LLVMConstInt(v->it, (unsigned long long)c, 1);
+}
 
 static LLVMValueRef call1(const vm *v, const char *name, LLVMValueRef x)
 {
@@ -61,10 +64,22 @@ static LLVMValueRef fma_(const vm *v, LLVMValueRef a, LLVMValueRef x, LLVMValueR
     return tjV_intrinsic(v->b, "llvm.fmuladd", &t, 1, args, 3);
 }
 
-static LLVMValueRef add(const vm *v, LLVMValueRef a, LLVMValueRef c) { return LLVMBuildFAdd(v->b, a, c, ""); }
-static LLVMValueRef sub(const vm *v, LLVMValueRef a, LLVMValueRef c) { return LLVMBuildFSub(v->b, a, c, ""); }
-static LLVMValueRef mul(const vm *v, LLVMValueRef a, LLVMValueRef c) { return LLVMBuildFMul(v->b, a, c, ""); }
-static LLVMValueRef dv(const vm *v, LLVMValueRef a, LLVMValueRef c) { return LLVMBuildFDiv(v->b, a, c, ""); }
+static LLVMValueRef add(const vm *v, LLVMValueRef a, LLVMValueRef c)
+{
+    return LLVMBuildFAdd(v->b, a, c, "");
+}
+static LLVMValueRef sub(const vm *v, LLVMValueRef a, LLVMValueRef c)
+{
+    return LLVMBuildFSub(v->b, a, c, "");
+}
+static LLVMValueRef mul(const vm *v, LLVMValueRef a, LLVMValueRef c)
+{
+    return LLVMBuildFMul(v->b, a, c, "");
+}
+static LLVMValueRef dv(const vm *v, LLVMValueRef a, LLVMValueRef c)
+{
+    return LLVMBuildFDiv(v->b, a, c, "");
+}
 
 static LLVMValueRef sel(const vm *v, LLVMRealPredicate p, LLVMValueRef a, LLVMValueRef c,
                         LLVMValueRef yes, LLVMValueRef no)
@@ -141,13 +156,13 @@ static void split(const vm *v, LLVMValueRef x, LLVMValueRef *m, LLVMValueRef *fe
 {
     LLVMBuilderRef b = v->b;
     int mant = v->dbl ? 52 : 23, bias = v->dbl ? 1023 : 127, sc = v->dbl ? 54 : 25;
-    LLVMValueRef tiny = LLVMBuildFCmp(b, LLVMRealOLT, x, K(v, v->dbl ? 2.2250738585072014e-308
-                                                                     : 1.17549435082228751e-38), "");
+    LLVMValueRef tiny = LLVMBuildFCmp(
+        b, LLVMRealOLT, x, K(v, v->dbl ? 2.2250738585072014e-308 : 1.17549435082228751e-38), "");
     LLVMValueRef xs = LLVMBuildSelect(b, tiny, mul(v, x, K(v, (double)(1ull << sc))), x, "");
     LLVMValueRef adj = LLVMBuildSelect(b, tiny, KI(v, -sc), KI(v, 0), "");
     LLVMValueRef bits = LLVMBuildBitCast(b, xs, v->it, "");
-    LLVMValueRef e = LLVMBuildAnd(b, LLVMBuildLShr(b, bits, KI(v, mant), ""),
-                                  KI(v, v->dbl ? 0x7ff : 0xff), "");
+    LLVMValueRef e =
+        LLVMBuildAnd(b, LLVMBuildLShr(b, bits, KI(v, mant), ""), KI(v, v->dbl ? 0x7ff : 0xff), "");
     e = LLVMBuildAdd(b, LLVMBuildSub(b, e, KI(v, bias), ""), adj, "");
     unsigned long long fracmask = (1ull << mant) - 1, one = (unsigned long long)bias << mant;
     LLVMValueRef mb = LLVMBuildOr(b, LLVMBuildAnd(b, bits, LLVMConstInt(v->it, fracmask, 0), ""),
@@ -180,9 +195,9 @@ LLVMValueRef tjV_log(LLVMBuilderRef b, LLVMValueRef x)
     LLVMValueRef f = sub(&v, m, K(&v, 1.0)); /* exact: m in [0.707, 1.414] */
     if (!v.dbl) {
         /* Cephes logf: log(1+f) = f - f^2/2 + f^3 P(f) */
-        static const double P[] = {7.0376836292E-2, -1.1514610310E-1, 1.1676998740E-1,
-                                   -1.2420140846E-1, 1.4249322787E-1, -1.6668057665E-1,
-                                   2.0000714765E-1, -2.4999993993E-1, 3.3333331174E-1};
+        static const double P[] = {7.0376836292E-2,  -1.1514610310E-1, 1.1676998740E-1,
+                                   -1.2420140846E-1, 1.4249322787E-1,  -1.6668057665E-1,
+                                   2.0000714765E-1,  -2.4999993993E-1, 3.3333331174E-1};
         LLVMValueRef z = mul(&v, f, f);
         LLVMValueRef y = mul(&v, mul(&v, horner(&v, f, P, 9), f), z);
         y = fma_(&v, fe, K(&v, -2.12194440e-4), y);
@@ -200,7 +215,8 @@ LLVMValueRef tjV_log(LLVMBuilderRef b, LLVMValueRef x)
         LLVMValueRef t1 = mul(&v, w, horner(&v, w, even, 3));
         LLVMValueRef t2 = mul(&v, z, horner(&v, w, odd, 4));
         LLVMValueRef R = add(&v, t2, t1);
-        LLVMValueRef in = fma_(&v, s, add(&v, hfsq, R), mul(&v, fe, K(&v, 1.90821492927058770002e-10)));
+        LLVMValueRef in =
+            fma_(&v, s, add(&v, hfsq, R), mul(&v, fe, K(&v, 1.90821492927058770002e-10)));
         LLVMValueRef t = sub(&v, sub(&v, hfsq, in), f);
         r = fma_(&v, fe, K(&v, 6.93147180369123816490e-01), LLVMBuildFNeg(b, t, ""));
     }

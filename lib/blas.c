@@ -25,22 +25,22 @@ static inline uint64_t u64(int64_t v) { return (uint64_t)v; }
 
 /* out[i,j] = sum_p a[i,p] * b[p,j]: floats accumulate in the dtype, integers wrap through uint64,
  * bool is "any(a and b)" as numpy. */
-#define NAIVE(SUF, T, ACC, INIT, STEP, FINISH)                                                    \
-    static void naive_##SUF(const view2 *a, const view2 *b, char *o, int64_t os0, int64_t os1)   \
-    {                                                                                             \
-        for (int64_t i = 0; i < a->rows; i++) {                                                   \
-            for (int64_t j = 0; j < b->cols; j++) {                                               \
-                ACC acc = INIT;                                                                   \
-                for (int64_t p = 0; p < a->cols; p++) {                                           \
-                    T x, y;                                                                       \
-                    LOAD(x, a->p + i * a->s0 + p * a->s1);                                        \
-                    LOAD(y, b->p + p * b->s0 + j * b->s1);                                        \
-                    STEP;                                                                         \
-                }                                                                                 \
-                T r = FINISH;                                                                     \
-                memcpy(o + i * os0 + j * os1, &r, sizeof r);                                      \
-            }                                                                                     \
-        }                                                                                         \
+#define NAIVE(SUF, T, ACC, INIT, STEP, FINISH)                                                     \
+    static void naive_##SUF(const view2 *a, const view2 *b, char *o, int64_t os0, int64_t os1)     \
+    {                                                                                              \
+        for (int64_t i = 0; i < a->rows; i++) {                                                    \
+            for (int64_t j = 0; j < b->cols; j++) {                                                \
+                ACC acc = INIT;                                                                    \
+                for (int64_t p = 0; p < a->cols; p++) {                                            \
+                    T x, y;                                                                        \
+                    LOAD(x, a->p + i * a->s0 + p * a->s1);                                         \
+                    LOAD(y, b->p + p * b->s0 + j * b->s1);                                         \
+                    STEP;                                                                          \
+                }                                                                                  \
+                T r = FINISH;                                                                      \
+                memcpy(o + i * os0 + j * os1, &r, sizeof r);                                       \
+            }                                                                                      \
+        }                                                                                          \
     }
 
 NAIVE(f32, float, float, 0.0f, acc += x * y, acc)
@@ -54,8 +54,8 @@ NAIVE(bool, uint8_t, uint8_t, 0, acc |= (x != 0) & (y != 0), acc)
 
 static void (*const naive[TJ_NUM_DTYPES])(const view2 *, const view2 *, char *, int64_t,
                                           int64_t) = {
-    [TJ_BOOL] = naive_bool, [TJ_INT8] = naive_i8,       [TJ_INT16] = naive_i16,
-    [TJ_INT32] = naive_i32, [TJ_INT64] = naive_i64,     [TJ_UINT8] = naive_u8,
+    [TJ_BOOL] = naive_bool,   [TJ_INT8] = naive_i8,     [TJ_INT16] = naive_i16,
+    [TJ_INT32] = naive_i32,   [TJ_INT64] = naive_i64,   [TJ_UINT8] = naive_u8,
     [TJ_FLOAT32] = naive_f32, [TJ_FLOAT64] = naive_f64,
 };
 
@@ -69,7 +69,7 @@ static view2 as_view(const tj_array *a, bool left)
     return (view2){a->data, a->shape[0], 1, a->strides[0], 0};
 }
 
-/* ---- the BLAS path ---------------------------------------------------------------------------- */
+/* ---- the BLAS path --------------------------------------------------------------------------- */
 
 static bool fits(int64_t v) { return v >= 0 && v <= INT_MAX; }
 static int64_t max1(int64_t v) { return v > 1 ? v : 1; }
@@ -147,8 +147,8 @@ static bool dot_blas(const tj_array *a0, const tj_array *b0, tj_array *out)
         as_bvec(a, &incx);
         as_bvec(b, &incy);
         if (f32) {
-            float r = cblas_sdot((blasint)k, (const float *)a->data, incx,
-                                 (const float *)b->data, incy);
+            float r =
+                cblas_sdot((blasint)k, (const float *)a->data, incx, (const float *)b->data, incy);
             memcpy(out->data, &r, sizeof r);
         } else {
             double r = cblas_ddot((blasint)k, (const double *)a->data, incx,

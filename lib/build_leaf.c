@@ -122,6 +122,8 @@ tj_var *tj_lit_int(tj_ctx *ctx, int64_t value)
 
 tj_var *tjG_const_like(tj_var *like, double value)
 {
+    if (!like)
+        return NULL;
     tj_array *a = tj_array_scalar(like->dtype, value);
     if (!a) {
         tjC_error(like->ctx, TJ_ERR_NOMEM, "out of memory making a constant");

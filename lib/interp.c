@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* ---- shared helpers --------------------------------------------------------------------------- */
+/* ---- shared helpers -------------------------------------------------------------------------- */
 
 tj_status tjI_error(tj_ctx *ctx, const tj_var *node, tj_status st, const char *fmt, ...)
 {
@@ -26,8 +26,7 @@ tj_status tjI_error(tj_ctx *ctx, const tj_var *node, tj_status st, const char *f
     return st;
 }
 
-tj_status tjI_alloc(tj_ctx *ctx, const tj_var *node, int ndim, const int64_t *shape,
-                    tj_array **out)
+tj_status tjI_alloc(tj_ctx *ctx, const tj_var *node, int ndim, const int64_t *shape, tj_array **out)
 {
     *out = tjA_alloc(node->dtype, ndim, shape, false);
     if (*out)
@@ -48,7 +47,7 @@ static const char *shape_str(const tj_array *a, char *buf, size_t len)
     return buf;
 }
 
-/* ---- leaves and shape ops --------------------------------------------------------------------- */
+/* ---- leaves and shape ops -------------------------------------------------------------------- */
 
 static tj_status eval_leaf(tj_ctx *ctx, const tj_var *node, tj_array **out)
 {
@@ -63,8 +62,7 @@ static tj_status eval_leaf(tj_ctx *ctx, const tj_var *node, tj_array **out)
     return TJ_OK;
 }
 
-static tj_status eval_shape_of(tj_ctx *ctx, const tj_var *node, tj_array *const *in,
-                               tj_array **out)
+static tj_status eval_shape_of(tj_ctx *ctx, const tj_var *node, tj_array *const *in, tj_array **out)
 {
     if (node->nattr < 1 || node->attr[0] < 0 || node->attr[0] >= in[0]->ndim)
         return tjI_error(ctx, node, TJ_ERR_INVALID, "shape_of axis is out of range for rank %d",
@@ -161,7 +159,7 @@ static tj_status eval_dot(tj_ctx *ctx, const tj_var *node, tj_array *const *in, 
     return st;
 }
 
-/* ---- one node --------------------------------------------------------------------------------- */
+/* ---- one node -------------------------------------------------------------------------------- */
 
 /* What every node promises about its input values: present, of the input variable's dtype and
  * rank, and length 1 on its statically broadcastable axes. */
@@ -183,8 +181,7 @@ static tj_status check_inputs(tj_ctx *ctx, const tj_var *node, tj_array *const *
         if (a->dtype != v->dtype || a->ndim != v->ndim)
             return tjI_error(ctx, node, TJ_ERR_TYPE,
                              "input %d holds a %s array of rank %d, its variable is %s of rank %d",
-                             i, tj_dtype_name(a->dtype), a->ndim, tj_dtype_name(v->dtype),
-                             v->ndim);
+                             i, tj_dtype_name(a->dtype), a->ndim, tj_dtype_name(v->dtype), v->ndim);
         for (int d = 0; d < a->ndim; d++) {
             if (((v->bcast >> d) & 1u) && a->shape[d] != 1)
                 return tjI_error(ctx, node, TJ_ERR_SHAPE,
@@ -252,7 +249,7 @@ tj_status tjI_eval_node(tj_ctx *ctx, const tj_var *node, tj_array *const *in, tj
     return TJ_OK;
 }
 
-/* ---- the graph walk --------------------------------------------------------------------------- */
+/* ---- the graph walk -------------------------------------------------------------------------- */
 
 /* Open-addressing map from node pointer to its slot in the walk (graphs here need not belong to
  * a context, so node ids cannot index an array). */
@@ -329,11 +326,11 @@ static bool map_put(nodemap *m, const tj_var *v, size_t val)
 /* Per-node state of one evaluation. Slots are numbered in discovery order. */
 typedef struct {
     nodemap map;
-    const tj_var **node; /* slot -> node */
-    tj_array **value;    /* slot -> current value (owned) or NULL */
-    int64_t *uses;       /* slot -> consumers still to run (+1 per output occurrence) */
+    const tj_var **node;  /* slot -> node */
+    tj_array **value;     /* slot -> current value (owned) or NULL */
+    int64_t *uses;        /* slot -> consumers still to run (+1 per output occurrence) */
     unsigned char *state; /* 0 discovered, 1 on the DFS stack, 2 finished, 3 supplied */
-    size_t *order;       /* post-order of non-supplied slots */
+    size_t *order;        /* post-order of non-supplied slots */
     size_t n, norder, cap;
 } walk;
 
@@ -427,7 +424,11 @@ static tj_status walk_sort(tj_ctx *ctx, walk *w, tj_var *const *outs, int nouts)
                 break;
             struct frame *f = &stack[depth - 1];
             const tj_var *v = w->node[f->slot];
-            if (f->next >= v->nin || (v->nin > 0 && !v->in)) {
+            if (v->nin > 0 && !v->in) {
+                st = tjI_error(ctx, v, TJ_ERR_INVALID, "has %d inputs but no input list", v->nin);
+                break;
+            }
+            if (f->next >= v->nin) {
                 w->state[f->slot] = 2;
                 w->order[w->norder++] = f->slot;
                 depth--;
@@ -514,8 +515,8 @@ tj_status tjI_eval(tj_ctx *ctx, tj_var *const *inputs, tj_array *const *values, 
         size_t s = w.order[k];
         const tj_var *v = w.node[s];
         if ((size_t)v->nin > in_cap) {
-            tj_array **p = inv == in ? malloc(v->nin * sizeof *p)
-                                     : realloc(inv, v->nin * sizeof *p);
+            tj_array **p =
+                inv == in ? malloc(v->nin * sizeof *p) : realloc(inv, v->nin * sizeof *p);
             if (!p) {
                 st = tjC_error(ctx, TJ_ERR_NOMEM, "out of memory evaluating a graph");
                 goto done;

@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* ---- broadcasting ----------------------------------------------------------------------------- */
+/* ---- broadcasting ---------------------------------------------------------------------------- */
 
 tj_status tjI_broadcast_shape(tj_ctx *ctx, const tj_var *node, tj_array *const *in, int64_t *shape)
 {
@@ -47,7 +47,7 @@ tj_status tjI_broadcast_shape(tj_ctx *ctx, const tj_var *node, tj_array *const *
     return TJ_OK;
 }
 
-/* ---- scalar helpers --------------------------------------------------------------------------- */
+/* ---- scalar helpers -------------------------------------------------------------------------- */
 
 /* Integer arithmetic wraps: every integer dtype fits int64, so compute modulo 2^64 in uint64
  * (defined behaviour) and let the conversion back truncate to the element width. */
@@ -78,7 +78,7 @@ static uint64_t wpow(int64_t base, int64_t e)
 #define NP_MAX(x, y) (((x) >= (y) || (x) != (x)) ? (x) : (y))
 #define NP_MIN(x, y) (((x) <= (y) || (x) != (x)) ? (x) : (y))
 
-/* ---- row kernels ------------------------------------------------------------------------------ */
+/* ---- row kernels ----------------------------------------------------------------------------- */
 
 /* One innermost row: n output elements (contiguous at o), inputs at in[k] stepping st[k] bytes. */
 typedef struct kern kern;
@@ -90,79 +90,83 @@ struct kern {
 };
 
 #define LOAD(v, p) memcpy(&(v), (p), sizeof(v))
-#define UN(expr)                                                                                  \
-    for (int64_t i = 0; i < n; i++) {                                                             \
-        elt x;                                                                                    \
-        LOAD(x, in[0] + i * st[0]);                                                               \
-        out[i] = (expr);                                                                          \
+#define UN(expr)                                                                                   \
+    for (int64_t i = 0; i < n; i++) {                                                              \
+        elt x;                                                                                     \
+        LOAD(x, in[0] + i * st[0]);                                                                \
+        out[i] = (expr);                                                                           \
     }
-#define BIN(dst, expr)                                                                            \
-    for (int64_t i = 0; i < n; i++) {                                                             \
-        elt x, y;                                                                                 \
-        LOAD(x, in[0] + i * st[0]);                                                               \
-        LOAD(y, in[1] + i * st[1]);                                                               \
-        dst[i] = (expr);                                                                          \
+#define BIN(dst, expr)                                                                             \
+    for (int64_t i = 0; i < n; i++) {                                                              \
+        elt x, y;                                                                                  \
+        LOAD(x, in[0] + i * st[0]);                                                                \
+        LOAD(y, in[1] + i * st[1]);                                                                \
+        dst[i] = (expr);                                                                           \
     }
-#define COMPARISONS                                                                               \
-    case TJ_OP_GT: BIN(bout, x > y); break;                                                       \
-    case TJ_OP_LT: BIN(bout, x < y); break;                                                       \
-    case TJ_OP_GE: BIN(bout, x >= y); break;                                                      \
-    case TJ_OP_LE: BIN(bout, x <= y); break;                                                      \
-    case TJ_OP_EQ: BIN(bout, x == y); break;                                                      \
+#define COMPARISONS                                                                                \
+    case TJ_OP_GT: BIN(bout, x > y); break;                                                        \
+    case TJ_OP_LT: BIN(bout, x < y); break;                                                        \
+    case TJ_OP_GE: BIN(bout, x >= y); break;                                                       \
+    case TJ_OP_LE: BIN(bout, x <= y); break;                                                       \
+    case TJ_OP_EQ: BIN(bout, x == y); break;                                                       \
     case TJ_OP_NEQ: BIN(bout, x != y); break;
 
 /* Floats: every operation in the dtype itself (float32 through the f-suffixed libm calls). */
-#define FLOAT_ROW(SUF, T, EXP, LOG, SQRT, TANH, POW, FABS)                                        \
-    static void row_##SUF(const kern *k, char *o, char *const *in, const int64_t *st, int64_t n) \
-    {                                                                                             \
-        typedef T elt;                                                                            \
-        elt *out = (elt *)o;                                                                      \
-        uint8_t *bout = (uint8_t *)o;                                                             \
-        switch (k->op) {                                                                          \
-        case TJ_OP_NEG: UN(-x); break;                                                            \
-        case TJ_OP_ABS: UN(FABS(x)); break;                                                       \
-        case TJ_OP_EXP: UN(EXP(x)); break;                                                        \
-        case TJ_OP_LOG: UN(LOG(x)); break;                                                        \
-        case TJ_OP_SQRT: UN(SQRT(x)); break;                                                      \
-        case TJ_OP_SQR: UN(x * x); break;                                                         \
-        case TJ_OP_INV: UN((elt)1 / x); break;                                                    \
-        case TJ_OP_SIGMOID: UN((elt)1 / ((elt)1 + EXP(-x))); break;                               \
-        case TJ_OP_TANH: UN(TANH(x)); break;                                                      \
-        case TJ_OP_ADD: BIN(out, x + y); break;                                                   \
-        case TJ_OP_SUB: BIN(out, x - y); break;                                                   \
-        case TJ_OP_MUL: BIN(out, x * y); break;                                                   \
-        case TJ_OP_DIV: BIN(out, x / y); break;                                                   \
-        case TJ_OP_POW: BIN(out, POW(x, y)); break;                                               \
-        case TJ_OP_MAXIMUM: BIN(out, NP_MAX(x, y)); break;                                        \
-        case TJ_OP_MINIMUM: BIN(out, NP_MIN(x, y)); break;                                        \
-        COMPARISONS                                                                               \
-        default: break;                                                                           \
-        }                                                                                         \
+#define FLOAT_ROW(SUF, T, EXP, LOG, SQRT, TANH, POW, FABS)                                         \
+    static void row_##SUF(const kern *k, char *o, char *const *in, const int64_t *st, int64_t n)   \
+    {                                                                                              \
+        typedef T elt;                                                                             \
+        elt *out = (elt *)o;                                                                       \
+        uint8_t *bout = (uint8_t *)o;                                                              \
+        switch (k->op) {                                                                           \
+        case TJ_OP_NEG: UN(-x); break;                                                             \
+        case TJ_OP_ABS: UN(FABS(x)); break;                                                        \
+        case TJ_OP_EXP: UN(EXP(x)); break;                                                         \
+        case TJ_OP_LOG: UN(LOG(x)); break;                                                         \
+        case TJ_OP_SQRT: UN(SQRT(x)); break;                                                       \
+        case TJ_OP_SQR: UN(x *x); break;                                                           \
+        case TJ_OP_INV: UN((elt)1 / x); break;                                                     \
+        case TJ_OP_SIGMOID: UN((elt)1 / ((elt)1 + EXP(-x))); break;                                \
+        case TJ_OP_TANH: UN(TANH(x)); break;                                                       \
+        case TJ_OP_ADD: BIN(out, x + y); break;                                                    \
+        case TJ_OP_SUB: BIN(out, x - y); break;                                                    \
+        case TJ_OP_MUL: BIN(out, x *y); break;                                                     \
+        case TJ_OP_DIV: BIN(out, x / y); break;                                                    \
+        case TJ_OP_POW: BIN(out, POW(x, y)); break;                                                \
+        case TJ_OP_MAXIMUM: BIN(out, NP_MAX(x, y)); break;                                         \
+        case TJ_OP_MINIMUM:                                                                        \
+            BIN(out, NP_MIN(x, y));                                                                \
+            break;                                                                                 \
+            COMPARISONS                                                                            \
+        default: break;                                                                            \
+        }                                                                                          \
     }
 
 FLOAT_ROW(f32, float, expf, logf, sqrtf, tanhf, powf, fabsf)
 FLOAT_ROW(f64, double, exp, log, sqrt, tanh, pow, fabs)
 
 /* Integers: wrapping two's complement arithmetic of the element width. */
-#define INT_ROW(SUF, T)                                                                           \
-    static void row_##SUF(const kern *k, char *o, char *const *in, const int64_t *st, int64_t n) \
-    {                                                                                             \
-        typedef T elt;                                                                            \
-        elt *out = (elt *)o;                                                                      \
-        uint8_t *bout = (uint8_t *)o;                                                             \
-        switch (k->op) {                                                                          \
-        case TJ_OP_NEG: UN((elt)(0 - u64(x))); break;                                             \
-        case TJ_OP_ABS: UN((elt)wabs(x)); break;                                                  \
-        case TJ_OP_SQR: UN((elt)(u64(x) * u64(x))); break;                                        \
-        case TJ_OP_ADD: BIN(out, (elt)(u64(x) + u64(y))); break;                                  \
-        case TJ_OP_SUB: BIN(out, (elt)(u64(x) - u64(y))); break;                                  \
-        case TJ_OP_MUL: BIN(out, (elt)(u64(x) * u64(y))); break;                                  \
-        case TJ_OP_POW: BIN(out, (elt)wpow(x, y)); break;                                         \
-        case TJ_OP_MAXIMUM: BIN(out, x > y ? x : y); break;                                       \
-        case TJ_OP_MINIMUM: BIN(out, x < y ? x : y); break;                                       \
-        COMPARISONS                                                                               \
-        default: break;                                                                           \
-        }                                                                                         \
+#define INT_ROW(SUF, T)                                                                            \
+    static void row_##SUF(const kern *k, char *o, char *const *in, const int64_t *st, int64_t n)   \
+    {                                                                                              \
+        typedef T elt;                                                                             \
+        elt *out = (elt *)o;                                                                       \
+        uint8_t *bout = (uint8_t *)o;                                                              \
+        switch (k->op) {                                                                           \
+        case TJ_OP_NEG: UN((elt)(0 - u64(x))); break;                                              \
+        case TJ_OP_ABS: UN((elt)wabs(x)); break;                                                   \
+        case TJ_OP_SQR: UN((elt)(u64(x) * u64(x))); break;                                         \
+        case TJ_OP_ADD: BIN(out, (elt)(u64(x) + u64(y))); break;                                   \
+        case TJ_OP_SUB: BIN(out, (elt)(u64(x) - u64(y))); break;                                   \
+        case TJ_OP_MUL: BIN(out, (elt)(u64(x) * u64(y))); break;                                   \
+        case TJ_OP_POW: BIN(out, (elt)wpow(x, y)); break;                                          \
+        case TJ_OP_MAXIMUM: BIN(out, x > y ? x : y); break;                                        \
+        case TJ_OP_MINIMUM:                                                                        \
+            BIN(out, x < y ? x : y);                                                               \
+            break;                                                                                 \
+            COMPARISONS                                                                            \
+        default: break;                                                                            \
+        }                                                                                          \
     }
 
 INT_ROW(i8, int8_t)
@@ -206,17 +210,34 @@ static void row_second(const kern *k, char *o, char *const *in, const int64_t *s
         memcpy(o + (size_t)i * k->esize, in[1] + i * st[1], k->esize);
 }
 
-/* CAST. Integer sources go through int64 (exact) and wrap into narrower integers; float sources
- * convert directly (int64 -> float32 rounds once, as sitofp does); float -> integer saturates with
- * NaN -> 0, which tjA_store implements for every conversion of a double. */
+/* CAST. Integer sources are read exactly as int64, then wrap into narrower integers or round
+ * once into floats (int64 -> float32 directly, as sitofp does: through double could round twice).
+ * Float sources are exact as double; float -> integer saturates with NaN -> 0, which tjA_store
+ * implements. */
 static int64_t load_int(tj_dtype d, const char *p)
 {
     switch (d) {
     case TJ_BOOL: return *p != 0;
-    case TJ_INT8: { int8_t v; LOAD(v, p); return v; }
-    case TJ_INT16: { int16_t v; LOAD(v, p); return v; }
-    case TJ_INT32: { int32_t v; LOAD(v, p); return v; }
-    case TJ_INT64: { int64_t v; LOAD(v, p); return v; }
+    case TJ_INT8: {
+        int8_t v;
+        LOAD(v, p);
+        return v;
+    }
+    case TJ_INT16: {
+        int16_t v;
+        LOAD(v, p);
+        return v;
+    }
+    case TJ_INT32: {
+        int32_t v;
+        LOAD(v, p);
+        return v;
+    }
+    case TJ_INT64: {
+        int64_t v;
+        LOAD(v, p);
+        return v;
+    }
     case TJ_UINT8: return (uint8_t)*p;
     default: return 0;
     }
@@ -226,13 +247,33 @@ static void store_int(tj_dtype d, char *o, int64_t v)
 {
     switch (d) {
     case TJ_BOOL: *o = v != 0; break;
-    case TJ_INT8: { int8_t x = (int8_t)u64(v); memcpy(o, &x, 1); break; }
-    case TJ_INT16: { int16_t x = (int16_t)u64(v); memcpy(o, &x, 2); break; }
-    case TJ_INT32: { int32_t x = (int32_t)u64(v); memcpy(o, &x, 4); break; }
+    case TJ_INT8: {
+        int8_t x = (int8_t)u64(v);
+        memcpy(o, &x, 1);
+        break;
+    }
+    case TJ_INT16: {
+        int16_t x = (int16_t)u64(v);
+        memcpy(o, &x, 2);
+        break;
+    }
+    case TJ_INT32: {
+        int32_t x = (int32_t)u64(v);
+        memcpy(o, &x, 4);
+        break;
+    }
     case TJ_INT64: memcpy(o, &v, 8); break;
     case TJ_UINT8: *o = (char)(uint8_t)u64(v); break;
-    case TJ_FLOAT32: { float x = (float)v; memcpy(o, &x, 4); break; }
-    case TJ_FLOAT64: { double x = (double)v; memcpy(o, &x, 8); break; }
+    case TJ_FLOAT32: {
+        float x = (float)v;
+        memcpy(o, &x, 4);
+        break;
+    }
+    case TJ_FLOAT64: {
+        double x = (double)v;
+        memcpy(o, &x, 8);
+        break;
+    }
     default: break;
     }
 }
@@ -260,25 +301,30 @@ static void row_cast(const kern *k, char *o, char *const *in, const int64_t *st,
     }
 }
 
-/* ---- the elementwise driver ------------------------------------------------------------------- */
+/* ---- the elementwise driver ------------------------------------------------------------------ */
 
 /* Which compute dtypes each op accepts (the builders cast everything else). */
 static bool supports(tj_op op, tj_dtype d)
 {
     switch (op) {
-    case TJ_OP_EXP: case TJ_OP_LOG: case TJ_OP_SQRT: case TJ_OP_INV: case TJ_OP_SIGMOID:
-    case TJ_OP_TANH: case TJ_OP_DIV:
-        return tj_dtype_is_float(d);
-    case TJ_OP_NEG: case TJ_OP_SQR: case TJ_OP_SUB: case TJ_OP_POW:
-        return d != TJ_BOOL;
-    default:
-        return true;
+    case TJ_OP_EXP:
+    case TJ_OP_LOG:
+    case TJ_OP_SQRT:
+    case TJ_OP_INV:
+    case TJ_OP_SIGMOID:
+    case TJ_OP_TANH:
+    case TJ_OP_DIV: return tj_dtype_is_float(d);
+    case TJ_OP_NEG:
+    case TJ_OP_SQR:
+    case TJ_OP_SUB:
+    case TJ_OP_POW: return d != TJ_BOOL;
+    default: return true;
     }
 }
 
-static void (*const dtype_rows[TJ_NUM_DTYPES])(const kern *, char *, char *const *,
-                                               const int64_t *, int64_t) = {
-    [TJ_BOOL] = row_bool, [TJ_INT8] = row_i8,     [TJ_INT16] = row_i16,   [TJ_INT32] = row_i32,
+static void (*const dtype_rows[TJ_NUM_DTYPES])(const kern *, char *, char *const *, const int64_t *,
+                                               int64_t) = {
+    [TJ_BOOL] = row_bool, [TJ_INT8] = row_i8,  [TJ_INT16] = row_i16,   [TJ_INT32] = row_i32,
     [TJ_INT64] = row_i64, [TJ_UINT8] = row_u8, [TJ_FLOAT32] = row_f32, [TJ_FLOAT64] = row_f64,
 };
 
@@ -294,7 +340,8 @@ static tj_status elemwise_kernel(tj_ctx *ctx, const tj_var *node, tj_array *cons
     switch (op) {
     case TJ_OP_CAST:
         if (node->nattr >= 1 && node->attr[0] != (int64_t)node->dtype)
-            return tjI_error(ctx, node, TJ_ERR_INVALID, "cast target %lld differs from the node dtype",
+            return tjI_error(ctx, node, TJ_ERR_INVALID,
+                             "cast target %lld differs from the node dtype",
                              (long long)node->attr[0]);
         k->src = in[0]->dtype;
         k->dst = node->dtype;
@@ -336,6 +383,9 @@ tj_status tjI_elemwise(tj_ctx *ctx, const tj_var *node, tj_array *const *in, tj_
 {
     kern k;
     int64_t shape[TJ_MAX_NDIM];
+    if (node->nin < 1 || node->nin > 3) /* the driver below holds at most three operands */
+        return tjI_error(ctx, node, TJ_ERR_INVALID, "an elementwise node with %d inputs",
+                         node->nin);
     tj_status st = tjI_broadcast_shape(ctx, node, in, shape);
     if (st != TJ_OK)
         return st;
@@ -378,7 +428,7 @@ tj_status tjI_elemwise(tj_ctx *ctx, const tj_var *node, tj_array *const *in, tj_
     return TJ_OK;
 }
 
-/* ---- reductions ------------------------------------------------------------------------------- */
+/* ---- reductions ------------------------------------------------------------------------------ */
 
 /* The reduced sub-space of one output element: m axes of lengths shape[] and byte strides. */
 typedef struct {
@@ -415,23 +465,23 @@ static int64_t advance(const rspace *r, int64_t *idx, int64_t off)
  * of the reduced space, in the dtype. Recursion depth is log2(n / PW_BLOCK), not graph-sized. */
 enum { PW_BLOCK = 8 };
 
-#define FLOAT_SUM(SUF, T)                                                                         \
-    static T sum_##SUF(const rspace *r, const char *base, int64_t lo, int64_t n)                  \
-    {                                                                                             \
-        if (n > PW_BLOCK) {                                                                       \
-            int64_t h = n / 2;                                                                    \
-            return sum_##SUF(r, base, lo, h) + sum_##SUF(r, base, lo + h, n - h);                 \
-        }                                                                                         \
-        int64_t idx[TJ_MAX_NDIM];                                                                 \
-        int64_t off = unravel(r, lo, idx);                                                        \
-        T acc = 0;                                                                                \
-        for (int64_t j = 0; j < n; j++) {                                                         \
-            T v;                                                                                  \
-            LOAD(v, base + off);                                                                  \
-            acc += v;                                                                             \
-            off = advance(r, idx, off);                                                           \
-        }                                                                                         \
-        return acc;                                                                               \
+#define FLOAT_SUM(SUF, T)                                                                          \
+    static T sum_##SUF(const rspace *r, const char *base, int64_t lo, int64_t n)                   \
+    {                                                                                              \
+        if (n > PW_BLOCK) {                                                                        \
+            int64_t h = n / 2;                                                                     \
+            return sum_##SUF(r, base, lo, h) + sum_##SUF(r, base, lo + h, n - h);                  \
+        }                                                                                          \
+        int64_t idx[TJ_MAX_NDIM];                                                                  \
+        int64_t off = unravel(r, lo, idx);                                                         \
+        T acc = 0;                                                                                 \
+        for (int64_t j = 0; j < n; j++) {                                                          \
+            T v;                                                                                   \
+            LOAD(v, base + off);                                                                   \
+            acc += v;                                                                              \
+            off = advance(r, idx, off);                                                            \
+        }                                                                                          \
+        return acc;                                                                                \
     }
 
 FLOAT_SUM(f32, float)

@@ -218,10 +218,9 @@ static tj_status run_kernel(tj_ctx *ctx, const tjS_plan *plan, const tjS_step *s
         memcpy(cshape, shape, sizeof(int64_t) * (size_t)nd);
         int cnd = coalesce(nd, cshape, nops, strides);
         /* pack strides operand-major with the coalesced rank, as the kernel expects */
+        size_t npacked = (size_t)nops * (size_t)(cnd > 0 ? cnd : 1);
         int64_t packed_buf[64];
-        int64_t *packed = (size_t)nops * (size_t)cnd <= 64
-                              ? packed_buf
-                              : malloc(sizeof *packed * (size_t)nops * (size_t)cnd);
+        int64_t *packed = npacked <= 64 ? packed_buf : malloc(sizeof *packed * npacked);
         if (!packed) {
             rc = tjC_error(ctx, TJ_ERR_NOMEM, "out of memory running a kernel");
             goto done;

@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* ---- fixture: a context and a pool of hand-made nodes ----------------------------------------- */
+/* ---- fixture: a context and a pool of hand-made nodes ---------------------------------------- */
 
 static tj_ctx *ctx;
 static tj_var **pool;
@@ -107,7 +107,7 @@ static tj_status eval_err(const tj_var *node, tj_array *const *in)
     return st;
 }
 
-/* ---- arrays ----------------------------------------------------------------------------------- */
+/* ---- arrays ---------------------------------------------------------------------------------- */
 
 static tj_array *arr(tj_dtype dt, int ndim, const int64_t *shape, const double *v)
 {
@@ -219,7 +219,7 @@ static tj_array *case_array(int c, tj_dtype dt, double (*gen)(int64_t), bool pos
 
 static const tj_dtype float_types[2] = {TJ_FLOAT32, TJ_FLOAT64};
 
-/* ---- unary float ops -------------------------------------------------------------------------- */
+/* ---- unary float ops ------------------------------------------------------------------------- */
 
 static double r_neg(double x) { return -x; }
 static double r_sqr(double x) { return x * x; }
@@ -232,9 +232,10 @@ static const struct {
     bool positive;
     uint64_t ulps_f32; /* against the double formula rounded; 0 = correctly rounded */
 } unary_ops[] = {
-    {TJ_OP_NEG, r_neg, false, 0},      {TJ_OP_ABS, fabs, false, 0}, {TJ_OP_EXP, exp, false, 1},
-    {TJ_OP_LOG, log, true, 1},         {TJ_OP_SQRT, sqrt, true, 0}, {TJ_OP_SQR, r_sqr, false, 0},
-    {TJ_OP_INV, r_inv, false, 0},      {TJ_OP_SIGMOID, r_sigmoid, false, 2},
+    {TJ_OP_NEG, r_neg, false, 0}, {TJ_OP_ABS, fabs, false, 0},
+    {TJ_OP_EXP, exp, false, 1},   {TJ_OP_LOG, log, true, 1},
+    {TJ_OP_SQRT, sqrt, true, 0},  {TJ_OP_SQR, r_sqr, false, 0},
+    {TJ_OP_INV, r_inv, false, 0}, {TJ_OP_SIGMOID, r_sigmoid, false, 2},
     {TJ_OP_TANH, tanh, false, 2},
 };
 
@@ -256,10 +257,10 @@ Test(interp, unary_float_ops_all_shapes)
                     unravel(r, i, idx);
                     double want = unary_ops[o].ref(tj_array_get(x, idx));
                     char what[96];
-                    snprintf(what, sizeof what, "%s %s %s", tjG_ops[n->op].name,
-                             tj_dtype_name(dt), case_name[c]);
-                    expect_near(dt, tjt_at(r, i), want, dt == TJ_FLOAT32 ? unary_ops[o].ulps_f32 : 0,
-                                what, i);
+                    snprintf(what, sizeof what, "%s %s %s", tjG_ops[n->op].name, tj_dtype_name(dt),
+                             case_name[c]);
+                    expect_near(dt, tjt_at(r, i), want,
+                                dt == TJ_FLOAT32 ? unary_ops[o].ulps_f32 : 0, what, i);
                 }
                 tj_array_unref(r);
                 tj_array_unref(x);
@@ -324,7 +325,7 @@ Test(interp, unary_special_values)
     }
 }
 
-/* ---- binary float ops ------------------------------------------------------------------------- */
+/* ---- binary float ops ------------------------------------------------------------------------ */
 
 static double r_add(double a, double b) { return a + b; }
 static double r_sub(double a, double b) { return a - b; }
@@ -338,7 +339,11 @@ static double r_ge(double a, double b) { return a >= b; }
 static double r_le(double a, double b) { return a <= b; }
 static double r_eq(double a, double b) { return a == b; }
 static double r_neq(double a, double b) { return a != b; }
-static double r_second(double a, double b) { (void)a; return b; }
+static double r_second(double a, double b)
+{
+    (void)a;
+    return b;
+}
 
 static const struct {
     tj_op op;
@@ -346,13 +351,13 @@ static const struct {
     bool positive_a;
     uint64_t ulps_f32;
 } binary_ops[] = {
-    {TJ_OP_ADD, r_add, false, 0},  {TJ_OP_SUB, r_sub, false, 0},
-    {TJ_OP_MUL, r_mul, false, 0},  {TJ_OP_DIV, r_div, false, 0},
-    {TJ_OP_POW, pow, true, 1},     {TJ_OP_MAXIMUM, r_max, false, 0},
+    {TJ_OP_ADD, r_add, false, 0},     {TJ_OP_SUB, r_sub, false, 0},
+    {TJ_OP_MUL, r_mul, false, 0},     {TJ_OP_DIV, r_div, false, 0},
+    {TJ_OP_POW, pow, true, 1},        {TJ_OP_MAXIMUM, r_max, false, 0},
     {TJ_OP_MINIMUM, r_min, false, 0}, {TJ_OP_GT, r_gt, false, 0},
-    {TJ_OP_LT, r_lt, false, 0},    {TJ_OP_GE, r_ge, false, 0},
-    {TJ_OP_LE, r_le, false, 0},    {TJ_OP_EQ, r_eq, false, 0},
-    {TJ_OP_NEQ, r_neq, false, 0},  {TJ_OP_SECOND, r_second, false, 0},
+    {TJ_OP_LT, r_lt, false, 0},       {TJ_OP_GE, r_ge, false, 0},
+    {TJ_OP_LE, r_le, false, 0},       {TJ_OP_EQ, r_eq, false, 0},
+    {TJ_OP_NEQ, r_neq, false, 0},     {TJ_OP_SECOND, r_second, false, 0},
 };
 
 /* Binary shape cases: the five of case_array paired with themselves (the transposed one with a
@@ -454,8 +459,8 @@ Test(interp, nan_in_maximum_minimum_and_comparisons)
                 cr_expect_eq(raw_int(r, i), cmp[k] == TJ_OP_NEQ, "%s [%d]", tjG_ops[cmp[k]].name,
                              i);
             /* -0.0 == 0.0 */
-            cr_expect_eq(raw_int(r, 3), cmp[k] == TJ_OP_GE || cmp[k] == TJ_OP_LE ||
-                                            cmp[k] == TJ_OP_EQ);
+            cr_expect_eq(raw_int(r, 3),
+                         cmp[k] == TJ_OP_GE || cmp[k] == TJ_OP_LE || cmp[k] == TJ_OP_EQ);
             tj_array_unref(r);
         }
         tj_array_unref(mx);
@@ -465,7 +470,7 @@ Test(interp, nan_in_maximum_minimum_and_comparisons)
     }
 }
 
-/* ---- integers: wrapping, pow, comparisons ----------------------------------------------------- */
+/* ---- integers: wrapping, pow, comparisons ---------------------------------------------------- */
 
 static tj_array *int_binop(tj_op op, tj_dtype dt, int64_t n, const int64_t *av, const int64_t *bv)
 {
@@ -496,9 +501,9 @@ static void expect_ints(tj_array *r, int64_t n, const int64_t *want, const char 
 Test(interp, integer_arithmetic_wraps)
 {
     /* int8 */
-    expect_ints(int_binop(TJ_OP_ADD, TJ_INT8, 3, (int64_t[]){100, -128, 5},
-                          (int64_t[]){100, -1, -7}),
-                3, (int64_t[]){-56, 127, -2}, "int8 add");
+    expect_ints(
+        int_binop(TJ_OP_ADD, TJ_INT8, 3, (int64_t[]){100, -128, 5}, (int64_t[]){100, -1, -7}), 3,
+        (int64_t[]){-56, 127, -2}, "int8 add");
     expect_ints(int_binop(TJ_OP_MUL, TJ_INT8, 2, (int64_t[]){16, -128}, (int64_t[]){16, -1}), 2,
                 (int64_t[]){0, -128}, "int8 mul");
     expect_ints(int_unop(TJ_OP_NEG, TJ_INT8, 2, (int64_t[]){-128, 5}), 2, (int64_t[]){-128, -5},
@@ -517,12 +522,12 @@ Test(interp, integer_arithmetic_wraps)
     expect_ints(int_unop(TJ_OP_ABS, TJ_UINT8, 1, (int64_t[]){200}), 1, (int64_t[]){200},
                 "uint8 abs");
     /* int32 */
-    expect_ints(int_binop(TJ_OP_ADD, TJ_INT32, 2, (int64_t[]){INT32_MAX, INT32_MIN},
-                          (int64_t[]){1, -1}),
-                2, (int64_t[]){INT32_MIN, INT32_MAX}, "int32 add");
-    expect_ints(int_binop(TJ_OP_MUL, TJ_INT32, 2, (int64_t[]){65536, 46341},
-                          (int64_t[]){65536, 46341}),
-                2, (int64_t[]){0, -2147479015}, "int32 mul");
+    expect_ints(
+        int_binop(TJ_OP_ADD, TJ_INT32, 2, (int64_t[]){INT32_MAX, INT32_MIN}, (int64_t[]){1, -1}), 2,
+        (int64_t[]){INT32_MIN, INT32_MAX}, "int32 add");
+    expect_ints(
+        int_binop(TJ_OP_MUL, TJ_INT32, 2, (int64_t[]){65536, 46341}, (int64_t[]){65536, 46341}), 2,
+        (int64_t[]){0, -2147479015}, "int32 mul");
     expect_ints(int_binop(TJ_OP_SUB, TJ_INT32, 1, (int64_t[]){INT32_MIN}, (int64_t[]){1}), 1,
                 (int64_t[]){INT32_MAX}, "int32 sub");
     /* int64 */
@@ -533,8 +538,8 @@ Test(interp, integer_arithmetic_wraps)
                 2, (int64_t[]){-2, -9223372036709301616}, "int64 mul");
     expect_ints(int_unop(TJ_OP_NEG, TJ_INT64, 2, (int64_t[]){INT64_MIN, INT64_MAX}), 2,
                 (int64_t[]){INT64_MIN, -INT64_MAX}, "int64 neg");
-    expect_ints(int_unop(TJ_OP_ABS, TJ_INT64, 1, (int64_t[]){INT64_MIN}), 1,
-                (int64_t[]){INT64_MIN}, "int64 abs");
+    expect_ints(int_unop(TJ_OP_ABS, TJ_INT64, 1, (int64_t[]){INT64_MIN}), 1, (int64_t[]){INT64_MIN},
+                "int64 abs");
     /* int16 */
     expect_ints(int_binop(TJ_OP_ADD, TJ_INT16, 1, (int64_t[]){32767}, (int64_t[]){1}), 1,
                 (int64_t[]){-32768}, "int16 add");
@@ -546,8 +551,7 @@ Test(interp, integer_pow)
     int64_t ex[] = {10, 30, 5, 3, 0, -1, -5, -3, -4, 3, 1};
     expect_ints(int_binop(TJ_OP_POW, TJ_INT32, 11, base, ex), 11,
                 (int64_t[]){1024, 1073741824, 243, -8, 1, 0, 1, -1, 1, 0, 7}, "int32 pow");
-    expect_ints(int_binop(TJ_OP_POW, TJ_INT8, 4, (int64_t[]){2, 3, 2, -3},
-                          (int64_t[]){7, 5, 8, 3}),
+    expect_ints(int_binop(TJ_OP_POW, TJ_INT8, 4, (int64_t[]){2, 3, 2, -3}, (int64_t[]){7, 5, 8, 3}),
                 4, (int64_t[]){-128, -13, 0, -27}, "int8 pow");
     expect_ints(int_binop(TJ_OP_POW, TJ_UINT8, 2, (int64_t[]){3, 2}, (int64_t[]){5, 9}), 2,
                 (int64_t[]){243, 0}, "uint8 pow");
@@ -567,8 +571,8 @@ Test(interp, integer_and_bool_comparisons_and_extrema)
         expect_ints(int_binop(TJ_OP_LE, types[t], n, a, b), n, (int64_t[]){1, 1, 0, 1}, "le");
         expect_ints(int_binop(TJ_OP_EQ, types[t], n, a, b), n, (int64_t[]){0, 1, 0, 0}, "eq");
         expect_ints(int_binop(TJ_OP_NEQ, types[t], n, a, b), n, (int64_t[]){1, 0, 1, 1}, "neq");
-        expect_ints(int_binop(TJ_OP_MAXIMUM, types[t], n, a, b), n,
-                    (int64_t[]){3, 3, 7, INT64_MAX}, "maximum");
+        expect_ints(int_binop(TJ_OP_MAXIMUM, types[t], n, a, b), n, (int64_t[]){3, 3, 7, INT64_MAX},
+                    "maximum");
         expect_ints(int_binop(TJ_OP_MINIMUM, types[t], n, a, b), n,
                     (int64_t[]){-5, 3, -7, INT64_MIN}, "minimum");
     }
@@ -585,14 +589,109 @@ Test(interp, integer_and_bool_comparisons_and_extrema)
     expect_ints(int_binop(TJ_OP_EQ, TJ_BOOL, 4, p, q), 4, (int64_t[]){1, 0, 0, 1}, "bool eq");
 }
 
-/* ---- switch, second, cast --------------------------------------------------------------------- */
+/* Integer ops through the same shape cases as the floats: broadcast, strided, empty, 0-d. */
+Test(interp, integer_ops_broadcast_strided_empty)
+{
+    double col[3] = {100, -7, 2}, row[4] = {30, -40, 5, 127}, v[12];
+    for (int i = 0; i < 12; i++)
+        v[i] = i * 37 - 200;
+    tj_dtype types[] = {TJ_INT8, TJ_INT32, TJ_INT64, TJ_UINT8};
+    for (int t = 0; t < 4; t++) {
+        tj_dtype dt = types[t];
+        int bits = (int)tj_dtype_size(dt) * 8;
+        /* (3,1) + (1,4), wrapped to the width by hand */
+        tj_array *in[2] = {arr(dt, 2, (int64_t[]){3, 1}, col), arr(dt, 2, (int64_t[]){1, 4}, row)};
+        tj_var *a = var(dt, 2, 2, "a"), *b = var(dt, 2, 1, "b");
+        tj_array *r = eval1(ew(TJ_OP_ADD, dt, a, b, NULL), in);
+        cr_assert(r->shape[0] == 3 && r->shape[1] == 4);
+        for (int i = 0; i < 3; i++) {
+            for (int j = 0; j < 4; j++) {
+                int64_t x = (int64_t)tj_array_get(in[0], (int64_t[]){i, 0});
+                int64_t y = (int64_t)tj_array_get(in[1], (int64_t[]){0, j});
+                int64_t w = x + y; /* small: no overflow in int64 */
+                if (bits < 64) {
+                    w &= (1LL << bits) - 1;
+                    if (dt != TJ_UINT8 && w >= (1LL << (bits - 1)))
+                        w -= 1LL << bits;
+                }
+                cr_expect_eq(raw_int(r, i * 4 + j), w, "%s add [%d,%d]", tj_dtype_name(dt), i, j);
+            }
+        }
+        tj_array_unref(r);
+        tj_array_unref(in[0]);
+        tj_array_unref(in[1]);
+        /* transposed (3,4) times itself; the int8 products wrap */
+        tj_array *tr = transposed(dt, 3, 4, v);
+        tj_var *vt = var(dt, 2, 0, "t");
+        tj_array *sq = eval1(ew(TJ_OP_MUL, dt, vt, vt, NULL), (tj_array *[]){tr, tr});
+        tj_array *sq2 = eval1(ew(TJ_OP_SQR, dt, vt, NULL, NULL), &tr);
+        for (int i = 0; i < 12; i++) {
+            int64_t x = (int64_t)tjt_at(tr, i), w = x * x;
+            if (bits < 64) {
+                w &= (1LL << bits) - 1;
+                if (dt != TJ_UINT8 && w >= (1LL << (bits - 1)))
+                    w -= 1LL << bits;
+            }
+            cr_expect_eq(raw_int(sq, i), w, "%s mul [%d]", tj_dtype_name(dt), i);
+            cr_expect_eq(raw_int(sq2, i), w, "%s sqr [%d]", tj_dtype_name(dt), i);
+        }
+        tj_array_unref(sq);
+        tj_array_unref(sq2);
+        tj_array_unref(tr);
+        /* empty and 0-d */
+        tj_array *e = arr(dt, 1, (int64_t[]){0}, v);
+        tj_var *ve = var(dt, 1, 0, "e");
+        r = eval1(ew(TJ_OP_SUB, dt, ve, ve, NULL), (tj_array *[]){e, e});
+        cr_expect(r->ndim == 1 && r->shape[0] == 0);
+        tj_array_unref(r);
+        tj_array_unref(e);
+        tj_array *z = arr(dt, 0, NULL, (double[]){5});
+        tj_var *vz = var(dt, 0, 0, "z");
+        r = eval1(ew(TJ_OP_POW, dt, vz, vz, NULL), (tj_array *[]){z, z});
+        cr_expect_eq(raw_int(r, 0), bits == 8 ? 53 : 3125); /* 5^5 = 3125 = 53 mod 256 */
+        tj_array_unref(r);
+        tj_array_unref(z);
+    }
+    /* bool abs is the identity, and 32-bit negation/abs wrap at INT32_MIN */
+    expect_ints(int_unop(TJ_OP_ABS, TJ_BOOL, 2, (int64_t[]){1, 0}), 2, (int64_t[]){1, 0},
+                "bool abs");
+    expect_ints(int_unop(TJ_OP_NEG, TJ_INT32, 2, (int64_t[]){INT32_MIN, 7}), 2,
+                (int64_t[]){INT32_MIN, -7}, "int32 neg");
+    expect_ints(int_unop(TJ_OP_ABS, TJ_INT32, 2, (int64_t[]){INT32_MIN, -7}), 2,
+                (int64_t[]){INT32_MIN, 7}, "int32 abs");
+    expect_ints(int_unop(TJ_OP_SQR, TJ_INT32, 1, (int64_t[]){65536}), 1, (int64_t[]){0},
+                "int32 sqr");
+}
+
+Test(interp, switch_of_integers_and_bools)
+{
+    tj_array *c = int_arr(TJ_BOOL, 4, (int64_t[]){1, 0, 0, 1});
+    tj_var *vc = var(TJ_BOOL, 1, 0, "c");
+    tj_dtype types[] = {TJ_INT64, TJ_BOOL, TJ_UINT8};
+    for (int t = 0; t < 3; t++) {
+        tj_dtype dt = types[t];
+        tj_array *a = int_arr(dt, 4, (int64_t[]){INT64_MAX, 1, 1, 0});
+        tj_array *b = int_arr(dt, 4, (int64_t[]){-1, 0, 255, 1});
+        tj_var *va = var(dt, 1, 0, "a"), *vb = var(dt, 1, 0, "b");
+        tj_array *r = eval1(ew(TJ_OP_SWITCH, dt, vc, va, vb), (tj_array *[]){c, a, b});
+        for (int i = 0; i < 4; i++)
+            cr_expect_eq(raw_int(r, i), raw_int(i == 0 || i == 3 ? a : b, i), "%s [%d]",
+                         tj_dtype_name(dt), i);
+        tj_array_unref(r);
+        tj_array_unref(a);
+        tj_array_unref(b);
+    }
+    tj_array_unref(c);
+}
+
+/* ---- switch, second, cast -------------------------------------------------------------------- */
 
 Test(interp, switch_broadcasts_condition)
 {
     /* cond (3,1), a (1,4), b (3,4) */
     tj_array *cond = int_arr(TJ_BOOL, 3, (int64_t[]){1, 0, 1});
-    tj_array *c2 = tj_array_wrap(TJ_BOOL, 2, (int64_t[]){3, 1}, NULL, cond->data, release_array,
-                                 cond);
+    tj_array *c2 =
+        tj_array_wrap(TJ_BOOL, 2, (int64_t[]){3, 1}, NULL, cond->data, release_array, cond);
     double av[] = {1, 2, 3, 4}, bv[12];
     for (int i = 0; i < 12; i++)
         bv[i] = -i;
@@ -625,8 +724,8 @@ Test(interp, second_takes_shape_from_a_and_values_from_b)
     double av[] = {9, 9, 9};
     tj_array *in[2] = {arr(TJ_FLOAT64, 2, (int64_t[]){3, 1}, av),
                        int_arr(TJ_INT32, 4, (int64_t[]){1, -2, 3, -4})};
-    tj_array *b2 = tj_array_wrap(TJ_INT32, 2, (int64_t[]){1, 4}, NULL, in[1]->data, release_array,
-                                 in[1]);
+    tj_array *b2 =
+        tj_array_wrap(TJ_INT32, 2, (int64_t[]){1, 4}, NULL, in[1]->data, release_array, in[1]);
     in[1] = b2;
     tj_var *va = var(TJ_FLOAT64, 2, 2, "a"), *vb = var(TJ_INT32, 2, 1, "b");
     tj_array *r = eval1(ew(TJ_OP_SECOND, TJ_INT32, va, vb, NULL), in);
@@ -667,18 +766,18 @@ Test(interp, cast_conversions)
     /* float -> int: truncation, NaN -> 0, saturation */
     double fv[] = {3.7, -3.7, NAN, 1e30, -1e30, 300.5, -0.5};
     tj_array *f64 = arr(TJ_FLOAT64, 1, (int64_t[]){7}, fv);
-    expect_ints(cast_node(f64, TJ_INT32), 7,
-                (int64_t[]){3, -3, 0, INT32_MAX, INT32_MIN, 300, 0}, "float64->int32");
-    expect_ints(cast_node(f64, TJ_INT64), 7,
-                (int64_t[]){3, -3, 0, INT64_MAX, INT64_MIN, 300, 0}, "float64->int64");
+    expect_ints(cast_node(f64, TJ_INT32), 7, (int64_t[]){3, -3, 0, INT32_MAX, INT32_MIN, 300, 0},
+                "float64->int32");
+    expect_ints(cast_node(f64, TJ_INT64), 7, (int64_t[]){3, -3, 0, INT64_MAX, INT64_MIN, 300, 0},
+                "float64->int64");
     expect_ints(cast_node(f64, TJ_UINT8), 7, (int64_t[]){3, 0, 0, 255, 0, 255, 0},
                 "float64->uint8");
     expect_ints(cast_node(f64, TJ_INT8), 7, (int64_t[]){3, -3, 0, 127, -128, 127, 0},
                 "float64->int8");
     tj_array_unref(f64);
     tj_array *f32 = arr(TJ_FLOAT32, 1, (int64_t[]){7}, fv);
-    expect_ints(cast_node(f32, TJ_INT16), 7,
-                (int64_t[]){3, -3, 0, INT16_MAX, INT16_MIN, 300, 0}, "float32->int16");
+    expect_ints(cast_node(f32, TJ_INT16), 7, (int64_t[]){3, -3, 0, INT16_MAX, INT16_MIN, 300, 0},
+                "float32->int16");
     tj_array_unref(f32);
 
     /* -> bool is != 0; NaN is true, -0.0 false */
@@ -688,8 +787,8 @@ Test(interp, cast_conversions)
     tj_array_unref(fb);
 
     /* int -> float rounds once: 2^24+1 -> float32 2^24, 2^53+1 -> float64 2^53 */
-    tj_array *big = int_arr(TJ_INT64, 4, (int64_t[]){16777217, 9007199254740993LL, -7,
-                                                      1152921573326323713LL});
+    tj_array *big =
+        int_arr(TJ_INT64, 4, (int64_t[]){16777217, 9007199254740993LL, -7, 1152921573326323713LL});
     tj_array *r32 = cast_node(big, TJ_FLOAT32), *r64 = cast_node(big, TJ_FLOAT64);
     cr_expect_eq(((float *)r32->data)[0], 16777216.0f);
     cr_expect_eq(((float *)r32->data)[1], (float)9007199254740993LL);
@@ -739,7 +838,7 @@ Test(interp, cast_of_strided_and_empty)
     tj_array_unref(e);
 }
 
-/* ---- type and broadcasting errors ------------------------------------------------------------- */
+/* ---- type and broadcasting errors ------------------------------------------------------------ */
 
 Test(interp, shape_mismatch_names_axis_and_lengths)
 {
@@ -829,7 +928,7 @@ Test(interp, malformed_nodes_are_errors)
     tj_array_unref(i);
 }
 
-/* ---- reductions ------------------------------------------------------------------------------- */
+/* ---- reductions ------------------------------------------------------------------------------ */
 
 static tj_var *reduce_node(tj_op op, tj_var *x, unsigned mask, bool keep)
 {
@@ -930,8 +1029,8 @@ Test(interp, sum_of_a_strided_input)
                 v[(i * 3 + j) * 4 + k] = (i * 3 + j) * 4 + k + 0.25;
                 buf[(k * 3 + j) * 2 + i] = v[(i * 3 + j) * 4 + k];
             }
-    tj_array *x = tj_array_wrap(TJ_FLOAT64, 3, (int64_t[]){2, 3, 4}, (int64_t[]){8, 16, 48}, buf,
-                                NULL, NULL);
+    tj_array *x =
+        tj_array_wrap(TJ_FLOAT64, 3, (int64_t[]){2, 3, 4}, (int64_t[]){8, 16, 48}, buf, NULL, NULL);
     cr_assert(x);
     check_reductions(x, 0);
     tj_array_unref(x);
@@ -1014,7 +1113,7 @@ Test(interp, float32_pairwise_sum_accuracy)
     tj_array_unref(x);
 }
 
-/* ---- dot -------------------------------------------------------------------------------------- */
+/* ---- dot ------------------------------------------------------------------------------------- */
 
 static tj_var *dot_node(tj_var *a, tj_var *b)
 {
@@ -1055,7 +1154,8 @@ static tj_array *seq(tj_dtype dt, int ndim, const int64_t *shape, double phase)
 {
     double v[4096];
     for (int i = 0; i < 4096; i++)
-        v[i] = tj_dtype_is_float(dt) ? sin(i * 0.37 + phase) : (double)((i * 7 + (int)phase) % 11 - 5);
+        v[i] =
+            tj_dtype_is_float(dt) ? sin(i * 0.37 + phase) : (double)((i * 7 + (int)phase) % 11 - 5);
     return arr(dt, ndim, shape, v);
 }
 
@@ -1066,12 +1166,14 @@ Test(interp, dot_rank_combinations)
         tj_dtype dt = types[t];
         double rel = dt == TJ_FLOAT32 ? 1e-5 : 1e-14;
         tj_array *v5 = seq(dt, 1, (int64_t[]){5}, 0.1), *w5 = seq(dt, 1, (int64_t[]){5}, 2.0);
-        tj_array *m35 = seq(dt, 2, (int64_t[]){3, 5}, 1.0), *m54 = seq(dt, 2, (int64_t[]){5, 4}, 3.0);
+        tj_array *m35 = seq(dt, 2, (int64_t[]){3, 5}, 1.0),
+                 *m54 = seq(dt, 2, (int64_t[]){5, 4}, 3.0);
         check_dot(v5, w5, rel);   /* vec . vec -> () */
         check_dot(m35, v5, rel);  /* mat . vec -> (3,) */
         check_dot(w5, m54, rel);  /* vec . mat -> (4,) */
         check_dot(m35, m54, rel); /* mat . mat -> (3,4) */
-        tj_array *big_a = seq(dt, 2, (int64_t[]){37, 53}, 0.5), *big_b = seq(dt, 2, (int64_t[]){53, 29}, 1.5);
+        tj_array *big_a = seq(dt, 2, (int64_t[]){37, 53}, 0.5),
+                 *big_b = seq(dt, 2, (int64_t[]){53, 29}, 1.5);
         check_dot(big_a, big_b, rel);
         tj_array *all[] = {v5, w5, m35, m54, big_a, big_b};
         for (int i = 0; i < 6; i++)
@@ -1099,19 +1201,20 @@ Test(interp, dot_strided_operands)
          * matrix whose rows are padded (lda > cols) */
         int64_t es = (int64_t)tj_dtype_size(dt);
         tj_array *buf = seq(dt, 1, (int64_t[]){40}, 0.2);
-        tj_array *xs = tj_array_wrap(dt, 1, (int64_t[]){5}, (int64_t[]){2 * es}, buf->data, NULL, NULL);
-        tj_array *pad = tj_array_wrap(dt, 2, (int64_t[]){3, 5}, (int64_t[]){8 * es, es}, buf->data,
-                                      NULL, NULL);
+        tj_array *xs =
+            tj_array_wrap(dt, 1, (int64_t[]){5}, (int64_t[]){2 * es}, buf->data, NULL, NULL);
+        tj_array *pad =
+            tj_array_wrap(dt, 2, (int64_t[]){3, 5}, (int64_t[]){8 * es, es}, buf->data, NULL, NULL);
         check_dot(xs, x, rel);
         check_dot(pad, xs, rel);
         check_dot(xs, bt, rel);
         /* neither stride unit (every other column), a negative stride, a zero stride: copied */
         tj_array *odd = tj_array_wrap(dt, 2, (int64_t[]){3, 5}, (int64_t[]){12 * es, 2 * es},
                                       buf->data, NULL, NULL);
-        tj_array *neg = tj_array_wrap(dt, 1, (int64_t[]){5}, (int64_t[]){-es}, buf->data + 4 * es,
-                                      NULL, NULL);
-        tj_array *zero = tj_array_wrap(dt, 2, (int64_t[]){5, 4}, (int64_t[]){0, es}, buf->data,
-                                       NULL, NULL);
+        tj_array *neg =
+            tj_array_wrap(dt, 1, (int64_t[]){5}, (int64_t[]){-es}, buf->data + 4 * es, NULL, NULL);
+        tj_array *zero =
+            tj_array_wrap(dt, 2, (int64_t[]){5, 4}, (int64_t[]){0, es}, buf->data, NULL, NULL);
         check_dot(odd, b, rel);
         check_dot(odd, neg, rel);
         check_dot(neg, zero, rel);
@@ -1170,7 +1273,8 @@ Test(interp, dot_integer_wraps_and_bool)
     cr_expect_eq(raw_int(r, 0), (int8_t)(uint8_t)(20000 % 256)); /* 20000 mod 256 = 32 */
     tj_array_unref(r);
     tj_array_unref(a);
-    tj_array *p = int_arr(TJ_BOOL, 3, (int64_t[]){1, 0, 1}), *q = int_arr(TJ_BOOL, 3, (int64_t[]){0, 1, 1});
+    tj_array *p = int_arr(TJ_BOOL, 3, (int64_t[]){1, 0, 1}),
+             *q = int_arr(TJ_BOOL, 3, (int64_t[]){0, 1, 1});
     tj_array *q0 = int_arr(TJ_BOOL, 3, (int64_t[]){0, 1, 0});
     tj_var *vp = var(TJ_BOOL, 1, 0, "p"), *vq = var(TJ_BOOL, 1, 0, "q");
     in[0] = p;
@@ -1202,7 +1306,7 @@ Test(interp, dot_shape_mismatch)
     tj_array_unref(in[1]);
 }
 
-/* ---- shape ops and leaves --------------------------------------------------------------------- */
+/* ---- shape ops and leaves -------------------------------------------------------------------- */
 
 Test(interp, dimshuffle_permutes_adds_and_drops_axes)
 {
@@ -1290,7 +1394,7 @@ Test(interp, shape_of_and_leaves)
     tj_array_unref(x);
 }
 
-/* ---- whole graphs ----------------------------------------------------------------------------- */
+/* ---- whole graphs ---------------------------------------------------------------------------- */
 
 Test(interp, eval_graph_with_shared_subexpressions)
 {

@@ -1,0 +1,117 @@
+/* Validation of kernel descriptions (lib/kernel.h) before anything reaches LLVM: a malformed
+ * description must come back as TJ_ERR_INVALID with a sentence, never as IR that fails to verify
+ * or, worse, as an LLVM crash. The dtype rules are the reference executor's (lib/interp_ops.c). */
+#define TJ_JIT_PRIVATE
+#include "jit.h"
+
+/* Which compute dtypes each op accepts (as the reference executor's `supports`). */
+static bool op_supports(int op, tj_dtype d)
+{
+    switch (op) {
+    case TJ_OP_EXP:
+    case TJ_OP_LOG:
+    case TJ_OP_SQRT:
+    case TJ_OP_INV:
+    case TJ_OP_SIGMOID:
+    case TJ_OP_TANH:
+    case TJ_OP_DIV: return tj_dtype_is_float(d);
+    case TJ_OP_NEG:
+    case TJ_OP_SQR:
+    case TJ_OP_SUB:
+    case TJ_OP_POW: return d != TJ_BOOL;
+    default: return true;
+    }
+}
+
+static tj_status check_instr(const tjK_kernel *k, int i, char *err, size_t errlen)
+{
+    const tjK_instr *c = &k->code[i];
+    if (!tj_dtype_valid(c->dtype))
+        return tjJ_fail(err, errlen, TJ_ERR_INVALID, "kernel instruction %d has invalid dtype %d",
+                        i, (int)c->dtype);
+    if (c->op == TJK_LOAD) {
+        int a = c->args[0];
+        if (a < 0 || a >= k->nin)
+            return tjJ_fail(err, errlen, TJ_ERR_INVALID,
+                            "kernel instruction %d loads operand %d, which is not one of the %d "
+                            "inputs",
+                            i, a, k->nin);
+        if (k->dtype[a] != c->dtype)
+            return tjJ_fail(err, errlen, TJ_ERR_INVALID,
+                            "kernel instruction %d loads input %d as %s but the input is %s", i, a,
+                            tj_dtype_name(c->dtype), tj_dtype_name(k->dtype[a]));
+        return TJ_OK;
+    }
+    if (c->op == TJK_CONST)
+        return TJ_OK;
+    if (c->op < 0 || c->op >= TJ_NUM_OPS || !tj_op_is((tj_op)c->op, OPF_ELEMWISE))
+        return tjJ_fail(err, errlen, TJ_ERR_INVALID,
+                        "kernel instruction %d has op %d, which is not an elementwise op, a load "
+                        "or a constant",
+                        i, c->op);
+    const char *name = tjG_ops[c->op].name;
+    int arity = tjG_ops[c->op].arity;
+    tj_dtype ad[3] = {c->dtype, c->dtype, c->dtype};
+    for (int j = 0; j < arity; j++) {
+        int a = c->args[j];
+        if (a < 0 || a >= i)
+            return tjJ_fail(err, errlen, TJ_ERR_INVALID,
+                            "kernel instruction %d (%s): argument %d refers to instruction %d, "
+                            "but arguments must be earlier instructions",
+                            i, name, j, a);
+        ad[j] = k->code[a].dtype;
+    }
+    bool ok;
+    switch (c->op) {
+    case TJ_OP_CAST: ok = true; break;
+    case TJ_OP_SECOND: ok = ad[1] == c->dtype; break;
+    case TJ_OP_SWITCH: ok = ad[0] == TJ_BOOL && ad[1] == c->dtype && ad[2] == c->dtype; break;
+    default:
+        if (tj_op_is((tj_op)c->op, OPF_BOOLOUT)) {
+            ok = c->dtype == TJ_BOOL && ad[0] == ad[1];
+        } else {
+            ok = op_supports(c->op, c->dtype);
+            for (int j = 0; j < arity; j++)
+                ok = ok && ad[j] == c->dtype;
+        }
+    }
+    if (!ok)
+        return tjJ_fail(err, errlen, TJ_ERR_INVALID,
+                        "kernel instruction %d (%s %s) has arguments of the wrong dtype (%s%s%s)",
+                        i, name, tj_dtype_name(c->dtype), tj_dtype_name(ad[0]),
+                        arity > 1 ? ", " : "", arity > 1 ? tj_dtype_name(ad[1]) : "");
+    return TJ_OK;
+}
+
+tj_status tjL_validate(const tjK_kernel *k, char *err, size_t errlen)
+{
+    if (!k)
+        return tjJ_fail(err, errlen, TJ_ERR_INVALID, "a kernel description is NULL");
+    if (k->nin < 0 || k->nout < 1 || k->nin + k->nout > TJL_MAX_OPERANDS)
+        return tjJ_fail(err, errlen, TJ_ERR_INVALID,
+                        "a kernel has %d inputs and %d outputs (needs >= 0, >= 1, at most %d "
+                        "operands)",
+                        k->nin, k->nout, TJL_MAX_OPERANDS);
+    if (!k->dtype || !k->code || k->ncode < 1 || !k->out_instr || (k->nin > 0 && !k->scalar))
+        return tjJ_fail(err, errlen, TJ_ERR_INVALID,
+                        "a kernel description lacks its dtypes, scalar flags, code or outputs");
+    for (int i = 0; i < k->nin + k->nout; i++)
+        if (!tj_dtype_valid(k->dtype[i]))
+            return tjJ_fail(err, errlen, TJ_ERR_INVALID, "kernel operand %d has invalid dtype %d",
+                            i, (int)k->dtype[i]);
+    for (int i = 0; i < k->ncode; i++) {
+        tj_status st = check_instr(k, i, err, errlen);
+        if (st != TJ_OK)
+            return st;
+    }
+    for (int o = 0; o < k->nout; o++)
+        if (k->out_instr[o] < 0 || k->out_instr[o] >= k->ncode)
+            return tjJ_fail(err, errlen, TJ_ERR_INVALID,
+                            "kernel output %d stores instruction %d of %d", o, k->out_instr[o],
+                            k->ncode);
+    if (k->reduce != TJ_OP_NONE_ && k->reduce != TJ_OP_SUM)
+        return tjJ_fail(err, errlen, TJ_ERR_INVALID, "kernel reduction %d is not sum", k->reduce);
+    if (k->reduce == TJ_OP_SUM && k->nout != 1)
+        return tjJ_fail(err, errlen, TJ_ERR_INVALID, "a sum kernel has %d outputs, not 1", k->nout);
+    return TJ_OK;
+}
