@@ -159,6 +159,10 @@ tj_array *tj_shared_get(tj_var *shared, bool borrow);
 /* set_value: the dtype and rank must match (lossless upcasts are converted); borrow as above. */
 tj_status tj_shared_set(tj_var *shared, tj_array *value, bool borrow);
 
+/* Theano's shared.default_update: functions that read `shared` and do not update it themselves
+ * apply this update (unless no_default_updates). NULL removes it. The random streams use it. */
+tj_status tj_shared_set_default_update(tj_var *shared, tj_var *update);
+
 /* Introspection of a variable. */
 tj_ctx *tj_var_ctx(const tj_var *v);
 tj_dtype tj_var_dtype(const tj_var *v);
@@ -288,6 +292,9 @@ char *tj_fn_graph(tj_fn *fn);              /* the executed graph, debugprint sty
 char *tj_fn_ir(tj_fn *fn, bool optimized); /* LLVM IR of the function's kernels */
 char *tj_fn_asm(tj_fn *fn);                /* native assembly of the kernels */
 bool tj_fn_jitted(const tj_fn *fn); /* false when it runs in the reference executor */
+/* With opts.profile: calls, time per call, and per step (kernel, BLAS call, view) its calls,
+ * total time, share and bytes produced. */
+tj_status tj_fn_profile_print(tj_fn *fn, FILE *out);
 
 typedef struct {
     uint64_t llvm_compiles; /* modules handed to LLVM */

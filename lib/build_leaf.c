@@ -212,3 +212,22 @@ tj_status tj_shared_set(tj_var *shared, tj_array *value, bool borrow)
     shared->value = held;
     return TJ_OK;
 }
+
+tj_status tj_shared_set_default_update(tj_var *shared, tj_var *update)
+{
+    if (!check_shared(shared, "tj_shared_set_default_update"))
+        return TJ_ERR_INVALID;
+    char b1[160], b2[160];
+    if (update && (!tjG_valid(update) || update->ctx != shared->ctx))
+        return tjC_error(shared->ctx, TJ_ERR_INVALID,
+                         "tj_shared_set_default_update: the update of %s is not a variable of "
+                         "its context",
+                         tjG_describe(shared, b1, sizeof b1));
+    if (update && (update->dtype != shared->dtype || update->ndim != shared->ndim))
+        return tjC_error(shared->ctx, TJ_ERR_TYPE,
+                         "tj_shared_set_default_update: %s cannot take the value of %s (the "
+                         "type must stay the same)",
+                         tjG_describe(shared, b1, sizeof b1), tjG_describe(update, b2, sizeof b2));
+    shared->default_update = update;
+    return TJ_OK;
+}

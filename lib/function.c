@@ -6,6 +6,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define TJ_FN_MAGIC 0x464e2121u /* "FN!!" */
 
@@ -24,6 +25,10 @@ struct tj_fn {
     bool jitted;
     int *out_slot;    /* per entry of outs: its slot in the plan */
     bool *keep;       /* per slot: do not release during the run */
+    bool profile;
+    tjS_prof *prof;   /* per step, when profiling a compiled plan */
+    uint64_t calls;
+    double call_ns;   /* total time in tj_call */
 };
 
 static const char *fn_name(const tj_fn *fn) { return fn->name ? fn->name : "(unnamed)"; }
@@ -39,6 +44,7 @@ static void fn_destroy(tj_fn *fn)
     free(fn->upd_vars);
     free(fn->out_slot);
     free(fn->keep);
+    free(fn->prof);
     free(fn->name);
     fn->magic = 0;
     free(fn);
@@ -69,6 +75,111 @@ void tjF_free_all(tj_ctx *ctx)
 }
 
 /* ---- compile ---- */
+
+/* givens=[(var, replacement)]: a function input cannot be replaced (pass the replacement's
+ * inputs instead); rebuild_strict demands the replacement keep the variable's exact type. */
+static tj_status check_givens(tj_ctx *ctx, tj_var *const *inputs, int nin,
+                              const tj_function_opts *o)
+{
+    char b1[160], b2[160];
+    if (o->ngivens < 0 || (o->ngivens > 0 && !o->givens))
+        return tjC_error(ctx, TJ_ERR_INVALID, "tj_function: %d givens but givens is NULL",
+                         o->ngivens);
+    for (int g = 0; g < o->ngivens; g++) {
+        tj_var *v = o->givens[g].var, *r = o->givens[g].replacement;
+        if (!tjG_valid(v) || v->ctx != ctx || !tjG_valid(r) || r->ctx != ctx)
+            return tjC_error(ctx, TJ_ERR_INVALID,
+                             "tj_function: givens[%d] has a NULL or foreign variable or "
+                             "replacement",
+                             g);
+        for (int i = 0; i < nin; i++)
+            if (inputs[i] == v)
+                return tjC_error(ctx, TJ_ERR_INVALID,
+                                 "tj_function: givens[%d] replaces %s, which is also input %d; "
+                                 "a function input cannot be replaced",
+                                 g, tjG_describe(v, b1, sizeof b1), i);
+        for (int h = 0; h < g; h++)
+            if (o->givens[h].var == v)
+                return tjC_error(ctx, TJ_ERR_INVALID,
+                                 "tj_function: %s is replaced twice (givens %d and %d)",
+                                 tjG_describe(v, b1, sizeof b1), h, g);
+        bool same = v->dtype == r->dtype && v->ndim == r->ndim && v->bcast == r->bcast;
+        if (o->rebuild_strict && !same)
+            return tjC_error(ctx, TJ_ERR_TYPE,
+                             "tj_function: givens[%d] replaces %s by %s of another type; with "
+                             "rebuild_strict the types must be equal (cast the replacement, or "
+                             "set rebuild_strict = false)",
+                             g, tjG_describe(v, b1, sizeof b1), tjG_describe(r, b2, sizeof b2));
+        if (v->ndim != r->ndim)
+            return tjC_error(ctx, TJ_ERR_TYPE,
+                             "tj_function: givens[%d] replaces %s (%d dimensions) by %s (%d)", g,
+                             tjG_describe(v, b1, sizeof b1), v->ndim,
+                             tjG_describe(r, b2, sizeof b2), r->ndim);
+    }
+    return TJ_OK;
+}
+
+/* Applies givens to every output and update value. */
+static tj_status apply_givens(tj_fn *fn, const tj_function_opts *o)
+{
+    if (o->ngivens == 0)
+        return TJ_OK;
+    tj_var **from = malloc(sizeof *from * (size_t)o->ngivens);
+    tj_var **to = malloc(sizeof *to * (size_t)o->ngivens);
+    tj_status rc = TJ_ERR_NOMEM;
+    if (from && to) {
+        for (int g = 0; g < o->ngivens; g++) {
+            from[g] = o->givens[g].var;
+            to[g] = o->givens[g].replacement;
+        }
+        rc = tjG_replace(fn->ctx, fn->outs, fn->nout + fn->nupd, from, to, o->ngivens,
+                         o->rebuild_strict, fn->outs);
+    } else {
+        tjC_error(fn->ctx, rc, "out of memory applying givens");
+    }
+    free(from);
+    free(to);
+    return rc;
+}
+
+/* Shared variables the graph reads that carry a default update (e.g. a random state) get it,
+ * unless the caller updates them explicitly or asked for no_default_updates. */
+static tj_status add_default_updates(tj_fn *fn, const tj_function_opts *o)
+{
+    if (o->no_default_updates)
+        return TJ_OK;
+    tj_ctx *ctx = fn->ctx;
+    size_t n;
+    tj_var **topo = tjG_toposort(ctx, fn->outs, fn->nout + fn->nupd, &n);
+    if (!topo)
+        return ctx->err;
+    tj_status rc = TJ_OK;
+    for (size_t k = 0; k < n && rc == TJ_OK; k++) {
+        tj_var *v = topo[k];
+        if (v->op != TJ_OP_SHARED || !v->default_update)
+            continue;
+        bool explicit = false;
+        for (int u = 0; u < fn->nupd; u++)
+            explicit = explicit || fn->upd_vars[u] == v;
+        if (explicit)
+            continue;
+        tj_var **uv = realloc(fn->upd_vars, sizeof *uv * (size_t)(fn->nupd + 1));
+        tj_var **outs = uv ? realloc(fn->outs, sizeof *outs * (size_t)(fn->nout + fn->nupd + 1))
+                           : NULL;
+        if (uv)
+            fn->upd_vars = uv;
+        if (!outs) {
+            rc = tjC_error(ctx, TJ_ERR_NOMEM, "out of memory adding default updates");
+            break;
+        }
+        fn->outs = outs;
+        fn->upd_vars[fn->nupd] = v;
+        fn->outs[fn->nout + fn->nupd] = v->default_update;
+        fn->nupd++;
+    }
+    free(topo);
+    return rc;
+}
 
 static tj_status check_signature(tj_ctx *ctx, tj_var *const *inputs, int nin,
                                  tj_var *const *outputs, int nout, const tj_function_opts *o)
@@ -131,10 +242,7 @@ static tj_status check_signature(tj_ctx *ctx, tj_var *const *inputs, int nin,
                                  "tj_function: %s is updated twice (updates %d and %d)",
                                  tjG_describe(v, buf, sizeof buf), j, i);
     }
-    if (o->ngivens != 0)
-        return tjC_error(ctx, TJ_ERR_INVALID,
-                         "tj_function: givens are not supported yet (%d given)", o->ngivens);
-    return TJ_OK;
+    return check_givens(ctx, inputs, nin, o);
 }
 
 /* Every input the graph reads must be listed; listed inputs it does not read are unused. */
@@ -194,6 +302,8 @@ static tj_status build_plan(tj_fn *fn)
         fn->out_slot[i] = tjS_slot_of(fn->plan, fn->outs[i]);
         fn->keep[fn->out_slot[i]] = true;
     }
+    if (fn->profile && !(fn->prof = calloc((size_t)fn->plan->nsteps + 1, sizeof *fn->prof)))
+        return tjC_error(ctx, TJ_ERR_NOMEM, "out of memory for the profile of '%s'", fn_name(fn));
     rc = tjF_code_get(ctx, fn->plan, &fn->code);
     if (rc == TJ_ERR_JIT) {
         /* reported, never silent: the function still works, in the reference executor */
@@ -233,7 +343,8 @@ tj_fn *tj_function(tj_ctx *ctx, tj_var *const *inputs, int nin, tj_var *const *o
         return NULL;
     }
     *fn = (tj_fn){.magic = TJ_FN_MAGIC, .ctx = ctx, .mode = o->mode, .nin = nin, .nout = nout,
-                  .nupd = o->nupdates, .allow_input_downcast = o->allow_input_downcast};
+                  .nupd = o->nupdates, .allow_input_downcast = o->allow_input_downcast,
+                  .profile = o->profile};
     fn->name = o->name ? strdup(o->name) : NULL;
     fn->inputs = malloc(sizeof *fn->inputs * (size_t)(nin + 1));
     fn->outs = malloc(sizeof *fn->outs * (size_t)(nout + o->nupdates));
@@ -249,7 +360,8 @@ tj_fn *tj_function(tj_ctx *ctx, tj_var *const *inputs, int nin, tj_var *const *o
         fn->upd_vars[i] = o->updates[i].var;
         fn->outs[nout + i] = o->updates[i].new_value;
     }
-    if (check_inputs_used(fn, o) != TJ_OK)
+    if (apply_givens(fn, o) != TJ_OK || add_default_updates(fn, o) != TJ_OK ||
+        check_inputs_used(fn, o) != TJ_OK)
         goto fail;
     if (fn->mode != TJ_MODE_FAST_COMPILE && build_plan(fn) != TJ_OK)
         goto fail;
@@ -321,7 +433,7 @@ static tj_status run_plan(tj_fn *fn, tj_array *const *in, tj_array **results)
             slots[s] = tj_array_ref(v->value);
         }
     }
-    tj_status rc = tjS_run(ctx, plan, tjF_code_fns(fn->code), slots, fn->keep);
+    tj_status rc = tjS_run(ctx, plan, tjF_code_fns(fn->code), slots, fn->keep, fn->prof);
     for (int i = 0; rc == TJ_OK && i < fn->nout + fn->nupd; i++)
         results[i] = tj_array_ref(slots[fn->out_slot[i]]);
     for (int s = 0; s < plan->nslots; s++)
@@ -401,6 +513,9 @@ tj_status tj_call(tj_fn *fn, tj_array *const *inputs, tj_array **outputs)
                          "outputs)",
                          fn_name(fn), outputs ? "inputs" : "outputs", fn->nin, fn->nout);
     int n = fn->nout + fn->nupd;
+    struct timespec t0, t1;
+    if (fn->profile)
+        clock_gettime(CLOCK_MONOTONIC, &t0);
     tj_array **in = calloc((size_t)fn->nin + 1, sizeof *in);
     tj_array **res = calloc((size_t)n, sizeof *res);
     tj_array **ref = calloc((size_t)n, sizeof *ref);
@@ -438,6 +553,11 @@ tj_status tj_call(tj_fn *fn, tj_array *const *inputs, tj_array **outputs)
     free(in);
     free(res);
     free(ref);
+    if (fn->profile && rc == TJ_OK) {
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        fn->calls++;
+        fn->call_ns += (double)(t1.tv_sec - t0.tv_sec) * 1e9 + (double)(t1.tv_nsec - t0.tv_nsec);
+    }
     return rc;
 }
 
@@ -493,4 +613,40 @@ char *tj_fn_graph(tj_fn *fn)
     if (!fn->plan)
         return no_code_text(fn, "compiled plan");
     return tjS_plan_text(fn->plan);
+}
+
+tj_status tj_fn_profile_print(tj_fn *fn, FILE *out)
+{
+    if (!fn_valid(fn) || !out) {
+        tjA_error(TJ_ERR_INVALID, "tj_fn_profile_print: %s is NULL or invalid",
+                  out ? "the function" : "the FILE");
+        return TJ_ERR_INVALID;
+    }
+    if (!fn->profile)
+        return tjC_error(fn->ctx, TJ_ERR_INVALID,
+                         "tj_fn_profile_print: function '%s' was compiled without profile = true",
+                         fn_name(fn));
+    fprintf(out, "Function profile: '%s'\n  %llu calls, %.3f ms in tj_call (%.3f us per call)\n",
+            fn_name(fn), (unsigned long long)fn->calls, fn->call_ns / 1e6,
+            fn->calls ? fn->call_ns / 1e3 / (double)fn->calls : 0.0);
+    if (!fn->prof) {
+        fprintf(out, "  (no step breakdown: the function runs in the reference executor)\n");
+        return TJ_OK;
+    }
+    double total = 0;
+    for (int i = 0; i < fn->plan->nsteps; i++)
+        total += fn->prof[i].ns;
+    fprintf(out, "  %6s %10s %8s %12s %12s  %s\n", "step", "time(ms)", "%", "calls", "bytes",
+            "what");
+    char buf[160];
+    static const char *kinds[] = {"kernel", "blas", "view", "shape"};
+    for (int i = 0; i < fn->plan->nsteps; i++) {
+        const tjS_prof *p = &fn->prof[i];
+        const tjS_step *st = &fn->plan->steps[i];
+        fprintf(out, "  %6d %10.3f %7.1f%% %12llu %12llu  %s %s\n", i, p->ns / 1e6,
+                total > 0 ? 100.0 * p->ns / total : 0.0, (unsigned long long)p->calls,
+                (unsigned long long)p->bytes, kinds[st->kind],
+                tjG_describe(st->root, buf, sizeof buf));
+    }
+    return TJ_OK;
 }

@@ -45,10 +45,18 @@ TJ_HIDDEN tj_status tjS_plan_build(tj_ctx *ctx, tj_var *const *outs, int nouts, 
 TJ_HIDDEN void tjS_plan_free(tjS_plan *plan);
 /* The slot holding node v, or -1. */
 TJ_HIDDEN int tjS_slot_of(const tjS_plan *plan, const tj_var *v);
+/* Per-step profile counters (tj_function_opts.profile). */
+typedef struct {
+    uint64_t calls;
+    double ns;      /* total time in the step */
+    uint64_t bytes; /* bytes of results it produced */
+} tjS_prof;
+
 /* Runs the plan: slots[] has the leaf values filled (new references); on return the slots of
- * the requested nodes hold their values. fns[k] is the compiled entry of kernel k. */
+ * the requested nodes hold their values. fns[k] is the compiled entry of kernel k. prof (NULL
+ * or one entry per step) accumulates timings. */
 TJ_HIDDEN tj_status tjS_run(tj_ctx *ctx, const tjS_plan *plan, tjK_fn const *fns,
-                            tj_array **slots, const bool *keep);
+                            tj_array **slots, const bool *keep, tjS_prof *prof);
 /* A text rendering of the plan's steps (for tj_fn_graph). Caller frees. */
 TJ_HIDDEN char *tjS_plan_text(const tjS_plan *plan);
 

@@ -100,6 +100,7 @@ struct tj_var {
     int nattr;
     int64_t *attr;  /* see ops.def for each op's attributes */
     tj_array *value; /* CONSTANT: the value; SHARED: the current value (owned reference) */
+    tj_var *default_update; /* SHARED: its update when a function does not give one */
     char *name;
     tj_ctx *ctx;
     uint64_t id;    /* creation order, unique in the context */
@@ -156,6 +157,13 @@ TJ_HIDDEN const char *tjG_describe(const tj_var *v, char *buf, size_t len);
 /* The variables reachable from outs, in topological order (inputs first). Iterative.
  * Returns a malloc'd array and its count through *n, or NULL (NOMEM recorded). */
 TJ_HIDDEN tj_var **tjG_toposort(tj_ctx *ctx, tj_var *const *outs, int nouts, size_t *n);
+/* node made again from new inputs: with equal input types (or strict) the same op/type/attrs,
+ * otherwise inferred again through the builders (lib/graph_rebuild.c). */
+TJ_HIDDEN tj_var *tjG_rebuild(tj_var *node, tj_var *const *in, bool strict);
+/* new_outs[i] = outs[i] with every from[r] replaced by to[r] (givens). */
+TJ_HIDDEN tj_status tjG_replace(tj_ctx *ctx, tj_var *const *outs, int nouts,
+                                tj_var *const *from, tj_var *const *to, int nrep, bool strict,
+                                tj_var **new_outs);
 /* Builders used by grad and the scheduler, with explicit types. */
 TJ_HIDDEN tj_var *tjG_elemwise(tj_op op, tj_var *const *in, int nin);
 TJ_HIDDEN tj_var *tjG_reduce(tj_op op, tj_var *a, uint32_t axes_mask, bool keepdims);

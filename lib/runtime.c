@@ -4,6 +4,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static void release_view_base(void *base) { tj_array_unref(base); }
 
@@ -254,11 +255,19 @@ done:
     return rc;
 }
 
+static double now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
+}
+
 tj_status tjS_run(tj_ctx *ctx, const tjS_plan *plan, tjK_fn const *fns, tj_array **slots,
-                  const bool *keep)
+                  const bool *keep, tjS_prof *prof)
 {
     for (int i = 0; i < plan->nsteps; i++) {
         const tjS_step *st = &plan->steps[i];
+        double t0 = prof ? now_ns() : 0;
         tj_status rc;
         switch (st->kind) {
         case STEP_KERNEL:
@@ -282,6 +291,14 @@ tj_status tjS_run(tj_ctx *ctx, const tjS_plan *plan, tjK_fn const *fns, tj_array
         }
         if (rc != TJ_OK)
             return rc;
+        if (prof) {
+            prof[i].calls++;
+            prof[i].ns += now_ns() - t0;
+            for (int o = 0; o < st->nout; o++) {
+                const tj_array *a = slots[st->out_slots[o]];
+                prof[i].bytes += (uint64_t)a->size * tj_dtype_size(a->dtype);
+            }
+        }
         /* drop intermediates nobody reads any more */
         for (int j = 0; j < st->nin; j++) {
             int s = st->in_slots[j];

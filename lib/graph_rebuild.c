@@ -1,0 +1,89 @@
+/* Rebuilding graphs with some variables replaced (function givens; usable by rewrites):
+ * every node downstream of a replacement is made again from its new inputs. Iterative. */
+#include "internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+tj_var *tjG_rebuild(tj_var *node, tj_var *const *in, bool strict)
+{
+    bool same_types = true;
+    for (int i = 0; i < node->nin; i++) {
+        if (!in[i])
+            return NULL;
+        same_types = same_types && in[i]->dtype == node->in[i]->dtype &&
+                     in[i]->ndim == node->in[i]->ndim && in[i]->bcast == node->in[i]->bcast;
+    }
+    if (same_types || strict) /* equal input types give the node's own type */
+        return tjG_make(node->ctx, node->op, node->dtype, node->ndim, node->bcast, in, node->nin,
+                        node->attr, node->nattr, NULL);
+    /* new input types: infer again through the builders */
+    if (tj_op_is(node->op, OPF_ELEMWISE) && node->op != TJ_OP_CAST)
+        return tjG_elemwise(node->op, in, node->nin);
+    switch (node->op) {
+    case TJ_OP_CAST:
+        return tj_cast(in[0], (tj_dtype)node->attr[0]);
+    case TJ_OP_SUM:
+    case TJ_OP_MEAN:
+        return tjG_reduce(node->op, in[0], (uint32_t)node->attr[0], node->attr[1] != 0);
+    case TJ_OP_DOT:
+        return tj_dot(in[0], in[1]);
+    case TJ_OP_SHAPE_OF:
+        return tj_shape_of(in[0], (int)node->attr[0]);
+    case TJ_OP_DIMSHUFFLE: {
+        int pattern[TJ_MAX_NDIM];
+        for (int d = 0; d < node->nattr; d++)
+            pattern[d] = (int)node->attr[d];
+        return tj_dimshuffle(in[0], pattern, node->nattr);
+    }
+    default:
+        return tjG_make(node->ctx, node->op, node->dtype, node->ndim, node->bcast, in, node->nin,
+                        node->attr, node->nattr, NULL);
+    }
+}
+
+tj_status tjG_replace(tj_ctx *ctx, tj_var *const *outs, int nouts, tj_var *const *from,
+                      tj_var *const *to, int nrep, bool strict, tj_var **new_outs)
+{
+    size_t n;
+    tj_var **topo = tjG_toposort(ctx, outs, nouts, &n);
+    tj_var **map = calloc(ctx->nvars + 1, sizeof *map); /* node id -> its replacement */
+    tj_var **in = NULL;
+    if (!topo || !map) {
+        free(topo);
+        free(map);
+        return tjC_error(ctx, TJ_ERR_NOMEM, "out of memory replacing variables in a graph");
+    }
+    /* nodes made below get ids beyond the map; only ids of the original graph are looked up */
+    tj_status rc = TJ_OK;
+    for (int r = 0; r < nrep; r++)
+        map[from[r]->id] = to[r];
+    for (size_t k = 0; k < n && rc == TJ_OK; k++) {
+        tj_var *v = topo[k];
+        if (map[v->id] || v->nin == 0)
+            continue;
+        bool changed = false;
+        for (int i = 0; i < v->nin; i++)
+            changed = changed || map[v->in[i]->id];
+        if (!changed)
+            continue;
+        in = realloc(in, sizeof *in * (size_t)v->nin);
+        if (!in) {
+            rc = tjC_error(ctx, TJ_ERR_NOMEM, "out of memory replacing variables in a graph");
+            break;
+        }
+        for (int i = 0; i < v->nin; i++)
+            in[i] = map[v->in[i]->id] ? map[v->in[i]->id] : v->in[i];
+        tj_var *nv = tjG_rebuild(v, in, strict);
+        if (!nv)
+            rc = ctx->err != TJ_OK ? ctx->err : TJ_ERR_INVALID;
+        else
+            map[v->id] = nv == v ? NULL : nv;
+    }
+    for (int o = 0; o < nouts && rc == TJ_OK; o++)
+        new_outs[o] = map[outs[o]->id] ? map[outs[o]->id] : outs[o];
+    free(in);
+    free(topo);
+    free(map);
+    return rc;
+}
