@@ -175,9 +175,10 @@ tj_array *tj_shared_get(tj_var *shared, bool borrow)
 {
     if (!check_shared(shared, "tj_shared_get"))
         return NULL;
-    if (borrow)
-        return tj_array_ref(shared->value);
-    tj_array *copy = tjA_convert(shared->value, shared->value->dtype);
+    pthread_rwlock_rdlock(&shared->ctx->shared_lock); /* a concurrent call may update it */
+    tj_array *copy = borrow ? tj_array_ref(shared->value)
+                            : tjA_convert(shared->value, shared->value->dtype);
+    pthread_rwlock_unlock(&shared->ctx->shared_lock);
     if (!copy)
         tjC_error(shared->ctx, TJ_ERR_NOMEM, "tj_shared_get: out of memory copying '%s'",
                   shared->name ? shared->name : "(unnamed)");
@@ -208,8 +209,11 @@ tj_status tj_shared_set(tj_var *shared, tj_array *value, bool borrow)
         held = tjA_convert(value, shared->dtype);
     if (!held)
         return tjC_error(ctx, TJ_ERR_NOMEM, "tj_shared_set: out of memory copying '%s'", name);
-    tj_array_unref(shared->value);
+    pthread_rwlock_wrlock(&ctx->shared_lock);
+    tj_array *old = shared->value;
     shared->value = held;
+    pthread_rwlock_unlock(&ctx->shared_lock);
+    tj_array_unref(old);
     return TJ_OK;
 }
 

@@ -27,6 +27,8 @@ tj_ctx *tj_ctx_new(void)
         free(ctx);
         return NULL;
     }
+    pthread_rwlock_init(&ctx->shared_lock, NULL);
+    pthread_mutex_init(&ctx->err_lock, NULL);
     return ctx;
 }
 
@@ -43,6 +45,8 @@ void tj_ctx_free(tj_ctx *ctx)
         next = b->next;
         free(b);
     }
+    pthread_rwlock_destroy(&ctx->shared_lock);
+    pthread_mutex_destroy(&ctx->err_lock);
     ctx->magic = 0;
     free(ctx);
 }
@@ -82,8 +86,10 @@ tj_status tjC_error(tj_ctx *ctx, tj_status st, const char *fmt, ...)
     va_list ap;
     va_start(ap, fmt);
     if (tjC_valid(ctx)) {
+        pthread_mutex_lock(&ctx->err_lock);
         ctx->err = st;
         vsnprintf(ctx->errmsg, sizeof ctx->errmsg, fmt, ap);
+        pthread_mutex_unlock(&ctx->err_lock);
     } else {
         char msg[1024];
         vsnprintf(msg, sizeof msg, fmt, ap);

@@ -25,6 +25,7 @@ struct tj_fn {
     bool jitted;
     int *out_slot;    /* per entry of outs: its slot in the plan */
     bool *keep;       /* per slot: do not release during the run */
+    bool reads_shared; /* the graph reads a shared variable: calls take the shared lock */
     bool profile;
     tjS_prof *prof;   /* per step, when profiling a compiled plan */
     uint64_t calls;
@@ -256,6 +257,7 @@ static tj_status check_inputs_used(tj_fn *fn, const tj_function_opts *o)
     char buf[160];
     tj_status rc = TJ_OK;
     for (size_t k = 0; k < n && rc == TJ_OK; k++) {
+        fn->reads_shared = fn->reads_shared || topo[k]->op == TJ_OP_SHARED;
         if (topo[k]->op != TJ_OP_INPUT)
             continue;
         bool listed = false;
@@ -523,6 +525,12 @@ tj_status tj_call(tj_fn *fn, tj_array *const *inputs, tj_array **outputs)
     for (int i = 0; rc == TJ_OK && i < fn->nin; i++)
         rc = convert_input(fn, i, inputs[i], &in[i]);
     bool use_plan = fn->mode != TJ_MODE_FAST_COMPILE && fn->jitted;
+    /* updates are serialized against every reader of shared values in this context */
+    bool locked = rc == TJ_OK && (fn->nupd > 0 || fn->reads_shared);
+    if (locked && fn->nupd > 0)
+        pthread_rwlock_wrlock(&ctx->shared_lock);
+    else if (locked)
+        pthread_rwlock_rdlock(&ctx->shared_lock);
     if (rc == TJ_OK && use_plan)
         rc = run_plan(fn, in, res);
     if (rc == TJ_OK && !use_plan)
@@ -546,6 +554,8 @@ tj_status tj_call(tj_fn *fn, tj_array *const *inputs, tj_array **outputs)
         for (int i = 0; res && i < n; i++)
             tj_array_unref(res[i]);
     }
+    if (locked)
+        pthread_rwlock_unlock(&ctx->shared_lock);
     for (int i = 0; in && i < fn->nin; i++)
         tj_array_unref(in[i]);
     for (int i = 0; ref && i < n; i++)

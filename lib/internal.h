@@ -8,6 +8,7 @@
 
 #include "tensorjit.h"
 
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 
@@ -131,6 +132,10 @@ struct tj_ctx {
     size_t nfns, fns_cap;
     tj_log_fn log_fn;
     void *log_user;
+    /* shared values: calls that update them take it exclusively, calls that only read them
+     * share it, so concurrent calls see consistent values and N calls of w += 1 give N */
+    pthread_rwlock_t shared_lock;
+    pthread_mutex_t err_lock; /* error slot writes from concurrent calls */
     struct tjJ_engine *jit; /* created on first FAST_RUN compile */
     tjF_cache *cache;       /* compiled code by structural hash */
     tj_stats stats;
