@@ -297,10 +297,11 @@ bool tj_fn_jitted(const tj_fn *fn); /* false when it runs in the reference execu
 tj_status tj_fn_profile_print(tj_fn *fn, FILE *out);
 
 typedef struct {
-    uint64_t llvm_compiles; /* modules handed to LLVM */
-    uint64_t cache_hits;    /* tj_function calls served by already-compiled code */
-    uint64_t disk_cache_hits;
-    double compile_ms;      /* time spent in LLVM */
+    uint64_t llvm_compiles;   /* modules handed to LLVM */
+    uint64_t cache_hits;      /* tj_function calls served by already-compiled code in memory */
+    uint64_t disk_cache_hits; /* modules loaded from the disk cache ($TJ_CACHE_DIR, default
+                                 ~/.cache/tensorjit; TJ_CACHE_DIR=off disables it) */
+    double compile_ms;        /* time spent making code: LLVM, or loading from disk */
 } tj_stats;
 void tj_ctx_stats(const tj_ctx *ctx, tj_stats *out);
 

@@ -9,6 +9,7 @@
 
 #include <llvm-c/IRReader.h>
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -26,15 +27,10 @@ static void ignore_diagnostic(LLVMDiagnosticInfoRef di, void *ctx)
     (void)ctx;
 }
 
-char *tjJ_module_asm(tjJ_module *m)
+/* One group's optimized IR -> assembly text (malloc'd), or NULL. */
+static char *group_asm(LLVMTargetMachineRef tm, const char *ir)
 {
-    const char *ir = tjJ_module_ir(m, true);
-    if (!ir)
-        return NULL;
     char *out = NULL, *msg = NULL;
-    LLVMTargetMachineRef tm = tjJ_target_machine(tjJ_module_engine(m), NULL, 0);
-    if (!tm)
-        return NULL;
     LLVMContextRef ctx = LLVMContextCreate();
     LLVMContextSetDiagnosticHandler(ctx, ignore_diagnostic, NULL);
     LLVMModuleRef mod = NULL;
@@ -57,6 +53,34 @@ done:
     if (mod)
         LLVMDisposeModule(mod);
     LLVMContextDispose(ctx);
-    LLVMDisposeTargetMachine(tm);
     return out;
+}
+
+char *tjJ_module_asm(tjJ_module *m)
+{
+    int ng = tjJ_module_groups(m);
+    if (ng < 1)
+        return NULL;
+    LLVMTargetMachineRef tm = tjJ_target_machine(tjJ_module_engine(m), NULL, 0);
+    if (!tm)
+        return NULL;
+    char *all = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&all, &len);
+    bool ok = f != NULL;
+    for (int g = 0; ok && g < ng; g++) {
+        char *text = group_asm(tm, tjJ_module_group_ir(m, g));
+        ok = text != NULL;
+        if (ok)
+            fputs(text, f);
+        free(text);
+    }
+    if (f)
+        fclose(f);
+    LLVMDisposeTargetMachine(tm);
+    if (!ok) {
+        free(all);
+        return NULL;
+    }
+    return all;
 }

@@ -23,9 +23,42 @@ struct tjJ_engine {
     LLVMOrcLLJITRef jit;
     pthread_mutex_t lock;          /* held around every add, lookup and removal */
     char *triple, *cpu, *features; /* LLVM strings: LLVMDisposeMessage */
-    _Atomic uint64_t serial;
     char session_err[512]; /* the last error the execution session reported (under lock) */
+    tjJ_module *live;      /* modules whose code is in the JIT, by digest (under lock) */
+    char *cache_dir;       /* the disk cache, or NULL when it is off */
 };
+
+/* $TJ_CACHE_DIR, else $XDG_CACHE_HOME/tensorjit, else $HOME/.cache/tensorjit; "off" or an
+ * empty value turns the disk cache off. */
+static char *cache_dir_from_env(void)
+{
+    const char *dir = getenv("TJ_CACHE_DIR");
+    char buf[4096];
+    if (dir)
+        return (!*dir || !strcmp(dir, "off")) ? NULL : strdup(dir);
+    const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
+    if (xdg && *xdg)
+        snprintf(buf, sizeof buf, "%s/tensorjit", xdg);
+    else if (home && *home)
+        snprintf(buf, sizeof buf, "%s/.cache/tensorjit", home);
+    else
+        return NULL;
+    return strdup(buf);
+}
+
+const char *tjJ_engine_cache_dir(const tjJ_engine *eng) { return eng->cache_dir; }
+
+void tjJ_engine_host(const tjJ_engine *eng, const char **triple, const char **cpu,
+                     const char **features)
+{
+    *triple = eng->triple;
+    *cpu = eng->cpu;
+    *features = eng->features;
+}
+
+void tjJ_engine_lock(tjJ_engine *eng) { pthread_mutex_lock(&eng->lock); }
+void tjJ_engine_unlock(tjJ_engine *eng) { pthread_mutex_unlock(&eng->lock); }
+tjJ_module **tjJ_engine_live(tjJ_engine *eng) { return &eng->live; }
 
 tj_status tjJ_fail(char *err, size_t errlen, tj_status st, const char *fmt, ...)
 {
@@ -78,7 +111,6 @@ LLVMTargetMachineRef tjJ_target_machine(const tjJ_engine *eng, char *err, size_t
     return tm;
 }
 
-uint64_t tjJ_engine_serial(tjJ_engine *eng) { return eng->serial++; }
 
 /* ---- symbols -------------------------------------------------------------------------------- */
 
@@ -141,6 +173,7 @@ tj_status tjJ_engine_new(tjJ_engine **out, char *err, size_t errlen)
         return tjJ_fail(err, errlen, TJ_ERR_NOMEM, "could not create the JIT engine lock");
     }
     tj_status st;
+    eng->cache_dir = cache_dir_from_env();
     eng->triple = LLVMGetDefaultTargetTriple();
     eng->cpu = LLVMGetHostCPUName();
     eng->features = LLVMGetHostCPUFeatures();
@@ -182,6 +215,7 @@ void tjJ_engine_free(tjJ_engine *eng)
             LLVMConsumeError(e);
     }
     pthread_mutex_destroy(&eng->lock);
+    free(eng->cache_dir);
     LLVMDisposeMessage(eng->triple);
     LLVMDisposeMessage(eng->cpu);
     LLVMDisposeMessage(eng->features);
@@ -198,42 +232,47 @@ static void remove_tracker(LLVMOrcResourceTrackerRef rt)
     LLVMOrcReleaseResourceTracker(rt);
 }
 
-tj_status tjJ_engine_add(tjJ_engine *eng, LLVMOrcThreadSafeModuleRef tsm, const char *const *syms,
-                         int n, tjK_fn *fns, LLVMOrcResourceTrackerRef *rt, char *err,
-                         size_t errlen)
+tj_status tjJ_engine_add_objects_locked(tjJ_engine *eng, LLVMMemoryBufferRef *objs, int nobj,
+                                       const char *const *syms, int n, tjK_fn *fns,
+                                       LLVMOrcResourceTrackerRef *rt, char *err, size_t errlen)
 {
     tj_status st = TJ_OK;
     *rt = NULL;
-    pthread_mutex_lock(&eng->lock);
     eng->session_err[0] = '\0';
     LLVMOrcResourceTrackerRef t =
         LLVMOrcJITDylibCreateResourceTracker(LLVMOrcLLJITGetMainJITDylib(eng->jit));
-    LLVMErrorRef e = LLVMOrcLLJITAddLLVMIRModuleWithRT(eng->jit, t, tsm); /* takes tsm */
-    if (e) {
-        st = tjJ_fail_llvm(err, errlen, "adding the module to the JIT failed", e);
-        goto fail;
+    int g = 0;
+    for (; g < nobj; g++) {
+        LLVMErrorRef e = LLVMOrcLLJITAddObjectFileWithRT(eng->jit, t, objs[g]); /* takes it */
+        objs[g] = NULL;
+        if (e) {
+            st = tjJ_fail_llvm(err, errlen, "adding compiled code to the JIT failed", e);
+            goto fail;
+        }
     }
     for (int i = 0; i < n; i++) {
         LLVMOrcExecutorAddress addr = 0;
-        e = LLVMOrcLLJITLookup(eng->jit, &addr, syms[i]); /* code generation happens here */
+        LLVMErrorRef e = LLVMOrcLLJITLookup(eng->jit, &addr, syms[i]); /* links the objects */
         if (e) {
             char what[sizeof eng->session_err + 256];
             if (eng->session_err[0])
-                snprintf(what, sizeof what, "compiling kernel %.200s failed (%s)", syms[i],
+                snprintf(what, sizeof what, "linking kernel %.200s failed (%s)", syms[i],
                          eng->session_err);
             else
-                snprintf(what, sizeof what, "compiling kernel %.200s failed", syms[i]);
+                snprintf(what, sizeof what, "linking kernel %.200s failed", syms[i]);
             st = tjJ_fail_llvm(err, errlen, what, e);
             goto fail;
         }
         fns[i] = (tjK_fn)(uintptr_t)addr;
     }
-    pthread_mutex_unlock(&eng->lock);
     *rt = t;
     return TJ_OK;
 fail:
+    for (g++; g < nobj; g++) { /* the buffers not handed to the JIT are still ours */
+        LLVMDisposeMemoryBuffer(objs[g]);
+        objs[g] = NULL;
+    }
     remove_tracker(t);
-    pthread_mutex_unlock(&eng->lock);
     return st;
 }
 

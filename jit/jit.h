@@ -25,6 +25,8 @@ TJ_HIDDEN tjK_fn tjJ_kernel_fn(const tjJ_module *m, int i);
 TJ_HIDDEN const char *tjJ_module_ir(const tjJ_module *m, bool optimized);
 /* Native assembly of the optimized module as a new malloc'd string, or NULL. */
 TJ_HIDDEN char *tjJ_module_asm(tjJ_module *m);
+/* True when the module's code came from the disk cache (no LLVM compile). */
+TJ_HIDDEN bool tjJ_module_from_disk(const tjJ_module *m);
 /* Milliseconds spent in LLVM for this module. */
 TJ_HIDDEN double tjJ_module_compile_ms(const tjJ_module *m);
 /* Releases the module's code (its resource tracker). NULL-safe. */
@@ -46,16 +48,44 @@ TJ_HIDDEN tj_status tjJ_fail_llvm(char *err, size_t errlen, const char *what, LL
 /* A new target machine for the engine's host (triple, CPU, features, PIC, O3 codegen); the
  * caller owns it. NULL with a sentence in err on failure. */
 TJ_HIDDEN LLVMTargetMachineRef tjJ_target_machine(const tjJ_engine *eng, char *err, size_t errlen);
-/* A number never returned before by this engine (makes symbol names unique). */
-TJ_HIDDEN uint64_t tjJ_engine_serial(tjJ_engine *eng);
-/* Under the engine lock: adds tsm (ownership taken, even on failure) under a new resource tracker
- * and looks up the n symbols into fns. On success *rt owns the tracker (tjJ_engine_remove);
- * on failure nothing stays in the engine. */
-TJ_HIDDEN tj_status tjJ_engine_add(tjJ_engine *eng, LLVMOrcThreadSafeModuleRef tsm,
-                                   const char *const *syms, int n, tjK_fn *fns,
-                                   LLVMOrcResourceTrackerRef *rt, char *err, size_t errlen);
+/* With the engine lock held (tjJ_engine_lock): adds the object files (ownership taken, even on
+ * failure; entries set to NULL) under a new resource tracker and looks up the n symbols into
+ * fns. On success *rt owns the tracker (tjJ_engine_remove); on failure nothing stays. */
+TJ_HIDDEN tj_status tjJ_engine_add_objects_locked(tjJ_engine *eng, LLVMMemoryBufferRef *objs,
+                                                  int nobj, const char *const *syms, int n,
+                                                  tjK_fn *fns, LLVMOrcResourceTrackerRef *rt,
+                                                  char *err, size_t errlen);
+TJ_HIDDEN void tjJ_engine_lock(tjJ_engine *eng);
+TJ_HIDDEN void tjJ_engine_unlock(tjJ_engine *eng);
+/* The head of the engine's list of modules with code in the JIT (use under the lock). */
+TJ_HIDDEN tjJ_module **tjJ_engine_live(tjJ_engine *eng);
+/* The disk cache directory, or NULL when the disk cache is off. */
+TJ_HIDDEN const char *tjJ_engine_cache_dir(const tjJ_engine *eng);
+/* The host the engine compiles for (borrowed strings). */
+TJ_HIDDEN void tjJ_engine_host(const tjJ_engine *eng, const char **triple, const char **cpu,
+                               const char **features);
+
+/* What compiling a module produces, per group of kernels compiled together: IR texts before and
+ * after optimization and the object file. objcache.c stores and loads it. */
+typedef struct {
+    int ngroups;
+    char **ir, **ir_opt;
+    LLVMMemoryBufferRef *obj;
+} tjJ_artifacts;
+TJ_HIDDEN bool tjJ_artifacts_alloc(tjJ_artifacts *a, int ngroups);
+TJ_HIDDEN void tjJ_artifacts_free(tjJ_artifacts *a);
+/* The cache file of a digest under dir; false when dir is NULL (the cache is off). */
+TJ_HIDDEN bool tjJ_cache_path(const char *dir, const uint8_t *digest, char *path, size_t len);
+/* Loads a valid cache file for digest into out (false: absent, foreign or damaged). */
+TJ_HIDDEN bool tjJ_cache_load(const char *path, const uint8_t *digest, tjJ_artifacts *out);
+/* Writes the artifacts atomically; a failure only means no cache file. */
+TJ_HIDDEN void tjJ_cache_store(const char *path, const char *dir, const uint8_t *digest,
+                               const tjJ_artifacts *a);
 /* Removes the tracker's code from the engine and releases rt. */
 TJ_HIDDEN void tjJ_engine_remove(tjJ_engine *eng, LLVMOrcResourceTrackerRef rt);
+/* The module's groups (kernels compiled together) and each group's optimized IR text. */
+TJ_HIDDEN int tjJ_module_groups(const tjJ_module *m);
+TJ_HIDDEN const char *tjJ_module_group_ir(const tjJ_module *m, int g);
 /* The engine a module was compiled by (borrowed). */
 TJ_HIDDEN tjJ_engine *tjJ_module_engine(const tjJ_module *m);
 /* The IR text of m as a new malloc'd string, or NULL. */

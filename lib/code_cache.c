@@ -16,53 +16,15 @@ struct tjF_code {
     tjK_fn *fns;
 };
 
+typedef struct {
+    unsigned char *p;
+    size_t len;
+} sbuf;
+
 struct tjF_cache {
     tjF_code *head;
     uint64_t serial; /* makes symbol names unique in the engine */
 };
-
-typedef struct {
-    unsigned char *p;
-    size_t len, cap;
-    bool oom;
-} sbuf;
-
-static void put(sbuf *b, const void *data, size_t n)
-{
-    if (b->oom)
-        return;
-    if (b->len + n > b->cap) {
-        size_t cap = (b->cap ? b->cap * 2 : 256) + n;
-        unsigned char *p = realloc(b->p, cap);
-        if (!p) {
-            b->oom = true;
-            return;
-        }
-        b->p = p;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->len, data, n);
-    b->len += n;
-}
-
-static bool serialize(const tjS_plan *plan, sbuf *b)
-{
-    for (int i = 0; i < plan->nkernels; i++) {
-        const tjK_kernel *k = plan->kernels[i];
-        int hdr[4] = {k->nin, k->nout, k->ncode, k->reduce};
-        put(b, hdr, sizeof hdr);
-        put(b, k->dtype, sizeof *k->dtype * (size_t)(k->nin + k->nout));
-        put(b, k->scalar, sizeof *k->scalar * (size_t)k->nin);
-        for (int j = 0; j < k->ncode; j++) {
-            const tjK_instr *in = &k->code[j];
-            int w[5] = {in->op, in->dtype, in->args[0], in->args[1], in->args[2]};
-            put(b, w, sizeof w);
-            put(b, &in->value, sizeof in->value);
-        }
-        put(b, k->out_instr, sizeof *k->out_instr * (size_t)k->nout);
-    }
-    return !b->oom;
-}
 
 static void code_free(tjF_code *c)
 {
@@ -84,10 +46,9 @@ tj_status tjF_code_get(tj_ctx *ctx, const tjS_plan *plan, tjF_code **out)
             return tjC_error(ctx, TJ_ERR_NOMEM, "out of memory creating the code cache");
     }
     sbuf key = {0};
-    if (!serialize(plan, &key)) {
-        free(key.p);
+    key.p = tjK_serialize((const tjK_kernel *const *)plan->kernels, plan->nkernels, &key.len);
+    if (!key.p)
         return tjC_error(ctx, TJ_ERR_NOMEM, "out of memory hashing the kernels");
-    }
     uint64_t hash = 0xcbf29ce484222325ull; /* FNV-1a of the serialized kernels */
     for (size_t i = 0; i < key.len; i++)
         hash = (hash ^ key.p[i]) * 0x100000001b3ull;
@@ -123,7 +84,10 @@ tj_status tjF_code_get(tj_ctx *ctx, const tjS_plan *plan, tjF_code **out)
         free(key.p);
         return tjC_error(ctx, rc, "LLVM could not compile the function's kernels: %s", err);
     }
-    ctx->stats.llvm_compiles++;
+    if (tjJ_module_from_disk(c->module))
+        ctx->stats.disk_cache_hits++;
+    else
+        ctx->stats.llvm_compiles++;
     ctx->stats.compile_ms += tjJ_module_compile_ms(c->module);
     for (int i = 0; i < plan->nkernels; i++)
         c->fns[i] = tjJ_kernel_fn(c->module, i);

@@ -53,6 +53,9 @@ typedef struct {
     int reduce;         /* TJ_OP_NONE_ or TJ_OP_SUM */
 } tjK_kernel;
 
+/* The canonical bytes of n kernels (malloc'd; NULL when out of memory): equal bytes, equal code. */
+TJ_HIDDEN unsigned char *tjK_serialize(const tjK_kernel *const *kernels, int n, size_t *len);
+
 typedef void (*tjK_fn)(char *const *ptrs, const int64_t *shape, const int64_t *strides,
                        int64_t ndim, int64_t begin, int64_t end);
 
