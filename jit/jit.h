@@ -133,6 +133,9 @@ TJ_HIDDEN LLVMValueRef tjV_exp(LLVMBuilderRef b, LLVMValueRef x);
 TJ_HIDDEN LLVMValueRef tjV_log(LLVMBuilderRef b, LLVMValueRef x);
 TJ_HIDDEN LLVMValueRef tjV_tanh(LLVMBuilderRef b, LLVMValueRef x);
 TJ_HIDDEN LLVMValueRef tjV_sigmoid(LLVMBuilderRef b, LLVMValueRef x);
+/* The inline vector math of elementwise op `op` (log1p, sin, erf, arctan2, ...; the functions of
+ * jit/vmath*.c) on x (and y for binary ops), or NULL when op has none. */
+TJ_HIDDEN LLVMValueRef tjV_math(LLVMBuilderRef b, int op, LLVMValueRef x, LLVMValueRef y);
 /* A call of the intrinsic `name` overloaded on types[ntypes] in the builder's module. */
 TJ_HIDDEN LLVMValueRef tjV_intrinsic(LLVMBuilderRef b, const char *name, LLVMTypeRef *types,
                                      unsigned ntypes, LLVMValueRef *args, unsigned nargs);

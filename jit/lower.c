@@ -12,10 +12,13 @@
  *     buffered  otherwise: the row is cut into chunks; strided operands are gathered into stack
  *               buffers, the unit function runs on the buffers (so broadcast operands with inner
  *               stride 0 also get vector code), outputs are scattered back
- * Reductions (one output, stride 0 on reduced axes): when the output's inner stride is 0 the
- * row is summed in a register over segments aligned to absolute indices (BLOCK elements, vector
- * partial sums inside), the segment sums combined with Kahan compensation, then added to the
- * output once; otherwise each element is read-modify-written (column sums walk rows).
+ * Reductions (one output, stride 0 on reduced axes; sum prod max min all any, see combine()):
+ * when the output's inner stride is 0 the row is reduced in a register over segments aligned to
+ * absolute indices (BLOCK elements, vector partial results inside), the segment results
+ * combined in order (float sums with Kahan compensation), then combined into the output once;
+ * otherwise each element is read-modify-written (column sums walk rows). Segment boundaries
+ * depend only on absolute indices, so a call over [begin, end) split at multiples of BLOCK
+ * reduces the same segments; lib/runtime_reduce.c makes results independent of any split.
  *
  * Every operand access carries scoped-noalias metadata (one scope per operand): operands never
  * overlap except exact in-place reuse, and the metadata spares the vectorizer runtime alias
@@ -141,14 +144,56 @@ static LLVMValueRef at(lw *w, int k, LLVMValueRef p, LLVMValueRef j, LLVMValueRe
     return LLVMBuildInBoundsGEP2(w->f.b, mem_type(w, k), p, &i, 1, "");
 }
 
-/* acc + v in dtype d: float adds carry reassoc so the vectorizer keeps vector partial sums. */
-static LLVMValueRef acc_add(lw *w, tj_dtype d, LLVMValueRef acc, LLVMValueRef v)
+/* The kernel's reduction applied to an accumulator and a value of dtype d. Every one of them is
+ * a reduction the loop vectorizer widens: float sum/prod carry reassoc (vector partial results),
+ * max/min are llvm.maximum/minimum (NaN-propagating as numpy, vectorized without nnan) or the
+ * integer smax/umax..., bool max/min/all/any are or/and. */
+static LLVMValueRef combine(lw *w, tj_dtype d, LLVMValueRef acc, LLVMValueRef v)
 {
-    if (tj_dtype_is_float(d))
-        return tjL_fast(LLVMBuildFAdd(w->f.b, acc, v, ""));
+    LLVMBuilderRef b = w->f.b;
+    bool fl = tj_dtype_is_float(d);
+    int op = w->k->reduce;
+    if (op == TJ_OP_MAX || op == TJ_OP_MIN) {
+        bool max = op == TJ_OP_MAX;
+        if (d == TJ_BOOL)
+            return max ? LLVMBuildOr(b, acc, v, "") : LLVMBuildAnd(b, acc, v, "");
+        const char *name = fl ? (max ? "llvm.maximum" : "llvm.minimum")
+                           : tj_dtype_is_signed(d) ? (max ? "llvm.smax" : "llvm.smin")
+                                                   : (max ? "llvm.umax" : "llvm.umin");
+        LLVMTypeRef t = LLVMTypeOf(acc);
+        LLVMValueRef args[2] = {acc, v};
+        return tjV_intrinsic(b, name, &t, 1, args, 2);
+    }
+    if (op == TJ_OP_ALL || (op == TJ_OP_PROD && d == TJ_BOOL))
+        return LLVMBuildAnd(b, acc, v, "");
+    if (op == TJ_OP_ANY || d == TJ_BOOL)
+        return LLVMBuildOr(b, acc, v, "");
+    if (op == TJ_OP_PROD)
+        return fl ? tjL_fast(LLVMBuildFMul(b, acc, v, "")) : LLVMBuildMul(b, acc, v, "");
+    return fl ? tjL_fast(LLVMBuildFAdd(b, acc, v, "")) : LLVMBuildAdd(b, acc, v, "");
+}
+
+/* The reduction's identity in d's register type: sum 0, prod 1, max the lowest value (-inf),
+ * min the highest, all true, any false. The runtime fills outputs with the same values. */
+static LLVMValueRef identity(lw *w, tj_dtype d)
+{
+    LLVMTypeRef t = tjL_reg_type(&w->f, d);
+    int op = w->k->reduce;
+    unsigned bits = (unsigned)tj_dtype_size(d) * 8;
+    unsigned long long top = 1ull << (bits - 1); /* the sign bit: signed minimum */
     if (d == TJ_BOOL)
-        return LLVMBuildOr(w->f.b, acc, v, "");
-    return LLVMBuildAdd(w->f.b, acc, v, "");
+        return LLVMConstInt(t, op == TJ_OP_PROD || op == TJ_OP_MIN || op == TJ_OP_ALL, 0);
+    if (op == TJ_OP_PROD)
+        return tj_dtype_is_float(d) ? LLVMConstReal(t, 1.0) : LLVMConstInt(t, 1, 0);
+    if (op == TJ_OP_MAX || op == TJ_OP_MIN) {
+        bool max = op == TJ_OP_MAX;
+        if (tj_dtype_is_float(d))
+            return LLVMConstReal(t, max ? -INFINITY : INFINITY);
+        if (tj_dtype_is_signed(d))
+            return LLVMConstInt(t, max ? top : top - 1, 0);
+        return max ? LLVMConstNull(t) : LLVMConstAllOnes(t);
+    }
+    return LLVMConstNull(t);
 }
 
 /* ---- loops ---------------------------------------------------------------------------------- */
@@ -206,12 +251,12 @@ static LLVMValueRef inner(lw *w, LLVMValueRef *rowp, LLVMValueRef lo, LLVMValueR
         tj_dtype d = k->dtype[op];
         LLVMValueRef v = tjL_convert(&w->f, w->vals[src], k->code[src].dtype, d);
         if (mode == M_ACC) {
-            accn = acc_add(w, d, acc, v);
+            accn = combine(w, d, acc, v);
             continue;
         }
         LLVMValueRef p = at(w, op, rowp[op], j, NULL);
         if (mode == M_RMW)
-            v = acc_add(w, d, load_op(w, op, p), v);
+            v = combine(w, d, load_op(w, op, p), v);
         store_op(w, op, p, v);
     }
     LLVMBasicBlockRef latch = loop_close(w, j, lo, hi, pre, exit);
@@ -262,7 +307,7 @@ static LLVMValueRef buffered(lw *w, LLVMValueRef *rowp, LLVMValueRef c, LLVMValu
         if (strided(w, op) && (op < k->nin || mode == M_RMW))
             copy(w, op, w->buf[op], NULL, at(w, op, rowp[op], c, w->istr[op]), w->istr[op], len);
     if (mode == M_ACC)
-        store_op(w, k->nin, w->cell, LLVMConstNull(tjL_reg_type(&w->f, out_dtype(w))));
+        store_op(w, k->nin, w->cell, identity(w, out_dtype(w)));
     LLVMValueRef fn = w->unit_fn[mode];
     LLVMValueRef args[5] = {w->bufrow, LLVMGetParam(w->fn, 1), LLVMGetParam(w->fn, 2), i64c(w, 0),
                             len};
@@ -276,15 +321,17 @@ static LLVMValueRef buffered(lw *w, LLVMValueRef *rowp, LLVMValueRef c, LLVMValu
 
 /* A row cut into segments aligned to multiples of `seg` (so splitting [begin, end) at such a
  * boundary changes nothing): used by the buffered variant (seg = buffer size) and by register
- * sums (seg = BLOCK). Sums of segments are combined with Kahan compensation for floats, with
- * no fast-math flags (they would cancel it), then added to the output once. */
+ * reductions (seg = BLOCK). Segment results are combined in order (float sums with Kahan
+ * compensation, with no fast-math flags: they would cancel it), then into the output once. */
 static void segmented(lw *w, LLVMValueRef *rowp, int mode, bool unit)
 {
     LLVMBuilderRef b = w->f.b;
-    bool acc = mode == M_ACC, kahan = acc && tj_dtype_is_float(out_dtype(w));
+    bool acc = mode == M_ACC;
+    bool kahan = acc && tj_dtype_is_float(out_dtype(w)) && w->k->reduce == TJ_OP_SUM;
     long long seg = unit ? BLOCK : w->chunk;
     LLVMTypeRef t = tjL_reg_type(&w->f, out_dtype(w));
-    LLVMValueRef zero = LLVMConstNull(t), tot = NULL, comp = NULL, tn = NULL, cn = zero;
+    LLVMValueRef zero = LLVMConstNull(t), id = identity(w, out_dtype(w));
+    LLVMValueRef tot = NULL, comp = NULL, tn = NULL, cn = zero;
     LLVMBasicBlockRef pre, exit;
     LLVMValueRef c = loop_open(w, w->lo, w->hi, &pre, &exit, "seg");
     if (acc) {
@@ -295,7 +342,7 @@ static void segmented(lw *w, LLVMValueRef *rowp, int mode, bool unit)
     LLVMValueRef end = LLVMBuildNSWAdd(b, aligned, i64c(w, seg), "");
     LLVMValueRef ce =
         LLVMBuildSelect(b, LLVMBuildICmp(b, LLVMIntSLT, end, w->hi, ""), end, w->hi, "");
-    LLVMValueRef s = unit ? inner(w, rowp, c, ce, M_ACC, zero) : buffered(w, rowp, c, ce, mode);
+    LLVMValueRef s = unit ? inner(w, rowp, c, ce, M_ACC, id) : buffered(w, rowp, c, ce, mode);
     if (kahan) {
         LLVMValueRef y = LLVMBuildFSub(b, s, comp, "");
         tn = LLVMBuildFAdd(b, tot, y, "");
@@ -306,7 +353,7 @@ static void segmented(lw *w, LLVMValueRef *rowp, int mode, bool unit)
         LLVMValueRef finite = LLVMBuildFCmp(b, LLVMRealOLT, mag, LLVMConstReal(t, INFINITY), "");
         cn = LLVMBuildSelect(b, finite, cn, zero, "");
     } else if (acc) {
-        tn = acc_add(w, out_dtype(w), tot, s);
+        tn = combine(w, out_dtype(w), tot, s);
     }
     /* step: c = ce (loop_close would add 1) */
     LLVMBasicBlockRef latch = LLVMGetInsertBlock(b);
@@ -319,7 +366,7 @@ static void segmented(lw *w, LLVMValueRef *rowp, int mode, bool unit)
     LLVMPositionBuilderAtEnd(b, exit);
     if (!acc)
         return;
-    LLVMValueRef tin[2] = {zero, tn}, kin[2] = {zero, cn};
+    LLVMValueRef tin[2] = {id, tn}, kin[2] = {zero, cn};
     LLVMAddIncoming(tot, tin, from, 2);
     LLVMAddIncoming(comp, kin, from, 2);
     LLVMValueRef total = LLVMBuildPhi(b, t, "total");
@@ -330,7 +377,7 @@ static void segmented(lw *w, LLVMValueRef *rowp, int mode, bool unit)
         total = LLVMBuildFSub(b, total, rc, "");
     }
     int op = w->k->nin;
-    store_op(w, op, rowp[op], acc_add(w, out_dtype(w), load_op(w, op, rowp[op]), total));
+    store_op(w, op, rowp[op], combine(w, out_dtype(w), load_op(w, op, rowp[op]), total));
 }
 
 static void row(lw *w, LLVMValueRef *rowp, int mode, bool unit)

@@ -107,9 +107,8 @@ static bool const_exponent(const tjK_kernel *k, int32_t arg, double *c)
     return true;
 }
 
-/* Float pow. Exponents known at lowering time that have an exact cheap form are expanded
- * (they vectorize); everything else calls llvm.pow, without fast-math flags so LLVM never
- * rewrites it into powi/exp2 calls the engine does not define. */
+/* Float pow. Exponents known at lowering time that have an exact cheap form are expanded;
+ * everything else is the inline vector pow of jit/vmath_pow.c. */
 static LLVMValueRef pow_float(tjL_fn *f, LLVMValueRef x, LLVMValueRef y, int32_t ey)
 {
     LLVMBuilderRef b = f->b;
@@ -134,8 +133,7 @@ static LLVMValueRef pow_float(tjL_fn *f, LLVMValueRef x, LLVMValueRef y, int32_t
             return LLVMBuildSelect(b, ninf, inf, s, "");
         }
     }
-    LLVMValueRef args[2] = {x, y};
-    return tjV_intrinsic(b, "llvm.pow", &t, 1, args, 2);
+    return tjV_math(b, TJ_OP_POW, x, y); /* our vectorizable pow (jit/vmath_pow.c) */
 }
 
 /* x^n for a non-negative literal n: repeated squaring unrolled at lowering time (wrapping). */
@@ -242,20 +240,141 @@ static LLVMValueRef cmp(tjL_fn *f, int op, tj_dtype d, LLVMValueRef x, LLVMValue
     return LLVMBuildICmp(b, p, x, y, "");
 }
 
-/* numpy: maximum(x, y) = (x >= y || isnan(x)) ? x : y, so a NaN in either operand wins (x's
- * if both) and maximum(-0, +0) is x. (A single fcmp uge would also pick x when only y is NaN.) */
+/* numpy: maximum(x, y) = (x > y || isnan(x)) ? x : y, so a NaN in either operand wins (x's
+ * if both) and a tie (-0, +0) gives y, as numpy 2. (A single fcmp ugt would also pick x when
+ * only y is NaN.) */
 static LLVMValueRef minmax(tjL_fn *f, bool max, tj_dtype d, LLVMValueRef x, LLVMValueRef y)
 {
     LLVMBuilderRef b = f->b;
     LLVMValueRef c;
     if (is_float(d))
-        c = LLVMBuildOr(b, LLVMBuildFCmp(b, max ? LLVMRealOGE : LLVMRealOLE, x, y, ""),
+        c = LLVMBuildOr(b, LLVMBuildFCmp(b, max ? LLVMRealOGT : LLVMRealOLT, x, y, ""),
                         LLVMBuildFCmp(b, LLVMRealUNO, x, x, ""), "");
     else if (is_signed(d))
         c = LLVMBuildICmp(b, max ? LLVMIntSGT : LLVMIntSLT, x, y, "");
     else
         c = LLVMBuildICmp(b, max ? LLVMIntUGT : LLVMIntULT, x, y, "");
     return LLVMBuildSelect(b, c, x, y, "");
+}
+
+/* ---- numpy's exact ops ---------------------------------------------------------------------- */
+
+static LLVMValueRef fcmp(tjL_fn *f, LLVMRealPredicate p, LLVMValueRef x, LLVMValueRef y)
+{
+    return LLVMBuildFCmp(f->b, p, x, y, "");
+}
+
+static LLVMValueRef fconst(LLVMValueRef like, double c) { return LLVMConstReal(LLVMTypeOf(like), c); }
+
+/* numpy's sign: 1, -1, 0 for +-0 (positive zero), NaN stays */
+static LLVMValueRef sign_float(tjL_fn *f, LLVMValueRef x)
+{
+    LLVMBuilderRef b = f->b;
+    LLVMValueRef r = LLVMBuildSelect(b, fcmp(f, LLVMRealOEQ, x, fconst(x, 0)), fconst(x, 0), x, "");
+    r = LLVMBuildSelect(b, fcmp(f, LLVMRealOLT, x, fconst(x, 0)), fconst(x, -1), r, "");
+    return LLVMBuildSelect(b, fcmp(f, LLVMRealOGT, x, fconst(x, 0)), fconst(x, 1), r, "");
+}
+
+/* numpy's npy_divmod, step by step as the reference executor runs it (no fast-math flags, so the
+ * two agree bit for bit): mod = fmod(a, b) moved to b's sign, floordiv = (a - mod) / b snapped to
+ * the nearest integer; b == 0 gives a / b and fmod's NaN. Returns floordiv or the remainder. */
+static LLVMValueRef divmod_float(tjL_fn *f, LLVMValueRef a, LLVMValueRef bb, bool want_div)
+{
+    LLVMBuilderRef b = f->b;
+    LLVMTypeRef t = LLVMTypeOf(a);
+    LLVMValueRef zero = fconst(a, 0);
+    LLVMValueRef mod = LLVMBuildFRem(b, a, bb, "");
+    LLVMValueRef bzero = fcmp(f, LLVMRealOEQ, bb, zero);
+    LLVMValueRef nz = fcmp(f, LLVMRealUNE, mod, zero); /* C's `if (mod)`: NaN is true */
+    LLVMValueRef flip = LLVMBuildXor(b, fcmp(f, LLVMRealOLT, bb, zero),
+                                     fcmp(f, LLVMRealOLT, mod, zero), "");
+    LLVMValueRef adj = LLVMBuildAnd(b, nz, flip, "");
+    if (!want_div) {
+        LLVMValueRef args[2] = {zero, bb};
+        LLVMValueRef z = tjV_intrinsic(b, "llvm.copysign", &t, 1, args, 2);
+        LLVMValueRef m = LLVMBuildSelect(b, nz, mod, z, "");
+        m = LLVMBuildSelect(b, adj, LLVMBuildFAdd(b, mod, bb, ""), m, "");
+        return LLVMBuildSelect(b, bzero, mod, m, "");
+    }
+    LLVMValueRef q = LLVMBuildFDiv(b, a, bb, "");
+    LLVMValueRef div = LLVMBuildFDiv(b, LLVMBuildFSub(b, a, mod, ""), bb, "");
+    div = LLVMBuildSelect(b, adj, LLVMBuildFSub(b, div, fconst(a, 1), ""), div, "");
+    LLVMValueRef fl = call1(f, "llvm.floor", div);
+    LLVMValueRef up = fcmp(f, LLVMRealOGT, LLVMBuildFSub(b, div, fl, ""), fconst(a, 0.5));
+    fl = LLVMBuildSelect(b, up, LLVMBuildFAdd(b, fl, fconst(a, 1), ""), fl, "");
+    LLVMValueRef args[2] = {zero, q};
+    LLVMValueRef z = tjV_intrinsic(b, "llvm.copysign", &t, 1, args, 2);
+    fl = LLVMBuildSelect(b, fcmp(f, LLVMRealUNE, div, zero), fl, z, "");
+    return LLVMBuildSelect(b, bzero, q, fl, "");
+}
+
+/* numpy's integer // and %: x // 0 = x % 0 = 0, x // -1 a wrapping negation; the divisor fed
+ * to sdiv/srem is never 0 or -1, so there is no UB and no SIGFPE. */
+static LLVMValueRef divmod_int(tjL_fn *f, tj_dtype d, LLVMValueRef a, LLVMValueRef bb,
+                               bool want_div)
+{
+    LLVMBuilderRef b = f->b;
+    LLVMTypeRef t = LLVMTypeOf(a);
+    LLVMValueRef zero = LLVMConstNull(t), one = LLVMConstInt(t, 1, 0);
+    LLVMValueRef bz = LLVMBuildICmp(b, LLVMIntEQ, bb, zero, "");
+    if (!is_signed(d)) {
+        LLVMValueRef bs = LLVMBuildSelect(b, bz, one, bb, "");
+        LLVMValueRef r = want_div ? LLVMBuildUDiv(b, a, bs, "") : LLVMBuildURem(b, a, bs, "");
+        return LLVMBuildSelect(b, bz, zero, r, "");
+    }
+    LLVMValueRef bm1 = LLVMBuildICmp(b, LLVMIntEQ, bb, LLVMConstAllOnes(t), "");
+    LLVMValueRef bs = LLVMBuildSelect(b, LLVMBuildOr(b, bz, bm1, ""), one, bb, "");
+    LLVMValueRef r = LLVMBuildSRem(b, a, bs, "");
+    /* the remainder is non-zero and its sign differs from the divisor's */
+    LLVMValueRef fix = LLVMBuildAnd(b, LLVMBuildICmp(b, LLVMIntNE, r, zero, ""),
+                                    LLVMBuildICmp(b, LLVMIntSLT, LLVMBuildXor(b, r, bs, ""), zero, ""),
+                                    "");
+    if (!want_div) {
+        r = LLVMBuildAdd(b, r, LLVMBuildSelect(b, fix, bs, zero, ""), "");
+        return LLVMBuildSelect(b, bz, zero, r, ""); /* b = -1 gave bs = 1, r = 0 */
+    }
+    LLVMValueRef q = LLVMBuildSDiv(b, a, bs, "");
+    q = LLVMBuildSub(b, q, LLVMBuildZExt(b, fix, t, ""), "");
+    q = LLVMBuildSelect(b, bm1, LLVMBuildSub(b, zero, a, ""), q, "");
+    return LLVMBuildSelect(b, bz, zero, q, "");
+}
+
+/* numpy.clip: m = x < lo ? lo : x, then m > hi ? hi : m; in floats a NaN lo or hi wins (a NaN x
+ * passes both compares); in bool max is or, min is and. */
+static LLVMValueRef clip(tjL_fn *f, tj_dtype d, LLVMValueRef x, LLVMValueRef lo, LLVMValueRef hi)
+{
+    LLVMBuilderRef b = f->b;
+    if (d == TJ_BOOL)
+        return LLVMBuildAnd(b, LLVMBuildOr(b, x, lo, ""), hi, "");
+    LLVMValueRef below, above;
+    if (is_float(d)) {
+        below = LLVMBuildOr(b, fcmp(f, LLVMRealOLT, x, lo), fcmp(f, LLVMRealUNO, lo, lo), "");
+        LLVMValueRef m = LLVMBuildSelect(b, below, lo, x, "");
+        above = LLVMBuildOr(b, fcmp(f, LLVMRealOGT, m, hi), fcmp(f, LLVMRealUNO, hi, hi), "");
+        return LLVMBuildSelect(b, above, hi, m, "");
+    }
+    bool s = is_signed(d);
+    LLVMValueRef m =
+        LLVMBuildSelect(b, LLVMBuildICmp(b, s ? LLVMIntSLT : LLVMIntULT, x, lo, ""), lo, x, "");
+    return LLVMBuildSelect(b, LLVMBuildICmp(b, s ? LLVMIntSGT : LLVMIntUGT, m, hi, ""), hi, m, "");
+}
+
+/* isnan, isinf, not: bool from any dtype (integers are never NaN or infinite) */
+static LLVMValueRef test(tjL_fn *f, int op, tj_dtype d, LLVMValueRef x)
+{
+    LLVMBuilderRef b = f->b;
+    if (op == TJ_OP_NOT) {
+        if (d == TJ_BOOL)
+            return LLVMBuildNot(b, x, "");
+        if (is_float(d)) /* not(NaN) is false: NaN is truthy */
+            return fcmp(f, LLVMRealOEQ, x, fconst(x, 0));
+        return LLVMBuildICmp(b, LLVMIntEQ, x, LLVMConstNull(LLVMTypeOf(x)), "");
+    }
+    if (!is_float(d))
+        return LLVMConstInt(f->i1, 0, 0);
+    if (op == TJ_OP_ISNAN)
+        return fcmp(f, LLVMRealUNO, x, x);
+    return fcmp(f, LLVMRealOEQ, call1(f, "llvm.fabs", x), fconst(x, INFINITY));
 }
 
 static LLVMValueRef float_op(tjL_fn *f, const tjK_instr *in, LLVMValueRef x, LLVMValueRef y)
@@ -278,7 +397,17 @@ static LLVMValueRef float_op(tjL_fn *f, const tjK_instr *in, LLVMValueRef x, LLV
     case TJ_OP_DIV: return tjL_fast(LLVMBuildFDiv(b, x, y, ""));
     case TJ_OP_POW: return pow_float(f, x, y, in->args[1]);
     case TJ_OP_MAXIMUM: return minmax(f, true, in->dtype, x, y);
-    default: return minmax(f, false, in->dtype, x, y); /* MINIMUM */
+    case TJ_OP_MINIMUM: return minmax(f, false, in->dtype, x, y);
+    case TJ_OP_SIGN: return sign_float(f, x);
+    case TJ_OP_FLOOR: return call1(f, "llvm.floor", x);
+    case TJ_OP_CEIL: return call1(f, "llvm.ceil", x);
+    case TJ_OP_ROUND: return call1(f, "llvm.roundeven", x);
+    case TJ_OP_TRUNC: return call1(f, "llvm.trunc", x);
+    /* no flags: with afn/arcp LLVM may emit an rsqrt estimate, the reference is exact */
+    case TJ_OP_RSQRT: return LLVMBuildFDiv(b, LLVMConstReal(t, 1.0), call1(f, "llvm.sqrt", x), "");
+    case TJ_OP_INT_DIV: return divmod_float(f, x, y, true);
+    case TJ_OP_MOD: return divmod_float(f, x, y, false);
+    default: return tjV_math(b, in->op, x, y);
     }
 }
 
@@ -301,19 +430,44 @@ static LLVMValueRef int_op(tjL_fn *f, const tjK_instr *in, LLVMValueRef x, LLVMV
     case TJ_OP_MUL: return LLVMBuildMul(b, x, y, "");
     case TJ_OP_POW: return pow_int(f, in->dtype, x, y, in->args[1]);
     case TJ_OP_MAXIMUM: return minmax(f, true, in->dtype, x, y);
+    case TJ_OP_SIGN: {
+        LLVMTypeRef t = LLVMTypeOf(x);
+        LLVMValueRef zero = LLVMConstNull(t);
+        LLVMValueRef pos = LLVMBuildZExt(b, LLVMBuildICmp(b, is_signed(in->dtype) ? LLVMIntSGT
+                                                                   : LLVMIntUGT, x, zero, ""), t, "");
+        if (!is_signed(in->dtype))
+            return pos;
+        LLVMValueRef negv = LLVMBuildZExt(b, LLVMBuildICmp(b, LLVMIntSLT, x, zero, ""), t, "");
+        return LLVMBuildSub(b, pos, negv, "");
+    }
+    case TJ_OP_FLOOR:
+    case TJ_OP_CEIL:
+    case TJ_OP_ROUND:
+    case TJ_OP_TRUNC: return x;
+    case TJ_OP_INVERT: return LLVMBuildNot(b, x, "");
+    case TJ_OP_AND: return LLVMBuildAnd(b, x, y, "");
+    case TJ_OP_OR: return LLVMBuildOr(b, x, y, "");
+    case TJ_OP_XOR: return LLVMBuildXor(b, x, y, "");
+    case TJ_OP_INT_DIV: return divmod_int(f, in->dtype, x, y, true);
+    case TJ_OP_MOD: return divmod_int(f, in->dtype, x, y, false);
     default: return minmax(f, false, in->dtype, x, y); /* MINIMUM */
     }
 }
 
-/* numpy's bool arithmetic: add/maximum are or, mul/minimum are and, abs is the identity. */
+/* numpy's bool arithmetic: add/maximum/or are or, mul/minimum/and are and, invert is not;
+ * abs, floor, ceil, trunc are the identity. */
 static LLVMValueRef bool_op(tjL_fn *f, const tjK_instr *in, LLVMValueRef x, LLVMValueRef y)
 {
     switch (in->op) {
     case TJ_OP_ADD:
+    case TJ_OP_OR:
     case TJ_OP_MAXIMUM: return LLVMBuildOr(f->b, x, y, "");
     case TJ_OP_MUL:
+    case TJ_OP_AND:
     case TJ_OP_MINIMUM: return LLVMBuildAnd(f->b, x, y, "");
-    default: return x; /* ABS */
+    case TJ_OP_XOR: return LLVMBuildXor(f->b, x, y, "");
+    case TJ_OP_INVERT: return LLVMBuildNot(f->b, x, "");
+    default: return x; /* ABS, FLOOR, CEIL, TRUNC */
     }
 }
 
@@ -334,6 +488,10 @@ void tjL_emit_code(tjL_fn *f, LLVMValueRef const *in, LLVMValueRef *v)
             v[i] = y;
         } else if (c->op == TJ_OP_SWITCH) {
             v[i] = LLVMBuildSelect(f->b, x, y, v[c->args[2]], "");
+        } else if (c->op == TJ_OP_CLIP) {
+            v[i] = clip(f, c->dtype, x, y, v[c->args[2]]);
+        } else if (c->op == TJ_OP_ISNAN || c->op == TJ_OP_ISINF || c->op == TJ_OP_NOT) {
+            v[i] = test(f, c->op, k->code[c->args[0]].dtype, x);
         } else if (tj_op_is((tj_op)c->op, OPF_BOOLOUT)) {
             v[i] = cmp(f, c->op, k->code[c->args[0]].dtype, x, y);
         } else if (is_float(c->dtype)) {

@@ -1,27 +1,8 @@
 /* Validation of kernel descriptions (lib/kernel.h) before anything reaches LLVM: a malformed
  * description must come back as TJ_ERR_INVALID with a sentence, never as IR that fails to verify
- * or, worse, as an LLVM crash. The dtype rules are the reference executor's (lib/interp_ops.c). */
+ * or, worse, as an LLVM crash. The dtype rules are the builders' (lib/elemwise_types.c). */
 #define TJ_JIT_PRIVATE
 #include "jit.h"
-
-/* Which compute dtypes each op accepts (as the reference executor's `supports`). */
-static bool op_supports(int op, tj_dtype d)
-{
-    switch (op) {
-    case TJ_OP_EXP:
-    case TJ_OP_LOG:
-    case TJ_OP_SQRT:
-    case TJ_OP_INV:
-    case TJ_OP_SIGMOID:
-    case TJ_OP_TANH:
-    case TJ_OP_DIV: return tj_dtype_is_float(d);
-    case TJ_OP_NEG:
-    case TJ_OP_SQR:
-    case TJ_OP_SUB:
-    case TJ_OP_POW: return d != TJ_BOOL;
-    default: return true;
-    }
-}
 
 static tj_status check_instr(const tjK_kernel *k, int i, char *err, size_t errlen)
 {
@@ -68,9 +49,10 @@ static tj_status check_instr(const tjK_kernel *k, int i, char *err, size_t errle
     case TJ_OP_SWITCH: ok = ad[0] == TJ_BOOL && ad[1] == c->dtype && ad[2] == c->dtype; break;
     default:
         if (tj_op_is((tj_op)c->op, OPF_BOOLOUT)) {
-            ok = c->dtype == TJ_BOOL && ad[0] == ad[1];
+            ok = c->dtype == TJ_BOOL && (arity == 1 || ad[0] == ad[1]) &&
+                 tjG_elemwise_accepts((tj_op)c->op, ad[0]);
         } else {
-            ok = op_supports(c->op, c->dtype);
+            ok = tjG_elemwise_accepts((tj_op)c->op, c->dtype);
             for (int j = 0; j < arity; j++)
                 ok = ok && ad[j] == c->dtype;
         }
@@ -80,6 +62,29 @@ static tj_status check_instr(const tjK_kernel *k, int i, char *err, size_t errle
                         "kernel instruction %d (%s %s) has arguments of the wrong dtype (%s%s%s)",
                         i, name, tj_dtype_name(c->dtype), tj_dtype_name(ad[0]),
                         arity > 1 ? ", " : "", arity > 1 ? tj_dtype_name(ad[1]) : "");
+    return TJ_OK;
+}
+
+/* The reduction of a kernel (lib/kernel.h): one output, of a dtype the reduction is defined on
+ * (the builders cast: sum/prod never see bool, all/any only bool). */
+static tj_status check_reduce(const tjK_kernel *k, char *err, size_t errlen)
+{
+    int op = k->reduce;
+    if (op == TJ_OP_NONE_)
+        return TJ_OK;
+    if (op != TJ_OP_SUM && op != TJ_OP_PROD && op != TJ_OP_MAX && op != TJ_OP_MIN &&
+        op != TJ_OP_ALL && op != TJ_OP_ANY)
+        return tjJ_fail(err, errlen, TJ_ERR_INVALID,
+                        "kernel reduction %d is not sum, prod, max, min, all or any", op);
+    const char *name = tjG_ops[op].name;
+    if (k->nout != 1)
+        return tjJ_fail(err, errlen, TJ_ERR_INVALID, "a %s kernel has %d outputs, not 1", name,
+                        k->nout);
+    tj_dtype d = k->dtype[k->nin];
+    bool logic = op == TJ_OP_ALL || op == TJ_OP_ANY;
+    if (logic != (d == TJ_BOOL) && !(d == TJ_BOOL && (op == TJ_OP_MAX || op == TJ_OP_MIN)))
+        return tjJ_fail(err, errlen, TJ_ERR_INVALID, "a %s kernel cannot accumulate in %s", name,
+                        tj_dtype_name(d));
     return TJ_OK;
 }
 
@@ -109,9 +114,5 @@ tj_status tjL_validate(const tjK_kernel *k, char *err, size_t errlen)
             return tjJ_fail(err, errlen, TJ_ERR_INVALID,
                             "kernel output %d stores instruction %d of %d", o, k->out_instr[o],
                             k->ncode);
-    if (k->reduce != TJ_OP_NONE_ && k->reduce != TJ_OP_SUM)
-        return tjJ_fail(err, errlen, TJ_ERR_INVALID, "kernel reduction %d is not sum", k->reduce);
-    if (k->reduce == TJ_OP_SUM && k->nout != 1)
-        return tjJ_fail(err, errlen, TJ_ERR_INVALID, "a sum kernel has %d outputs, not 1", k->nout);
-    return TJ_OK;
+    return check_reduce(k, err, errlen);
 }

@@ -12,27 +12,9 @@
  *   handled (2^n is applied in two exponent multiplies so a subnormal result rounds once).
  * Coefficients are Cephes' (expf, exp, logf, tanhf, tanh) and fdlibm's (log). Measured accuracy
  * is in docs/VMATH.md. */
-#define TJ_JIT_PRIVATE
-#include "jit.h"
+#include "vmath.h"
 
 #include <string.h>
-
-typedef struct {
-    LLVMBuilderRef b;
-    LLVMTypeRef t;  /* float or double */
-    LLVMTypeRef it; /* the integer type of the same width */
-    bool dbl;
-} vm;
-
-static vm vm_of(LLVMBuilderRef b, LLVMValueRef x)
-{
-    vm v;
-    v.b = b;
-    v.t = LLVMTypeOf(x);
-    v.dbl = LLVMGetTypeKind(v.t) == LLVMDoubleTypeKind;
-    v.it = LLVMIntTypeInContext(LLVMGetTypeContext(v.t), v.dbl ? 64 : 32);
-    return v;
-}
 
 LLVMValueRef tjV_intrinsic(LLVMBuilderRef b, const char *name, LLVMTypeRef *types, unsigned ntypes,
                            LLVMValueRef *args, unsigned nargs)
@@ -45,59 +27,8 @@ LLVMValueRef tjV_intrinsic(LLVMBuilderRef b, const char *name, LLVMTypeRef *type
     return LLVMBuildCall2(b, fty, fn, args, nargs, "");
 }
 
-static LLVMValueRef K(const vm *v, double c) { return LLVMConstReal(v->t, c); }
-static LLVMValueRef KI(const vm *v, long long c)
-{
-    return LLVMConstInt(v->it, (unsigned long long)c, 1);
-}
-
-static LLVMValueRef call1(const vm *v, const char *name, LLVMValueRef x)
-{
-    LLVMTypeRef t = v->t;
-    return tjV_intrinsic(v->b, name, &t, 1, &x, 1);
-}
-
-static LLVMValueRef fma_(const vm *v, LLVMValueRef a, LLVMValueRef x, LLVMValueRef c)
-{
-    LLVMValueRef args[3] = {a, x, c};
-    LLVMTypeRef t = v->t;
-    return tjV_intrinsic(v->b, "llvm.fmuladd", &t, 1, args, 3);
-}
-
-static LLVMValueRef add(const vm *v, LLVMValueRef a, LLVMValueRef c)
-{
-    return LLVMBuildFAdd(v->b, a, c, "");
-}
-static LLVMValueRef sub(const vm *v, LLVMValueRef a, LLVMValueRef c)
-{
-    return LLVMBuildFSub(v->b, a, c, "");
-}
-static LLVMValueRef mul(const vm *v, LLVMValueRef a, LLVMValueRef c)
-{
-    return LLVMBuildFMul(v->b, a, c, "");
-}
-static LLVMValueRef dv(const vm *v, LLVMValueRef a, LLVMValueRef c)
-{
-    return LLVMBuildFDiv(v->b, a, c, "");
-}
-
-static LLVMValueRef sel(const vm *v, LLVMRealPredicate p, LLVMValueRef a, LLVMValueRef c,
-                        LLVMValueRef yes, LLVMValueRef no)
-{
-    return LLVMBuildSelect(v->b, LLVMBuildFCmp(v->b, p, a, c, ""), yes, no, "");
-}
-
-/* c[0]*x^(n-1) + ... + c[n-1], Horner with fmuladd. */
-static LLVMValueRef horner(const vm *v, LLVMValueRef x, const double *c, int n)
-{
-    LLVMValueRef p = K(v, c[0]);
-    for (int i = 1; i < n; i++)
-        p = fma_(v, p, x, K(v, c[i]));
-    return p;
-}
-
 /* 2^k as a float of v's type, for an integer k (type v->it) in the normal exponent range. */
-static LLVMValueRef pow2i(const vm *v, LLVMValueRef k)
+LLVMValueRef tjV_pow2i(const vm *v, LLVMValueRef k)
 {
     LLVMValueRef e = LLVMBuildAdd(v->b, k, KI(v, v->dbl ? 1023 : 127), "");
     e = LLVMBuildShl(v->b, e, KI(v, v->dbl ? 52 : 23), "");
@@ -109,50 +40,69 @@ static LLVMValueRef pow2i(const vm *v, LLVMValueRef k)
 /* exp(x) = 2^n * exp(r), n = rint(x log2 e), r = x - n ln 2 (Cody-Waite, two constants).
  * The clamp keeps n in [-1076, 1024] (float: [-150, 128]); beyond it the true result is 0 or
  * +inf, which the scaling produces. NaN passes both clamps (ordered compares are false). */
+void tjV_exp_reduce(const vm *v, LLVMValueRef x, double lo, double hi, LLVMValueRef *fn,
+                    LLVMValueRef *r)
+{
+    x = sel(v, LLVMRealOGT, x, K(v, hi), K(v, hi), x);
+    x = sel(v, LLVMRealOLT, x, K(v, lo), K(v, lo), x);
+    *fn = call1(v, "llvm.roundeven", mul(v, x, K(v, 1.4426950408889634074)));
+    *r = tjV_exp_cw(v, x, *fn);
+}
+
+LLVMValueRef tjV_exp_cw(const vm *v, LLVMValueRef x, LLVMValueRef fn)
+{
+    if (!v->dbl)
+        return fma_(v, fn, K(v, 2.12194440e-4), fma_(v, fn, K(v, -0.693359375), x));
+    return fma_(v, fn, K(v, -1.42860682030941723212E-6), fma_(v, fn, K(v, -6.93145751953125E-1), x));
+}
+
+/* float: Cephes' expf polynomial, r + r^2 P(r); double: r + (r^2/2 + r^3 P(r)), P a Chebyshev
+ * fit (mpmath) of (expm1(r) - r - r^2/2) / r^3 on [-ln2/2, ln2/2], relative error ~1e-19: the
+ * leading terms stay apart so expm1's cancellation near n = +-1 does not magnify rounding. */
+LLVMValueRef tjV_expm1_poly(const vm *v, LLVMValueRef r)
+{
+    LLVMValueRef z = mul(v, r, r);
+    if (!v->dbl) {
+        static const double P[] = {1.9875691500E-4, 1.3981999507E-3, 8.3334519073E-3,
+                                   4.1665795894E-2, 1.6666665459E-1, 5.0000001201E-1};
+        return fma_(v, horner(v, r, P, 6), z, r);
+    }
+    static const double P[] = {2.09112987659402e-09,   2.5100472505694996e-08,
+                               2.7557282838800484e-07, 2.7557268276905696e-06,
+                               2.4801587317228724e-05, 0.00019841269863171557,
+                               0.0013888888888886537,  0.008333333333330039,
+                               0.041666666666666664,   0.16666666666666669};
+    LLVMValueRef tail = fma_(v, mul(v, z, r), horner(v, r, P, 10), mul(v, z, K(v, 0.5)));
+    return add(v, r, tail);
+}
+
+/* fptosi of NaN is poison: freeze it; the NaN already in y carries the result. Doubles go
+ * through i32 too: AVX2 has no packed double -> int64 conversion. */
+LLVMValueRef tjV_ldexp(const vm *v, LLVMValueRef y, LLVMValueRef fn)
+{
+    LLVMBuilderRef b = v->b;
+    LLVMTypeRef i32 = LLVMInt32TypeInContext(LLVMGetTypeContext(v->t));
+    LLVMValueRef n = LLVMBuildFreeze(b, LLVMBuildFPToSI(b, fn, i32, ""), "");
+    if (v->dbl)
+        n = LLVMBuildSExt(b, n, v->it, "");
+    LLVMValueRef n1 = LLVMBuildAShr(b, n, KI(v, 1), "");
+    LLVMValueRef n2 = LLVMBuildSub(b, n, n1, "");
+    return mul(v, mul(v, y, tjV_pow2i(v, n1)), tjV_pow2i(v, n2));
+}
+
 LLVMValueRef tjV_exp(LLVMBuilderRef b, LLVMValueRef x)
 {
     vm v = vm_of(b, x);
-    LLVMValueRef hi = K(&v, v.dbl ? 710.0 : 89.0), lo = K(&v, v.dbl ? -746.0 : -104.0);
-    x = sel(&v, LLVMRealOGT, x, hi, hi, x);
-    x = sel(&v, LLVMRealOLT, x, lo, lo, x);
-    LLVMValueRef fn = call1(&v, "llvm.roundeven", mul(&v, x, K(&v, 1.4426950408889634074)));
-    LLVMValueRef r, y;
-    if (!v.dbl) {
-        static const double P[] = {1.9875691500E-4, 1.3981999507E-3, 8.3334519073E-3,
-                                   4.1665795894E-2, 1.6666665459E-1, 5.0000001201E-1};
-        r = fma_(&v, fn, K(&v, -0.693359375), x);
-        r = fma_(&v, fn, K(&v, 2.12194440e-4), r);
-        LLVMValueRef z = mul(&v, r, r);
-        y = add(&v, fma_(&v, horner(&v, r, P, 6), z, r), K(&v, 1.0));
-    } else {
-        /* Cephes exp: the Pade form 1 + 2 r P(r^2) / (Q(r^2) - r P(r^2)). */
-        static const double P[] = {1.26177193074810590878E-4, 3.02994407707441961300E-2,
-                                   9.99999999999999999910E-1};
-        static const double Q[] = {3.00198505138664455042E-6, 2.52448340349684104192E-3,
-                                   2.27265548208155028766E-1, 2.00000000000000000009E0};
-        r = fma_(&v, fn, K(&v, -6.93145751953125E-1), x);
-        r = fma_(&v, fn, K(&v, -1.42860682030941723212E-6), r);
-        LLVMValueRef z = mul(&v, r, r);
-        LLVMValueRef px = mul(&v, r, horner(&v, z, P, 3));
-        LLVMValueRef q = horner(&v, z, Q, 4);
-        y = fma_(&v, K(&v, 2.0), dv(&v, px, sub(&v, q, px)), K(&v, 1.0));
-    }
-    /* fptosi of NaN is poison: freeze it; the NaN already in y carries the result. Doubles go
-     * through i32 too: AVX2 has no packed double -> int64 conversion. */
-    LLVMTypeRef i32 = LLVMInt32TypeInContext(LLVMGetTypeContext(v.t));
-    LLVMValueRef n = LLVMBuildFreeze(b, LLVMBuildFPToSI(b, fn, i32, ""), "");
-    if (v.dbl)
-        n = LLVMBuildSExt(b, n, v.it, "");
-    LLVMValueRef n1 = LLVMBuildAShr(b, n, KI(&v, 1), "");
-    LLVMValueRef n2 = LLVMBuildSub(b, n, n1, "");
-    return mul(&v, mul(&v, y, pow2i(&v, n1)), pow2i(&v, n2));
+    LLVMValueRef fn, r;
+    tjV_exp_reduce(&v, x, v.dbl ? -746.0 : -104.0, v.dbl ? 710.0 : 89.0, &fn, &r);
+    return tjV_ldexp(&v, add(&v, tjV_expm1_poly(&v, r), K(&v, 1.0)), fn);
 }
 
 /* ---- log ----------------------------------------------------------------------------------- */
 
 /* Splits positive finite x into m * 2^e with m in [sqrt(1/2), sqrt(2)); e as a float.
  * Subnormals are first scaled into the normal range. */
-static void split(const vm *v, LLVMValueRef x, LLVMValueRef *m, LLVMValueRef *fe)
+void tjV_log_split(const vm *v, LLVMValueRef x, LLVMValueRef *m, LLVMValueRef *fe)
 {
     LLVMBuilderRef b = v->b;
     int mant = v->dbl ? 52 : 23, bias = v->dbl ? 1023 : 127, sc = v->dbl ? 54 : 25;
@@ -179,7 +129,7 @@ static void split(const vm *v, LLVMValueRef x, LLVMValueRef *m, LLVMValueRef *fe
 }
 
 /* log(0) = -inf, log(x<0) = NaN, log(+inf) = +inf, log(NaN) = NaN. */
-static LLVMValueRef log_specials(const vm *v, LLVMValueRef x, LLVMValueRef r)
+LLVMValueRef tjV_log_specials(const vm *v, LLVMValueRef x, LLVMValueRef r)
 {
     r = sel(v, LLVMRealOEQ, x, K(v, __builtin_inf()), K(v, __builtin_inf()), r);
     r = sel(v, LLVMRealOEQ, x, K(v, 0.0), K(v, -__builtin_inf()), r);
@@ -187,40 +137,46 @@ static LLVMValueRef log_specials(const vm *v, LLVMValueRef x, LLVMValueRef r)
     return sel(v, LLVMRealUNO, x, x, x, r);
 }
 
-LLVMValueRef tjV_log(LLVMBuilderRef b, LLVMValueRef x)
+LLVMValueRef tjV_log_core(const vm *v, LLVMValueRef x, LLVMValueRef c)
 {
-    vm v = vm_of(b, x);
+    LLVMBuilderRef b = v->b;
     LLVMValueRef m, fe, r;
-    split(&v, x, &m, &fe);
-    LLVMValueRef f = sub(&v, m, K(&v, 1.0)); /* exact: m in [0.707, 1.414] */
-    if (!v.dbl) {
+    tjV_log_split(v, x, &m, &fe);
+    LLVMValueRef f = sub(v, m, K(v, 1.0)); /* exact: m in [0.707, 1.414] */
+    if (!v->dbl) {
         /* Cephes logf: log(1+f) = f - f^2/2 + f^3 P(f) */
         static const double P[] = {7.0376836292E-2,  -1.1514610310E-1, 1.1676998740E-1,
                                    -1.2420140846E-1, 1.4249322787E-1,  -1.6668057665E-1,
                                    2.0000714765E-1,  -2.4999993993E-1, 3.3333331174E-1};
-        LLVMValueRef z = mul(&v, f, f);
-        LLVMValueRef y = mul(&v, mul(&v, horner(&v, f, P, 9), f), z);
-        y = fma_(&v, fe, K(&v, -2.12194440e-4), y);
-        y = fma_(&v, z, K(&v, -0.5), y);
-        r = fma_(&v, fe, K(&v, 0.693359375), add(&v, f, y));
+        LLVMValueRef z = mul(v, f, f);
+        LLVMValueRef y = fma_(v, mul(v, horner(v, f, P, 9), f), z, c);
+        y = fma_(v, fe, K(v, -2.12194440e-4), y);
+        y = fma_(v, z, K(v, -0.5), y);
+        r = fma_(v, fe, K(v, 0.693359375), add(v, f, y));
     } else {
         /* fdlibm e_log.c: s = f/(2+f), log(1+f) = f - (hfsq - s (hfsq + R(s^2))) */
-        LLVMValueRef hfsq = mul(&v, mul(&v, K(&v, 0.5), f), f);
-        LLVMValueRef s = dv(&v, f, add(&v, K(&v, 2.0), f));
-        LLVMValueRef z = mul(&v, s, s), w = mul(&v, z, z);
+        LLVMValueRef hfsq = mul(v, mul(v, K(v, 0.5), f), f);
+        LLVMValueRef s = dv(v, f, add(v, K(v, 2.0), f));
+        LLVMValueRef z = mul(v, s, s), w = mul(v, z, z);
         static const double odd[] = {1.479819860511658591e-01, 1.818357216161805012e-01,
                                      2.857142874366239149e-01, 6.666666666666735130e-01};
         static const double even[] = {1.531383769920937332e-01, 2.222219843214978396e-01,
                                       3.999999999940941908e-01};
-        LLVMValueRef t1 = mul(&v, w, horner(&v, w, even, 3));
-        LLVMValueRef t2 = mul(&v, z, horner(&v, w, odd, 4));
-        LLVMValueRef R = add(&v, t2, t1);
-        LLVMValueRef in =
-            fma_(&v, s, add(&v, hfsq, R), mul(&v, fe, K(&v, 1.90821492927058770002e-10)));
-        LLVMValueRef t = sub(&v, sub(&v, hfsq, in), f);
-        r = fma_(&v, fe, K(&v, 6.93147180369123816490e-01), LLVMBuildFNeg(b, t, ""));
+        LLVMValueRef t1 = mul(v, w, horner(v, w, even, 3));
+        LLVMValueRef t2 = mul(v, z, horner(v, w, odd, 4));
+        LLVMValueRef R = add(v, t2, t1);
+        LLVMValueRef lo = fma_(v, fe, K(v, 1.90821492927058770002e-10), c);
+        LLVMValueRef in = fma_(v, s, add(v, hfsq, R), lo);
+        LLVMValueRef t = sub(v, sub(v, hfsq, in), f);
+        r = fma_(v, fe, K(v, 6.93147180369123816490e-01), LLVMBuildFNeg(b, t, ""));
     }
-    return log_specials(&v, x, r);
+    return r;
+}
+
+LLVMValueRef tjV_log(LLVMBuilderRef b, LLVMValueRef x)
+{
+    vm v = vm_of(b, x);
+    return tjV_log_specials(&v, x, tjV_log_core(&v, x, K(&v, 0.0)));
 }
 
 /* ---- tanh, sigmoid ------------------------------------------------------------------------- */
@@ -260,4 +216,48 @@ LLVMValueRef tjV_sigmoid(LLVMBuilderRef b, LLVMValueRef x)
     LLVMValueRef e = tjV_exp(b, LLVMBuildFNeg(b, call1(&v, "llvm.fabs", x), ""));
     LLVMValueRef num = sel(&v, LLVMRealOGE, x, K(&v, 0.0), K(&v, 1.0), e);
     return dv(&v, num, add(&v, K(&v, 1.0), e));
+}
+
+LLVMValueRef tjV_via_double(const vm *v, LLVMValueRef x,
+                            LLVMValueRef (*f)(const vm *d, LLVMValueRef x))
+{
+    if (v->dbl)
+        return f(v, x);
+    vm d = vm_double(v);
+    LLVMValueRef r = f(&d, LLVMBuildFPExt(v->b, x, d.t, ""));
+    return LLVMBuildFPTrunc(v->b, r, v->t, "");
+}
+
+/* ---- dispatch ------------------------------------------------------------------------------ */
+
+LLVMValueRef tjV_math(LLVMBuilderRef b, int op, LLVMValueRef x, LLVMValueRef y)
+{
+    switch (op) {
+    case TJ_OP_EXP: return tjV_exp(b, x);
+    case TJ_OP_LOG: return tjV_log(b, x);
+    case TJ_OP_TANH: return tjV_tanh(b, x);
+    case TJ_OP_SIGMOID: return tjV_sigmoid(b, x);
+    case TJ_OP_EXPM1: return tjV_expm1(b, x);
+    case TJ_OP_LOG1P: return tjV_log1p(b, x);
+    case TJ_OP_SOFTPLUS: return tjV_softplus(b, x);
+    case TJ_OP_EXP2: return tjV_exp2(b, x);
+    case TJ_OP_LOG2: return tjV_log2(b, x);
+    case TJ_OP_LOG10: return tjV_log10(b, x);
+    case TJ_OP_SINH: return tjV_sinh(b, x);
+    case TJ_OP_COSH: return tjV_cosh(b, x);
+    case TJ_OP_ARCSINH: return tjV_asinh(b, x);
+    case TJ_OP_ARCCOSH: return tjV_acosh(b, x);
+    case TJ_OP_ARCTANH: return tjV_atanh(b, x);
+    case TJ_OP_ERF: return tjV_erf(b, x);
+    case TJ_OP_ERFC: return tjV_erfc(b, x);
+    case TJ_OP_ARCTAN: return tjV_atan(b, x);
+    case TJ_OP_ARCTAN2: return tjV_atan2(b, x, y);
+    case TJ_OP_ARCSIN: return tjV_asin(b, x);
+    case TJ_OP_ARCCOS: return tjV_acos(b, x);
+    case TJ_OP_SIN: return tjV_sin(b, x);
+    case TJ_OP_COS: return tjV_cos(b, x);
+    case TJ_OP_TAN: return tjV_tan(b, x);
+    case TJ_OP_POW: return tjV_pow(b, x, y);
+    default: return NULL;
+    }
 }

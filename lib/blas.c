@@ -1,6 +1,6 @@
-/* numpy.dot for vectors and matrices: float32/float64 through OpenBLAS, other dtypes (and any
- * case BLAS cannot take: sizes beyond its int, a failed temporary copy, a strided output) by a
- * plain loop over byte strides.
+/* numpy.dot for vectors and matrices, and batches of them (tjB_matmul): float32/float64 through
+ * OpenBLAS, other dtypes (and any case BLAS cannot take: sizes beyond its int, a failed temporary
+ * copy, a strided output) by a plain loop over byte strides.
  *
  * Strided operands reach BLAS without a copy whenever one stride is the element size and the
  * other a whole number of elements at least the row length: a transpose view is then BLAS's
@@ -218,4 +218,71 @@ void tjB_dot(const tj_array *a, const tj_array *b, tj_array *out)
         return;
     view2 va = as_view(a, true), vb = as_view(b, false);
     naive[out->dtype](&va, &vb, out->data, os0, os1);
+}
+
+/* ---- batched products (matmul, and numpy.dot beyond rank 2) ---------------------------------- */
+
+/* Whether a's axes 0..last (length-1 axes skipped) collapse into one axis of stride *stride. */
+static bool collapses(const tj_array *a, int last, int64_t *stride)
+{
+    int prev = -1;
+    *stride = (int64_t)tj_dtype_size(a->dtype);
+    for (int d = 0; d <= last; d++) {
+        if (a->shape[d] == 1)
+            continue;
+        if (prev >= 0 && a->strides[prev] != a->strides[d] * a->shape[d])
+            return false;
+        prev = d;
+    }
+    if (prev >= 0)
+        *stride = a->strides[prev];
+    return true;
+}
+
+void tjB_matmul(const tj_array *a, const tj_array *b, tj_array *out)
+{
+    int r = out->ndim, nb = r - 2;
+    int64_t m = out->shape[r - 2], n = out->shape[r - 1], k = a->shape[r - 1];
+    int64_t es = (int64_t)tj_dtype_size(out->dtype), rs;
+    if (out->size == 0)
+        return;
+    tj_array va, vb, vo;
+    int64_t bshape[2] = {k, n}, bstr[2] = {b->strides[r - 2], b->strides[r - 1]};
+    /* b the same for every batch entry and a's batch axes stacked over its rows: one product of
+     * (batch*m, k) by (k, n) (the numpy.dot of an N-d array and a matrix) */
+    bool fold = nb > 0;
+    for (int d = 0; d < nb; d++)
+        fold = fold && b->shape[d] == 1 && a->shape[d] == out->shape[d];
+    if (fold && collapses(a, r - 2, &rs)) {
+        int64_t rows = out->size / n;
+        int64_t ashape[2] = {rows, k}, astr[2] = {rs, a->strides[r - 1]};
+        int64_t oshape[2] = {rows, n}, ostr[2] = {n * es, es};
+        tjI_view_init(&va, a->dtype, 2, ashape, astr, a->data);
+        tjI_view_init(&vb, b->dtype, 2, bshape, bstr, b->data);
+        tjI_view_init(&vo, out->dtype, 2, oshape, ostr, out->data);
+        tjB_dot(&va, &vb, &vo);
+        return;
+    }
+    int64_t ashape[2] = {m, k}, astr[2] = {a->strides[r - 2], a->strides[r - 1]};
+    int64_t oshape[2] = {m, n}, ostr[2] = {n * es, es};
+    int64_t idx[TJ_MAX_NDIM] = {0}, batch = out->size / (m * n);
+    uint64_t aoff = 0, boff = 0;
+    for (int64_t i = 0; i < batch; i++) {
+        tjI_view_init(&va, a->dtype, 2, ashape, astr, a->data + aoff);
+        tjI_view_init(&vb, b->dtype, 2, bshape, bstr, b->data + boff);
+        tjI_view_init(&vo, out->dtype, 2, oshape, ostr, out->data + i * m * n * es);
+        tjB_dot(&va, &vb, &vo);
+        /* next batch index; a length-1 batch axis of an operand broadcasts (stays put) */
+        for (int d = nb - 1; d >= 0; d--) {
+            int64_t sa = a->shape[d] == 1 ? 0 : a->strides[d];
+            int64_t sb = b->shape[d] == 1 ? 0 : b->strides[d];
+            aoff += (uint64_t)sa;
+            boff += (uint64_t)sb;
+            if (++idx[d] < out->shape[d])
+                break;
+            aoff -= (uint64_t)sa * (uint64_t)out->shape[d];
+            boff -= (uint64_t)sb * (uint64_t)out->shape[d];
+            idx[d] = 0;
+        }
+    }
 }

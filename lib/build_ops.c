@@ -3,6 +3,7 @@
  * node's inputs all have its rank and its compute dtype (see ops.def). */
 #include "internal.h"
 
+#include <stdio.h>
 #include <string.h>
 
 /* Checks operands: all live, all from one context. Returns the context or NULL.
@@ -28,18 +29,31 @@ static tj_ctx *operands_ctx(tj_var *const *vs, int n, const char *fn)
     return vs[0]->ctx;
 }
 
-/* The dtype two operands compute in: numpy promotion, where a weak literal only decides the
- * kind (a float literal turns an integer tensor into float64; otherwise the tensor wins). */
-static tj_dtype binary_dtype(const tj_var *a, const tj_var *b)
+/* The dtype n operands compute in: numpy promotion among the typed operands, where a weak
+ * literal only decides the kind (a float literal turns an integer tensor into float64, an integer
+ * literal a bool tensor into int64; otherwise the tensors win). All weak: they promote. */
+static tj_dtype common_dtype(tj_var *const *v, int n)
 {
-    if (a->weak == b->weak)
-        return tjA_promote(a->dtype, b->dtype);
-    const tj_var *weak = a->weak ? a : b, *strong = a->weak ? b : a;
-    if (tj_dtype_is_float(weak->dtype) && !tj_dtype_is_float(strong->dtype))
-        return TJ_FLOAT64;
-    if (strong->dtype == TJ_BOOL && weak->dtype != TJ_BOOL)
-        return weak->dtype;
-    return strong->dtype;
+    int strong = -1;
+    for (int i = 0; i < n; i++)
+        if (!v[i]->weak)
+            strong = strong < 0 ? (int)v[i]->dtype : (int)tjA_promote((tj_dtype)strong, v[i]->dtype);
+    if (strong < 0) {
+        tj_dtype t = v[0]->dtype;
+        for (int i = 1; i < n; i++)
+            t = tjA_promote(t, v[i]->dtype);
+        return t;
+    }
+    tj_dtype t = (tj_dtype)strong;
+    for (int i = 0; i < n; i++) {
+        if (!v[i]->weak)
+            continue;
+        if (tj_dtype_is_float(v[i]->dtype) && !tj_dtype_is_float(t))
+            t = TJ_FLOAT64;
+        else if (t == TJ_BOOL && v[i]->dtype != TJ_BOOL)
+            t = v[i]->dtype;
+    }
+    return t;
 }
 
 /* v in dtype d: a weak literal becomes a constant of d, anything else a cast node. */
@@ -98,25 +112,6 @@ static int max_ndim(tj_var *const *in, int n)
     return m;
 }
 
-static bool is_float_only(tj_op op)
-{
-    switch (op) {
-    case TJ_OP_EXP: case TJ_OP_LOG: case TJ_OP_SQRT: case TJ_OP_INV:
-    case TJ_OP_SIGMOID: case TJ_OP_TANH: case TJ_OP_DIV:
-        return true;
-    default:
-        return false;
-    }
-}
-
-/* numpy: float functions of small integers give float32 (through float16), of int32/64 float64 */
-static tj_dtype float_of(tj_dtype d)
-{
-    if (tj_dtype_is_float(d))
-        return d;
-    return (d == TJ_INT32 || d == TJ_INT64) ? TJ_FLOAT64 : TJ_FLOAT32;
-}
-
 tj_var *tjG_elemwise(tj_op op, tj_var *const *args, int nin)
 {
     const char *name = tjG_ops[op].name;
@@ -131,15 +126,15 @@ tj_var *tjG_elemwise(tj_op op, tj_var *const *args, int nin)
         return elemwise_node(op, in[1] ? in[1]->dtype : TJ_FLOAT64, in, 2, NULL, 0);
     }
     int first = op == TJ_OP_SWITCH ? 1 : 0; /* switch's condition is typed apart */
-    tj_dtype t = args[first]->dtype;
-    if (nin - first == 2)
-        t = binary_dtype(args[first], args[first + 1]);
-    if (is_float_only(op))
-        t = op == TJ_OP_DIV && !tj_dtype_is_float(t) ? TJ_FLOAT64 : float_of(t);
-    if (op == TJ_OP_NEG && t == TJ_BOOL) {
+    tj_dtype t;
+    const char *why;
+    tj_dtype promoted = common_dtype(args + first, nin - first);
+    if (tjG_elemwise_dtype(op, promoted, &t, &why) != TJ_OK) {
         char buf[160];
-        tjC_error(ctx, TJ_ERR_TYPE, "neg: %s is bool; use tj_not for logical negation",
-                  tjG_describe(args[0], buf, sizeof buf));
+        tjC_error(ctx, TJ_ERR_TYPE, "%s: the operand %s%s%s is %s; %s %s", name,
+                  tjG_describe(args[first], buf, sizeof buf),
+                  nin - first > 1 ? " promoted with the other operand" : "",
+                  nin - first > 2 ? "s" : "", tj_dtype_name(promoted), name, why);
         return NULL;
     }
     if (op == TJ_OP_SWITCH)
@@ -180,6 +175,48 @@ tj_var *tj_sqr(tj_var *a) { return unary(TJ_OP_SQR, a); }
 tj_var *tj_inv(tj_var *a) { return unary(TJ_OP_INV, a); }
 tj_var *tj_sigmoid(tj_var *a) { return unary(TJ_OP_SIGMOID, a); }
 tj_var *tj_tanh(tj_var *a) { return unary(TJ_OP_TANH, a); }
+tj_var *tj_log1p(tj_var *a) { return unary(TJ_OP_LOG1P, a); }
+tj_var *tj_expm1(tj_var *a) { return unary(TJ_OP_EXPM1, a); }
+tj_var *tj_softplus(tj_var *a) { return unary(TJ_OP_SOFTPLUS, a); }
+tj_var *tj_exp2(tj_var *a) { return unary(TJ_OP_EXP2, a); }
+tj_var *tj_log2(tj_var *a) { return unary(TJ_OP_LOG2, a); }
+tj_var *tj_log10(tj_var *a) { return unary(TJ_OP_LOG10, a); }
+tj_var *tj_rsqrt(tj_var *a) { return unary(TJ_OP_RSQRT, a); }
+tj_var *tj_sin(tj_var *a) { return unary(TJ_OP_SIN, a); }
+tj_var *tj_cos(tj_var *a) { return unary(TJ_OP_COS, a); }
+tj_var *tj_tan(tj_var *a) { return unary(TJ_OP_TAN, a); }
+tj_var *tj_arcsin(tj_var *a) { return unary(TJ_OP_ARCSIN, a); }
+tj_var *tj_arccos(tj_var *a) { return unary(TJ_OP_ARCCOS, a); }
+tj_var *tj_arctan(tj_var *a) { return unary(TJ_OP_ARCTAN, a); }
+tj_var *tj_sinh(tj_var *a) { return unary(TJ_OP_SINH, a); }
+tj_var *tj_cosh(tj_var *a) { return unary(TJ_OP_COSH, a); }
+tj_var *tj_arcsinh(tj_var *a) { return unary(TJ_OP_ARCSINH, a); }
+tj_var *tj_arccosh(tj_var *a) { return unary(TJ_OP_ARCCOSH, a); }
+tj_var *tj_arctanh(tj_var *a) { return unary(TJ_OP_ARCTANH, a); }
+tj_var *tj_erf(tj_var *a) { return unary(TJ_OP_ERF, a); }
+tj_var *tj_erfc(tj_var *a) { return unary(TJ_OP_ERFC, a); }
+tj_var *tj_sign(tj_var *a) { return unary(TJ_OP_SIGN, a); }
+tj_var *tj_floor(tj_var *a) { return unary(TJ_OP_FLOOR, a); }
+tj_var *tj_ceil(tj_var *a) { return unary(TJ_OP_CEIL, a); }
+tj_var *tj_round(tj_var *a) { return unary(TJ_OP_ROUND, a); }
+tj_var *tj_trunc(tj_var *a) { return unary(TJ_OP_TRUNC, a); }
+tj_var *tj_isnan(tj_var *a) { return unary(TJ_OP_ISNAN, a); }
+tj_var *tj_isinf(tj_var *a) { return unary(TJ_OP_ISINF, a); }
+tj_var *tj_not(tj_var *a) { return unary(TJ_OP_NOT, a); }
+tj_var *tj_invert(tj_var *a) { return unary(TJ_OP_INVERT, a); }
+
+tj_var *tj_int_div(tj_var *a, tj_var *b) { return binary(TJ_OP_INT_DIV, a, b); }
+tj_var *tj_mod(tj_var *a, tj_var *b) { return binary(TJ_OP_MOD, a, b); }
+tj_var *tj_arctan2(tj_var *y, tj_var *x) { return binary(TJ_OP_ARCTAN2, y, x); }
+tj_var *tj_and(tj_var *a, tj_var *b) { return binary(TJ_OP_AND, a, b); }
+tj_var *tj_or(tj_var *a, tj_var *b) { return binary(TJ_OP_OR, a, b); }
+tj_var *tj_xor(tj_var *a, tj_var *b) { return binary(TJ_OP_XOR, a, b); }
+
+tj_var *tj_clip(tj_var *x, tj_var *lo, tj_var *hi)
+{
+    tj_var *in[3] = {x, lo, hi};
+    return tjG_elemwise(TJ_OP_CLIP, in, 3);
+}
 
 tj_var *tj_switch(tj_var *cond, tj_var *a, tj_var *b)
 {
@@ -202,6 +239,13 @@ tj_var *tj_cast(tj_var *a, tj_dtype dtype)
     return as_dtype(a, dtype);
 }
 
+/* an integral literal is a Python int (it keeps integer tensors integer), any other a float */
+static tj_var *lit_of(tj_ctx *ctx, double c)
+{
+    bool integral = c >= -9.2e18 && c <= 9.2e18 && c == (double)(int64_t)c;
+    return integral ? tj_lit_int(ctx, (int64_t)c) : tj_lit(ctx, c);
+}
+
 static tj_var *with_lit(tj_var *a, double c, tj_op op, bool lit_first)
 {
     if (!a)
@@ -210,9 +254,7 @@ static tj_var *with_lit(tj_var *a, double c, tj_op op, bool lit_first)
         tjA_error(TJ_ERR_INVALID, "%s: the operand is not a live tj_var", tjG_ops[op].name);
         return NULL;
     }
-    /* an integral literal is a Python int (it keeps integer tensors integer) */
-    bool integral = c == (double)(int64_t)c && c >= -9.2e18 && c <= 9.2e18;
-    tj_var *k = integral ? tj_lit_int(a->ctx, (int64_t)c) : tj_lit(a->ctx, c);
+    tj_var *k = lit_of(a->ctx, c);
     return lit_first ? binary(op, k, a) : binary(op, a, k);
 }
 
@@ -221,6 +263,18 @@ tj_var *tj_subc(tj_var *a, double c) { return with_lit(a, c, TJ_OP_SUB, false); 
 tj_var *tj_mulc(tj_var *a, double c) { return with_lit(a, c, TJ_OP_MUL, false); }
 tj_var *tj_divc(tj_var *a, double c) { return with_lit(a, c, TJ_OP_DIV, false); }
 tj_var *tj_powc(tj_var *a, double c) { return with_lit(a, c, TJ_OP_POW, false); }
+tj_var *tj_int_divc(tj_var *a, double c) { return with_lit(a, c, TJ_OP_INT_DIV, false); }
+tj_var *tj_modc(tj_var *a, double c) { return with_lit(a, c, TJ_OP_MOD, false); }
+tj_var *tj_clipc(tj_var *a, double lo, double hi)
+{
+    if (!a)
+        return NULL;
+    if (!tjG_valid(a)) {
+        tjA_error(TJ_ERR_INVALID, "tj_clipc: the operand is not a live tj_var");
+        return NULL;
+    }
+    return tj_clip(a, lit_of(a->ctx, lo), lit_of(a->ctx, hi));
+}
 tj_var *tj_rsubc(double c, tj_var *a) { return with_lit(a, c, TJ_OP_SUB, true); }
 tj_var *tj_rdivc(double c, tj_var *a) { return with_lit(a, c, TJ_OP_DIV, true); }
 

@@ -1,4 +1,5 @@
-/* Public builders for reductions, dot and shape operations. */
+/* Public builders for dimshuffle, transpose and shape_of (reductions: build_reduce.c; dot and
+ * the other linear algebra: build_linalg.c; reshape and the rest of shape: build_reshape.c). */
 #include "internal.h"
 
 static bool live(tj_var *a, const char *fn)
@@ -12,105 +13,7 @@ static bool live(tj_var *a, const char *fn)
     return true;
 }
 
-/* Normalizes an axis list into a bitmask; naxes 0 (or axes NULL) means all axes. */
-static bool axes_mask(tj_var *a, const int *axes, int naxes, const char *fn, uint32_t *mask)
-{
-    char buf[160];
-    if (naxes < 0 || (naxes > 0 && !axes)) {
-        tjC_error(a->ctx, TJ_ERR_INVALID, "%s: axes is NULL with naxes %d", fn, naxes);
-        return false;
-    }
-    if (naxes == 0) {
-        *mask = a->ndim == 32 ? ~0u : (1u << a->ndim) - 1;
-        return true;
-    }
-    *mask = 0;
-    for (int i = 0; i < naxes; i++) {
-        int ax = axes[i] < 0 ? axes[i] + a->ndim : axes[i];
-        if (ax < 0 || ax >= a->ndim) {
-            tjC_error(a->ctx, TJ_ERR_VALUE, "%s: axis %d is out of range for %s (ndim %d)", fn,
-                      axes[i], tjG_describe(a, buf, sizeof buf), a->ndim);
-            return false;
-        }
-        if (*mask & (1u << ax)) {
-            tjC_error(a->ctx, TJ_ERR_VALUE, "%s: axis %d is repeated", fn, axes[i]);
-            return false;
-        }
-        *mask |= 1u << ax;
-    }
-    return true;
-}
-
-tj_var *tjG_reduce(tj_op op, tj_var *a, uint32_t mask, bool keepdims)
-{
-    if (!a)
-        return NULL;
-    int ndim = 0;
-    uint32_t bcast = 0;
-    for (int d = 0; d < a->ndim; d++) {
-        bool reduced = (mask >> d) & 1;
-        if (reduced && !keepdims)
-            continue;
-        if (reduced || ((a->bcast >> d) & 1))
-            bcast |= 1u << ndim;
-        ndim++;
-    }
-    int64_t attr[2] = {mask, keepdims};
-    return tjG_make(a->ctx, op, a->dtype, ndim, bcast, &a, 1, attr, 2, NULL);
-}
-
-/* numpy's accumulator: integers and bools sum in int64 (uint8 too: we have no uint64). */
-static tj_dtype sum_dtype(tj_dtype d) { return tj_dtype_is_float(d) ? d : TJ_INT64; }
-
-tj_var *tj_sum(tj_var *a, const int *axes, int naxes, bool keepdims)
-{
-    uint32_t mask;
-    if (!live(a, "tj_sum") || !axes_mask(a, axes, naxes, "tj_sum", &mask))
-        return NULL;
-    return tjG_reduce(TJ_OP_SUM, tj_cast(a, sum_dtype(a->dtype)), mask, keepdims);
-}
-
-tj_var *tj_mean(tj_var *a, const int *axes, int naxes, bool keepdims)
-{
-    uint32_t mask;
-    if (!live(a, "tj_mean") || !axes_mask(a, axes, naxes, "tj_mean", &mask))
-        return NULL;
-    tj_dtype t = tj_dtype_is_float(a->dtype) ? a->dtype : TJ_FLOAT64;
-    return tjG_reduce(TJ_OP_MEAN, tj_cast(a, t), mask, keepdims);
-}
-
-tj_var *tj_dot(tj_var *a, tj_var *b)
-{
-    char ba[160], bb[160];
-    if (!live(a, "tj_dot") || !live(b, "tj_dot"))
-        return NULL;
-    if (a->ctx != b->ctx) {
-        tjC_error(a->ctx, TJ_ERR_INVALID, "tj_dot: the operands belong to different contexts");
-        return NULL;
-    }
-    if (a->ndim < 1 || a->ndim > 2 || b->ndim < 1 || b->ndim > 2) {
-        tjC_error(a->ctx, TJ_ERR_TYPE,
-                  "tj_dot: %s and %s have ranks %d and %d; dot takes vectors and matrices",
-                  tjG_describe(a, ba, sizeof ba), tjG_describe(b, bb, sizeof bb), a->ndim,
-                  b->ndim);
-        return NULL;
-    }
-    tj_dtype t = tjA_promote(a->dtype, b->dtype);
-    if (t == TJ_BOOL)
-        t = TJ_INT64; /* a count of true pairs rather than numpy's logical or */
-    a = tj_cast(a, t);
-    b = tj_cast(b, t);
-    if (!a || !b)
-        return NULL;
-    int ndim = 0;
-    uint32_t bcast = 0;
-    if (a->ndim == 2)
-        bcast |= (a->bcast & 1u) << ndim++;
-    if (b->ndim == 2)
-        bcast |= ((b->bcast >> 1) & 1u) << ndim++;
-    tj_var *in[2] = {a, b};
-    return tjG_make(a->ctx, TJ_OP_DOT, t, ndim, bcast, in, 2, NULL, 0, NULL);
-}
+/* tj_dot: lib/build_linalg.c */
 
 tj_var *tj_dimshuffle(tj_var *a, const int *pattern, int n)
 {

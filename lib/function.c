@@ -2,6 +2,7 @@
  * executor), running it, handing out outputs that alias nothing, committing updates. */
 #include "function.h"
 #include "jit.h"
+#include "opt/opt.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -30,6 +31,9 @@ struct tj_fn {
     tjS_prof *prof;   /* per step, when profiling a compiled plan */
     uint64_t calls;
     double call_ns;   /* total time in tj_call */
+    tjR_log rewrites; /* what the optimizer did (tj_fn_rewrites) */
+    tjS_fuse_opts fuse; /* the fusion decisions the plan may take */
+    tjR_config cfg;     /* the optimizer's options (their names are borrowed during tj_function) */
 };
 
 static const char *fn_name(const tj_fn *fn) { return fn->name ? fn->name : "(unnamed)"; }
@@ -46,6 +50,7 @@ static void fn_destroy(tj_fn *fn)
     free(fn->out_slot);
     free(fn->keep);
     free(fn->prof);
+    tjR_log_free(&fn->rewrites);
     free(fn->name);
     fn->magic = 0;
     free(fn);
@@ -289,11 +294,40 @@ static tj_status check_inputs_used(tj_fn *fn, const tj_function_opts *o)
     return rc;
 }
 
+/* The graph optimizer on outputs and update values (lib/opt/): FAST_COMPILE runs only merge and
+ * canonicalize (its reference executor then runs the optimized graph). */
+static tj_status optimize(tj_fn *fn, const tj_function_opts *o)
+{
+    fn->cfg = (tjR_config){.fast_compile = fn->mode == TJ_MODE_FAST_COMPILE,
+                           .excluding = o->optimizer_excluding,
+                           .nexcluding = o->noptimizer_excluding,
+                           .including = o->optimizer_including,
+                           .nincluding = o->noptimizer_including};
+    tjR_config cfg = fn->cfg;
+    tj_status rc = tjR_config_check(fn->ctx, &cfg);
+    if (rc == TJ_OK)
+        rc = tjR_optimize(fn->ctx, &cfg, fn->outs, fn->nout + fn->nupd, &fn->rewrites);
+    bool fusion = tjR_pass_enabled(&cfg, "fusion");
+    fn->fuse = (tjS_fuse_opts){
+        .elemwise = fusion && tjR_rule_enabled(&cfg, "fusion", "elemwise_fusion", 0),
+        .sibling = fusion && tjR_rule_enabled(&cfg, "fusion", "sibling_fusion", 0),
+        .scalar_inline = fusion && tjR_rule_enabled(&cfg, "fusion", "scalar_inline", 0),
+        .reduce = fusion && tjR_rule_enabled(&cfg, "fusion", "reduce_fusion", 0)};
+    return rc;
+}
+
 static tj_status build_plan(tj_fn *fn)
 {
     tj_ctx *ctx = fn->ctx;
     int n = fn->nout + fn->nupd;
-    tj_status rc = tjS_plan_build(ctx, fn->outs, n, &fn->plan);
+    tj_status rc = tjS_plan_build(ctx, fn->outs, n, &fn->fuse, &fn->plan);
+    /* fusion notes and in-place decisions (never over a shared value in DEBUG mode: the
+     * reference executor reads the variables after the run) */
+    if (rc == TJ_OK)
+        rc = tjR_plan_log_fusion(ctx, fn->plan, &fn->rewrites);
+    if (rc == TJ_OK)
+        rc = tjR_plan_inplace(ctx, fn->plan, &fn->cfg, fn->outs, fn->nout, fn->upd_vars,
+                              fn->nupd, fn->mode != TJ_MODE_DEBUG, &fn->rewrites);
     if (rc != TJ_OK)
         return rc;
     fn->out_slot = malloc(sizeof *fn->out_slot * (size_t)n);
@@ -363,10 +397,12 @@ tj_fn *tj_function(tj_ctx *ctx, tj_var *const *inputs, int nin, tj_var *const *o
         fn->outs[nout + i] = o->updates[i].new_value;
     }
     if (apply_givens(fn, o) != TJ_OK || add_default_updates(fn, o) != TJ_OK ||
-        check_inputs_used(fn, o) != TJ_OK)
+        check_inputs_used(fn, o) != TJ_OK || optimize(fn, o) != TJ_OK)
         goto fail;
     if (fn->mode != TJ_MODE_FAST_COMPILE && build_plan(fn) != TJ_OK)
         goto fail;
+    fn->cfg.excluding = fn->cfg.including = NULL; /* borrowed: gone after tj_function */
+    fn->cfg.nexcluding = fn->cfg.nincluding = 0;
     ctx->fns[ctx->nfns++] = fn;
     return fn;
 fail:
@@ -531,6 +567,8 @@ tj_status tj_call(tj_fn *fn, tj_array *const *inputs, tj_array **outputs)
         pthread_rwlock_wrlock(&ctx->shared_lock);
     else if (locked)
         pthread_rwlock_rdlock(&ctx->shared_lock);
+    if (rc == TJ_OK && fn->mode == TJ_MODE_DEBUG) /* the optimizer's rewrites, one by one */
+        rc = tjR_debug_check(ctx, &fn->rewrites, fn->inputs, in, fn->nin, fn_name(fn));
     if (rc == TJ_OK && use_plan)
         rc = run_plan(fn, in, res);
     if (rc == TJ_OK && !use_plan)
@@ -540,8 +578,9 @@ tj_status tj_call(tj_fn *fn, tj_array *const *inputs, tj_array **outputs)
         if (rc == TJ_OK)
             rc = compare_results(fn, res, ref);
     }
-    for (int i = 0; rc == TJ_OK && i < n; i++)
-        rc = make_private(ctx, &res[i]);
+    for (int i = 0; rc == TJ_OK && i < n; i++) /* an update made in place is the variable's */
+        if (i < fn->nout || res[i] != fn->upd_vars[i - fn->nout]->value)
+            rc = make_private(ctx, &res[i]);
     if (rc == TJ_OK) {
         for (int i = 0; i < fn->nout; i++)
             outputs[i] = res[i];
@@ -616,13 +655,29 @@ char *tj_fn_asm(tj_fn *fn)
     return tjJ_module_asm(tjF_code_module(fn->code));
 }
 
+char *tj_fn_rewrites(tj_fn *fn)
+{
+    return fn_valid(fn) ? tjR_log_text(&fn->rewrites) : NULL;
+}
+
+int tj_fn_rewrite_count(const tj_fn *fn, const char *name)
+{
+    return fn_valid(fn) ? tjR_log_count(&fn->rewrites, name) : -1;
+}
+
 char *tj_fn_graph(tj_fn *fn)
 {
     if (!fn_valid(fn))
         return NULL;
-    if (!fn->plan)
-        return no_code_text(fn, "compiled plan");
-    return tjS_plan_text(fn->plan);
+    /* the optimized graph (debugprint style), then the executed steps */
+    char *graph = tjS_debugprint(fn->plan, fn->outs, fn->nout, fn->upd_vars, fn->nupd);
+    char *steps = fn->plan ? tjS_plan_text(fn->plan) : no_code_text(fn, "compiled plan");
+    char *text = NULL;
+    if (graph && steps && asprintf(&text, "%s\nSteps:\n%s", graph, steps) < 0)
+        text = NULL;
+    free(graph);
+    free(steps);
+    return text;
 }
 
 tj_status tj_fn_profile_print(tj_fn *fn, FILE *out)
@@ -649,7 +704,7 @@ tj_status tj_fn_profile_print(tj_fn *fn, FILE *out)
     fprintf(out, "  %6s %10s %8s %12s %12s  %s\n", "step", "time(ms)", "%", "calls", "bytes",
             "what");
     char buf[160];
-    static const char *kinds[] = {"kernel", "blas", "view", "shape"};
+    static const char *kinds[] = {"kernel", "blas", "view", "shape", "host", "op"};
     for (int i = 0; i < fn->plan->nsteps; i++) {
         const tjS_prof *p = &fn->prof[i];
         const tjS_step *st = &fn->plan->steps[i];

@@ -52,13 +52,6 @@ static tj_var *zeros_like(tj_var *v)
 
 /* ---- the rules ------------------------------------------------------------------------------- */
 
-/* sign(x) with sign(0) = 0, so |x| has gradient 0 at 0 as in Theano */
-static tj_var *sign_of(tj_var *x)
-{
-    return tj_switch(tj_gt(x, K(x, 0.0)), K(x, 1.0),
-                     tj_switch(tj_lt(x, K(x, 0.0)), K(x, -1.0), K(x, 0.0)));
-}
-
 /* sum/mean: g broadcast back over the reduced axes (mean also divided by their element count) */
 static tj_var *reduce_vjp(tj_var *node, tj_var *g)
 {
@@ -119,72 +112,31 @@ static tj_var *dimshuffle_vjp(tj_var *node, tj_var *g)
  * input gets no gradient; otherwise NULL means a builder failed (the error is recorded). */
 static tj_var *rule(tj_var *node, int i, tj_var *g, bool *none)
 {
-    tj_var *x = node->in[0], *y = node->nin > 1 ? node->in[1] : NULL;
     *none = false;
+    if (tj_op_is(node->op, OPF_ELEMWISE)) /* grad_elemwise.c */
+        return tjD_elemwise_rule(node, i, g, none);
     switch (node->op) {
     case TJ_OP_INPUT: case TJ_OP_CONSTANT: case TJ_OP_SHARED:
-    case TJ_OP_GT: case TJ_OP_LT: case TJ_OP_GE: case TJ_OP_LE: case TJ_OP_EQ: case TJ_OP_NEQ:
     case TJ_OP_SHAPE_OF:
+    /* random draws are constants to grad; zero_grad passes a zero (connected) gradient and
+     * disconnected_grad none (edge() already stops it) */
+    case TJ_OP_RANDOM: case TJ_OP_RNG_NEXT: case TJ_OP_ZERO_GRAD: case TJ_OP_DISCONNECTED_GRAD:
         *none = true;
         return NULL;
-    case TJ_OP_NEG:
-        return tj_neg(g);
-    case TJ_OP_ABS:
-        return tj_mul(g, sign_of(x));
-    case TJ_OP_EXP:
-        return tj_mul(g, node);
-    case TJ_OP_LOG:
-        return tj_div(g, x);
-    case TJ_OP_SQRT:
-        return tj_div(g, tj_mul(K(node, 2.0), node));
-    case TJ_OP_SQR:
-        return tj_mul(g, tj_mul(K(x, 2.0), x));
-    case TJ_OP_INV:
-        return tj_neg(tj_div(g, tj_sqr(x)));
-    case TJ_OP_SIGMOID:
-        return tj_mul(g, tj_mul(node, tj_sub(K(node, 1.0), node)));
-    case TJ_OP_TANH:
-        return tj_mul(g, tj_sub(K(node, 1.0), tj_sqr(node)));
-    case TJ_OP_CAST: /* float to float: fit() casts g back to the input's dtype */
-        return g;
-    case TJ_OP_ADD:
-        return g;
-    case TJ_OP_SUB:
-        return i == 0 ? g : tj_neg(g);
-    case TJ_OP_MUL:
-        return tj_mul(g, node->in[1 - i]);
-    case TJ_OP_DIV:
-        return i == 0 ? tj_div(g, y) : tj_neg(tj_div(tj_mul(g, x), tj_sqr(y)));
-    case TJ_OP_POW:
-        if (i == 0)
-            return tj_mul(tj_mul(g, y), tj_pow(x, tj_sub(y, K(y, 1.0))));
-        /* Theano's form: 0 where the base is 0 rather than 0 * log(0) = nan */
-        return tj_switch(tj_eq(x, K(x, 0.0)), K(g, 0.0), tj_mul(tj_mul(g, tj_log(x)), node));
-    case TJ_OP_MAXIMUM:
-    case TJ_OP_MINIMUM: {
-        /* PyTensor's rule: the operand equal to the result gets g, ties go to the first */
-        tj_var *first = tj_eq(node, x);
-        return i == 0 ? tj_switch(first, g, K(g, 0.0)) : tj_switch(first, K(g, 0.0), g);
-    }
-    case TJ_OP_SECOND: /* the first operand gives only a shape */
-        if (i == 0) {
-            *none = true;
-            return NULL;
-        }
-        return g; /* fit() sums g over the axes the second operand was broadcast along */
-    case TJ_OP_SWITCH:
-        if (i == 0) {
-            *none = true;
-            return NULL;
-        }
-        return i == 1 ? tj_switch(x, g, K(g, 0.0)) : tj_switch(x, K(g, 0.0), g);
     case TJ_OP_SUM:
     case TJ_OP_MEAN:
         return reduce_vjp(node, g);
+    case TJ_OP_PROD: case TJ_OP_MAX: case TJ_OP_MIN: case TJ_OP_SOFTMAX: case TJ_OP_LOG_SOFTMAX:
+    case TJ_OP_LOGSUMEXP:
+        return tjD_reduce_vjp(node, g);
     case TJ_OP_DOT:
         return dot_vjp(node, i, g);
     case TJ_OP_DIMSHUFFLE:
         return dimshuffle_vjp(node, g);
+    case TJ_OP_RESHAPE: case TJ_OP_JOIN: case TJ_OP_SPLIT: case TJ_OP_ALLOC: case TJ_OP_ARANGE:
+    case TJ_OP_SLICE: case TJ_OP_INDEX: case TJ_OP_TAKE: case TJ_OP_SET_SUBTENSOR:
+    case TJ_OP_INC_SUBTENSOR: case TJ_OP_MATMUL:
+        return tjD_shape_vjp(node, i, g, none); /* grad_shape.c */
     default: {
         char buf[160];
         tjC_error(node->ctx, TJ_ERR_INVALID, "no gradient rule is defined for op '%s' (%s)",
@@ -242,14 +194,17 @@ enum {
     F_WRT = 1,   /* a variable we differentiate with respect to */
     F_CONST = 2, /* in consider_constant: gradient does not flow to its inputs */
     F_REACH = 4, /* depends on some wrt: worth propagating a gradient into */
-    F_LIVE = 8,  /* the cost depends on it (wrt not LIVE are disconnected) */
+    F_LIVE = 8,  /* a source (the cost, a known_grads variable) depends on it; wrt not LIVE are
+                    disconnected */
+    F_KNOWN = 16, /* in known_grads: its gradient is given, not accumulated from its consumers */
 };
 
-/* Whether the gradient of v may flow into its input i. As Theano's connection patterns: a shape
- * and the shape-giving operand of second() are disconnected, not zero. */
+/* Whether the gradient of v may flow into its input i. As Theano's connection patterns: a shape,
+ * the shape-giving operand of second() and disconnected_grad() are disconnected, not zero. */
 static bool edge(const tj_var *v, int i)
 {
-    return v->op != TJ_OP_SHAPE_OF && !(v->op == TJ_OP_SECOND && i == 0);
+    return v->op != TJ_OP_SHAPE_OF && v->op != TJ_OP_DISCONNECTED_GRAD &&
+           !(v->op == TJ_OP_SECOND && i == 0);
 }
 
 /* Records an argument error: in ctx when there is one, in the thread's slot otherwise (a NULL cost
@@ -269,13 +224,43 @@ static tj_status bad_arg(tj_ctx *ctx, const char *fmt, ...)
     return tjC_error(ctx, TJ_ERR_INVALID, "tj_grad: %s", msg);
 }
 
+/* known_grads: live pairs of the context, each variable once, float gradients of its rank. */
+static tj_status check_known(tj_ctx *ctx, const tj_grad_opts *o)
+{
+    char b1[160], b2[160];
+    for (int k = 0; k < o->nknown_grads; k++) {
+        tj_var *v = o->known_grads[k].var, *g = o->known_grads[k].grad;
+        if (!tjG_valid(v) || v->ctx != ctx || !tjG_valid(g) || g->ctx != ctx)
+            return bad_arg(ctx, "opts->known_grads[%d] has a variable or gradient that is NULL "
+                                "or not a live tj_var of the cost's context", k);
+        for (int j = 0; j < k; j++)
+            if (o->known_grads[j].var == v)
+                return bad_arg(ctx, "opts->known_grads gives %s twice (entries %d and %d)",
+                               tjG_describe(v, b1, sizeof b1), j, k);
+        if (!tj_dtype_is_float(g->dtype) || g->ndim != v->ndim)
+            return tjC_error(ctx, TJ_ERR_TYPE,
+                             "tj_grad: opts->known_grads[%d] gives %s the gradient %s; a gradient "
+                             "must be a float tensor of the variable's rank %d",
+                             k, tjG_describe(v, b1, sizeof b1), tjG_describe(g, b2, sizeof b2),
+                             v->ndim);
+    }
+    return TJ_OK;
+}
+
 static tj_status check_args(tj_var *cost, tj_var *const *wrt, int nwrt, tj_var **grads,
                             const tj_grad_opts *o)
 {
     char buf[160];
-    if (!tjG_valid(cost))
-        return bad_arg(NULL, "the cost is NULL or not a live tj_var");
-    tj_ctx *ctx = cost->ctx;
+    if (o->nknown_grads < 0 || (o->nknown_grads > 0 && !o->known_grads))
+        return bad_arg(cost && tjG_valid(cost) ? cost->ctx : NULL,
+                       "opts->known_grads is NULL with nknown_grads %d", o->nknown_grads);
+    /* Theano: the cost may be None when known_grads give the gradient */
+    tj_var *anchor = cost ? cost : o->nknown_grads > 0 ? o->known_grads[0].var : NULL;
+    if (!tjG_valid(anchor))
+        return bad_arg(NULL, cost || o->nknown_grads == 0
+                                 ? "the cost is NULL or not a live tj_var"
+                                 : "opts->known_grads[0].var is NULL or not a live tj_var");
+    tj_ctx *ctx = anchor->ctx;
     if (nwrt < 0)
         return bad_arg(ctx, "nwrt is %d", nwrt);
     if (nwrt > 0 && (!wrt || !grads))
@@ -300,7 +285,10 @@ static tj_status check_args(tj_var *cost, tj_var *const *wrt, int nwrt, tj_var *
             return bad_arg(ctx, "opts->consider_constant[%d] is not a live tj_var of the cost's "
                                 "context", i);
     }
-    if (cost->ndim != 0 || !tj_dtype_is_float(cost->dtype))
+    tj_status st = check_known(ctx, o);
+    if (st != TJ_OK)
+        return st;
+    if (cost && (cost->ndim != 0 || !tj_dtype_is_float(cost->dtype)))
         return tjC_error(ctx, TJ_ERR_TYPE,
                          "tj_grad: the cost %s must be a float scalar, but it has ndim %d and "
                          "dtype %s (reduce it with tj_sum or tj_mean first)",
@@ -309,9 +297,10 @@ static tj_status check_args(tj_var *cost, tj_var *const *wrt, int nwrt, tj_var *
     return TJ_OK;
 }
 
-/* Marks which nodes depend on a wrt (REACH, inputs first) and which the cost depends on (LIVE,
- * from the cost down); both stop at consider_constant nodes and disconnected edges. */
-static void mark(tj_var **order, size_t n, unsigned char *flag)
+/* Marks which nodes depend on a wrt (REACH, inputs first) and which a source depends on (LIVE,
+ * from the sources down); both stop at consider_constant nodes and disconnected edges. */
+static void mark(tj_var **order, size_t n, tj_var *const *sources, int nsources,
+                 unsigned char *flag)
 {
     for (size_t k = 0; k < n; k++) {
         tj_var *v = order[k];
@@ -323,7 +312,8 @@ static void mark(tj_var **order, size_t n, unsigned char *flag)
             if (edge(v, i) && (flag[v->in[i]->id] & F_REACH))
                 flag[v->id] |= F_REACH;
     }
-    flag[order[n - 1]->id] |= F_LIVE; /* the cost is the last node of its own order */
+    for (int s = 0; s < nsources; s++)
+        flag[sources[s]->id] |= F_LIVE;
     for (size_t k = n; k-- > 0;) {
         tj_var *v = order[k];
         if (!(flag[v->id] & F_LIVE) || (flag[v->id] & F_CONST))
@@ -346,8 +336,9 @@ static tj_status check_connected(tj_var *const *wrt, int nwrt, const unsigned ch
         if (policy == TJ_DISCONNECTED_RAISE)
             return tjC_error(wrt[i]->ctx, TJ_ERR_DISCONNECTED,
                              "tj_grad: the cost does not depend on wrt[%d] %s (it is not in the "
-                             "cost's graph, or only reaches it through constants or shapes); "
-                             "use TJ_DISCONNECTED_WARN or _IGNORE to get a zero gradient",
+                             "cost's graph, or only reaches it through constants, shapes or "
+                             "disconnected_grad); use TJ_DISCONNECTED_WARN or _IGNORE to get a "
+                             "zero gradient",
                              i, buf);
         if (policy == TJ_DISCONNECTED_WARN)
             tjC_log(wrt[i]->ctx, "tj_grad: the cost does not depend on wrt[%d] %s; its gradient "
@@ -356,22 +347,35 @@ static tj_status check_connected(tj_var *const *wrt, int nwrt, const unsigned ch
     return TJ_OK;
 }
 
-/* Walks the cost's graph from the cost down, accumulating the gradient of each node in acc[id]. */
+/* Seeds the gradients of the sources: 1 for the cost unless known_grads gives it, each known
+ * gradient fitted to its variable's exact type. */
+static tj_status seed(tj_var *cost, const tj_grad_opts *o, const unsigned char *flag,
+                      tj_var **acc)
+{
+    for (int k = 0; k < o->nknown_grads; k++) {
+        tj_var *v = o->known_grads[k].var;
+        if (!(flag[v->id] & F_REACH))
+            continue;
+        if (!(acc[v->id] = fit(o->known_grads[k].grad, v)))
+            return build_failed(v, -1);
+    }
+    if (cost && !(flag[cost->id] & F_KNOWN) && (flag[cost->id] & F_REACH) &&
+        !(acc[cost->id] = K(cost, 1.0)))
+        return build_failed(cost, -1);
+    return TJ_OK;
+}
+
+/* Walks the sources' graph from the last node down, accumulating the gradient of each node in
+ * acc[id]; a known_grads variable keeps its given gradient. */
 static tj_status backprop(tj_var **order, size_t n, const unsigned char *flag, tj_var **acc)
 {
-    tj_var *cost = order[n - 1];
-    if (!(flag[cost->id] & F_REACH))
-        return TJ_OK;
-    acc[cost->id] = K(cost, 1.0);
-    if (!acc[cost->id])
-        return build_failed(cost, -1);
     for (size_t k = n; k-- > 0;) {
         tj_var *v = order[k], *g = acc[v->id];
         if (!g || (flag[v->id] & F_CONST))
             continue;
         for (int i = 0; i < v->nin; i++) {
             tj_var *in = v->in[i], *term;
-            if (!edge(v, i) || !(flag[in->id] & F_REACH))
+            if (!edge(v, i) || !(flag[in->id] & F_REACH) || (flag[in->id] & F_KNOWN))
                 continue;
             tj_status st = vjp(v, i, g, &term);
             if (st != TJ_OK)
@@ -399,12 +403,21 @@ tj_status tj_grad_v2(tj_var *cost, tj_var *const *wrt, int nwrt, tj_var **grads,
     if (st != TJ_OK || nwrt == 0)
         return st;
 
-    tj_ctx *ctx = cost->ctx;
+    tj_ctx *ctx = cost ? cost->ctx : o.known_grads[0].var->ctx;
     size_t n = 0, nv = ctx->nvars; /* every existing node has id < nv */
-    tj_var **order = tjG_toposort(ctx, &cost, 1, &n);
+    int nsources = 0;
+    tj_var **sources = malloc(sizeof *sources * (size_t)(o.nknown_grads + 1));
+    tj_var **order = NULL;
     unsigned char *flag = calloc(nv, 1);
     tj_var **acc = calloc(nv, sizeof *acc);
-    if (!order || !flag || !acc) {
+    if (sources) {
+        if (cost)
+            sources[nsources++] = cost;
+        for (int k = 0; k < o.nknown_grads; k++)
+            sources[nsources++] = o.known_grads[k].var;
+        order = tjG_toposort(ctx, sources, nsources, &n);
+    }
+    if (!sources || !order || !flag || !acc) {
         st = tjC_error(ctx, TJ_ERR_NOMEM, "tj_grad: out of memory for a graph of %zu nodes", nv);
         goto done;
     }
@@ -412,8 +425,12 @@ tj_status tj_grad_v2(tj_var *cost, tj_var *const *wrt, int nwrt, tj_var **grads,
         flag[wrt[i]->id] |= F_WRT;
     for (int i = 0; i < o.nconsider_constant; i++)
         flag[o.consider_constant[i]->id] |= F_CONST;
-    mark(order, n, flag);
+    for (int k = 0; k < o.nknown_grads; k++)
+        flag[o.known_grads[k].var->id] |= F_KNOWN;
+    mark(order, n, sources, nsources, flag);
     st = check_connected(wrt, nwrt, flag, o.disconnected_inputs);
+    if (st == TJ_OK)
+        st = seed(cost, &o, flag, acc);
     if (st == TJ_OK)
         st = backprop(order, n, flag, acc);
     for (int i = 0; i < nwrt && st == TJ_OK; i++) {
@@ -427,6 +444,7 @@ done:
     if (st != TJ_OK)
         for (int i = 0; i < nwrt; i++)
             grads[i] = NULL;
+    free(sources);
     free(order);
     free(flag);
     free(acc);

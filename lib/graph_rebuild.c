@@ -18,14 +18,17 @@ tj_var *tjG_rebuild(tj_var *node, tj_var *const *in, bool strict)
         return tjG_make(node->ctx, node->op, node->dtype, node->ndim, node->bcast, in, node->nin,
                         node->attr, node->nattr, NULL);
     /* new input types: infer again through the builders */
+    if (tjG_is_shape_op(node->op))
+        return tjG_rebuild_shape(node, in);
     if (tj_op_is(node->op, OPF_ELEMWISE) && node->op != TJ_OP_CAST)
         return tjG_elemwise(node->op, in, node->nin);
     switch (node->op) {
     case TJ_OP_CAST:
         return tj_cast(in[0], (tj_dtype)node->attr[0]);
-    case TJ_OP_SUM:
-    case TJ_OP_MEAN:
-        return tjG_reduce(node->op, in[0], (uint32_t)node->attr[0], node->attr[1] != 0);
+    case TJ_OP_SUM: case TJ_OP_MEAN: case TJ_OP_PROD: case TJ_OP_MAX: case TJ_OP_MIN:
+    case TJ_OP_ALL: case TJ_OP_ANY: case TJ_OP_ARGMAX: case TJ_OP_ARGMIN: case TJ_OP_SOFTMAX:
+    case TJ_OP_LOG_SOFTMAX: case TJ_OP_LOGSUMEXP:
+        return tjG_rebuild_reduce(node, in[0]);
     case TJ_OP_DOT:
         return tj_dot(in[0], in[1]);
     case TJ_OP_SHAPE_OF:

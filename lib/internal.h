@@ -172,7 +172,18 @@ TJ_HIDDEN tj_status tjG_replace(tj_ctx *ctx, tj_var *const *outs, int nouts,
 /* Builders used by grad and the scheduler, with explicit types. */
 TJ_HIDDEN tj_var *tjG_elemwise(tj_op op, tj_var *const *in, int nin);
 TJ_HIDDEN tj_var *tjG_reduce(tj_op op, tj_var *a, uint32_t axes_mask, bool keepdims);
+/* A reduction, argmax/argmin or softmax-family node made again over a new input of another
+ * type, with the builders' dtype rules (build_reduce.c). */
+TJ_HIDDEN tj_var *tjG_rebuild_reduce(tj_var *node, tj_var *in);
 TJ_HIDDEN tj_var *tjG_const_like(tj_var *like, double value); /* 0-d constant of like's dtype */
+/* Elementwise dtype rules (elemwise_types.c). tjG_elemwise_dtype: the compute dtype of op given
+ * its operands' promoted dtype t, or TJ_ERR_TYPE with *why the end of a sentence naming the op;
+ * tjG_elemwise_accepts: whether op may compute in d (executors and the kernel validator);
+ * tjG_float_of: numpy's float result of a float function (int8/int16/uint8/bool -> float32,
+ * int32/int64 -> float64). */
+TJ_HIDDEN tj_status tjG_elemwise_dtype(tj_op op, tj_dtype t, tj_dtype *compute, const char **why);
+TJ_HIDDEN bool tjG_elemwise_accepts(tj_op op, tj_dtype d);
+TJ_HIDDEN tj_dtype tjG_float_of(tj_dtype d);
 
 /* ---- reference executor ----------------------------------------------------------------------- */
 /* Evaluates one node given its input values (in[i] for node->in[i]); *out receives a new array.
@@ -185,7 +196,8 @@ TJ_HIDDEN tj_status tjI_eval(tj_ctx *ctx, tj_var *const *inputs, tj_array *const
 /* Runtime broadcasting check shared by the executors: the shape of an elementwise node. */
 TJ_HIDDEN tj_status tjI_broadcast_shape(tj_ctx *ctx, const tj_var *node, tj_array *const *in,
                                         int64_t *shape);
-/* Between lib/interp.c and lib/interp_ops.c: an elementwise node, a SUM/MEAN node (inputs already
+/* Between lib/interp.c and lib/interp_ops.c / interp_reduce.c: an elementwise node, a reduction
+ * (sum mean prod max min all any argmax argmin) or softmax-family node (inputs already
  * checked against node->in), an error prefixed with the node's description (returns st), and a
  * fresh uninitialized C-contiguous array of node->dtype (errors recorded with the node). */
 TJ_HIDDEN tj_status tjI_elemwise(tj_ctx *ctx, const tj_var *node, tj_array *const *in,
@@ -201,9 +213,86 @@ TJ_HIDDEN tj_status tjI_alloc(tj_ctx *ctx, const tj_var *node, int ndim, const i
  * plain loop. out is preallocated with the right shape and dtype (a, b, out share dtype). */
 TJ_HIDDEN void tjB_dot(const tj_array *a, const tj_array *b, tj_array *out);
 
+/* ---- random numbers (lib/build_random.c, lib/runtime_random.c) ------------------------------- */
+enum { TJ_RANDOM_UNIFORM, TJ_RANDOM_NORMAL, TJ_RANDOM_BINOMIAL }; /* a random node's attr[0] */
+/* Philox4x32-10 (Random123's constants): the block for a 128-bit counter and a 64-bit key. */
+TJ_HIDDEN void tjS_philox4x32(const uint32_t ctr[4], const uint32_t key[2], uint32_t out[4]);
+/* Evaluates a RANDOM or RNG_NEXT node from its input values (state, shape); *out receives a new
+ * array. The one code path of both executors, so draws are bit-identical in every mode. */
+TJ_HIDDEN tj_status tjS_random_eval(tj_ctx *ctx, const tj_var *node, tj_array *const *in,
+                                    tj_array **out);
+
+/* ---- shape, indexing, linear algebra (build_reshape.c build_index.c build_linalg.c,
+ * interp_shape.c interp_index.c interp_linalg.c, grad_shape.c, runtime_steps.c, blas.c) -------- */
+#define TJ_DYN (INT64_MIN + 1) /* an attr whose value is the node's next extra input (ops.def) */
+/* Static slice bounds and sizes are clamped into +-TJ_BIG, which changes no result (no axis is
+ * that long) and keeps them apart from TJ_OPEN and TJ_DYN. */
+#define TJ_BIG (INT64_C(1) << 62)
+/* Whether op belongs to this family (tjI_shape_op evaluates it, runtime_steps.c runs it). */
+TJ_HIDDEN bool tjG_is_shape_op(tj_op op);
+/* The value of a symbolic integer scalar when the graph fixes it: an integer constant, or the
+ * length of a broadcastable axis (shape_of). */
+TJ_HIDDEN bool tjG_static_int(const tj_var *v, int64_t *out);
+/* An integer scalar operand `what` of builder fn: its literal in *attr when static, otherwise
+ * TJ_DYN there and the operand (cast to int64) appended to extra. false: error recorded. */
+TJ_HIDDEN bool tjG_int_operand(tj_var *v, const char *fn, const char *what, int64_t *attr,
+                               tj_var **extra, int *nextra);
+/* x[sub] for a SLICE, INDEX or TAKE with the given attrs and extra inputs (types inferred). */
+TJ_HIDDEN tj_var *tjG_subtensor(tj_op kind, tj_var *x, const int64_t *attr,
+                                tj_var *const *extra, int nextra);
+/* The batched product of two operands of one dtype and one rank >= 2 (no checks of dtype). */
+TJ_HIDDEN tj_var *tjG_matmul(tj_var *a, tj_var *b);
+/* One of this family's nodes made again from new inputs of other types (tjG_rebuild). */
+TJ_HIDDEN tj_var *tjG_rebuild_shape(tj_var *node, tj_var *const *in);
+/* Evaluates one of this family's nodes. view: the result may be a view sharing an input's
+ * buffer (it then holds a reference to it); otherwise a fresh C-contiguous array. */
+TJ_HIDDEN tj_status tjI_shape_op(tj_ctx *ctx, const tj_var *node, tj_array *const *in, bool view,
+                                 tj_array **out);
+/* Between the interp_shape/index/linalg files: the result `shape`/`strides` over data inside
+ * base, as a view (a new header holding a reference on base) or as a fresh contiguous copy; a
+ * header on the stack describing memory it does not own (never reference counted); the value of
+ * an integer 0-d array. */
+TJ_HIDDEN tj_status tjI_result(tj_ctx *ctx, const tj_var *node, tj_array *base, int ndim,
+                               const int64_t *shape, const int64_t *strides, char *data, bool view,
+                               tj_array **out);
+TJ_HIDDEN void tjI_view_init(tj_array *v, tj_dtype dtype, int ndim, const int64_t *shape,
+                             const int64_t *strides, char *data);
+TJ_HIDDEN int64_t tjI_int(const tj_array *a);
+/* The indexing ops (interp_index.c: slice index take set/inc_subtensor) and matmul
+ * (interp_linalg.c), as tjI_shape_op. */
+TJ_HIDDEN tj_status tjI_eval_index(tj_ctx *ctx, const tj_var *node, tj_array *const *in, bool view,
+                                   tj_array **out);
+TJ_HIDDEN tj_status tjI_eval_matmul(tj_ctx *ctx, const tj_var *node, tj_array *const *in,
+                                    tj_array **out);
+/* The VJP of one of this family's nodes for input i (grad.c's rule); *none: no gradient. */
+TJ_HIDDEN tj_var *tjD_shape_vjp(tj_var *node, int i, tj_var *g, bool *none);
+/* out = matmul(a, b): a (B..., M, K), b (B..., K, N), out C-contiguous (B..., M, N) of one dtype;
+ * a batch axis of length 1 in a or b broadcasts. float32/float64 through BLAS (one gemm when the
+ * batch folds into the rows), others by a plain loop. */
+TJ_HIDDEN void tjB_matmul(const tj_array *a, const tj_array *b, tj_array *out);
+/* The optimizer's BLAS ops (issue 4; lib/blas_gemm.c): C = alpha op(A) op(B) + beta C,
+ * y = alpha op(A) x + beta y, C = alpha x y^T + C, float32/float64, op = transpose when the flag
+ * is set; C and y are C-contiguous results (not read when beta is 0). false when BLAS cannot take
+ * the sizes or a temporary copy failed (the caller falls back to tjI_blas). */
+TJ_HIDDEN bool tjB_gemm(bool ta, bool tb, double alpha, const tj_array *A, const tj_array *B,
+                        double beta, tj_array *C);
+TJ_HIDDEN bool tjB_gemv(bool ta, double alpha, const tj_array *A, const tj_array *x, double beta,
+                        tj_array *y);
+TJ_HIDDEN bool tjB_ger(double alpha, const tj_array *x, const tj_array *y, tj_array *C);
+/* Reference evaluation of a GEMM, GEMV or GER node (lib/interp_blas.c). */
+TJ_HIDDEN tj_status tjI_blas(tj_ctx *ctx, const tj_var *node, tj_array *const *in,
+                             tj_array **out);
+
 /* ---- differentiation -------------------------------------------------------------------------- */
 /* The vector-Jacobian product of node with respect to its input i, given g = d cost/d node.
  * Returns NULL with no error when the input gets no gradient (integers, comparisons). */
 TJ_HIDDEN tj_var *tjD_vjp(tj_var *node, int i, tj_var *g);
+/* The raw VJP term of elementwise node for input i (grad_elemwise.c), before grad.c fits it to
+ * the input's type; *none = true when the input gets no gradient, else NULL means a builder
+ * failed (error recorded). */
+TJ_HIDDEN tj_var *tjD_elemwise_rule(tj_var *node, int i, tj_var *g, bool *none);
+/* The raw VJP term of prod, max, min and the softmax family (lib/grad_reduce.c), for grad.c's
+ * dispatch: not yet fitted to the input's type; NULL with an error recorded on failure. */
+TJ_HIDDEN tj_var *tjD_reduce_vjp(tj_var *node, tj_var *g);
 
 #endif /* TJ_INTERNAL_H */

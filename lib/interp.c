@@ -228,11 +228,28 @@ tj_status tjI_eval_node(tj_ctx *ctx, const tj_var *node, tj_array *const *in, tj
         case TJ_OP_INPUT:
         case TJ_OP_CONSTANT:
         case TJ_OP_SHARED: st = eval_leaf(ctx, node, &r); break;
-        case TJ_OP_SUM:
-        case TJ_OP_MEAN: st = tjI_reduce(ctx, node, in, &r); break;
+        case TJ_OP_SUM: case TJ_OP_MEAN: case TJ_OP_PROD: case TJ_OP_MAX: case TJ_OP_MIN:
+        case TJ_OP_ALL: case TJ_OP_ANY: case TJ_OP_ARGMAX: case TJ_OP_ARGMIN:
+        case TJ_OP_SOFTMAX: case TJ_OP_LOG_SOFTMAX: case TJ_OP_LOGSUMEXP:
+            st = tjI_reduce(ctx, node, in, &r);
+            break;
         case TJ_OP_DOT: st = eval_dot(ctx, node, in, &r); break;
+        case TJ_OP_GEMM: case TJ_OP_GEMV: case TJ_OP_GER: /* the optimizer's (interp_blas.c) */
+            st = tjI_blas(ctx, node, in, &r);
+            break;
         case TJ_OP_DIMSHUFFLE: st = eval_dimshuffle(ctx, node, in, &r); break;
         case TJ_OP_SHAPE_OF: st = eval_shape_of(ctx, node, in, &r); break;
+        /* random numbers and gradient markers (the runtime's host steps call here too) */
+        case TJ_OP_RANDOM:
+        case TJ_OP_RNG_NEXT: st = tjS_random_eval(ctx, node, in, &r); break;
+        case TJ_OP_ZERO_GRAD:
+        case TJ_OP_DISCONNECTED_GRAD: r = tj_array_ref(in[0]); break;
+        /* shape, indexing, matmul (interp_shape.c, interp_index.c, interp_linalg.c) */
+        case TJ_OP_RESHAPE: case TJ_OP_JOIN: case TJ_OP_SPLIT: case TJ_OP_ALLOC:
+        case TJ_OP_ARANGE: case TJ_OP_SLICE: case TJ_OP_INDEX: case TJ_OP_TAKE:
+        case TJ_OP_SET_SUBTENSOR: case TJ_OP_INC_SUBTENSOR: case TJ_OP_MATMUL:
+            st = tjI_shape_op(ctx, node, in, false, &r);
+            break;
         default:
             st = tjI_error(ctx, node, TJ_ERR_INVALID, "the reference executor has no %s",
                            tjG_ops[node->op].name);

@@ -74,9 +74,94 @@ static uint64_t wpow(int64_t base, int64_t e)
     return r;
 }
 
-/* numpy's maximum/minimum: a NaN in either operand is the result (the first one if both). */
-#define NP_MAX(x, y) (((x) >= (y) || (x) != (x)) ? (x) : (y))
-#define NP_MIN(x, y) (((x) <= (y) || (x) != (x)) ? (x) : (y))
+/* numpy's maximum/minimum: a NaN in either operand is the result (the first one if both); a tie
+ * (-0 and +0) gives the second operand, as numpy 2 does. */
+#define NP_MAX(x, y) (((x) > (y) || (x) != (x)) ? (x) : (y))
+#define NP_MIN(x, y) (((x) < (y) || (x) != (x)) ? (x) : (y))
+
+/* numpy's floor_divide and remainder on integers (all fit int64; narrower results wrap when
+ * stored): division by 0 gives 0, x // -1 is a wrapping negation (INT_MIN // -1 = INT_MIN). */
+static int64_t ifloordiv(int64_t a, int64_t b)
+{
+    if (b == 0)
+        return 0;
+    if (b == -1)
+        return (int64_t)(0 - u64(a));
+    int64_t q = a / b;
+    if (a % b != 0 && ((a < 0) != (b < 0)))
+        q--;
+    return q;
+}
+
+static int64_t imod(int64_t a, int64_t b)
+{
+    if (b == 0 || b == -1)
+        return 0;
+    int64_t r = a % b;
+    if (r != 0 && ((r < 0) != (b < 0)))
+        r += b;
+    return r;
+}
+
+/* Float helpers per precision, named after numpy's loops (npy_divmod, npy_remainder, clip):
+ * every step in the dtype, so the JIT, which emits the same steps, agrees bit for bit. */
+#define FLOAT_HELPERS(SUF, T, F)                                                                   \
+    static T divmod_##SUF(T a, T b, T *modulus)                                                    \
+    {                                                                                              \
+        T mod = fmod##F(a, b);                                                                     \
+        if (!b) {                                                                                  \
+            *modulus = mod;                                                                        \
+            return a / b;                                                                          \
+        }                                                                                          \
+        T div = (a - mod) / b;                                                                     \
+        if (mod) {                                                                                 \
+            if ((b < 0) != (mod < 0)) {                                                            \
+                mod += b;                                                                          \
+                div -= 1;                                                                          \
+            }                                                                                      \
+        } else {                                                                                   \
+            mod = copysign##F(0, b);                                                               \
+        }                                                                                          \
+        T fl;                                                                                      \
+        if (div) {                                                                                 \
+            fl = floor##F(div);                                                                    \
+            if (div - fl > (T)0.5)                                                                 \
+                fl += 1;                                                                           \
+        } else {                                                                                   \
+            fl = copysign##F(0, a / b);                                                            \
+        }                                                                                          \
+        *modulus = mod;                                                                            \
+        return fl;                                                                                 \
+    }                                                                                              \
+    static T floordiv_##SUF(T a, T b)                                                              \
+    {                                                                                              \
+        T m;                                                                                       \
+        return divmod_##SUF(a, b, &m);                                                             \
+    }                                                                                              \
+    static T mod_##SUF(T a, T b)                                                                   \
+    {                                                                                              \
+        T m;                                                                                       \
+        divmod_##SUF(a, b, &m);                                                                    \
+        return m;                                                                                  \
+    }                                                                                              \
+    static T sign_##SUF(T x) { return x > 0 ? (T)1 : x < 0 ? (T)-1 : x == 0 ? (T)0 : x; }          \
+    static T clip_##SUF(T x, T lo, T hi)                                                           \
+    {                                                                                              \
+        T m = (x < lo || lo != lo) ? lo : x;                                                       \
+        return (m > hi || hi != hi) ? hi : m;                                                      \
+    }                                                                                              \
+    static T softplus_##SUF(T x) { return log1p##F(exp##F(-fabs##F(x))) + (x > 0 ? x : (T)0); }   \
+    /* e/(1+e) with e = exp(x) below 0: no overflow, full accuracy down to subnormal results */ \
+    static T sigmoid_##SUF(T x)                                                                    \
+    {                                                                                              \
+        if (x >= 0)                                                                                \
+            return (T)1 / ((T)1 + exp##F(-x));                                                     \
+        T e = exp##F(x);                                                                           \
+        return e / ((T)1 + e);                                                                     \
+    }
+
+FLOAT_HELPERS(f32, float, f)
+FLOAT_HELPERS(f64, double, )
 
 /* ---- row kernels ----------------------------------------------------------------------------- */
 
@@ -90,11 +175,11 @@ struct kern {
 };
 
 #define LOAD(v, p) memcpy(&(v), (p), sizeof(v))
-#define UN(expr)                                                                                   \
+#define UN(dst, expr)                                                                              \
     for (int64_t i = 0; i < n; i++) {                                                              \
         elt x;                                                                                     \
         LOAD(x, in[0] + i * st[0]);                                                                \
-        out[i] = (expr);                                                                           \
+        dst[i] = (expr);                                                                           \
     }
 #define BIN(dst, expr)                                                                             \
     for (int64_t i = 0; i < n; i++) {                                                              \
@@ -103,49 +188,90 @@ struct kern {
         LOAD(y, in[1] + i * st[1]);                                                                \
         dst[i] = (expr);                                                                           \
     }
+#define TRI(dst, expr)                                                                             \
+    for (int64_t i = 0; i < n; i++) {                                                              \
+        elt x, y, z;                                                                               \
+        LOAD(x, in[0] + i * st[0]);                                                                \
+        LOAD(y, in[1] + i * st[1]);                                                                \
+        LOAD(z, in[2] + i * st[2]);                                                                \
+        dst[i] = (expr);                                                                           \
+    }
 #define COMPARISONS                                                                                \
     case TJ_OP_GT: BIN(bout, x > y); break;                                                        \
     case TJ_OP_LT: BIN(bout, x < y); break;                                                        \
     case TJ_OP_GE: BIN(bout, x >= y); break;                                                       \
     case TJ_OP_LE: BIN(bout, x <= y); break;                                                       \
     case TJ_OP_EQ: BIN(bout, x == y); break;                                                       \
-    case TJ_OP_NEQ: BIN(bout, x != y); break;
+    case TJ_OP_NEQ: BIN(bout, x != y); break;                                                      \
+    case TJ_OP_NOT: UN(bout, x == 0); break;
 
 /* Floats: every operation in the dtype itself (float32 through the f-suffixed libm calls). */
-#define FLOAT_ROW(SUF, T, EXP, LOG, SQRT, TANH, POW, FABS)                                         \
+#define FLOAT_ROW(SUF, T, F)                                                                       \
     static void row_##SUF(const kern *k, char *o, char *const *in, const int64_t *st, int64_t n)   \
     {                                                                                              \
         typedef T elt;                                                                             \
         elt *out = (elt *)o;                                                                       \
         uint8_t *bout = (uint8_t *)o;                                                              \
         switch (k->op) {                                                                           \
-        case TJ_OP_NEG: UN(-x); break;                                                             \
-        case TJ_OP_ABS: UN(FABS(x)); break;                                                        \
-        case TJ_OP_EXP: UN(EXP(x)); break;                                                         \
-        case TJ_OP_LOG: UN(LOG(x)); break;                                                         \
-        case TJ_OP_SQRT: UN(SQRT(x)); break;                                                       \
-        case TJ_OP_SQR: UN(x *x); break;                                                           \
-        case TJ_OP_INV: UN((elt)1 / x); break;                                                     \
-        case TJ_OP_SIGMOID: UN((elt)1 / ((elt)1 + EXP(-x))); break;                                \
-        case TJ_OP_TANH: UN(TANH(x)); break;                                                       \
+        case TJ_OP_NEG: UN(out, -x); break;                                                        \
+        case TJ_OP_ABS: UN(out, fabs##F(x)); break;                                                \
+        case TJ_OP_EXP: UN(out, exp##F(x)); break;                                                 \
+        case TJ_OP_LOG: UN(out, log##F(x)); break;                                                 \
+        case TJ_OP_SQRT: UN(out, sqrt##F(x)); break;                                               \
+        case TJ_OP_SQR: UN(out, x *x); break;                                                      \
+        case TJ_OP_INV: UN(out, (elt)1 / x); break;                                                \
+        case TJ_OP_SIGMOID: UN(out, sigmoid_##SUF(x)); break;                                      \
+        case TJ_OP_TANH: UN(out, tanh##F(x)); break;                                               \
+        case TJ_OP_LOG1P: UN(out, log1p##F(x)); break;                                             \
+        case TJ_OP_EXPM1: UN(out, expm1##F(x)); break;                                             \
+        case TJ_OP_SOFTPLUS: UN(out, softplus_##SUF(x)); break;                                    \
+        case TJ_OP_EXP2: UN(out, exp2##F(x)); break;                                               \
+        case TJ_OP_LOG2: UN(out, log2##F(x)); break;                                               \
+        case TJ_OP_LOG10: UN(out, log10##F(x)); break;                                             \
+        case TJ_OP_RSQRT: UN(out, (elt)1 / sqrt##F(x)); break;                                     \
+        case TJ_OP_SIN: UN(out, sin##F(x)); break;                                                 \
+        case TJ_OP_COS: UN(out, cos##F(x)); break;                                                 \
+        case TJ_OP_TAN: UN(out, tan##F(x)); break;                                                 \
+        case TJ_OP_ARCSIN: UN(out, asin##F(x)); break;                                             \
+        case TJ_OP_ARCCOS: UN(out, acos##F(x)); break;                                             \
+        case TJ_OP_ARCTAN: UN(out, atan##F(x)); break;                                             \
+        case TJ_OP_SINH: UN(out, sinh##F(x)); break;                                               \
+        case TJ_OP_COSH: UN(out, cosh##F(x)); break;                                               \
+        case TJ_OP_ARCSINH: UN(out, asinh##F(x)); break;                                           \
+        case TJ_OP_ARCCOSH: UN(out, acosh##F(x)); break;                                           \
+        case TJ_OP_ARCTANH: UN(out, atanh##F(x)); break;                                           \
+        case TJ_OP_ERF: UN(out, erf##F(x)); break;                                                 \
+        case TJ_OP_ERFC: UN(out, erfc##F(x)); break;                                               \
+        case TJ_OP_SIGN: UN(out, sign_##SUF(x)); break;                                            \
+        case TJ_OP_FLOOR: UN(out, floor##F(x)); break;                                             \
+        case TJ_OP_CEIL: UN(out, ceil##F(x)); break;                                               \
+        case TJ_OP_ROUND: UN(out, roundeven##F(x)); break;                                         \
+        case TJ_OP_TRUNC: UN(out, trunc##F(x)); break;                                             \
+        case TJ_OP_ISNAN: UN(bout, x != x); break;                                                 \
+        case TJ_OP_ISINF: UN(bout, isinf(x) != 0); break;                                          \
         case TJ_OP_ADD: BIN(out, x + y); break;                                                    \
         case TJ_OP_SUB: BIN(out, x - y); break;                                                    \
         case TJ_OP_MUL: BIN(out, x *y); break;                                                     \
         case TJ_OP_DIV: BIN(out, x / y); break;                                                    \
-        case TJ_OP_POW: BIN(out, POW(x, y)); break;                                                \
+        case TJ_OP_POW: BIN(out, pow##F(x, y)); break;                                             \
         case TJ_OP_MAXIMUM: BIN(out, NP_MAX(x, y)); break;                                         \
-        case TJ_OP_MINIMUM:                                                                        \
-            BIN(out, NP_MIN(x, y));                                                                \
+        case TJ_OP_MINIMUM: BIN(out, NP_MIN(x, y)); break;                                         \
+        case TJ_OP_INT_DIV: BIN(out, floordiv_##SUF(x, y)); break;                                 \
+        case TJ_OP_MOD: BIN(out, mod_##SUF(x, y)); break;                                          \
+        case TJ_OP_ARCTAN2: BIN(out, atan2##F(x, y)); break;                                       \
+        case TJ_OP_CLIP:                                                                           \
+            TRI(out, clip_##SUF(x, y, z));                                                         \
             break;                                                                                 \
             COMPARISONS                                                                            \
         default: break;                                                                            \
         }                                                                                          \
     }
 
-FLOAT_ROW(f32, float, expf, logf, sqrtf, tanhf, powf, fabsf)
-FLOAT_ROW(f64, double, exp, log, sqrt, tanh, pow, fabs)
+FLOAT_ROW(f32, float, f)
+FLOAT_ROW(f64, double, )
 
-/* Integers: wrapping two's complement arithmetic of the element width. */
+/* Integers: wrapping two's complement arithmetic of the element width. Rounding is the
+ * identity; nothing is NaN or infinite. */
 #define INT_ROW(SUF, T)                                                                            \
     static void row_##SUF(const kern *k, char *o, char *const *in, const int64_t *st, int64_t n)   \
     {                                                                                              \
@@ -153,16 +279,30 @@ FLOAT_ROW(f64, double, exp, log, sqrt, tanh, pow, fabs)
         elt *out = (elt *)o;                                                                       \
         uint8_t *bout = (uint8_t *)o;                                                              \
         switch (k->op) {                                                                           \
-        case TJ_OP_NEG: UN((elt)(0 - u64(x))); break;                                              \
-        case TJ_OP_ABS: UN((elt)wabs(x)); break;                                                   \
-        case TJ_OP_SQR: UN((elt)(u64(x) * u64(x))); break;                                         \
+        case TJ_OP_NEG: UN(out, (elt)(0 - u64(x))); break;                                         \
+        case TJ_OP_ABS: UN(out, (elt)wabs(x)); break;                                              \
+        case TJ_OP_SQR: UN(out, (elt)(u64(x) * u64(x))); break;                                    \
+        case TJ_OP_SIGN: UN(out, (elt)(x > 0 ? 1 : x == 0 ? 0 : -1)); break;                       \
+        case TJ_OP_FLOOR:                                                                          \
+        case TJ_OP_CEIL:                                                                           \
+        case TJ_OP_ROUND:                                                                          \
+        case TJ_OP_TRUNC: UN(out, x); break;                                                       \
+        case TJ_OP_ISNAN:                                                                          \
+        case TJ_OP_ISINF: UN(bout, 0); break;                                                      \
+        case TJ_OP_INVERT: UN(out, (elt)~u64(x)); break;                                           \
         case TJ_OP_ADD: BIN(out, (elt)(u64(x) + u64(y))); break;                                   \
         case TJ_OP_SUB: BIN(out, (elt)(u64(x) - u64(y))); break;                                   \
         case TJ_OP_MUL: BIN(out, (elt)(u64(x) * u64(y))); break;                                   \
         case TJ_OP_POW: BIN(out, (elt)wpow(x, y)); break;                                          \
         case TJ_OP_MAXIMUM: BIN(out, x > y ? x : y); break;                                        \
-        case TJ_OP_MINIMUM:                                                                        \
-            BIN(out, x < y ? x : y);                                                               \
+        case TJ_OP_MINIMUM: BIN(out, x < y ? x : y); break;                                        \
+        case TJ_OP_INT_DIV: BIN(out, (elt)u64(ifloordiv(x, y))); break;                            \
+        case TJ_OP_MOD: BIN(out, (elt)u64(imod(x, y))); break;                                     \
+        case TJ_OP_AND: BIN(out, (elt)(x & y)); break;                                             \
+        case TJ_OP_OR: BIN(out, (elt)(x | y)); break;                                              \
+        case TJ_OP_XOR: BIN(out, (elt)(x ^ y)); break;                                             \
+        case TJ_OP_CLIP:                                                                           \
+            TRI(out, (x < y ? y : x) > z ? z : (x < y ? y : x));                                   \
             break;                                                                                 \
             COMPARISONS                                                                            \
         default: break;                                                                            \
@@ -175,25 +315,39 @@ INT_ROW(i32, int32_t)
 INT_ROW(i64, int64_t)
 INT_ROW(u8, uint8_t)
 
-/* Bool as numpy: add is or, mul is and; any non-zero byte reads as true. */
+/* Bool as numpy: add is or, mul is and, & | ^ ~ are logical; any non-zero byte reads as true
+ * (values are normalized to 0/1 before they are combined). */
 static void row_bool(const kern *k, char *o, char *const *in, const int64_t *st, int64_t n)
 {
     typedef uint8_t elt;
     elt *out = (elt *)o, *bout = out;
+#define B(v) ((v) != 0)
     switch (k->op) {
-    case TJ_OP_ABS: UN(x != 0); break;
+    case TJ_OP_ABS:
+    case TJ_OP_FLOOR:
+    case TJ_OP_CEIL:
+    case TJ_OP_TRUNC: UN(out, B(x)); break;
+    case TJ_OP_ISNAN:
+    case TJ_OP_ISINF: UN(out, 0); break;
+    case TJ_OP_NOT:
+    case TJ_OP_INVERT: UN(out, !B(x)); break;
     case TJ_OP_ADD:
-    case TJ_OP_MAXIMUM: BIN(out, (x != 0) | (y != 0)); break;
+    case TJ_OP_OR:
+    case TJ_OP_MAXIMUM: BIN(out, B(x) | B(y)); break;
     case TJ_OP_MUL:
-    case TJ_OP_MINIMUM: BIN(out, (x != 0) & (y != 0)); break;
-    case TJ_OP_GT: BIN(bout, (x != 0) > (y != 0)); break;
-    case TJ_OP_LT: BIN(bout, (x != 0) < (y != 0)); break;
-    case TJ_OP_GE: BIN(bout, (x != 0) >= (y != 0)); break;
-    case TJ_OP_LE: BIN(bout, (x != 0) <= (y != 0)); break;
-    case TJ_OP_EQ: BIN(bout, (x != 0) == (y != 0)); break;
-    case TJ_OP_NEQ: BIN(bout, (x != 0) != (y != 0)); break;
+    case TJ_OP_AND:
+    case TJ_OP_MINIMUM: BIN(out, B(x) & B(y)); break;
+    case TJ_OP_XOR: BIN(out, B(x) ^ B(y)); break;
+    case TJ_OP_GT: BIN(bout, B(x) > B(y)); break;
+    case TJ_OP_LT: BIN(bout, B(x) < B(y)); break;
+    case TJ_OP_GE: BIN(bout, B(x) >= B(y)); break;
+    case TJ_OP_LE: BIN(bout, B(x) <= B(y)); break;
+    case TJ_OP_EQ: BIN(bout, B(x) == B(y)); break;
+    case TJ_OP_NEQ: BIN(bout, B(x) != B(y)); break;
+    case TJ_OP_CLIP: TRI(out, (B(x) | B(y)) & B(z)); break; /* min(max(x, lo), hi) */
     default: break;
     }
+#undef B
 }
 
 static void row_switch(const kern *k, char *o, char *const *in, const int64_t *st, int64_t n)
@@ -303,25 +457,6 @@ static void row_cast(const kern *k, char *o, char *const *in, const int64_t *st,
 
 /* ---- the elementwise driver ------------------------------------------------------------------ */
 
-/* Which compute dtypes each op accepts (the builders cast everything else). */
-static bool supports(tj_op op, tj_dtype d)
-{
-    switch (op) {
-    case TJ_OP_EXP:
-    case TJ_OP_LOG:
-    case TJ_OP_SQRT:
-    case TJ_OP_INV:
-    case TJ_OP_SIGMOID:
-    case TJ_OP_TANH:
-    case TJ_OP_DIV: return tj_dtype_is_float(d);
-    case TJ_OP_NEG:
-    case TJ_OP_SQR:
-    case TJ_OP_SUB:
-    case TJ_OP_POW: return d != TJ_BOOL;
-    default: return true;
-    }
-}
-
 static void (*const dtype_rows[TJ_NUM_DTYPES])(const kern *, char *, char *const *, const int64_t *,
                                                int64_t) = {
     [TJ_BOOL] = row_bool, [TJ_INT8] = row_i8,  [TJ_INT16] = row_i16,   [TJ_INT32] = row_i32,
@@ -364,7 +499,7 @@ static tj_status elemwise_kernel(tj_ctx *ctx, const tj_var *node, tj_array *cons
                 return tjI_error(ctx, node, TJ_ERR_INVALID, "a comparison must produce bool");
             compute = in[0]->dtype;
         }
-        if (!supports(op, compute))
+        if (!tjG_elemwise_accepts(op, compute))
             return tjI_error(ctx, node, TJ_ERR_INVALID, "%s is not defined for %s",
                              tjG_ops[op].name, tj_dtype_name(compute));
         k->row = dtype_rows[compute];
@@ -428,153 +563,3 @@ tj_status tjI_elemwise(tj_ctx *ctx, const tj_var *node, tj_array *const *in, tj_
     return TJ_OK;
 }
 
-/* ---- reductions ------------------------------------------------------------------------------ */
-
-/* The reduced sub-space of one output element: m axes of lengths shape[] and byte strides. */
-typedef struct {
-    int m;
-    int64_t shape[TJ_MAX_NDIM];
-    int64_t stride[TJ_MAX_NDIM];
-} rspace;
-
-/* Byte offset of flat index j (C order over the reduced axes), with its multi-index in idx. */
-static int64_t unravel(const rspace *r, int64_t j, int64_t *idx)
-{
-    int64_t off = 0;
-    for (int d = r->m - 1; d >= 0; d--) {
-        idx[d] = j % r->shape[d];
-        j /= r->shape[d];
-        off += idx[d] * r->stride[d];
-    }
-    return off;
-}
-
-static int64_t advance(const rspace *r, int64_t *idx, int64_t off)
-{
-    for (int d = r->m - 1; d >= 0; d--) {
-        off += r->stride[d];
-        if (++idx[d] < r->shape[d])
-            break;
-        off -= r->shape[d] * r->stride[d];
-        idx[d] = 0;
-    }
-    return off;
-}
-
-/* Pairwise summation (numpy's accuracy: error grows with log n, not n) over elements [lo, lo+n)
- * of the reduced space, in the dtype. Recursion depth is log2(n / PW_BLOCK), not graph-sized. */
-enum { PW_BLOCK = 8 };
-
-#define FLOAT_SUM(SUF, T)                                                                          \
-    static T sum_##SUF(const rspace *r, const char *base, int64_t lo, int64_t n)                   \
-    {                                                                                              \
-        if (n > PW_BLOCK) {                                                                        \
-            int64_t h = n / 2;                                                                     \
-            return sum_##SUF(r, base, lo, h) + sum_##SUF(r, base, lo + h, n - h);                  \
-        }                                                                                          \
-        int64_t idx[TJ_MAX_NDIM];                                                                  \
-        int64_t off = unravel(r, lo, idx);                                                         \
-        T acc = 0;                                                                                 \
-        for (int64_t j = 0; j < n; j++) {                                                          \
-            T v;                                                                                   \
-            LOAD(v, base + off);                                                                   \
-            acc += v;                                                                              \
-            off = advance(r, idx, off);                                                            \
-        }                                                                                          \
-        return acc;                                                                                \
-    }
-
-FLOAT_SUM(f32, float)
-FLOAT_SUM(f64, double)
-
-/* Integer sums wrap like integer addition; the order does not matter. */
-static int64_t sum_int(tj_dtype d, const rspace *r, const char *base, int64_t n)
-{
-    int64_t idx[TJ_MAX_NDIM];
-    int64_t off = n ? unravel(r, 0, idx) : 0;
-    uint64_t acc = 0;
-    for (int64_t j = 0; j < n; j++) {
-        acc += u64(load_int(d, base + off));
-        off = advance(r, idx, off);
-    }
-    return (int64_t)acc;
-}
-
-tj_status tjI_reduce(tj_ctx *ctx, const tj_var *node, tj_array *const *in, tj_array **out)
-{
-    const tj_array *a = in[0];
-    bool mean = node->op == TJ_OP_MEAN;
-    if (node->nattr < 1)
-        return tjI_error(ctx, node, TJ_ERR_INVALID, "a reduction needs its axis mask attribute");
-    uint64_t mask = (uint64_t)node->attr[0];
-    bool keep = node->nattr >= 2 && node->attr[1] != 0;
-    if (a->ndim < 64 && (mask >> a->ndim) != 0)
-        return tjI_error(ctx, node, TJ_ERR_INVALID, "axis mask 0x%llx exceeds the input rank %d",
-                         (unsigned long long)mask, a->ndim);
-    if (a->dtype != node->dtype)
-        return tjI_error(ctx, node, TJ_ERR_INVALID, "input is %s, the reduction is %s",
-                         tj_dtype_name(a->dtype), tj_dtype_name(node->dtype));
-    if (mean ? !tj_dtype_is_float(a->dtype) : a->dtype == TJ_BOOL)
-        return tjI_error(ctx, node, TJ_ERR_INVALID, "%s is not defined for %s (a cast is missing)",
-                         tjG_ops[node->op].name, tj_dtype_name(a->dtype));
-
-    rspace r = {0};
-    int64_t oshape[TJ_MAX_NDIM], kshape[TJ_MAX_NDIM], kstride[TJ_MAX_NDIM];
-    int on = 0, kn = 0;
-    bool empty_reduction = false;
-    for (int d = 0; d < a->ndim; d++) {
-        if ((mask >> d) & 1u) {
-            r.shape[r.m] = a->shape[d];
-            r.stride[r.m++] = a->strides[d];
-            empty_reduction |= a->shape[d] == 0;
-            if (keep)
-                oshape[on++] = 1;
-        } else {
-            kshape[kn] = a->shape[d];
-            kstride[kn++] = a->strides[d];
-            oshape[on++] = a->shape[d];
-        }
-    }
-    if (on != node->ndim)
-        return tjI_error(ctx, node, TJ_ERR_INVALID, "the reduction gives rank %d, the node has %d",
-                         on, node->ndim);
-    tj_array *res;
-    tj_status st = tjI_alloc(ctx, node, on, oshape, &res);
-    if (st != TJ_OK)
-        return st;
-    *out = res;
-    if (res->size == 0)
-        return TJ_OK;
-    /* The output is not empty, so every kept length is >= 1 and the reduced count is at most the
-     * input size: the product cannot overflow. */
-    int64_t count = 0;
-    if (!empty_reduction && !tjA_shape_size(r.m, r.shape, &count))
-        return tjI_error(ctx, node, TJ_ERR_VALUE, "reduced element count overflows");
-
-    int64_t idx[TJ_MAX_NDIM] = {0};
-    for (int64_t i = 0; i < res->size; i++) {
-        const char *base = a->data;
-        for (int d = 0; d < kn; d++)
-            base += idx[d] * kstride[d];
-        char *o = res->data + (size_t)i * tj_dtype_size(res->dtype);
-        if (a->dtype == TJ_FLOAT32) {
-            float s = count ? sum_f32(&r, base, 0, count) : 0.0f;
-            if (mean)
-                s /= (float)count; /* 0/0: the mean of nothing is NaN */
-            memcpy(o, &s, sizeof s);
-        } else if (a->dtype == TJ_FLOAT64) {
-            double s = count ? sum_f64(&r, base, 0, count) : 0.0;
-            if (mean)
-                s /= (double)count;
-            memcpy(o, &s, sizeof s);
-        } else {
-            store_int(a->dtype, o, sum_int(a->dtype, &r, base, count));
-        }
-        for (int d = kn - 1; d >= 0; d--) {
-            if (++idx[d] < kshape[d])
-                break;
-            idx[d] = 0;
-        }
-    }
-    return TJ_OK;
-}

@@ -19,10 +19,19 @@
  *
  * Elementwise kernel (reduce == TJ_OP_NONE_): for every index, each output k stores
  *   code[out_instr[k]] converted to its dtype.
- * Reduction kernel (reduce == TJ_OP_SUM): exactly one output, whose strides are 0 on the reduced
- * axes; for every index, out[o] = out[o] + value, accumulated in the output's dtype. The caller
- * has filled the output with the identity (0) before the call; accumulation order within a row
- * may be reassociated (vector partial sums). */
+ * Reduction kernel (reduce == TJ_OP_SUM, PROD, MAX, MIN, ALL or ANY): exactly one output, whose
+ * strides are 0 on the reduced axes; for every index, out[o] = out[o] (op) value, accumulated in
+ * the output's dtype (max/min propagate NaN; bool max/min are or/and; all/any are bool). The
+ * caller has filled the output with the op's identity (0, 1, -inf or the lowest integer, +inf or
+ * the highest, true, false) before the call; accumulation order within a row may be
+ * reassociated (vector partial results). Means are sum kernels the runtime divides afterwards.
+ *
+ * Splitting (for a thread pool): a row whose output inner stride is 0 is reduced in segments at
+ * absolute multiples of BLOCK (jit/lower.c) combined in order, so its result depends only on the
+ * row, never on where a 1-D [begin, end) is cut at such multiples. Rows that share an output
+ * element must still not run concurrently: lib/runtime_reduce.c cuts every reduction into a fixed
+ * list of independent pieces (each with its own output) and combines them in a fixed order, so
+ * results never depend on the number of threads. */
 #ifndef TJ_KERNEL_H
 #define TJ_KERNEL_H
 
@@ -50,7 +59,7 @@ typedef struct {
     tjK_instr *code;
     int ncode;
     int32_t *out_instr; /* nout: which instruction each output stores */
-    int reduce;         /* TJ_OP_NONE_ or TJ_OP_SUM */
+    int reduce;         /* TJ_OP_NONE_, or the reduction: TJ_OP_SUM PROD MAX MIN ALL ANY */
 } tjK_kernel;
 
 /* The canonical bytes of n kernels (malloc'd; NULL when out of memory): equal bytes, equal code. */

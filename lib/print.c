@@ -26,8 +26,8 @@ static void print_kernel(FILE *f, const tjK_kernel *k)
         fprintf(f, " : %s\n", tj_dtype_name(in->dtype));
     }
     for (int o = 0; o < k->nout; o++)
-        fprintf(f, "      out%d %s %%%d\n", o, k->reduce == TJ_OP_SUM ? "+=" : "=",
-                k->out_instr[o]);
+        fprintf(f, "      out%d %s= %%%d\n", o, /* "out0 sum= %3" for a reduction */
+                k->reduce == TJ_OP_NONE_ ? "" : tjG_ops[k->reduce].name, k->out_instr[o]);
 }
 
 char *tjS_plan_text(const tjS_plan *plan)
@@ -41,7 +41,7 @@ char *tjS_plan_text(const tjS_plan *plan)
     for (int i = 0; i < plan->nsteps; i++) {
         const tjS_step *st = &plan->steps[i];
         node_label(st->root, buf, sizeof buf);
-        static const char *kinds[] = {"kernel", "blas", "view", "shape"};
+        static const char *kinds[] = {"kernel", "blas", "view", "shape", "host", "op"};
         fprintf(f, "%s %s", kinds[st->kind], buf);
         if (st->kind == STEP_KERNEL)
             fprintf(f, " [kernel %d%s]", st->kernel,

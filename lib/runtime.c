@@ -122,7 +122,7 @@ static bool element_strides(const tj_array *a, uint32_t bcast, int ndim, int64_t
 
 /* Merges adjacent axes where every operand is contiguous across them and drops length-1 axes,
  * so a contiguous (1000, 1000) space becomes one flat loop of 10^6. */
-static int coalesce(int ndim, int64_t *shape, int nops, int64_t *strides /* [nops][TJ_MAX_NDIM] */)
+int tjS_coalesce(int ndim, int64_t *shape, int nops, int64_t *strides /* [nops][TJ_MAX_NDIM] */)
 {
     int w = 0;
     for (int d = 0; d < ndim; d++) {
@@ -182,20 +182,19 @@ static tj_status run_kernel(tj_ctx *ctx, const tjS_plan *plan, const tjS_step *s
         }
         ptrs[i] = a->data;
     }
-    bool reduce = st->reduce != TJ_OP_INPUT;
-    int64_t count = 1; /* elements folded into each reduction result */
+    if (st->reduce != TJ_OP_INPUT) { /* identities, pieces, means: runtime_reduce.c */
+        rc = tjS_run_reduce(ctx, st, fn, shape, ptrs, strides, slots);
+        goto done;
+    }
     for (int o = 0; o < st->nout; o++) {
-        int64_t oshape[TJ_MAX_NDIM];
-        int ond = 0;
-        for (int d = 0; d < nd; d++) {
-            bool red = reduce && ((st->red_mask >> d) & 1);
-            if (red && o == 0)
-                count *= shape[d];
-            if (red && !st->keepdims)
-                continue;
-            oshape[ond++] = red ? 1 : shape[d];
-        }
-        tj_array *out = tjA_alloc(st->out_nodes[o]->dtype, ond, oshape, reduce);
+        tj_array *out = NULL, *in_o = st->inplace && st->inplace[o] >= 0
+                                           ? slots[st->in_slots[st->inplace[o]]]
+                                           : NULL;
+        /* in place (lib/opt/inplace.c): a dead input's buffer becomes the output */
+        if (in_o && tjS_can_take(in_o, st->inplace_refs[o], st->out_nodes[o]->dtype, nd, shape))
+            out = tj_array_ref(in_o);
+        else
+            out = tjA_alloc(st->out_nodes[o]->dtype, nd, shape, false);
         if (!out) {
             rc = tjC_error(ctx, TJ_ERR_NOMEM, "out of memory for the result of %s",
                            tjG_ops[st->root->op].name);
@@ -203,12 +202,11 @@ static tj_status run_kernel(tj_ctx *ctx, const tjS_plan *plan, const tjS_step *s
         }
         slots[st->out_slots[o]] = out;
         ptrs[st->nin + o] = out->data;
-        /* output strides over the iteration space: contiguous, 0 on reduced axes */
+        /* output strides over the iteration space: contiguous */
         int64_t *s = strides + (st->nin + o) * TJ_MAX_NDIM, acc = 1;
         for (int d = nd - 1; d >= 0; d--) {
-            bool red = reduce && ((st->red_mask >> d) & 1);
-            s[d] = red || shape[d] == 1 ? 0 : acc;
-            acc *= red ? 1 : shape[d];
+            s[d] = shape[d] == 1 ? 0 : acc;
+            acc *= shape[d];
         }
     }
     int64_t total = 1;
@@ -217,7 +215,7 @@ static tj_status run_kernel(tj_ctx *ctx, const tjS_plan *plan, const tjS_step *s
     if (total > 0) {
         int64_t cshape[TJ_MAX_NDIM];
         memcpy(cshape, shape, sizeof(int64_t) * (size_t)nd);
-        int cnd = coalesce(nd, cshape, nops, strides);
+        int cnd = tjS_coalesce(nd, cshape, nops, strides);
         /* pack strides operand-major with the coalesced rank, as the kernel expects */
         size_t npacked = (size_t)nops * (size_t)(cnd > 0 ? cnd : 1);
         int64_t packed_buf[64];
@@ -236,15 +234,6 @@ static tj_status run_kernel(tj_ctx *ctx, const tjS_plan *plan, const tjS_step *s
         fn(ptrs, cshape, packed, cnd, 0, rows);
         if (packed != packed_buf)
             free(packed);
-    }
-    if (st->reduce == TJ_OP_MEAN) {
-        tj_array *out = slots[st->out_slots[0]];
-        for (int64_t i = 0; i < out->size; i++) {
-            if (out->dtype == TJ_FLOAT32)
-                ((float *)out->data)[i] = ((float *)out->data)[i] / (float)count;
-            else
-                ((double *)out->data)[i] = ((double *)out->data)[i] / (double)count;
-        }
     }
 done:
     for (int i = 0; tmp && i < st->nin; i++)
@@ -273,8 +262,8 @@ tj_status tjS_run(tj_ctx *ctx, const tjS_plan *plan, tjK_fn const *fns, tj_array
         case STEP_KERNEL:
             rc = run_kernel(ctx, plan, st, fns[st->kernel], slots);
             break;
-        case STEP_DOT:
-            rc = run_dot(ctx, st, slots);
+        case STEP_DOT: /* numpy dot, or the optimizer's gemm/gemv/ger (runtime_blas.c) */
+            rc = st->root->op == TJ_OP_DOT ? run_dot(ctx, st, slots) : tjS_run_blas(ctx, st, slots);
             break;
         case STEP_VIEW:
             rc = run_view(ctx, st, slots);
@@ -284,6 +273,19 @@ tj_status tjS_run(tj_ctx *ctx, const tjS_plan *plan, tjK_fn const *fns, tj_array
             slots[st->out_slots[0]] = tj_array_scalar(TJ_INT64, (double)in->shape[st->root->attr[0]]);
             rc = slots[st->out_slots[0]] ? TJ_OK
                                          : tjC_error(ctx, TJ_ERR_NOMEM, "out of memory");
+            break;
+        }
+        case STEP_SHAPE_OP:
+            rc = tjS_run_shape_op(ctx, st, slots);
+            break;
+        case STEP_HOST: {
+            tj_array *in[TJ_MAX_NDIM + 2];
+            for (int j = 0; j < st->nin && j < TJ_MAX_NDIM + 2; j++)
+                in[j] = slots[st->in_slots[j]];
+            rc = st->nin <= TJ_MAX_NDIM + 2
+                     ? tjI_eval_node(ctx, st->root, in, &slots[st->out_slots[0]])
+                     : tjC_error(ctx, TJ_ERR_INVALID, "internal error: a host step with %d inputs",
+                                 st->nin);
             break;
         }
         default:

@@ -1,12 +1,9 @@
 /* The scheduler: graph -> step list. Maximal groups of elementwise nodes that share an iteration
- * space become one kernel; a reduction absorbs the group feeding it; dot becomes a BLAS step;
- * dimshuffle becomes a strided view.
- *
- * Fusion rule (greedy, consumers first): an elementwise node joins its consumers' group when all
- * of its consumers are in that one group and its static type (rank + broadcast pattern) equals
- * the group's iteration type. Under Theano's static broadcasting equal types imply equal runtime
- * shapes, and "all consumers inside" keeps groups convex, so any value a group reads from
- * outside is the root of an earlier step. */
+ * space become one kernel with any number of outputs; a reduction absorbs the group feeding it;
+ * scalars are computed inside the kernels that read them; dot and the BLAS ops become BLAS steps;
+ * dimshuffle becomes a strided view. Which nodes form a kernel and the order of the steps are
+ * decided by lib/sched_fuse.c (convex groups, so every value a kernel reads from outside is made
+ * by an earlier step). */
 #include "function.h"
 
 #include <stdlib.h>
@@ -21,6 +18,9 @@ typedef struct {
     int *group;      /* per topo index: group id (root's topo index) or -1 */
     bool *required;  /* per topo index: a value the caller asked for */
     bool *needed;    /* per topo index: must be materialized in a slot */
+    bool *inlined;   /* per topo index: a scalar computed inside the kernels reading it */
+    int *order;      /* the steps' nodes in execution order (sched_fuse.c) */
+    int norder;
 } sched;
 
 static int P(const sched *s, const tj_var *v) { return s->pos[v->id]; }
@@ -41,65 +41,6 @@ static const tj_var *inline_constant(const tj_var *v)
     while (v->op == TJ_OP_DIMSHUFFLE && v->in[0]->ndim == 0)
         v = v->in[0];
     return v->op == TJ_OP_CONSTANT && v->ndim == 0 ? v : NULL;
-}
-
-static void assign_groups(sched *s)
-{
-    /* consumer's group per node, or -2 when consumers disagree */
-    int *cg = malloc(sizeof *cg * s->n);
-    for (size_t i = 0; i < s->n; i++)
-        cg[i] = -1;
-    for (size_t k = s->n; k-- > 0;) {
-        tj_var *v = s->topo[k];
-        int g = -1;
-        if (tj_op_is(v->op, OPF_ELEMWISE) && cg[k] >= 0) {
-            tj_var *root = s->topo[cg[k]];
-            int nd;
-            uint32_t bc;
-            iter_type(root, &nd, &bc);
-            bool reduce_group = tj_op_is(root->op, OPF_REDUCE);
-            if (nd == v->ndim && bc == v->bcast && !(reduce_group && s->required[k]))
-                g = cg[k];
-        }
-        if (g < 0 && (tj_op_is(v->op, OPF_ELEMWISE) || tj_op_is(v->op, OPF_REDUCE)))
-            g = (int)k;
-        s->group[k] = g;
-        /* tell each input which group consumes it */
-        for (int i = 0; i < v->nin; i++) {
-            int p = P(s, v->in[i]);
-            int mine = g >= 0 ? g : -3 - (int)k; /* a non-kernel consumer is its own "group" */
-            if (cg[p] == -1)
-                cg[p] = mine;
-            else if (cg[p] != mine)
-                cg[p] = -2;
-        }
-    }
-    free(cg);
-}
-
-/* Marks what must live in a slot: group roots, required values, external operands. */
-static void mark_needed(sched *s)
-{
-    for (size_t k = s->n; k-- > 0;) {
-        tj_var *v = s->topo[k];
-        bool is_root = s->group[k] == (int)k;
-        bool member = s->group[k] >= 0 && !is_root;
-        if (s->required[k])
-            s->needed[k] = true;
-        if (!s->needed[k] && !member)
-            continue;
-        if (member && !s->needed[k] && !s->needed[s->group[k]])
-            continue;
-        /* operands read from outside this node's group */
-        for (int i = 0; i < v->nin; i++) {
-            int p = P(s, v->in[i]);
-            if (s->group[k] >= 0 && s->group[p] == s->group[k])
-                continue;
-            if (s->group[k] >= 0 && inline_constant(v->in[i]))
-                continue;
-            s->needed[p] = true;
-        }
-    }
 }
 
 /* ---- building one kernel description ---- */
@@ -124,12 +65,66 @@ static int emit(kbuild *b, tjK_instr ins)
     return b->ncode++;
 }
 
+/* The instruction giving the value of `in` inside the kernel of group `root`: a member's, a
+ * literal's, a load of an operand, or an inlined scalar's computation (emitted once per kernel,
+ * its own inlined inputs first, by an explicit stack: a chain of scalars may be long). */
+static int value_of(sched *s, kbuild *b, int root, tj_var *in, int *instr_of, bool *have,
+                    int *stack, tj_var **operands, int *noperands)
+{
+    int p = P(s, in);
+    const tj_var *c;
+    if (s->group[p] == root || (s->inlined[p] && have[p]))
+        return instr_of[p];
+    if ((c = inline_constant(in))) {
+        tjK_instr k2 = {.op = TJK_CONST, .dtype = c->dtype, .args = {-1, -1, -1},
+                        .value = tj_array_get(c->value, NULL)};
+        return emit(b, k2);
+    }
+    if (!s->inlined[p]) {
+        int o = 0;
+        while (o < *noperands && operands[o] != in)
+            o++;
+        if (o == *noperands)
+            operands[(*noperands)++] = in;
+        tjK_instr ld = {.op = TJK_LOAD, .dtype = in->dtype, .args = {o, -1, -1}};
+        return emit(b, ld);
+    }
+    int sp = 0;
+    stack[sp++] = p;
+    while (sp > 0) {
+        tj_var *v = s->topo[stack[sp - 1]];
+        bool ready = true;
+        for (int i = 0; i < v->nin; i++) {
+            int q = P(s, v->in[i]);
+            if (s->inlined[q] && !have[q] && s->group[q] != root && !inline_constant(v->in[i])) {
+                stack[sp++] = q; /* each is emitted before it is needed; duplicates are skipped */
+                ready = false;
+            }
+        }
+        if (!ready)
+            continue;
+        sp--;
+        int k = P(s, v);
+        if (have[k])
+            continue;
+        tjK_instr ins = {.op = v->op, .dtype = v->dtype, .args = {-1, -1, -1}};
+        for (int i = 0; i < v->nin; i++)
+            ins.args[i] =
+                value_of(s, b, root, v->in[i], instr_of, have, stack + sp, operands, noperands);
+        instr_of[k] = emit(b, ins);
+        have[k] = true;
+    }
+    return instr_of[p];
+}
+
 static tjK_kernel *build_kernel(sched *s, int root, tjS_step *st, tj_var ***operands_out)
 {
     tj_var *r = s->topo[root];
     bool reduce = tj_op_is(r->op, OPF_REDUCE);
     kbuild b = {0};
     int *instr_of = malloc(sizeof *instr_of * s->n); /* topo index -> instruction */
+    bool *have = calloc(s->n, sizeof *have);            /* inlined scalars already emitted */
+    int *stack = malloc(sizeof *stack * (4 * s->n + 4)); /* DFS pushes: at most edges + nodes */
     tj_var **operands = malloc(sizeof *operands * s->n);
     int noperands = 0;
     tj_var **outs = malloc(sizeof *outs * s->n);
@@ -139,42 +134,17 @@ static tjK_kernel *build_kernel(sched *s, int root, tjS_step *st, tj_var ***oper
             continue;
         tj_var *v = s->topo[k];
         tjK_instr ins = {.op = v->op, .dtype = v->dtype, .args = {-1, -1, -1}};
-        for (int i = 0; i < v->nin; i++) {
-            tj_var *in = v->in[i];
-            int p = P(s, in);
-            const tj_var *c;
-            if (s->group[p] == root) {
-                ins.args[i] = instr_of[p];
-            } else if ((c = inline_constant(in))) {
-                tjK_instr k2 = {.op = TJK_CONST, .dtype = c->dtype, .args = {-1, -1, -1},
-                                .value = tj_array_get(c->value, NULL)};
-                ins.args[i] = emit(&b, k2);
-            } else {
-                int o = 0;
-                while (o < noperands && operands[o] != in)
-                    o++;
-                if (o == noperands)
-                    operands[noperands++] = in;
-                tjK_instr ld = {.op = TJK_LOAD, .dtype = in->dtype, .args = {o, -1, -1}};
-                ins.args[i] = emit(&b, ld);
-            }
-        }
+        for (int i = 0; i < v->nin; i++)
+            ins.args[i] = value_of(s, &b, root, v->in[i], instr_of, have, stack, operands,
+                                   &noperands);
         instr_of[k] = emit(&b, ins);
         if ((int)k == root || s->needed[k])
             outs[nouts++] = v;
     }
     int32_t *out_instr = malloc(sizeof *out_instr * (size_t)(nouts + 1));
     if (reduce) {
-        tj_var *in = r->in[0];
-        int p = P(s, in);
-        if (s->group[p] == root) {
-            out_instr[0] = instr_of[p];
-        } else {
-            operands[noperands] = in;
-            tjK_instr ld = {.op = TJK_LOAD, .dtype = in->dtype, .args = {noperands, -1, -1}};
-            noperands++;
-            out_instr[0] = emit(&b, ld);
-        }
+        out_instr[0] = value_of(s, &b, root, r->in[0], instr_of, have, stack, operands,
+                                &noperands);
         outs[0] = r;
         nouts = 1;
     } else {
@@ -206,11 +176,14 @@ static tjK_kernel *build_kernel(sched *s, int root, tjS_step *st, tj_var ***oper
     kern->code = b.code;
     kern->ncode = b.ncode;
     kern->out_instr = out_instr;
-    kern->reduce = reduce ? TJ_OP_SUM : TJ_OP_NONE_;
+    /* a mean is a sum kernel that the runtime divides */
+    kern->reduce = !reduce ? TJ_OP_NONE_ : r->op == TJ_OP_MEAN ? TJ_OP_SUM : (int)r->op;
     st->nin = noperands;
     st->nout = nouts;
     st->out_nodes = outs;
     free(instr_of);
+    free(have);
+    free(stack);
     *operands_out = operands;
     return kern;
 }
@@ -224,6 +197,8 @@ void tjS_plan_free(tjS_plan *plan)
         free(plan->steps[i].out_slots);
         free(plan->steps[i].out_nodes);
         free(plan->steps[i].in_bcast);
+        free(plan->steps[i].inplace);
+        free(plan->steps[i].inplace_refs);
     }
     for (int i = 0; i < plan->nkernels; i++) {
         tjK_kernel *k = plan->kernels[i];
@@ -238,6 +213,8 @@ void tjS_plan_free(tjS_plan *plan)
     free(plan->slot_node);
     free(plan->leaf_slots);
     free(plan->last_use);
+    free(plan->alias_node);
+    free(plan->alias_slot);
     free(plan);
 }
 
@@ -246,23 +223,93 @@ int tjS_slot_of(const tjS_plan *plan, const tj_var *v)
     for (int i = 0; i < plan->nslots; i++)
         if (plan->slot_node[i] == v)
             return i;
+    for (int i = 0; i < plan->nalias; i++)
+        if (plan->alias_node[i] == v)
+            return plan->alias_slot[i];
     return -1;
 }
 
-tj_status tjS_plan_build(tj_ctx *ctx, tj_var *const *outs, int nouts, tjS_plan **out)
+static bool same_kernel(const tjK_kernel *a, const tjK_kernel *b)
+{
+    int nops = a->nin + a->nout;
+    if (a->nin != b->nin || a->nout != b->nout || a->ncode != b->ncode || a->reduce != b->reduce)
+        return false;
+    for (int i = 0; i < a->ncode; i++) {
+        const tjK_instr *x = &a->code[i], *y = &b->code[i];
+        if (x->op != y->op || x->dtype != y->dtype || memcmp(x->args, y->args, sizeof x->args) ||
+            (x->op == TJK_CONST && memcmp(&x->value, &y->value, sizeof x->value)))
+            return false;
+    }
+    return !memcmp(a->dtype, b->dtype, sizeof *a->dtype * (size_t)nops) &&
+           !memcmp(a->scalar, b->scalar, sizeof *a->scalar * (size_t)a->nin) &&
+           !memcmp(a->out_instr, b->out_instr, sizeof *a->out_instr * (size_t)a->nout);
+}
+
+/* Adds k to the plan's kernels, or frees it and reuses an identical one: kernels are generic
+ * over sizes and strides, so steps that differ only in shapes, reduced axes or keepdims run the
+ * same code (LLVM's time is per kernel: a reduction costs tens of ms). Returns its index. */
+static int add_kernel(tjS_plan *plan, tjK_kernel *k)
+{
+    for (int i = 0; i < plan->nkernels; i++) {
+        if (same_kernel(plan->kernels[i], k)) {
+            free(k->dtype);
+            free(k->scalar);
+            free(k->code);
+            free(k->out_instr);
+            free(k);
+            return i;
+        }
+    }
+    plan->kernels[plan->nkernels] = k;
+    return plan->nkernels++;
+}
+
+/* Requested nodes that tjS_expand rewrote: where their values are. */
+static bool record_aliases(tjS_plan *plan, tj_var *const *req, tj_var *const *outs, int n)
+{
+    int k = 0;
+    for (int i = 0; i < n; i++)
+        k += req[i] != outs[i];
+    if (k == 0)
+        return true;
+    plan->alias_node = malloc(sizeof *plan->alias_node * (size_t)k);
+    plan->alias_slot = malloc(sizeof *plan->alias_slot * (size_t)k);
+    if (!plan->alias_node || !plan->alias_slot)
+        return false;
+    for (int i = 0; i < n; i++) {
+        if (req[i] == outs[i])
+            continue;
+        plan->alias_node[plan->nalias] = req[i];
+        plan->alias_slot[plan->nalias++] = tjS_slot_of(plan, outs[i]);
+    }
+    return true;
+}
+
+tj_status tjS_plan_build(tj_ctx *ctx, tj_var *const *req, int nouts, const tjS_fuse_opts *fuse,
+                         tjS_plan **out)
 {
     *out = NULL;
     sched s = {.ctx = ctx};
-    s.topo = tjG_toposort(ctx, outs, nouts, &s.n);
-    if (!s.topo)
+    /* the softmax family becomes max/sum kernels (sched_expand.c): schedule the rewritten graph */
+    tj_var **outs = malloc(sizeof *outs * (size_t)(nouts + 1));
+    if (!outs)
+        return tjC_error(ctx, TJ_ERR_NOMEM, "out of memory scheduling %d outputs", nouts);
+    if (tjS_expand(ctx, req, nouts, outs) == TJ_OK)
+        s.topo = tjG_toposort(ctx, outs, nouts, &s.n);
+    if (!s.topo) {
+        free(outs);
         return ctx->err;
+    }
     s.pos = malloc(sizeof *s.pos * (ctx->nvars + 1));
     s.nconsumers = calloc(s.n + 1, sizeof *s.nconsumers);
     s.group = malloc(sizeof *s.group * (s.n + 1));
     s.required = calloc(s.n + 1, sizeof *s.required);
     s.needed = calloc(s.n + 1, sizeof *s.needed);
+    s.inlined = calloc(s.n + 1, sizeof *s.inlined);
+    s.order = malloc(sizeof *s.order * (s.n + 1));
     tjS_plan *plan = calloc(1, sizeof *plan);
-    if (!s.pos || !s.nconsumers || !s.group || !s.required || !s.needed || !plan) {
+    if (!s.pos || !s.nconsumers || !s.group || !s.required || !s.needed || !s.inlined ||
+        !s.order || !plan) {
         tjC_error(ctx, TJ_ERR_NOMEM, "out of memory scheduling a graph of %zu nodes", s.n);
         goto fail;
     }
@@ -272,8 +319,9 @@ tj_status tjS_plan_build(tj_ctx *ctx, tj_var *const *outs, int nouts, tjS_plan *
         s.pos[s.topo[k]->id] = (int)k;
     for (int o = 0; o < nouts; o++)
         s.required[P(&s, outs[o])] = true;
-    assign_groups(&s);
-    mark_needed(&s);
+    if (tjS_fuse(ctx, s.topo, s.n, s.pos, s.required, fuse, s.group, s.needed, s.inlined,
+                 s.order, &s.norder) != TJ_OK)
+        goto fail;
 
     /* slots: every needed node; leaves listed for the call to fill */
     int *slot_of = malloc(sizeof *slot_of * (s.n + 1));
@@ -295,8 +343,9 @@ tj_status tjS_plan_build(tj_ctx *ctx, tj_var *const *outs, int nouts, tjS_plan *
         if (tj_op_is(s.topo[k]->op, OPF_LEAF))
             plan->leaf_slots[plan->nleaves++] = slot_of[k];
     }
-    /* steps in topological order of their roots */
-    for (size_t k = 0; k < s.n; k++) {
+    /* steps in the order fusion found (a topological order of the kernels and other steps) */
+    for (int oi = 0; oi < s.norder; oi++) {
+        size_t k = (size_t)s.order[oi];
         tj_var *v = s.topo[k];
         if (!s.needed[k] || tj_op_is(v->op, OPF_LEAF))
             continue;
@@ -308,17 +357,20 @@ tj_status tjS_plan_build(tj_ctx *ctx, tj_var *const *outs, int nouts, tjS_plan *
         tj_var **operands = NULL;
         if (s.group[k] == (int)k) {
             st->kind = STEP_KERNEL;
-            st->kernel = plan->nkernels;
-            plan->kernels[plan->nkernels++] = build_kernel(&s, (int)k, st, &operands);
+            st->kernel = add_kernel(plan, build_kernel(&s, (int)k, st, &operands));
             if (tj_op_is(v->op, OPF_REDUCE)) {
                 st->reduce = v->op;
                 st->red_mask = (uint32_t)v->attr[0];
                 st->keepdims = v->attr[1] != 0;
             }
         } else {
-            st->kind = v->op == TJ_OP_DOT ? STEP_DOT
+            bool blas = v->op == TJ_OP_DOT || v->op == TJ_OP_GEMM || v->op == TJ_OP_GEMV ||
+                        v->op == TJ_OP_GER;
+            st->kind = blas ? STEP_DOT
                        : v->op == TJ_OP_DIMSHUFFLE ? STEP_VIEW
-                                                   : STEP_SHAPE;
+                       : v->op == TJ_OP_SHAPE_OF ? STEP_SHAPE
+                       : tjG_is_shape_op(v->op)  ? STEP_SHAPE_OP
+                                                 : STEP_HOST;
             st->nin = v->nin;
             st->nout = 1;
             operands = malloc(sizeof *operands * (size_t)v->nin);
@@ -341,15 +393,22 @@ tj_status tjS_plan_build(tj_ctx *ctx, tj_var *const *outs, int nouts, tjS_plan *
     for (int i = 0; i < plan->nsteps; i++)
         for (int j = 0; j < plan->steps[i].nin; j++)
             plan->last_use[plan->steps[i].in_slots[j]] = i;
+    if (!record_aliases(plan, req, outs, nouts)) {
+        tjC_error(ctx, TJ_ERR_NOMEM, "out of memory scheduling a graph of %zu nodes", s.n);
+        goto fail;
+    }
     *out = plan;
     plan = NULL;
 fail:
     tjS_plan_free(plan);
+    free(outs);
     free(s.topo);
     free(s.pos);
     free(s.nconsumers);
     free(s.group);
     free(s.required);
     free(s.needed);
+    free(s.inlined);
+    free(s.order);
     return *out ? TJ_OK : ctx->err;
 }

@@ -224,7 +224,11 @@ static const tj_dtype float_types[2] = {TJ_FLOAT32, TJ_FLOAT64};
 static double r_neg(double x) { return -x; }
 static double r_sqr(double x) { return x * x; }
 static double r_inv(double x) { return 1.0 / x; }
-static double r_sigmoid(double x) { return 1.0 / (1.0 + exp(-x)); }
+/* the stable form the executors use: exp(x) / (1 + exp(x)) below 0 */
+static double r_sigmoid(double x)
+{
+    return x >= 0 ? 1.0 / (1.0 + exp(-x)) : exp(x) / (1.0 + exp(x));
+}
 
 static const struct {
     tj_op op;
@@ -282,7 +286,8 @@ Test(interp, float32_computed_in_float)
     tj_array *th = eval1(ew(TJ_OP_TANH, TJ_FLOAT32, vx, NULL, NULL), &x);
     const float *xs = tj_array_data(x);
     for (int i = 0; i < 64; i++) {
-        float s = 1.0f / (1.0f + expf(-xs[i]));
+        /* the stable form: e / (1 + e) with e = exp(x) below 0 (no underflow to 0) */
+        float e = expf(xs[i]), s = xs[i] >= 0 ? 1.0f / (1.0f + expf(-xs[i])) : e / (1.0f + e);
         cr_expect_eq(((float *)sg->data)[i], s, "sigmoid(%g)", xs[i]);
         cr_expect_eq(((float *)ex->data)[i], expf(xs[i]));
         cr_expect_eq(((float *)th->data)[i], tanhf(xs[i]));

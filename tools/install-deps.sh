@@ -3,7 +3,7 @@
 # As root it runs apt-get itself (update once, then install); otherwise it prints the command.
 set -euo pipefail
 
-packages=(build-essential cmake pkg-config llvm-19-dev libopenblas-dev libcriterion-dev)
+packages=(build-essential cmake pkg-config llvm-19-dev libopenblas-dev libcriterion-dev libedit-dev)
 if [ "${1:-}" = "--dev" ]; then
     packages+=(clang valgrind)
 fi

@@ -1,0 +1,246 @@
+/* Running one case: every participant (tensorjit runners, C variants, peers) is set up, checked
+ * against the C reference, warmed up, then sampled in rounds A B C A B C ... (the start rotating
+ * each round) so that a disturbance on this shared machine hits them all alike. */
+#include "bench.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum { SETUP_TIMEOUT = 1800, RUN_TIMEOUT = 900, END_TIMEOUT = 120 };
+
+static int next_id = 1;
+
+/* Sends a command and parses the one-line reply. On a dead or silent runner the process is
+ * stopped and the runner marked unavailable. Returns 0 when the reply says ok. */
+static int exchange(bx_runner *r, const char *cmd, double timeout, jl_obj *o, char *why, int len)
+{
+    char line[8192];
+    if (!r->proc) {
+        snprintf(why, (size_t)len, "%s is not running", r->name);
+        return -1;
+    }
+    int rc = bp_send(r->proc, cmd);
+    if (rc == 0)
+        rc = bp_recv(r->proc, timeout, line, sizeof line);
+    if (rc != 0) {
+        snprintf(why, (size_t)len, "%s %s after '%s' (see the runner's log)", r->name,
+                 rc == -2 ? "timed out" : "died", cmd);
+        bx_note(r->note, sizeof r->note, why, NULL);
+        bp_stop(r->proc);
+        r->proc = NULL;
+        return -1;
+    }
+    if (jl_parse(line, o) != 0) {
+        snprintf(why, (size_t)len, "unreadable reply from %s: %.200s", r->name, line);
+        return -1;
+    }
+    if (!jl_bool(o, "ok", false)) {
+        const char *m = jl_str(o, "skip");
+        snprintf(why, (size_t)len, "%s", m[0] ? m : jl_str(o, "error"));
+        return jl_str(o, "skip")[0] ? 1 : -1;
+    }
+    return 0;
+}
+
+static bx_row *add_row(bx_result *res, bx_runner *r, const char *label, const char *variant)
+{
+    if (res->nrows == BX_MAX_ROWS)
+        return NULL;
+    bx_row *row = &res->rows[res->nrows++];
+    memset(row, 0, sizeof *row);
+    snprintf(row->label, sizeof row->label, "%s", label);
+    snprintf(row->variant, sizeof row->variant, "%s", variant);
+    row->runner = r;
+    row->threads = r->threads;
+    row->status = RS_OK;
+    return row;
+}
+
+static void make_rows(const bc_case *c, bx_run *run, bx_result *res)
+{
+    for (int i = 0; i < run->nrunners; i++) {
+        bx_runner *r = &run->runners[i];
+        if (r->kind == RK_TJ) {
+            if (!(c->tj_default_only && r->threads == 1))
+                add_row(res, r, r->name, "-");
+        } else if (r->kind == RK_C) {
+            for (int v = 0; v < BC_MAX_VARIANTS && c->variants[v]; v++) {
+                char label[48];
+                snprintf(label, sizeof label, "C %s", c->variants[v]);
+                add_row(res, r, label, c->variants[v]);
+            }
+        } else {
+            add_row(res, r, r->name, "-");
+        }
+    }
+}
+
+static void open_row(const bc_case *c, bx_row *row)
+{
+    char cmd[256], why[600];
+    jl_obj o;
+    row->id = next_id++;
+    snprintf(cmd, sizeof cmd, "case %d %s %s %s", row->id, c->workload, c->size, row->variant);
+    int rc = exchange(row->runner, cmd, SETUP_TIMEOUT, &o, why, sizeof why);
+    if (rc != 0) {
+        row->status = rc > 0 ? RS_SKIPPED : RS_ERROR;
+        bx_note(row->note, sizeof row->note, why, NULL);
+        return;
+    }
+    row->opened = true;
+    const jl_field *f = jl_get(&o, "check");
+    if (f && f->type == JL_ARR) {
+        memcpy(row->check, f->arr, (size_t)f->narr * sizeof *f->arr);
+        row->ncheck = f->narr;
+    }
+    int th = (int)jl_num(&o, "threads", 0);
+    if (th > 0)
+        row->threads = th;
+    bx_note(row->note, sizeof row->note, jl_str(&o, "note"), NULL);
+}
+
+static void close_row(bx_row *row)
+{
+    if (!row->opened)
+        return;
+    char cmd[64], why[600];
+    jl_obj o;
+    snprintf(cmd, sizeof cmd, "end %d", row->id);
+    if (exchange(row->runner, cmd, END_TIMEOUT, &o, why, sizeof why) == 0) {
+        const char *note = jl_str(&o, "note");
+        if (note[0])
+            bx_note(row->note, sizeof row->note, note, NULL);
+    }
+    row->opened = false;
+}
+
+/* The C check every row is compared with: the first C variant, or the referenced C case. */
+static int reference(const bc_case *c, bx_run *run, bx_result *res, double *ref, int *nref)
+{
+    for (int i = 0; i < res->nrows; i++) {
+        bx_row *row = &res->rows[i];
+        if (row->runner->kind == RK_C && strcmp(row->variant, c->variants[0]) == 0 &&
+            row->status == RS_OK && row->ncheck > 0) {
+            memcpy(ref, row->check, (size_t)row->ncheck * sizeof *ref);
+            *nref = row->ncheck;
+            return 0;
+        }
+    }
+    if (!c->ref_workload)
+        return -1;
+    const bc_case *rc = NULL;
+    for (int i = 0; i < bc_ncases; i++)
+        if (strcmp(bc_cases[i].workload, c->ref_workload) == 0 &&
+            strcmp(bc_cases[i].size, c->ref_size) == 0)
+            rc = &bc_cases[i];
+    for (int i = 0; rc && i < run->nrunners; i++) {
+        bx_runner *r = &run->runners[i];
+        if (r->kind != RK_C)
+            continue;
+        bx_result tmp = {0};
+        bx_row *row = add_row(&tmp, r, "C reference", rc->variants[0]);
+        open_row(rc, row);
+        close_row(row);
+        if (row->status == RS_OK && row->ncheck > 0) {
+            memcpy(ref, row->check, (size_t)row->ncheck * sizeof *ref);
+            *nref = row->ncheck;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+static void check_rows(const bc_case *c, bx_run *run, bx_result *res)
+{
+    double ref[JL_MAX_ARRAY];
+    int nref = 0;
+    if (reference(c, run, res, ref, &nref) != 0) {
+        snprintf(res->note, sizeof res->note, "no C reference: results unchecked");
+        return;
+    }
+    for (int i = 0; i < res->nrows; i++) {
+        bx_row *row = &res->rows[i];
+        if (row->status != RS_OK)
+            continue;
+        char why[400];
+        if (bc_compare(c, ref, nref, row->check, row->ncheck, why, sizeof why) != 0) {
+            row->status = RS_FAILED;
+            bx_note(row->note, sizeof row->note, "result mismatch: ", why);
+        } else {
+            row->checked = true;
+        }
+    }
+}
+
+static void warm_row(bx_run *run, bx_row *row)
+{
+    char cmd[96], why[600];
+    jl_obj o;
+    /* The budget applies to the peers only: tensorjit and the C limit are always measured. */
+    double budget = run->cfg.quick ? run->cfg.quick_row_budget_s : run->cfg.row_budget_s;
+    bool peer = row->runner->kind == RK_PEER;
+    snprintf(cmd, sizeof cmd, "warmup %d %.6f %.6f", row->id, run->cfg.min_sample_s,
+             peer ? budget / run->cfg.samples : 0.0);
+    if (exchange(row->runner, cmd, RUN_TIMEOUT, &o, why, sizeof why) != 0) {
+        row->status = RS_ERROR;
+        bx_note(row->note, sizeof row->note, "warm-up: ", why);
+        return;
+    }
+    row->reps = (long)jl_num(&o, "reps", 1);
+    double per_op = jl_num(&o, "seconds", NAN);
+    double total = per_op * (double)row->reps * run->cfg.samples;
+    if (peer && !(total <= budget)) {
+        char t[32];
+        bx_format_time(per_op, t, sizeof t);
+        row->status = RS_SKIPPED;
+        snprintf(row->note, sizeof row->note, "too slow for %s: %s per op",
+                 run->cfg.quick ? "QUICK" : "the time budget", t);
+    }
+}
+
+static void sample_row(bx_row *row)
+{
+    char cmd[64], why[600];
+    jl_obj o;
+    snprintf(cmd, sizeof cmd, "sample %d", row->id);
+    if (exchange(row->runner, cmd, RUN_TIMEOUT, &o, why, sizeof why) != 0) {
+        row->status = RS_ERROR;
+        bx_note(row->note, sizeof row->note, "sample: ", why);
+        return;
+    }
+    double t = jl_num(&o, "seconds", NAN);
+    if (!(t >= 0)) {
+        row->status = RS_ERROR;
+        snprintf(row->note, sizeof row->note, "sample: no time in the reply");
+        return;
+    }
+    row->samples[row->nsamples++] = t;
+}
+
+void bx_run_case(const bc_case *c, bx_run *run, bx_result *res)
+{
+    memset(res, 0, sizeof *res);
+    res->c = c;
+    make_rows(c, run, res);
+    for (int i = 0; i < res->nrows; i++)
+        open_row(c, &res->rows[i]);
+    check_rows(c, run, res);
+    for (int i = 0; i < res->nrows; i++)
+        if (res->rows[i].status == RS_OK)
+            warm_row(run, &res->rows[i]);
+    int n = res->nrows;
+    for (int s = 0; s < run->cfg.samples && s < BX_MAX_SAMPLES; s++)
+        for (int k = 0; k < n; k++) {
+            bx_row *row = &res->rows[(k + s) % n];
+            if (row->status == RS_OK)
+                sample_row(row);
+        }
+    for (int i = 0; i < res->nrows; i++) {
+        bx_row *row = &res->rows[i];
+        close_row(row);
+        if (row->status == RS_OK)
+            row->median = bx_median(row->samples, row->nsamples, &row->min, &row->max);
+    }
+}

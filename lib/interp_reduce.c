@@ -1,0 +1,433 @@
+/* Reference executor for reductions (sum mean prod max min all any), argmax/argmin and the
+ * softmax family, plainly in C with numpy's semantics.
+ *
+ * Every op works lane by lane: for each output position (the kept axes, in C order) the reduced
+ * elements are gathered, in C order of the reduced axes, into a contiguous buffer, and the lane
+ * is reduced (or, for softmax, transformed and scattered back). Floats compute in their own dtype
+ * (float32 through the f-suffixed libm calls; sums pairwise, as numpy); integers wrap through
+ * uint64 as integer arithmetic does. */
+#include "internal.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- lanes ----------------------------------------------------------------------------------- */
+
+typedef struct {
+    int nk, nr;                  /* kept and reduced axes of the input */
+    int64_t kshape[TJ_MAX_NDIM]; /* kept lengths; byte strides of input and output on them */
+    int64_t kin[TJ_MAX_NDIM], kout[TJ_MAX_NDIM];
+    int64_t rshape[TJ_MAX_NDIM]; /* reduced lengths; byte strides of input (and output) */
+    int64_t rin[TJ_MAX_NDIM], rout[TJ_MAX_NDIM];
+    int64_t count; /* elements per lane */
+    int64_t lanes; /* output positions */
+} layout;
+
+/* Splits the input's axes by mask; out_strides (NULL: none) are the byte strides of an output of
+ * the input's shape (softmax). */
+static void make_layout(layout *L, const tj_array *a, uint64_t mask, const int64_t *out_strides)
+{
+    memset(L, 0, sizeof *L);
+    L->count = 1;
+    L->lanes = 1;
+    for (int d = 0; d < a->ndim; d++) {
+        int64_t os = out_strides ? out_strides[d] : 0;
+        if ((mask >> d) & 1u) {
+            L->rshape[L->nr] = a->shape[d];
+            L->rin[L->nr] = a->strides[d];
+            L->rout[L->nr++] = os;
+            L->count *= a->shape[d];
+        } else {
+            L->kshape[L->nk] = a->shape[d];
+            L->kin[L->nk] = a->strides[d];
+            L->kout[L->nk++] = os;
+            L->lanes *= a->shape[d];
+        }
+    }
+}
+
+/* n elements of es bytes from src (stepping ss bytes) to dst (stepping ds): fixed-size copies
+ * the compiler turns into plain loads and stores. */
+static void copy_run(char *dst, int64_t ds, const char *src, int64_t ss, int64_t n, size_t es)
+{
+#define RUN(W)                                                                                     \
+    for (int64_t j = 0; j < n; j++)                                                                \
+        memcpy(dst + j * ds, src + j * ss, W);                                                     \
+    break;
+    switch (es) {
+    case 1: RUN(1)
+    case 2: RUN(2)
+    case 4: RUN(4)
+    default: RUN(8)
+    }
+#undef RUN
+}
+
+/* Copies one lane between its strided place and the contiguous buffer `lane`, in C order of the
+ * reduced axes: the innermost reduced axis as a run, an odometer over the others. copy_in:
+ * lane <- in; else out <- lane (in and out are the lane's bases). */
+static void lane_copy(const layout *L, char *lane, const char *in, char *out, size_t es,
+                      bool copy_in)
+{
+    if (L->nr == 0) { /* a lane of one element */
+        memcpy(copy_in ? lane : out, copy_in ? in : lane, es);
+        return;
+    }
+    int last = L->nr - 1;
+    int64_t len = L->rshape[last], runs = len ? L->count / len : 0;
+    int64_t idx[TJ_MAX_NDIM] = {0}, oi = 0, oo = 0;
+    char *p = lane;
+    for (int64_t r = 0; r < runs; r++, p += (size_t)len * es) {
+        if (copy_in)
+            copy_run(p, (int64_t)es, in + oi, L->rin[last], len, es);
+        else
+            copy_run(out + oo, L->rout[last], p, (int64_t)es, len, es);
+        for (int d = last - 1; d >= 0; d--) {
+            oi += L->rin[d];
+            oo += L->rout[d];
+            if (++idx[d] < L->rshape[d])
+                break;
+            oi -= L->rshape[d] * L->rin[d];
+            oo -= L->rshape[d] * L->rout[d];
+            idx[d] = 0;
+        }
+    }
+}
+
+/* ---- integers -------------------------------------------------------------------------------- */
+
+static int64_t load_int(tj_dtype d, const char *p)
+{
+    switch (d) {
+    case TJ_BOOL: return *p != 0;
+    case TJ_INT8: {
+        int8_t v;
+        memcpy(&v, p, 1);
+        return v;
+    }
+    case TJ_INT16: {
+        int16_t v;
+        memcpy(&v, p, 2);
+        return v;
+    }
+    case TJ_INT32: {
+        int32_t v;
+        memcpy(&v, p, 4);
+        return v;
+    }
+    case TJ_INT64: {
+        int64_t v;
+        memcpy(&v, p, 8);
+        return v;
+    }
+    default: return (uint8_t)*p; /* UINT8 */
+    }
+}
+
+/* Stores v wrapped to the width of integer dtype d (bool: v != 0). */
+static void store_int(tj_dtype d, char *o, int64_t v)
+{
+    uint64_t u = (uint64_t)v;
+    switch (d) {
+    case TJ_BOOL: *o = v != 0; break;
+    case TJ_INT8:
+    case TJ_UINT8: *o = (char)(uint8_t)u; break;
+    case TJ_INT16: {
+        uint16_t x = (uint16_t)u;
+        memcpy(o, &x, 2);
+        break;
+    }
+    case TJ_INT32: {
+        uint32_t x = (uint32_t)u;
+        memcpy(o, &x, 4);
+        break;
+    }
+    default: memcpy(o, &u, 8); break;
+    }
+}
+
+/* sum/prod wrap modulo 2^64 (the store wraps again to the width); max/min of bool are any/all,
+ * which the 0/1 values give directly. */
+static int64_t int_reduce(tj_op op, tj_dtype d, const char *lane, int64_t n)
+{
+    size_t es = tj_dtype_size(d);
+    uint64_t acc = op == TJ_OP_PROD ? 1 : 0;
+    int64_t m = 0;
+    for (int64_t j = 0; j < n; j++) {
+        int64_t v = load_int(d, lane + (size_t)j * es);
+        switch (op) {
+        case TJ_OP_SUM: acc += (uint64_t)v; break;
+        case TJ_OP_PROD: acc *= (uint64_t)v; break;
+        case TJ_OP_MAX: m = (j == 0 || v > m) ? v : m; break;
+        case TJ_OP_MIN: m = (j == 0 || v < m) ? v : m; break;
+        case TJ_OP_ALL: acc = j == 0 ? (v != 0) : (acc && v != 0); break;
+        default: acc = acc || v != 0; break; /* ANY */
+        }
+    }
+    if (op == TJ_OP_ALL && n == 0)
+        return 1;
+    return op == TJ_OP_MAX || op == TJ_OP_MIN ? m : (int64_t)acc;
+}
+
+/* first index of the max (argmax) or min; ties keep the first */
+static int64_t int_arg(bool max, tj_dtype d, const char *lane, int64_t n)
+{
+    size_t es = tj_dtype_size(d);
+    int64_t best = load_int(d, lane), at = 0;
+    for (int64_t j = 1; j < n; j++) {
+        int64_t v = load_int(d, lane + (size_t)j * es);
+        if (max ? v > best : v < best) {
+            best = v;
+            at = j;
+        }
+    }
+    return at;
+}
+
+/* ---- floats ---------------------------------------------------------------------------------- */
+
+/* PW_BLOCK elements are added in order, longer runs split in halves: error grows with log n. */
+enum { PW_BLOCK = 8 };
+
+#define FLOAT_LANES(SUF, T, EXP, LOG)                                                              \
+    static T sum_##SUF(const T *x, int64_t n)                                                      \
+    {                                                                                              \
+        if (n > PW_BLOCK) {                                                                        \
+            int64_t h = n / 2;                                                                     \
+            return sum_##SUF(x, h) + sum_##SUF(x + h, n - h);                                      \
+        }                                                                                          \
+        T acc = 0;                                                                                 \
+        for (int64_t j = 0; j < n; j++)                                                            \
+            acc += x[j];                                                                           \
+        return acc;                                                                                \
+    }                                                                                              \
+    /* numpy's max/min: a NaN anywhere is the result */                                           \
+    static T extreme_##SUF(bool max, const T *x, int64_t n)                                        \
+    {                                                                                              \
+        T m = x[0];                                                                                \
+        for (int64_t j = 1; j < n && m == m; j++)                                                  \
+            if ((max ? x[j] > m : x[j] < m) || x[j] != x[j])                                       \
+                m = x[j];                                                                          \
+        return m;                                                                                  \
+    }                                                                                              \
+    /* sum of exp(x - m), pairwise when there is room for the terms */                            \
+    static T sumexp_##SUF(const T *x, int64_t n, T m)                                              \
+    {                                                                                              \
+        T *e = malloc(sizeof *e * (size_t)(n ? n : 1)), s = 0;                                     \
+        for (int64_t j = 0; j < n; j++) {                                                          \
+            T v = EXP(x[j] - m);                                                                   \
+            if (e)                                                                                 \
+                e[j] = v;                                                                          \
+            else                                                                                   \
+                s += v;                                                                            \
+        }                                                                                          \
+        if (e)                                                                                     \
+            s = sum_##SUF(e, n);                                                                   \
+        free(e);                                                                                   \
+        return s;                                                                                  \
+    }                                                                                              \
+    /* m + log(sum(exp(x - m))) with an infinite max replaced by 0 (all -inf gives -inf) */       \
+    static T lse_##SUF(const T *x, int64_t n)                                                      \
+    {                                                                                              \
+        T m = extreme_##SUF(true, x, n);                                                           \
+        if (m - m != 0 && m == m)                                                                  \
+            m = 0;                                                                                 \
+        return m + LOG(sumexp_##SUF(x, n, m));                                                     \
+    }                                                                                              \
+    static T reduce_##SUF(tj_op op, const T *x, int64_t n)                                         \
+    {                                                                                              \
+        T acc = 1;                                                                                 \
+        switch (op) {                                                                              \
+        case TJ_OP_SUM: return sum_##SUF(x, n);                                                    \
+        case TJ_OP_MEAN: return sum_##SUF(x, n) / (T)n; /* 0/0: the mean of nothing is NaN */     \
+        case TJ_OP_MAX: return extreme_##SUF(true, x, n);                                          \
+        case TJ_OP_MIN: return extreme_##SUF(false, x, n);                                         \
+        case TJ_OP_LOGSUMEXP: return lse_##SUF(x, n);                                              \
+        default: /* PROD */                                                                        \
+            for (int64_t j = 0; j < n; j++)                                                        \
+                acc *= x[j];                                                                       \
+            return acc;                                                                            \
+        }                                                                                          \
+    }                                                                                              \
+    /* the first index of the extreme; NaN is the extreme of both, the first NaN wins */          \
+    static int64_t arg_##SUF(bool max, const T *x, int64_t n)                                      \
+    {                                                                                              \
+        int64_t at = 0;                                                                            \
+        for (int64_t j = 1; j < n && x[at] == x[at]; j++)                                          \
+            if ((max ? x[j] > x[at] : x[j] < x[at]) || x[j] != x[j])                               \
+                at = j;                                                                            \
+        return at;                                                                                 \
+    }                                                                                              \
+    /* softmax = exp(x - max) / sum(exp(x - max)); log_softmax = (x - max) - log(sum(...)) */    \
+    static void softmax_##SUF(bool log_out, T *x, int64_t n)                                       \
+    {                                                                                              \
+        T m = extreme_##SUF(true, x, n);                                                           \
+        T s = sumexp_##SUF(x, n, m), ls = LOG(s);                                                  \
+        for (int64_t j = 0; j < n; j++)                                                            \
+            x[j] = log_out ? (x[j] - m) - ls : EXP(x[j] - m) / s;                                  \
+    }
+
+FLOAT_LANES(f32, float, expf, logf)
+FLOAT_LANES(f64, double, exp, log)
+
+/* ---- checks ---------------------------------------------------------------------------------- */
+
+static bool is_arg(tj_op op) { return op == TJ_OP_ARGMAX || op == TJ_OP_ARGMIN; }
+static bool is_softmax(tj_op op) { return op == TJ_OP_SOFTMAX || op == TJ_OP_LOG_SOFTMAX; }
+
+/* Which input dtypes each op takes (the builders cast everything else), and the result's. */
+static tj_status check_node(tj_ctx *ctx, const tj_var *node, const tj_array *a)
+{
+    tj_op op = node->op;
+    tj_dtype d = a->dtype;
+    bool ok;
+    switch (op) {
+    case TJ_OP_SUM:
+    case TJ_OP_PROD: ok = d != TJ_BOOL; break;
+    case TJ_OP_MEAN:
+    case TJ_OP_SOFTMAX:
+    case TJ_OP_LOG_SOFTMAX:
+    case TJ_OP_LOGSUMEXP: ok = tj_dtype_is_float(d); break;
+    case TJ_OP_ALL:
+    case TJ_OP_ANY: ok = d == TJ_BOOL; break;
+    default: ok = true; break; /* MAX MIN ARGMAX ARGMIN */
+    }
+    if (!ok)
+        return tjI_error(ctx, node, TJ_ERR_INVALID, "%s is not defined for %s (a cast is missing)",
+                         tjG_ops[op].name, tj_dtype_name(d));
+    tj_dtype want = is_arg(op) ? TJ_INT64 : d;
+    if (node->dtype != want)
+        return tjI_error(ctx, node, TJ_ERR_INVALID, "the input is %s, so %s gives %s, not %s",
+                         tj_dtype_name(d), tjG_ops[op].name, tj_dtype_name(want),
+                         tj_dtype_name(node->dtype));
+    return TJ_OK;
+}
+
+/* The reduced axes as a mask and the output shape; checks the attributes against the node. */
+static tj_status output_shape(tj_ctx *ctx, const tj_var *node, const tj_array *a, uint64_t *mask,
+                              int *ndim, int64_t *shape)
+{
+    tj_op op = node->op;
+    if (is_softmax(op)) {
+        if (node->nattr < 1 || node->attr[0] < 0 || node->attr[0] >= a->ndim)
+            return tjI_error(ctx, node, TJ_ERR_INVALID, "the softmax axis is out of range for "
+                             "rank %d", a->ndim);
+        *mask = 1ull << node->attr[0];
+        *ndim = a->ndim;
+        memcpy(shape, a->shape, sizeof *shape * (size_t)a->ndim);
+        return TJ_OK;
+    }
+    if (node->nattr < 2)
+        return tjI_error(ctx, node, TJ_ERR_INVALID, "a reduction needs its axis mask and keepdims");
+    *mask = (uint64_t)node->attr[0];
+    bool keep = node->attr[1] != 0;
+    if (a->ndim < 64 && (*mask >> a->ndim) != 0)
+        return tjI_error(ctx, node, TJ_ERR_INVALID, "axis mask 0x%llx exceeds the input rank %d",
+                         (unsigned long long)*mask, a->ndim);
+    uint64_t all = a->ndim >= 64 ? ~0ull : (1ull << a->ndim) - 1;
+    if (is_arg(op) && *mask != all && __builtin_popcountll(*mask) != 1)
+        return tjI_error(ctx, node, TJ_ERR_INVALID, "%s takes one axis or all of them",
+                         tjG_ops[op].name);
+    int on = 0;
+    for (int d = 0; d < a->ndim; d++) {
+        bool red = (*mask >> d) & 1u;
+        if (red && !keep)
+            continue;
+        shape[on++] = red ? 1 : a->shape[d];
+    }
+    if (on != node->ndim)
+        return tjI_error(ctx, node, TJ_ERR_INVALID, "the reduction gives rank %d, the node has %d",
+                         on, node->ndim);
+    *ndim = on;
+    return TJ_OK;
+}
+
+/* numpy raises for reductions without an identity over nothing, when there is a result to make */
+static bool needs_element(tj_op op)
+{
+    return op == TJ_OP_MAX || op == TJ_OP_MIN || is_arg(op) || is_softmax(op) ||
+           op == TJ_OP_LOGSUMEXP;
+}
+
+/* ---- the driver ------------------------------------------------------------------------------ */
+
+/* Reduces (or transforms) one gathered lane and writes the result(s) at o. */
+static void do_lane(tj_op op, tj_dtype d, char *lane, int64_t n, char *o)
+{
+    if (is_arg(op)) {
+        bool max = op == TJ_OP_ARGMAX;
+        int64_t at = d == TJ_FLOAT32   ? arg_f32(max, (const float *)lane, n)
+                     : d == TJ_FLOAT64 ? arg_f64(max, (const double *)lane, n)
+                                       : int_arg(max, d, lane, n);
+        memcpy(o, &at, sizeof at);
+    } else if (is_softmax(op)) {
+        if (d == TJ_FLOAT32)
+            softmax_f32(op == TJ_OP_LOG_SOFTMAX, (float *)lane, n);
+        else
+            softmax_f64(op == TJ_OP_LOG_SOFTMAX, (double *)lane, n);
+    } else if (d == TJ_FLOAT32) {
+        float v = reduce_f32(op, (const float *)lane, n);
+        memcpy(o, &v, sizeof v);
+    } else if (d == TJ_FLOAT64) {
+        double v = reduce_f64(op, (const double *)lane, n);
+        memcpy(o, &v, sizeof v);
+    } else {
+        store_int(d, o, int_reduce(op, d, lane, n));
+    }
+}
+
+tj_status tjI_reduce(tj_ctx *ctx, const tj_var *node, tj_array *const *in, tj_array **out)
+{
+    const tj_array *a = in[0];
+    tj_op op = node->op;
+    uint64_t mask = 0;
+    int on = 0;
+    int64_t oshape[TJ_MAX_NDIM];
+    tj_status st = check_node(ctx, node, a);
+    if (st == TJ_OK)
+        st = output_shape(ctx, node, a, &mask, &on, oshape);
+    if (st != TJ_OK)
+        return st;
+    tj_array *res;
+    if ((st = tjI_alloc(ctx, node, on, oshape, &res)) != TJ_OK)
+        return st;
+    *out = res;
+    layout L;
+    make_layout(&L, a, mask, is_softmax(op) ? res->strides : NULL);
+    /* (softmax of an empty axis raises too, as scipy's: its max has a place to fill) */
+    if (L.lanes > 0 && L.count == 0 && needs_element(op))
+        return tjI_error(ctx, node, TJ_ERR_VALUE,
+                         "%s of an empty axis: numpy raises (a zero-size reduction has no "
+                         "identity)",
+                         tjG_ops[op].name);
+    if (L.lanes == 0 || res->size == 0)
+        return TJ_OK;
+    size_t es = tj_dtype_size(a->dtype), os = tj_dtype_size(res->dtype);
+    /* The output is not empty, so every lane exists and the lane is at most the input's size. */
+    char *lane = malloc(L.count ? (size_t)L.count * es : 1);
+    if (!lane)
+        return tjI_error(ctx, node, TJ_ERR_NOMEM, "out of memory for a lane of %lld elements",
+                         (long long)L.count);
+    int64_t idx[TJ_MAX_NDIM] = {0}, off_in = 0, off_out = 0;
+    for (int64_t i = 0; i < L.lanes; i++) {
+        lane_copy(&L, lane, a->data + off_in, NULL, es, true);
+        if (is_softmax(op)) {
+            do_lane(op, a->dtype, lane, L.count, NULL);
+            lane_copy(&L, lane, NULL, res->data + off_out, es, false);
+        } else {
+            do_lane(op, a->dtype, lane, L.count, res->data + (size_t)i * os);
+        }
+        for (int d = L.nk - 1; d >= 0; d--) {
+            off_in += L.kin[d];
+            off_out += L.kout[d];
+            if (++idx[d] < L.kshape[d])
+                break;
+            off_in -= L.kshape[d] * L.kin[d];
+            off_out -= L.kshape[d] * L.kout[d];
+            idx[d] = 0;
+        }
+    }
+    free(lane);
+    return TJ_OK;
+}

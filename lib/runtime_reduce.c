@@ -1,0 +1,320 @@
+/* Running a reduction kernel (sum mean prod max min all any): the output filled with the op's
+ * identity, the iteration axes ordered and coalesced, the work cut into a FIXED list of pieces,
+ * the pieces' partial results combined in a fixed order, means divided, empty max/min refused.
+ *
+ * Why pieces. A float sum's value depends on the order of its additions, and a thread pool
+ * splitting [begin, end) would both race on shared output elements and change that order. So
+ * the decomposition depends only on the iteration space, never on how many threads run it:
+ *   - axes are ordered kept-outer, then reduced, then (when it is kept) the last axis, so the
+ *     rows that feed one output element (or one output row) form a run of R consecutive rows;
+ *   - a run of at most G rows (G ~ BLOCK elements, 256 rows at most) is one piece writing its
+ *     output directly,
+ *     and consecutive such runs are one kernel call a pool may cut at any multiple of R;
+ *   - a longer run is cut into pieces of G rows (a single 1-D row: into CHUNKs of 16 BLOCKs,
+ *     aligned to the kernel's BLOCK segments), each reducing into its own partial result;
+ *   - partial results are combined in piece order (float sums with Neumaier compensation).
+ * Every piece is independent and writes its own memory: a pool may run pieces in any order on
+ * any number of threads and the bits of the result stay the same. The blocking also keeps float32
+ * accurate: BLOCK-sized segments with vector partial sums, compensated combination above them. */
+#include "function.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum {
+    BLOCK = 4096,       /* jit/lower.c's segment: G rows cover about this many elements */
+    CHUNK = 16 * BLOCK, /* the piece of a single long row (a multiple of BLOCK) */
+    /* rows of a piece: their results are combined plainly (no compensation), so at most
+     * MAX_ROWS of them (float32: <= 256 roundings, ~1.5e-5 relative at worst); column-style
+     * pieces have at least MIN_RMW_ROWS rows (their partial rows are <= 1/16 of the input) */
+    MAX_ROWS = 256,
+    MIN_RMW_ROWS = 16,
+};
+
+/* ---- identities ------------------------------------------------------------------------------ */
+
+/* The identity of op in dtype d, as the kernels' identity() (jit/lower.c). */
+static void identity_bytes(tj_op op, tj_dtype d, unsigned char *out)
+{
+    bool max = op == TJ_OP_MAX, min = op == TJ_OP_MIN;
+    memset(out, 0, 8);
+    if (d == TJ_BOOL) {
+        out[0] = op == TJ_OP_PROD || min || op == TJ_OP_ALL;
+        return;
+    }
+    if (op == TJ_OP_PROD) {
+        tjA_store(d, out, 0, 1.0);
+    } else if ((max || min) && tj_dtype_is_float(d)) {
+        tjA_store(d, out, 0, max ? -INFINITY : INFINITY);
+    } else if (max || min) {
+        /* integers: the lowest / highest value (tjA_store saturates) */
+        tjA_store(d, out, 0, max ? -1e300 : 1e300);
+    }
+}
+
+static void fill(void *p, int64_t n, const unsigned char *value, size_t es)
+{
+    for (int64_t i = 0; i < n; i++)
+        memcpy((char *)p + (size_t)i * es, value, es);
+}
+
+/* ---- combining partial results --------------------------------------------------------------- */
+
+static int64_t load_i(tj_dtype d, const char *p) { return (int64_t)tjA_load(d, p, 0); }
+
+/* Integers: wrapping sum/prod (as the kernels' integer arithmetic), exact max/min; read through
+ * fixed-width loads, never through double (int64 would lose bits). */
+static int64_t int_at(tj_dtype d, const char *p)
+{
+    switch (d) {
+    case TJ_INT16: {
+        int16_t v;
+        memcpy(&v, p, 2);
+        return v;
+    }
+    case TJ_INT32: {
+        int32_t v;
+        memcpy(&v, p, 4);
+        return v;
+    }
+    case TJ_INT64: {
+        int64_t v;
+        memcpy(&v, p, 8);
+        return v;
+    }
+    default: return load_i(d, p); /* bool, int8, uint8: exact through double */
+    }
+}
+
+/* v wrapped to the width of integer dtype d (bool: v != 0) */
+static void int_put(tj_dtype d, char *p, int64_t v)
+{
+    uint64_t u = (uint64_t)v;
+    switch (d) {
+    case TJ_BOOL: *p = v != 0; break;
+    case TJ_INT8:
+    case TJ_UINT8: *p = (char)(uint8_t)u; break;
+    case TJ_INT16: {
+        uint16_t x = (uint16_t)u;
+        memcpy(p, &x, 2);
+        break;
+    }
+    case TJ_INT32: {
+        uint32_t x = (uint32_t)u;
+        memcpy(p, &x, 4);
+        break;
+    }
+    default: memcpy(p, &u, 8); break;
+    }
+}
+
+#define FLOAT_FOLD(SUF, T)                                                                         \
+    static void fold_##SUF(tj_op op, char *outp, const char *parts, int64_t n, int64_t step)       \
+    {                                                                                              \
+        T acc, c = 0, v;                                                                           \
+        memcpy(&acc, outp, sizeof acc);                                                            \
+        for (int64_t p = 0; p < n; p++) {                                                          \
+            memcpy(&v, parts + (size_t)(p * step) * sizeof(T), sizeof v);                          \
+            if (op == TJ_OP_PROD) {                                                                \
+                acc *= v;                                                                          \
+            } else if (op == TJ_OP_MAX || op == TJ_OP_MIN) { /* NaN wins, as numpy */             \
+                if ((op == TJ_OP_MAX ? v > acc : v < acc) || v != v)                               \
+                    acc = acc != acc ? acc : v;                                                    \
+            } else { /* Neumaier: the compensation catches what each addition rounds away */      \
+                T t = acc + v;                                                                     \
+                if (fabs((double)acc) >= fabs((double)v))                                          \
+                    c += (acc - t) + v;                                                            \
+                else                                                                               \
+                    c += (v - t) + acc;                                                            \
+                acc = t;                                                                           \
+            }                                                                                      \
+        }                                                                                          \
+        if ((op == TJ_OP_SUM || op == TJ_OP_MEAN) && isfinite(acc))                                \
+            acc += c;                                                                              \
+        memcpy(outp, &acc, sizeof acc);                                                            \
+    }
+
+FLOAT_FOLD(f32, float)
+FLOAT_FOLD(f64, double)
+
+/* *out = op(*out, parts[0], parts[step], ..., parts[(n-1)*step]) in that order (elements). */
+static void fold(tj_op op, tj_dtype d, char *out, const char *parts, int64_t n, int64_t step)
+{
+    if (d == TJ_FLOAT32) {
+        fold_f32(op, out, parts, n, step);
+        return;
+    }
+    if (d == TJ_FLOAT64) {
+        fold_f64(op, out, parts, n, step);
+        return;
+    }
+    size_t es = tj_dtype_size(d);
+    int64_t acc = int_at(d, out);
+    for (int64_t p = 0; p < n; p++) {
+        int64_t v = int_at(d, parts + (size_t)(p * step) * es);
+        switch (op) {
+        case TJ_OP_PROD: acc = (int64_t)((uint64_t)acc * (uint64_t)v); break;
+        case TJ_OP_MAX: acc = v > acc ? v : acc; break;
+        case TJ_OP_MIN: acc = v < acc ? v : acc; break;
+        case TJ_OP_ALL: acc = acc && v; break;
+        case TJ_OP_ANY: acc = acc || v; break;
+        default: acc = (int64_t)((uint64_t)acc + (uint64_t)v); break;
+        }
+    }
+    int_put(d, out, acc);
+}
+
+/* ---- the driver ------------------------------------------------------------------------------ */
+
+/* Strides of every operand, packed operand-major for a kernel call of rank cnd. When `partial`,
+ * the output's strides are replaced: 0 on outer axes, and on the inner axis 0 (a register
+ * reduction into one element) or 1 (a row of partials). */
+static void pack(int64_t *packed, const int64_t *strides, int nops, int cnd, bool partial,
+                 bool acc_mode)
+{
+    for (int k = 0; k < nops; k++)
+        memcpy(packed + k * cnd, strides + k * TJ_MAX_NDIM, sizeof(int64_t) * (size_t)cnd);
+    if (!partial)
+        return;
+    int64_t *o = packed + (nops - 1) * cnd;
+    for (int d = 0; d < cnd; d++)
+        o[d] = 0;
+    o[cnd - 1] = acc_mode ? 0 : 1;
+}
+
+static tj_status nomem(tj_ctx *ctx, const tjS_step *st)
+{
+    char buf[160];
+    return tjC_error(ctx, TJ_ERR_NOMEM, "out of memory reducing %s",
+                     tjG_describe(st->root, buf, sizeof buf));
+}
+
+tj_status tjS_run_reduce(tj_ctx *ctx, const tjS_step *st, tjK_fn fn, const int64_t *shape,
+                         char **ptrs, int64_t *strides, tj_array **slots)
+{
+    int nd = st->iter_ndim, nin = st->nin, nops = nin + 1;
+    tj_op op = st->reduce;
+    tj_dtype dt = st->out_nodes[0]->dtype;
+    size_t es = tj_dtype_size(dt);
+    unsigned char id[8];
+    identity_bytes(op, dt, id);
+
+    /* the output, filled with the identity; the count of elements each result folds */
+    int64_t oshape[TJ_MAX_NDIM], ost[TJ_MAX_NDIM], count = 1, acc = 1;
+    int ond = 0;
+    for (int d = 0; d < nd; d++) {
+        bool red = (st->red_mask >> d) & 1u;
+        if (red)
+            count *= shape[d];
+        if (!red || st->keepdims)
+            oshape[ond++] = red ? 1 : shape[d];
+    }
+    for (int d = nd - 1; d >= 0; d--) { /* contiguous over the kept axes, 0 on reduced ones */
+        bool red = (st->red_mask >> d) & 1u;
+        ost[d] = red || shape[d] == 1 ? 0 : acc;
+        acc *= red ? 1 : shape[d];
+    }
+    tj_array *out = tjA_alloc(dt, ond, oshape, false);
+    if (!out)
+        return nomem(ctx, st);
+    slots[st->out_slots[0]] = out;
+    fill(out->data, out->size, id, es);
+    if (out->size == 0)
+        return TJ_OK;
+    if (count == 0 && (op == TJ_OP_MAX || op == TJ_OP_MIN)) {
+        char buf[160];
+        return tjC_error(ctx, TJ_ERR_VALUE,
+                         "%s: %s of an empty axis (a zero-size reduction has no identity; numpy "
+                         "raises too)",
+                         tjG_describe(st->root, buf, sizeof buf), tjG_ops[op].name);
+    }
+
+    /* axis order: kept axes, reduced axes, then the last axis if it is kept */
+    int order[TJ_MAX_NDIM], no = 0;
+    bool last_kept = nd > 0 && !((st->red_mask >> (nd - 1)) & 1u);
+    for (int d = 0; d < nd; d++)
+        if (!((st->red_mask >> d) & 1u) && !(last_kept && d == nd - 1))
+            order[no++] = d;
+    for (int d = 0; d < nd; d++)
+        if ((st->red_mask >> d) & 1u)
+            order[no++] = d;
+    if (last_kept)
+        order[no++] = nd - 1;
+    int64_t cshape[TJ_MAX_NDIM];
+    int64_t *pstr = malloc(sizeof *pstr * (size_t)nops * TJ_MAX_NDIM);
+    int64_t *packed = malloc(sizeof *packed * (size_t)nops * TJ_MAX_NDIM);
+    char **pptrs = malloc(sizeof *pptrs * (size_t)nops);
+    char *partial = NULL;
+    tj_status rc = TJ_OK;
+    if (!pstr || !packed || !pptrs) {
+        rc = nomem(ctx, st);
+        goto done;
+    }
+    for (int i = 0; i < nd; i++) {
+        cshape[i] = shape[order[i]];
+        for (int k = 0; k < nin; k++)
+            pstr[k * TJ_MAX_NDIM + i] = strides[k * TJ_MAX_NDIM + order[i]];
+        pstr[nin * TJ_MAX_NDIM + i] = ost[order[i]];
+    }
+    int cnd = count == 0 ? 0 : tjS_coalesce(nd, cshape, nops, pstr);
+    if (cnd == 0)
+        goto finish; /* nothing to fold: every result is the identity */
+    memcpy(pptrs, ptrs, sizeof *pptrs * (size_t)nin);
+    pptrs[nin] = out->data;
+
+    bool acc_mode = pstr[nin * TJ_MAX_NDIM + cnd - 1] == 0;
+    int64_t inner = cshape[cnd - 1], rows = 1, run = 1;
+    for (int d = 0; d < cnd - 1; d++)
+        rows *= cshape[d];
+    for (int d = cnd - 2; d >= 0 && pstr[nin * TJ_MAX_NDIM + d] == 0; d--)
+        run *= cshape[d]; /* rows per output element (row) */
+    /* the unit of a piece: rows (n-D) or elements of the single row (1-D) */
+    int64_t unit_len = cnd == 1 ? inner : run;
+    int64_t piece = cnd == 1 ? CHUNK : inner >= BLOCK ? 1 : BLOCK / inner;
+    if (cnd > 1 && piece > MAX_ROWS)
+        piece = MAX_ROWS;
+    if (cnd > 1 && !acc_mode && piece < MIN_RMW_ROWS)
+        piece = MIN_RMW_ROWS;
+    if ((cnd == 1 && !acc_mode) || unit_len <= piece) {
+        /* direct: every run is one piece; a pool may cut [0, rows) at multiples of run */
+        pack(packed, pstr, nops, cnd, false, acc_mode);
+        fn(pptrs, cshape, packed, cnd, 0, cnd == 1 ? inner : rows);
+        goto finish;
+    }
+    int64_t per_run = (unit_len + piece - 1) / piece, nruns = cnd == 1 ? 1 : rows / run;
+    int64_t width = acc_mode ? 1 : inner, nparts = nruns * per_run * width;
+    partial = malloc((size_t)nparts * es);
+    if (!partial) {
+        rc = nomem(ctx, st);
+        goto done;
+    }
+    fill(partial, nparts, id, es);
+    pack(packed, pstr, nops, cnd, true, acc_mode);
+    for (int64_t r = 0; r < nruns; r++) {
+        for (int64_t p = 0; p < per_run; p++) {
+            int64_t lo = p * piece, hi = lo + piece < unit_len ? lo + piece : unit_len;
+            pptrs[nin] = partial + (size_t)((r * per_run + p) * width) * es;
+            fn(pptrs, cshape, packed, cnd, r * unit_len + lo, r * unit_len + hi);
+        }
+    }
+    for (int64_t r = 0; r < nruns; r++)
+        for (int64_t e = 0; e < width; e++)
+            fold(op, dt, out->data + (size_t)(r * width + e) * es,
+                 partial + (size_t)(r * per_run * width + e) * es, per_run, width);
+finish:
+    if (op == TJ_OP_MEAN) { /* 0/0 for an empty mean: NaN, as numpy */
+        for (int64_t i = 0; i < out->size; i++) {
+            if (dt == TJ_FLOAT32)
+                ((float *)out->data)[i] /= (float)count;
+            else
+                ((double *)out->data)[i] /= (double)count;
+        }
+    }
+done:
+    free(partial);
+    free(pstr);
+    free(packed);
+    free(pptrs);
+    return rc;
+}
