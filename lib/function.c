@@ -418,21 +418,22 @@ static tj_status convert_input(tj_fn *fn, int i, tj_array *a, tj_array **out)
     tj_ctx *ctx = fn->ctx;
     tj_var *v = fn->inputs[i];
     char buf[160];
-    tjG_describe(v, buf, sizeof buf);
+/* the description is made only on the error paths: this function runs on every call */
+#define DESCRIBE tjG_describe(v, buf, sizeof buf)
     if (!tjA_valid(a))
         return tjC_error(ctx, TJ_ERR_INVALID,
                          "tj_call '%s': input %d (%s) is NULL or not a live tj_array",
-                         fn_name(fn), i, buf);
+                         fn_name(fn), i, DESCRIBE);
     if (a->ndim != v->ndim)
         return tjC_error(ctx, TJ_ERR_TYPE,
                          "tj_call '%s': input %d (%s) needs %d dimensions, got an array with %d",
-                         fn_name(fn), i, buf, v->ndim, a->ndim);
+                         fn_name(fn), i, DESCRIBE, v->ndim, a->ndim);
     for (int d = 0; d < v->ndim; d++)
         if (((v->bcast >> d) & 1) && a->shape[d] != 1)
             return tjC_error(ctx, TJ_ERR_SHAPE,
                              "tj_call '%s': input %d (%s) is broadcastable on axis %d, so its "
                              "length there must be 1, got %lld",
-                             fn_name(fn), i, buf, d, (long long)a->shape[d]);
+                             fn_name(fn), i, DESCRIBE, d, (long long)a->shape[d]);
     if (a->dtype == v->dtype) {
         *out = tj_array_ref(a);
         return TJ_OK;
@@ -447,9 +448,10 @@ static tj_status convert_input(tj_fn *fn, int i, tj_array *a, tj_array **out)
                          "tj_call '%s': input %d (%s) is %s, but a %s array was given; the "
                          "conversion can lose precision (set allow_input_downcast = 1 to accept "
                          "it, or cast the data)",
-                         fn_name(fn), i, buf, tj_dtype_name(v->dtype), tj_dtype_name(a->dtype));
+                         fn_name(fn), i, DESCRIBE, tj_dtype_name(v->dtype), tj_dtype_name(a->dtype));
     *out = tjA_convert(a, v->dtype);
     return *out ? TJ_OK : tjC_error(ctx, TJ_ERR_NOMEM, "tj_call: out of memory converting input");
+#undef DESCRIBE
 }
 
 /* Runs the compiled plan; results[] receives new references for outputs then update values. */
