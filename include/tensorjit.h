@@ -212,7 +212,7 @@ tj_var *tj_tanh(tj_var *a);
  * float64). Vectorized in the JIT with the accuracy documented in docs/VMATH.md. */
 tj_var *tj_log1p(tj_var *a);    /* log(1 + a), accurate near 0 */
 tj_var *tj_expm1(tj_var *a);    /* exp(a) - 1, accurate near 0 */
-tj_var *tj_softplus(tj_var *a); /* log(1 + exp(a)) = log1p(exp(-|a|)) + max(a, 0), never overflows */
+tj_var *tj_softplus(tj_var *a); /* log(1 + exp(a)) = log1p(exp(-|a|)) + max(a, 0): no overflow */
 tj_var *tj_exp2(tj_var *a);
 tj_var *tj_log2(tj_var *a);
 tj_var *tj_log10(tj_var *a);

@@ -2,7 +2,9 @@
  * -> linked into the JIT; or the same object files from the disk cache.
  *
  * The identity of compiled code is a digest: BLAKE3 of the kernels' canonical bytes, the LLVM
- * version, the host triple/CPU/features, the library version and the pipeline. Symbols are named
+ * version, the host triple/CPU/features, the library version, a hash of the code generator's
+ * sources (TJ_JIT_BUILD_ID, so an edited lowering never runs stale cached objects) and the
+ * pipeline. Symbols are named
  * after it, so cached objects link in any process; the engine keeps one live module per digest
  * (refcounted), so the same kernels are never linked twice into one JIT.
  *
@@ -24,6 +26,8 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "jit_build_id.h" /* generated: a hash of the code generator's sources */
 
 #define PIPELINE "default<O3>"
 
@@ -130,9 +134,9 @@ static bool digest_of(const tjJ_engine *eng, const tjK_kernel *const *kernels, i
     tjJ_engine_host(eng, &triple, &cpu, &features);
     unsigned v[3];
     LLVMGetVersion(&v[0], &v[1], &v[2]);
-    char env[64];
-    snprintf(env, sizeof env, "llvm %u.%u.%u tensorjit %s %s", v[0], v[1], v[2],
-             TJ_VERSION_STRING, PIPELINE);
+    char env[192];
+    snprintf(env, sizeof env, "llvm %u.%u.%u tensorjit %s codegen %s %s", v[0], v[1], v[2],
+             TJ_VERSION_STRING, TJ_JIT_BUILD_ID, PIPELINE);
     llvm_blake3_hasher h;
     llvm_blake3_hasher_init(&h);
     const char *parts[4] = {env, triple, cpu, features};

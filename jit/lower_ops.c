@@ -264,7 +264,10 @@ static LLVMValueRef fcmp(tjL_fn *f, LLVMRealPredicate p, LLVMValueRef x, LLVMVal
     return LLVMBuildFCmp(f->b, p, x, y, "");
 }
 
-static LLVMValueRef fconst(LLVMValueRef like, double c) { return LLVMConstReal(LLVMTypeOf(like), c); }
+static LLVMValueRef fconst(LLVMValueRef like, double c)
+{
+    return LLVMConstReal(LLVMTypeOf(like), c);
+}
 
 /* numpy's sign: 1, -1, 0 for +-0 (positive zero), NaN stays */
 static LLVMValueRef sign_float(tjL_fn *f, LLVMValueRef x)
@@ -286,8 +289,8 @@ static LLVMValueRef divmod_float(tjL_fn *f, LLVMValueRef a, LLVMValueRef bb, boo
     LLVMValueRef mod = LLVMBuildFRem(b, a, bb, "");
     LLVMValueRef bzero = fcmp(f, LLVMRealOEQ, bb, zero);
     LLVMValueRef nz = fcmp(f, LLVMRealUNE, mod, zero); /* C's `if (mod)`: NaN is true */
-    LLVMValueRef flip = LLVMBuildXor(b, fcmp(f, LLVMRealOLT, bb, zero),
-                                     fcmp(f, LLVMRealOLT, mod, zero), "");
+    LLVMValueRef flip =
+        LLVMBuildXor(b, fcmp(f, LLVMRealOLT, bb, zero), fcmp(f, LLVMRealOLT, mod, zero), "");
     LLVMValueRef adj = LLVMBuildAnd(b, nz, flip, "");
     if (!want_div) {
         LLVMValueRef args[2] = {zero, bb};
@@ -326,9 +329,9 @@ static LLVMValueRef divmod_int(tjL_fn *f, tj_dtype d, LLVMValueRef a, LLVMValueR
     LLVMValueRef bs = LLVMBuildSelect(b, LLVMBuildOr(b, bz, bm1, ""), one, bb, "");
     LLVMValueRef r = LLVMBuildSRem(b, a, bs, "");
     /* the remainder is non-zero and its sign differs from the divisor's */
-    LLVMValueRef fix = LLVMBuildAnd(b, LLVMBuildICmp(b, LLVMIntNE, r, zero, ""),
-                                    LLVMBuildICmp(b, LLVMIntSLT, LLVMBuildXor(b, r, bs, ""), zero, ""),
-                                    "");
+    LLVMValueRef fix =
+        LLVMBuildAnd(b, LLVMBuildICmp(b, LLVMIntNE, r, zero, ""),
+                     LLVMBuildICmp(b, LLVMIntSLT, LLVMBuildXor(b, r, bs, ""), zero, ""), "");
     if (!want_div) {
         r = LLVMBuildAdd(b, r, LLVMBuildSelect(b, fix, bs, zero, ""), "");
         return LLVMBuildSelect(b, bz, zero, r, ""); /* b = -1 gave bs = 1, r = 0 */
@@ -433,8 +436,9 @@ static LLVMValueRef int_op(tjL_fn *f, const tjK_instr *in, LLVMValueRef x, LLVMV
     case TJ_OP_SIGN: {
         LLVMTypeRef t = LLVMTypeOf(x);
         LLVMValueRef zero = LLVMConstNull(t);
-        LLVMValueRef pos = LLVMBuildZExt(b, LLVMBuildICmp(b, is_signed(in->dtype) ? LLVMIntSGT
-                                                                   : LLVMIntUGT, x, zero, ""), t, "");
+        LLVMValueRef pos = LLVMBuildZExt(
+            b, LLVMBuildICmp(b, is_signed(in->dtype) ? LLVMIntSGT : LLVMIntUGT, x, zero, ""), t,
+            "");
         if (!is_signed(in->dtype))
             return pos;
         LLVMValueRef negv = LLVMBuildZExt(b, LLVMBuildICmp(b, LLVMIntSLT, x, zero, ""), t, "");

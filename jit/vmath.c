@@ -53,7 +53,8 @@ LLVMValueRef tjV_exp_cw(const vm *v, LLVMValueRef x, LLVMValueRef fn)
 {
     if (!v->dbl)
         return fma_(v, fn, K(v, 2.12194440e-4), fma_(v, fn, K(v, -0.693359375), x));
-    return fma_(v, fn, K(v, -1.42860682030941723212E-6), fma_(v, fn, K(v, -6.93145751953125E-1), x));
+    return fma_(v, fn, K(v, -1.42860682030941723212E-6),
+                fma_(v, fn, K(v, -6.93145751953125E-1), x));
 }
 
 /* float: Cephes' expf polynomial, r + r^2 P(r); double: r + (r^2/2 + r^3 P(r)), P a Chebyshev

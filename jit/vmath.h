@@ -141,7 +141,6 @@ TJ_HIDDEN LLVMValueRef tjV_log_core(const vm *v, LLVMValueRef x, LLVMValueRef c)
 /* log1p(x) for x > -1 finite (x = +inf gives garbage): specials are the caller's. */
 TJ_HIDDEN LLVMValueRef tjV_log1p_core(const vm *v, LLVMValueRef x);
 
-
 /* ---- the functions, one per op (tjV_math dispatches) ----------------------------------------- */
 TJ_HIDDEN LLVMValueRef tjV_expm1(LLVMBuilderRef b, LLVMValueRef x);
 TJ_HIDDEN LLVMValueRef tjV_log1p(LLVMBuilderRef b, LLVMValueRef x);

@@ -33,10 +33,10 @@ static LLVMValueRef or_(const vm *v, LLVMValueRef a, LLVMValueRef b)
 /* atan(t + tl) - t for |t| <= tan(pi/8): the small part, to be added to t and the base */
 static LLVMValueRef atan_tail(const vm *v, LLVMValueRef t, LLVMValueRef tl)
 {
-    static const double P[] = {0.01627194475162406,  -0.034558092551413795, 0.04551108126325172,
-                               -0.052303478730160745, 0.058789145444006215, -0.06666423628069258,
-                               0.0769229630497447,   -0.09090908751076636,  0.11111111105106705,
-                               -0.14285714285659326, 0.199999999999998,     -0.3333333333333333};
+    static const double P[] = {0.01627194475162406,   -0.034558092551413795, 0.04551108126325172,
+                               -0.052303478730160745, 0.058789145444006215,  -0.06666423628069258,
+                               0.0769229630497447,    -0.09090908751076636,  0.11111111105106705,
+                               -0.14285714285659326,  0.199999999999998,     -0.3333333333333333};
     LLVMValueRef z = mul(v, t, t);
     /* tl / (1 + z) ~ tl (1 - z): tl is a rounding error, a few percent of it is noise */
     LLVMValueRef corr = fma_(v, neg(v, tl), z, tl);
@@ -50,9 +50,9 @@ static LLVMValueRef atan_ratio(const vm *v, LLVMValueRef num, LLVMValueRef den, 
     LLVMValueRef ninf = cmp(v, LLVMRealOEQ, num, inf), dinf = cmp(v, LLVMRealOEQ, den, inf);
     LLVMValueRef q = dv(v, num, den);
     LLVMValueRef r3 = cmp(v, LLVMRealOGT, q, K(v, 2.414213562373095));
-    LLVMValueRef r2 = or_(v, and_(v, cmp(v, LLVMRealOGT, q, K(v, 0.41421356237309503)),
-                                  LLVMBuildNot(v->b, r3, "")),
-                          and_(v, ninf, dinf));
+    LLVMValueRef r2 = or_(
+        v, and_(v, cmp(v, LLVMRealOGT, q, K(v, 0.41421356237309503)), LLVMBuildNot(v->b, r3, "")),
+        and_(v, ninf, dinf));
     LLVMValueRef nerr, derr;
     LLVMValueRef n2 = two_sum(v, num, neg(v, den), &nerr), d2 = two_sum(v, num, den, &derr);
     LLVMValueRef N = pick(v, r3, neg(v, den), pick(v, r2, n2, num));
@@ -65,14 +65,15 @@ static LLVMValueRef atan_ratio(const vm *v, LLVMValueRef num, LLVMValueRef den, 
     t = pick(v, special, zero, t);
     tl = pick(v, special, zero, tl);
     /* base: 0, pi/4, pi/2; for x < 0, pi - base with t negated */
-    LLVMValueRef bhi = pick(v, r3, K(v, 1.5707963267948966),
-                            pick(v, r2, K(v, 0.7853981633974483), zero));
-    LLVMValueRef blo = pick(v, r3, K(v, 6.123233995736766e-17),
-                            pick(v, r2, K(v, 3.061616997868383e-17), zero));
+    LLVMValueRef bhi =
+        pick(v, r3, K(v, 1.5707963267948966), pick(v, r2, K(v, 0.7853981633974483), zero));
+    LLVMValueRef blo =
+        pick(v, r3, K(v, 6.123233995736766e-17), pick(v, r2, K(v, 3.061616997868383e-17), zero));
     LLVMValueRef nbhi = pick(v, r3, K(v, 1.5707963267948966),
                              pick(v, r2, K(v, 2.356194490192345), K(v, 3.141592653589793)));
-    LLVMValueRef nblo = pick(v, r3, K(v, 6.123233995736766e-17),
-                             pick(v, r2, K(v, 9.184850993605148e-17), K(v, 1.2246467991473532e-16)));
+    LLVMValueRef nblo =
+        pick(v, r3, K(v, 6.123233995736766e-17),
+             pick(v, r2, K(v, 9.184850993605148e-17), K(v, 1.2246467991473532e-16)));
     bhi = pick(v, xneg, nbhi, bhi);
     blo = pick(v, xneg, nblo, blo);
     LLVMValueRef tail = atan_tail(v, t, tl);
@@ -100,11 +101,11 @@ static LLVMValueRef atan2_d(const vm *v, LLVMValueRef y, LLVMValueRef x)
 /* asin(sqrt(z)) pieces for z in [0, 1/4]: s (= sqrt z rounded) and the rest, s_lo + s z R(z) */
 static LLVMValueRef asin_tail(const vm *v, LLVMValueRef s, LLVMValueRef slo, LLVMValueRef z)
 {
-    static const double R[] = {0.029635026263548546, -0.019277545928584553, 0.019579201619744684,
-                               0.0030350071727267636, 0.009322101501082774, 0.009621402747344831,
-                               0.011566511821890942, 0.013963775787848137, 0.017352816768546473,
-                               0.022372157435623815, 0.030381944475693704, 0.04464285714255019,
-                               0.07500000000000119,  0.16666666666666666};
+    static const double R[] = {0.029635026263548546,  -0.019277545928584553, 0.019579201619744684,
+                               0.0030350071727267636, 0.009322101501082774,  0.009621402747344831,
+                               0.011566511821890942,  0.013963775787848137,  0.017352816768546473,
+                               0.022372157435623815,  0.030381944475693704,  0.04464285714255019,
+                               0.07500000000000119,   0.16666666666666666};
     return fma_(v, mul(v, s, z), horner(v, z, R, 14), slo);
 }
 
@@ -129,9 +130,9 @@ static LLVMValueRef asin_d(const vm *v, LLVMValueRef x)
     LLVMValueRef tail = asin_tail(v, s, slo, z);
     LLVMValueRef small = add(v, s, tail);
     /* pi/2 - 2 (s + tail) */
-    LLVMValueRef large = sub(v, K(v, 1.5707963267948966),
-                             sub(v, add(v, s, s),
-                                 sub(v, K(v, 6.123233995736766e-17), add(v, tail, tail))));
+    LLVMValueRef large =
+        sub(v, K(v, 1.5707963267948966),
+            sub(v, add(v, s, s), sub(v, K(v, 6.123233995736766e-17), add(v, tail, tail))));
     LLVMValueRef r = pick(v, big, large, small);
     return keep_nan(v, x, copysign_(v, r, x));
 }
@@ -143,12 +144,12 @@ static LLVMValueRef acos_d(const vm *v, LLVMValueRef x)
     LLVMValueRef tail = asin_tail(v, s, slo, z);
     /* |x| <= 1/2: pi/2 - asin(x), with x's sign */
     LLVMValueRef sx = copysign_(v, s, x), tx = copysign_(v, tail, x);
-    LLVMValueRef mid = sub(v, K(v, 1.5707963267948966),
-                           sub(v, sx, sub(v, K(v, 6.123233995736766e-17), tx)));
+    LLVMValueRef mid =
+        sub(v, K(v, 1.5707963267948966), sub(v, sx, sub(v, K(v, 6.123233995736766e-17), tx)));
     LLVMValueRef pos = mul(v, K(v, 2.0), add(v, s, tail)); /* x > 1/2: 2 asin(s) */
-    LLVMValueRef negr = sub(v, K(v, 3.141592653589793),
-                            sub(v, add(v, s, s),
-                                sub(v, K(v, 1.2246467991473532e-16), add(v, tail, tail))));
+    LLVMValueRef negr =
+        sub(v, K(v, 3.141592653589793),
+            sub(v, add(v, s, s), sub(v, K(v, 1.2246467991473532e-16), add(v, tail, tail))));
     LLVMValueRef r = pick(v, big, sel(v, LLVMRealOLT, x, K(v, 0.0), negr, pos), mid);
     return keep_nan(v, x, r);
 }

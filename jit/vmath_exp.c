@@ -120,9 +120,10 @@ static LLVMValueRef log_base(const vm *v, LLVMValueRef x, bool ten)
                                   3.999999999940941908e-01};
     LLVMValueRef R = add(v, mul(v, z, horner(v, w, odd, 4)), mul(v, w, horner(v, w, even, 3)));
     LLVMValueRef hi = sub(v, f, hfsq);
-    hi = LLVMBuildBitCast(
-        b, LLVMBuildAnd(b, LLVMBuildBitCast(b, hi, v->it, ""), KI(v, (long long)0xffffffff00000000ull), ""),
-        v->t, "");
+    hi = LLVMBuildBitCast(b,
+                          LLVMBuildAnd(b, LLVMBuildBitCast(b, hi, v->it, ""),
+                                       KI(v, (long long)0xffffffff00000000ull), ""),
+                          v->t, "");
     LLVMValueRef lo = fma_(v, s, add(v, hfsq, R), sub(v, sub(v, f, hi), hfsq));
     double ivhi = ten ? 0.4342944818781689 : 1.4426950407214463;
     double ivlo = ten ? 2.5082946711645275e-11 : 1.6751713164886512e-10;
@@ -225,8 +226,7 @@ static LLVMValueRef asinh_d(const vm *v, LLVMValueRef x)
     LLVMValueRef w = add(v, a, dv(v, a2, add(v, K(v, 1.0), sq)));
     LLVMValueRef mid = add(v, add(v, a, a), dv(v, K(v, 1.0), add(v, sq, a)));
     LLVMValueRef big = cmp(v, LLVMRealOGT, a, K(v, 268435456.0));
-    LLVMValueRef r =
-        log1p_or_log(v, cmp(v, LLVMRealOLT, a, K(v, 2.0)), w, pick(v, big, a, mid));
+    LLVMValueRef r = log1p_or_log(v, cmp(v, LLVMRealOLT, a, K(v, 2.0)), w, pick(v, big, a, mid));
     r = add(v, r, pick(v, big, K(v, 0.6931471805599453), K(v, 0.0)));
     r = sel(v, LLVMRealOEQ, a, K(v, __builtin_inf()), a, r);
     return keep_nan(v, x, copysign_(v, r, x));
@@ -238,9 +238,9 @@ static LLVMValueRef acosh_d(const vm *v, LLVMValueRef x)
 {
     LLVMValueRef t = sub(v, x, K(v, 1.0));
     LLVMValueRef w = add(v, t, call1(v, "llvm.sqrt", fma_(v, t, t, add(v, t, t))));
-    LLVMValueRef mid = sub(v, add(v, x, x),
-                           dv(v, K(v, 1.0),
-                              add(v, x, call1(v, "llvm.sqrt", fma_(v, x, x, K(v, -1.0))))));
+    LLVMValueRef mid =
+        sub(v, add(v, x, x),
+            dv(v, K(v, 1.0), add(v, x, call1(v, "llvm.sqrt", fma_(v, x, x, K(v, -1.0))))));
     LLVMValueRef big = cmp(v, LLVMRealOGT, x, K(v, 268435456.0));
     LLVMValueRef r = log1p_or_log(v, cmp(v, LLVMRealOLE, x, K(v, 2.0)), w, pick(v, big, x, mid));
     r = add(v, r, pick(v, big, K(v, 0.6931471805599453), K(v, 0.0)));

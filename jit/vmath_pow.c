@@ -44,7 +44,8 @@ static LLVMValueRef log_dd(const vm *v, LLVMValueRef a, LLVMValueRef *lo)
     LLVMValueRef c = mul(v, s, z), clo = fma_(v, s, zlo, fma_(v, s, z, neg(v, c)));
     LLVMValueRef t = mul(v, c, K(v, 0.6666666666666666));
     LLVMValueRef tlo = fma_(v, c, K(v, 0.6666666666666666), neg(v, t));
-    tlo = add(v, tlo, fma_(v, clo, K(v, 0.6666666666666666), mul(v, c, K(v, 3.700743415417188e-17))));
+    tlo =
+        add(v, tlo, fma_(v, clo, K(v, 0.6666666666666666), mul(v, c, K(v, 3.700743415417188e-17))));
     LLVMValueRef he, h = two_sum(v, add(v, s, s), t, &he);
     LLVMValueRef rest = mul(v, mul(v, s, mul(v, z, z)), horner(v, z, P, 13));
     rest = fma_(v, mul(v, K(v, 2.0), z), slo, rest); /* (2/3) s^3's share of s's error */
@@ -97,12 +98,13 @@ static LLVMValueRef pow_d(const vm *v, LLVMValueRef x, LLVMValueRef y)
     LLVMValueRef r = exp_dd(v, phi, plo);
 
     /* |x| = 0 or inf: 0 or inf by the sign of y (the exponent of 0 is -inf, of inf +inf) */
-    LLVMValueRef to_inf = LLVMBuildXor(b, cmp(v, LLVMRealOLT, y, zero),
-                                       cmp(v, LLVMRealOEQ, ax, inf), "");
+    LLVMValueRef to_inf =
+        LLVMBuildXor(b, cmp(v, LLVMRealOLT, y, zero), cmp(v, LLVMRealOEQ, ax, inf), "");
     r = pick(v, special_x, pick(v, to_inf, inf, zero), r);
     /* y = +-inf: 1 at |x| = 1, else 0 or inf by whether |x| < 1 and the sign of y */
     LLVMValueRef yinf = cmp(v, LLVMRealOEQ, ay, inf);
-    LLVMValueRef grows = LLVMBuildXor(b, cmp(v, LLVMRealOLT, ax, one), cmp(v, LLVMRealOGT, y, zero), "");
+    LLVMValueRef grows =
+        LLVMBuildXor(b, cmp(v, LLVMRealOLT, ax, one), cmp(v, LLVMRealOGT, y, zero), "");
     LLVMValueRef rinf = pick(v, cmp(v, LLVMRealOEQ, ax, one), one, pick(v, grows, inf, zero));
     r = pick(v, yinf, rinf, r);
     r = pick(v, negative, neg(v, r), r);

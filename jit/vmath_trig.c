@@ -94,16 +94,16 @@ static LLVMValueRef big_helper(LLVMModuleRef m, const char *fname, int n, LLVMVa
     LLVMValueRef x = LLVMGetParam(fn, 0);
     LLVMValueRef ax = tjV_intrinsic(b, "llvm.fabs", &t, 1, &x, 1);
     LLVMValueRef lim = LLVMConstReal(d, MEDIUM_MAX), inf = LLVMConstReal(d, __builtin_inf());
-    LLVMValueRef vlim = n ? LLVMConstVector((LLVMValueRef[16]){lim, lim, lim, lim, lim, lim, lim,
-                                                               lim, lim, lim, lim, lim, lim, lim,
-                                                               lim, lim},
-                                            (unsigned)n)
-                          : lim;
-    LLVMValueRef vinf = n ? LLVMConstVector((LLVMValueRef[16]){inf, inf, inf, inf, inf, inf, inf,
-                                                               inf, inf, inf, inf, inf, inf, inf,
-                                                               inf, inf},
-                                            (unsigned)n)
-                          : inf;
+    LLVMValueRef vlim =
+        n ? LLVMConstVector((LLVMValueRef[16]){lim, lim, lim, lim, lim, lim, lim, lim, lim, lim,
+                                               lim, lim, lim, lim, lim, lim},
+                            (unsigned)n)
+          : lim;
+    LLVMValueRef vinf =
+        n ? LLVMConstVector((LLVMValueRef[16]){inf, inf, inf, inf, inf, inf, inf, inf, inf, inf,
+                                               inf, inf, inf, inf, inf, inf},
+                            (unsigned)n)
+          : inf;
     LLVMValueRef want = LLVMBuildAnd(b, LLVMBuildFCmp(b, LLVMRealOGT, ax, vlim, ""),
                                      LLVMBuildFCmp(b, LLVMRealOLT, ax, vinf, ""), "");
     LLVMValueRef any = want;
@@ -112,7 +112,12 @@ static LLVMValueRef big_helper(LLVMModuleRef m, const char *fname, int n, LLVMVa
         any = tjV_intrinsic(b, "llvm.vector.reduce.or", &vt, 1, &want, 1);
     }
     LLVMValueRef br = LLVMBuildCondBr(b, any, slow, fast);
-    (void)br;
+    /* the glibc path is cold: !prof branch_weights 1 : 4096 */
+    LLVMMetadataRef w[3] = {LLVMMDStringInContext2(c, "branch_weights", 14),
+                            LLVMValueAsMetadata(LLVMConstInt(i32, 1, 0)),
+                            LLVMValueAsMetadata(LLVMConstInt(i32, 4096, 0))};
+    LLVMSetMetadata(br, LLVMGetMDKindIDInContext(c, "prof", 4),
+                    LLVMMetadataAsValue(c, LLVMMDNodeInContext2(c, w, 3)));
     LLVMPositionBuilderAtEnd(b, fast);
     LLVMBuildRet(b, LLVMConstNull(t));
     LLVMPositionBuilderAtEnd(b, slow);
@@ -156,9 +161,9 @@ static LLVMValueRef big_call(const vm *v, const char *fname, LLVMValueRef x)
     }
     LLVMValueRef call = LLVMBuildCall2(v->b, LLVMGlobalGetValueType(scalar), scalar, &x, 1, "");
     const char *key = "vector-function-abi-variant";
-    LLVMAddCallSiteAttribute(call, LLVMAttributeFunctionIndex,
-                             LLVMCreateStringAttribute(c, key, (unsigned)strlen(key), variants,
-                                                       (unsigned)len));
+    LLVMAddCallSiteAttribute(
+        call, LLVMAttributeFunctionIndex,
+        LLVMCreateStringAttribute(c, key, (unsigned)strlen(key), variants, (unsigned)len));
     return call;
 }
 
@@ -192,8 +197,8 @@ static LLVMValueRef k_sin(const vm *v, LLVMValueRef y0, LLVMValueRef y1, LLVMVal
                                -2.50521062259944e-08,  2.755731921932058e-06,
                                -0.0001984126984126504, 0.008333333333333331,
                                -0.16666666666666666};
-    LLVMValueRef t = fma_(v, mul(v, y0, z), horner(v, z, S, 7),
-                          mul(v, y1, fma_(v, z, K(v, -0.5), K(v, 1.0))));
+    LLVMValueRef t =
+        fma_(v, mul(v, y0, z), horner(v, z, S, 7), mul(v, y1, fma_(v, z, K(v, -0.5), K(v, 1.0))));
     return add(v, y0, t);
 }
 
@@ -222,8 +227,7 @@ static LLVMValueRef trig_d(const vm *v, LLVMValueRef x, int which)
     LLVMTypeRef i32 = LLVMInt32TypeInContext(LLVMGetTypeContext(v->t));
     LLVMValueRef n = LLVMBuildFreeze(b, LLVMBuildFPToSI(b, fn, i32, ""), "");
     LLVMValueRef odd = LLVMBuildTrunc(b, n, LLVMInt1TypeInContext(LLVMGetTypeContext(v->t)), "");
-    LLVMValueRef q2 = LLVMBuildICmp(b, LLVMIntNE,
-                                    LLVMBuildAnd(b, n, LLVMConstInt(i32, 2, 0), ""),
+    LLVMValueRef q2 = LLVMBuildICmp(b, LLVMIntNE, LLVMBuildAnd(b, n, LLVMConstInt(i32, 2, 0), ""),
                                     LLVMConstInt(i32, 0, 0), "");
     LLVMValueRef r;
     if (which == F_TAN) {

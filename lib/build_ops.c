@@ -37,7 +37,8 @@ static tj_dtype common_dtype(tj_var *const *v, int n)
     int strong = -1;
     for (int i = 0; i < n; i++)
         if (!v[i]->weak)
-            strong = strong < 0 ? (int)v[i]->dtype : (int)tjA_promote((tj_dtype)strong, v[i]->dtype);
+            strong =
+                strong < 0 ? (int)v[i]->dtype : (int)tjA_promote((tj_dtype)strong, v[i]->dtype);
     if (strong < 0) {
         tj_dtype t = v[0]->dtype;
         for (int i = 1; i < n; i++)

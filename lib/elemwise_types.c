@@ -10,15 +10,35 @@
 static bool float_function(tj_op op)
 {
     switch (op) {
-    case TJ_OP_EXP: case TJ_OP_LOG: case TJ_OP_SQRT: case TJ_OP_INV: case TJ_OP_SIGMOID:
-    case TJ_OP_TANH: case TJ_OP_DIV: case TJ_OP_LOG1P: case TJ_OP_EXPM1: case TJ_OP_SOFTPLUS:
-    case TJ_OP_EXP2: case TJ_OP_LOG2: case TJ_OP_LOG10: case TJ_OP_RSQRT: case TJ_OP_SIN:
-    case TJ_OP_COS: case TJ_OP_TAN: case TJ_OP_ARCSIN: case TJ_OP_ARCCOS: case TJ_OP_ARCTAN:
-    case TJ_OP_SINH: case TJ_OP_COSH: case TJ_OP_ARCSINH: case TJ_OP_ARCCOSH:
-    case TJ_OP_ARCTANH: case TJ_OP_ERF: case TJ_OP_ERFC: case TJ_OP_ARCTAN2:
-        return true;
-    default:
-        return false;
+    case TJ_OP_EXP:
+    case TJ_OP_LOG:
+    case TJ_OP_SQRT:
+    case TJ_OP_INV:
+    case TJ_OP_SIGMOID:
+    case TJ_OP_TANH:
+    case TJ_OP_DIV:
+    case TJ_OP_LOG1P:
+    case TJ_OP_EXPM1:
+    case TJ_OP_SOFTPLUS:
+    case TJ_OP_EXP2:
+    case TJ_OP_LOG2:
+    case TJ_OP_LOG10:
+    case TJ_OP_RSQRT:
+    case TJ_OP_SIN:
+    case TJ_OP_COS:
+    case TJ_OP_TAN:
+    case TJ_OP_ARCSIN:
+    case TJ_OP_ARCCOS:
+    case TJ_OP_ARCTAN:
+    case TJ_OP_SINH:
+    case TJ_OP_COSH:
+    case TJ_OP_ARCSINH:
+    case TJ_OP_ARCCOSH:
+    case TJ_OP_ARCTANH:
+    case TJ_OP_ERF:
+    case TJ_OP_ERFC:
+    case TJ_OP_ARCTAN2: return true;
+    default: return false;
     }
 }
 
@@ -37,11 +57,15 @@ bool tjG_elemwise_accepts(tj_op op, tj_dtype d)
     if (integral_only(op))
         return !tj_dtype_is_float(d);
     switch (op) {
-    case TJ_OP_NEG: case TJ_OP_SUB: case TJ_OP_SIGN: case TJ_OP_SQR: case TJ_OP_POW:
-    case TJ_OP_INT_DIV: case TJ_OP_MOD: case TJ_OP_ROUND:
-        return d != TJ_BOOL;
-    default:
-        return true;
+    case TJ_OP_NEG:
+    case TJ_OP_SUB:
+    case TJ_OP_SIGN:
+    case TJ_OP_SQR:
+    case TJ_OP_POW:
+    case TJ_OP_INT_DIV:
+    case TJ_OP_MOD:
+    case TJ_OP_ROUND: return d != TJ_BOOL;
+    default: return true;
     }
 }
 
@@ -81,13 +105,15 @@ tj_status tjG_elemwise_dtype(tj_op op, tj_dtype t, tj_dtype *compute, const char
     case TJ_OP_SIGN:
         *why = "is not defined for bool (as numpy); cast to an integer first";
         return TJ_ERR_TYPE;
-    case TJ_OP_SQR: case TJ_OP_POW: case TJ_OP_INT_DIV: case TJ_OP_MOD:
+    case TJ_OP_SQR:
+    case TJ_OP_POW:
+    case TJ_OP_INT_DIV:
+    case TJ_OP_MOD:
         *compute = TJ_INT8; /* numpy: True // True is int8 1 */
         return TJ_OK;
     case TJ_OP_ROUND:
         *compute = TJ_FLOAT32; /* numpy rounds bool through float16 */
         return TJ_OK;
-    default:
-        return TJ_OK;
+    default: return TJ_OK;
     }
 }

@@ -323,7 +323,7 @@ static tj_status build_plan(tj_fn *fn)
     tj_status rc = tjS_plan_build(ctx, fn->outs, n, &fn->fuse, &fn->plan);
     /* fusion notes and in-place decisions (never over a shared value in DEBUG mode: the
      * reference executor reads the variables after the run) */
-    if (rc == TJ_OK)
+    if (rc == TJ_OK && tjR_pass_enabled(&fn->cfg, "fusion"))
         rc = tjR_plan_log_fusion(ctx, fn->plan, &fn->rewrites);
     if (rc == TJ_OK)
         rc = tjR_plan_inplace(ctx, fn->plan, &fn->cfg, fn->outs, fn->nout, fn->upd_vars,

@@ -23,82 +23,61 @@ tj_var *tjD_elemwise_rule(tj_var *node, int i, tj_var *g, bool *none)
     tj_var *x = node->in[0], *y = node->nin > 1 ? node->in[1] : NULL;
     *none = false;
     switch (node->op) {
-    case TJ_OP_GT: case TJ_OP_LT: case TJ_OP_GE: case TJ_OP_LE: case TJ_OP_EQ: case TJ_OP_NEQ:
-    case TJ_OP_ISNAN: case TJ_OP_ISINF: case TJ_OP_NOT: case TJ_OP_INVERT: case TJ_OP_AND:
-    case TJ_OP_OR: case TJ_OP_XOR:
-        *none = true;
-        return NULL;
-    case TJ_OP_SIGN: case TJ_OP_FLOOR: case TJ_OP_CEIL: case TJ_OP_ROUND: case TJ_OP_TRUNC:
-    case TJ_OP_INT_DIV:
-        return K(node->in[i], 0.0); /* fit() broadcasts it to the input's type */
-    case TJ_OP_NEG:
-        return tj_neg(g);
+    case TJ_OP_GT:
+    case TJ_OP_LT:
+    case TJ_OP_GE:
+    case TJ_OP_LE:
+    case TJ_OP_EQ:
+    case TJ_OP_NEQ:
+    case TJ_OP_ISNAN:
+    case TJ_OP_ISINF:
+    case TJ_OP_NOT:
+    case TJ_OP_INVERT:
+    case TJ_OP_AND:
+    case TJ_OP_OR:
+    case TJ_OP_XOR: *none = true; return NULL;
+    case TJ_OP_SIGN:
+    case TJ_OP_FLOOR:
+    case TJ_OP_CEIL:
+    case TJ_OP_ROUND:
+    case TJ_OP_TRUNC:
+    case TJ_OP_INT_DIV: return K(node->in[i], 0.0); /* fit() broadcasts it to the input's type */
+    case TJ_OP_NEG: return tj_neg(g);
     case TJ_OP_ABS: /* sign(0) = 0: |x| has gradient 0 at 0, as in Theano */
         return tj_mul(g, tj_sign(x));
-    case TJ_OP_EXP:
-        return tj_mul(g, node);
-    case TJ_OP_EXP2:
-        return tj_mul(g, tj_mul(node, K(node, 0.69314718055994530942)));
-    case TJ_OP_EXPM1:
-        return tj_mul(g, tj_add(node, K(node, 1.0)));
-    case TJ_OP_LOG:
-        return tj_div(g, x);
-    case TJ_OP_LOG2:
-        return tj_div(g, tj_mul(x, K(x, 0.69314718055994530942)));
-    case TJ_OP_LOG10:
-        return tj_div(g, tj_mul(x, K(x, 2.30258509299404568402)));
-    case TJ_OP_LOG1P:
-        return tj_div(g, tj_add(x, K(x, 1.0)));
-    case TJ_OP_SQRT:
-        return tj_div(g, tj_mul(K(node, 2.0), node));
+    case TJ_OP_EXP: return tj_mul(g, node);
+    case TJ_OP_EXP2: return tj_mul(g, tj_mul(node, K(node, 0.69314718055994530942)));
+    case TJ_OP_EXPM1: return tj_mul(g, tj_add(node, K(node, 1.0)));
+    case TJ_OP_LOG: return tj_div(g, x);
+    case TJ_OP_LOG2: return tj_div(g, tj_mul(x, K(x, 0.69314718055994530942)));
+    case TJ_OP_LOG10: return tj_div(g, tj_mul(x, K(x, 2.30258509299404568402)));
+    case TJ_OP_LOG1P: return tj_div(g, tj_add(x, K(x, 1.0)));
+    case TJ_OP_SQRT: return tj_div(g, tj_mul(K(node, 2.0), node));
     case TJ_OP_RSQRT: /* d x^-1/2 = -x^-3/2 / 2 */
         return tj_mul(g, tj_mul(K(node, -0.5), tj_mul(node, tj_sqr(node))));
-    case TJ_OP_SQR:
-        return tj_mul(g, tj_mul(K(x, 2.0), x));
-    case TJ_OP_INV:
-        return tj_neg(tj_div(g, tj_sqr(x)));
-    case TJ_OP_SIGMOID:
-        return tj_mul(g, tj_mul(node, tj_sub(K(node, 1.0), node)));
-    case TJ_OP_SOFTPLUS:
-        return tj_mul(g, tj_sigmoid(x));
-    case TJ_OP_TANH:
-        return tj_mul(g, tj_sub(K(node, 1.0), tj_sqr(node)));
-    case TJ_OP_SIN:
-        return tj_mul(g, tj_cos(x));
-    case TJ_OP_COS:
-        return tj_neg(tj_mul(g, tj_sin(x)));
-    case TJ_OP_TAN:
-        return tj_mul(g, tj_add(K(node, 1.0), tj_sqr(node)));
-    case TJ_OP_ARCSIN:
-        return tj_div(g, tj_sqrt(tj_sub(K(x, 1.0), tj_sqr(x))));
-    case TJ_OP_ARCCOS:
-        return tj_neg(tj_div(g, tj_sqrt(tj_sub(K(x, 1.0), tj_sqr(x)))));
-    case TJ_OP_ARCTAN:
-        return tj_div(g, tj_add(K(x, 1.0), tj_sqr(x)));
-    case TJ_OP_SINH:
-        return tj_mul(g, tj_cosh(x));
-    case TJ_OP_COSH:
-        return tj_mul(g, tj_sinh(x));
-    case TJ_OP_ARCSINH:
-        return tj_div(g, tj_sqrt(tj_add(tj_sqr(x), K(x, 1.0))));
-    case TJ_OP_ARCCOSH:
-        return tj_div(g, tj_sqrt(tj_sub(tj_sqr(x), K(x, 1.0))));
-    case TJ_OP_ARCTANH:
-        return tj_div(g, tj_sub(K(x, 1.0), tj_sqr(x)));
-    case TJ_OP_ERF:
-        return tj_mul(g, derf(x));
-    case TJ_OP_ERFC:
-        return tj_neg(tj_mul(g, derf(x)));
-    case TJ_OP_CAST: /* float to float: fit() casts g back to the input's dtype */
-        return g;
-    case TJ_OP_ADD:
-        return g;
-    case TJ_OP_SUB:
-        return i == 0 ? g : tj_neg(g);
-    case TJ_OP_MUL:
-        return tj_mul(g, node->in[1 - i]);
-    case TJ_OP_DIV:
-        return i == 0 ? tj_div(g, y) : tj_neg(tj_div(tj_mul(g, x), tj_sqr(y)));
+    case TJ_OP_SQR: return tj_mul(g, tj_mul(K(x, 2.0), x));
+    case TJ_OP_INV: return tj_neg(tj_div(g, tj_sqr(x)));
+    case TJ_OP_SIGMOID: return tj_mul(g, tj_mul(node, tj_sub(K(node, 1.0), node)));
+    case TJ_OP_SOFTPLUS: return tj_mul(g, tj_sigmoid(x));
+    case TJ_OP_TANH: return tj_mul(g, tj_sub(K(node, 1.0), tj_sqr(node)));
+    case TJ_OP_SIN: return tj_mul(g, tj_cos(x));
+    case TJ_OP_COS: return tj_neg(tj_mul(g, tj_sin(x)));
+    case TJ_OP_TAN: return tj_mul(g, tj_add(K(node, 1.0), tj_sqr(node)));
+    case TJ_OP_ARCSIN: return tj_div(g, tj_sqrt(tj_sub(K(x, 1.0), tj_sqr(x))));
+    case TJ_OP_ARCCOS: return tj_neg(tj_div(g, tj_sqrt(tj_sub(K(x, 1.0), tj_sqr(x)))));
+    case TJ_OP_ARCTAN: return tj_div(g, tj_add(K(x, 1.0), tj_sqr(x)));
+    case TJ_OP_SINH: return tj_mul(g, tj_cosh(x));
+    case TJ_OP_COSH: return tj_mul(g, tj_sinh(x));
+    case TJ_OP_ARCSINH: return tj_div(g, tj_sqrt(tj_add(tj_sqr(x), K(x, 1.0))));
+    case TJ_OP_ARCCOSH: return tj_div(g, tj_sqrt(tj_sub(tj_sqr(x), K(x, 1.0))));
+    case TJ_OP_ARCTANH: return tj_div(g, tj_sub(K(x, 1.0), tj_sqr(x)));
+    case TJ_OP_ERF: return tj_mul(g, derf(x));
+    case TJ_OP_ERFC: return tj_neg(tj_mul(g, derf(x)));
+    case TJ_OP_CAST: /* float to float: fit() casts g back to the input's dtype */ return g;
+    case TJ_OP_ADD: return g;
+    case TJ_OP_SUB: return i == 0 ? g : tj_neg(g);
+    case TJ_OP_MUL: return tj_mul(g, node->in[1 - i]);
+    case TJ_OP_DIV: return i == 0 ? tj_div(g, y) : tj_neg(tj_div(tj_mul(g, x), tj_sqr(y)));
     case TJ_OP_MOD: /* PyTensor: a % b = a - b * (a // b), the quotient held constant */
         return i == 0 ? g : tj_neg(tj_mul(g, tj_int_div(x, y)));
     case TJ_OP_ARCTAN2: { /* atan2(y, x): d/dy = x / (x^2 + y^2), d/dx = -y / (x^2 + y^2) */

@@ -150,8 +150,8 @@ static int64_t imod(int64_t a, int64_t b)
         T m = (x < lo || lo != lo) ? lo : x;                                                       \
         return (m > hi || hi != hi) ? hi : m;                                                      \
     }                                                                                              \
-    static T softplus_##SUF(T x) { return log1p##F(exp##F(-fabs##F(x))) + (x > 0 ? x : (T)0); }   \
-    /* e/(1+e) with e = exp(x) below 0: no overflow, full accuracy down to subnormal results */ \
+    static T softplus_##SUF(T x) { return log1p##F(exp##F(-fabs##F(x))) + (x > 0 ? x : (T)0); }    \
+    /* e/(1+e) with e = exp(x) below 0: no overflow, full accuracy down to subnormal results */    \
     static T sigmoid_##SUF(T x)                                                                    \
     {                                                                                              \
         if (x >= 0)                                                                                \
@@ -562,4 +562,3 @@ tj_status tjI_elemwise(tj_ctx *ctx, const tj_var *node, tj_array *const *in, tj_
     }
     return TJ_OK;
 }
-

@@ -31,7 +31,8 @@ static void teardown(void) { tj_ctx_free(ctx); }
 
 TestSuite(elemwise, .init = setup, .fini = teardown, .timeout = 300);
 
-/* ---- input values ----------------------------------------------------------------------------- */
+/* ---- input values -----------------------------------------------------------------------------
+ */
 
 /* a uniform number in [lo, hi) that depends only on (d, which, k): operands and expected values
  * are generated independently and must agree */
@@ -49,12 +50,11 @@ static double unif_at(tj_dtype d, int which, int64_t k, double lo, double hi)
  * ones in a range that keeps every op interesting. */
 static double value(tj_dtype d, int which, int64_t k)
 {
-    static const double fspecial[] = {0.0,  -0.0, 1.0,   -1.0,  0.5,  -0.5, 1.5,      -1.5,
-                                      2.5,  -2.5, 3.0,   -7.25, 7.5,  0.25, -0.75,    2.0,
-                                      10.0, -3.0, 100.5, NAN,   INFINITY, -INFINITY, 1e30,
-                                      -1e-30};
-    static const double ispecial[] = {0, 1, -1, 2, -2, 3, -7, 7, 5, -5, 13, -13, 100, -100,
-                                      127, -128};
+    static const double fspecial[] = {0.0,  -0.0, 1.0,   -1.0,  0.5,      -0.5,      1.5,   -1.5,
+                                      2.5,  -2.5, 3.0,   -7.25, 7.5,      0.25,      -0.75, 2.0,
+                                      10.0, -3.0, 100.5, NAN,   INFINITY, -INFINITY, 1e30,  -1e-30};
+    static const double ispecial[] = {0, 1,  -1, 2,   -2,  3,    -7,  7,
+                                      5, -5, 13, -13, 100, -100, 127, -128};
     size_t nf = sizeof fspecial / sizeof *fspecial, ni = sizeof ispecial / sizeof *ispecial;
     int64_t j = k + 5 * which; /* operands are shifted against each other */
     switch (d) {
@@ -73,7 +73,10 @@ static double value(tj_dtype d, int which, int64_t k)
         if (d == TJ_INT8 && (v > 127 || v < -128))
             v = fmod(v, 100);
         if (j % 29 == 28) /* the extremes of the type */
-            v = d == TJ_INT8 ? -128 : d == TJ_INT16 ? -32768 : d == TJ_INT32 ? -2147483648.0 : -0x1p63;
+            v = d == TJ_INT8    ? -128
+                : d == TJ_INT16 ? -32768
+                : d == TJ_INT32 ? -2147483648.0
+                                : -0x1p63;
         if (j % 31 == 30)
             v = d == TJ_INT8 ? 127 : d == TJ_INT16 ? 32767 : d == TJ_INT32 ? 2147483647.0 : 0x1p62;
         return v;
@@ -81,7 +84,8 @@ static double value(tj_dtype d, int which, int64_t k)
     }
 }
 
-/* ---- shape classes ---------------------------------------------------------------------------- */
+/* ---- shape classes ----------------------------------------------------------------------------
+ */
 
 typedef struct {
     const char *name;
@@ -98,8 +102,16 @@ static const shape_class classes[] = {
     {"empty", 2, {{0, 5}, {0, 5}, {0, 5}}, {{0}}, false},
     {"transposed", 2, {{6, 5}, {6, 5}, {6, 5}}, {{0}}, true},
     {"3d", 3, {{2, 3, 5}, {2, 3, 5}, {2, 3, 5}}, {{0}}, false},
-    {"bcast_rows", 2, {{4, 6}, {1, 6}, {4, 6}}, {{false, false}, {true, false}, {false, false}}, false},
-    {"bcast_cols", 2, {{4, 6}, {4, 1}, {1, 6}}, {{false, false}, {false, true}, {true, false}}, false},
+    {"bcast_rows",
+     2,
+     {{4, 6}, {1, 6}, {4, 6}},
+     {{false, false}, {true, false}, {false, false}},
+     false},
+    {"bcast_cols",
+     2,
+     {{4, 6}, {4, 1}, {1, 6}},
+     {{false, false}, {false, true}, {true, false}},
+     false},
 };
 #define NCLASSES ((int)(sizeof classes / sizeof *classes))
 
@@ -126,13 +138,15 @@ static tj_array *operand(const shape_class *c, int which, tj_dtype d)
     int64_t rows = shape[0], cols = shape[1];
     for (int64_t i = 0; i < rows; i++)
         for (int64_t j = 0; j < cols; j++)
-            memcpy(buf + es * (size_t)(j * rows + i), (char *)tj_array_data(a) + es * (size_t)(i * cols + j), es);
+            memcpy(buf + es * (size_t)(j * rows + i),
+                   (char *)tj_array_data(a) + es * (size_t)(i * cols + j), es);
     int64_t strides[2] = {(int64_t)es, (int64_t)es * rows};
     tj_array_unref(a);
     return tj_array_wrap(d, 2, shape, strides, buf, release_buf, buf);
 }
 
-/* ---- the run ---------------------------------------------------------------------------------- */
+/* ---- the run ----------------------------------------------------------------------------------
+ */
 
 static bool same_bits(double a, double b, tj_dtype d)
 {
@@ -200,8 +214,9 @@ static void build(built *b, tj_dtype d, const shape_class *c)
     run.on_unused_input = ref.on_unused_input = TJ_UNUSED_IGNORE;
     b->fj = tj_function(ctx, in, 3, b->outs, b->nout + 1, &run);
     cr_assert(b->fj, "%s %s: %s", tj_dtype_name(d), c->name, tj_errmsg(ctx));
-    cr_expect(tj_fn_jitted(b->fj), "%s %s: the FAST_RUN function fell back to the reference executor",
-              tj_dtype_name(d), c->name);
+    cr_expect(tj_fn_jitted(b->fj),
+              "%s %s: the FAST_RUN function fell back to the reference executor", tj_dtype_name(d),
+              c->name);
     b->fr = tj_function(ctx, in, 3, b->outs, b->nout + 1, &ref);
     cr_assert(b->fr, "%s", tj_errmsg(ctx));
 }
@@ -217,7 +232,8 @@ static void run_class(built *b, tj_dtype d, const shape_class *c)
     tj_array *args[3];
     for (int k = 0; k < 3; k++)
         args[k] = operand(c, k, d);
-    tj_array **rj = calloc((size_t)nout + 1, sizeof *rj), **rr = calloc((size_t)nout + 1, sizeof *rr);
+    tj_array **rj = calloc((size_t)nout + 1, sizeof *rj),
+             **rr = calloc((size_t)nout + 1, sizeof *rr);
     cr_assert_eq(tj_call(fj, args, rj), TJ_OK, "%s %s: %s", tj_dtype_name(d), c->name,
                  tj_errmsg(ctx));
     cr_assert_eq(tj_call(fr, args, rr), TJ_OK, "%s", tj_errmsg(ctx));
@@ -228,7 +244,8 @@ static void run_class(built *b, tj_dtype d, const shape_class *c)
         tj_dtype od = tj_var_dtype(outs[o]);
         int64_t n = tj_array_size(rj[o]);
         cr_assert_eq(tj_array_size(rr[o]), n);
-        cr_assert_eq(tj_array_ndim(rj[o]), c->ndim, "%s %s %s", op->name, tj_dtype_name(d), c->name);
+        cr_assert_eq(tj_array_ndim(rj[o]), c->ndim, "%s %s %s", op->name, tj_dtype_name(d),
+                     c->name);
         for (int ax = 0; ax < c->ndim; ax++)
             cr_assert_eq(tj_array_shape(rj[o])[ax], tj_array_shape(rr[o])[ax]);
         int64_t idx[3], strides[3];
@@ -252,8 +269,9 @@ static void run_class(built *b, tj_dtype d, const shape_class *c)
             bool exact = op->kind != TJT_TRANS;
             uint64_t tol_ref = od == TJ_FLOAT32 ? 4 : 6;
             if (exact)
-                cr_expect(same_bits(gj, gr, od), "%s %s %s [%lld] (%g, %g): JIT %.17g, reference %.17g",
-                          op->name, tj_dtype_name(d), c->name, (long long)i, a[0], a[1], gj, gr);
+                cr_expect(same_bits(gj, gr, od),
+                          "%s %s %s [%lld] (%g, %g): JIT %.17g, reference %.17g", op->name,
+                          tj_dtype_name(d), c->name, (long long)i, a[0], a[1], gj, gr);
             else
                 cr_expect(ulps(gj, gr, od) <= tol_ref,
                           "%s %s %s [%lld] (%g): JIT %.17g, reference %.17g (%llu ulp)", op->name,
@@ -263,9 +281,9 @@ static void run_class(built *b, tj_dtype d, const shape_class *c)
             if (!tjt_expected(op, d, od, a, &want))
                 continue; /* no independent value here (e.g. numpy's divmod at inf) */
             if (exact)
-                cr_expect(same_bits(gr, want, od), "%s %s %s [%lld] (%g, %g, %g): got %.17g, want %.17g",
-                          op->name, tj_dtype_name(d), c->name, (long long)i, a[0], a[1], a[2], gr,
-                          want);
+                cr_expect(same_bits(gr, want, od),
+                          "%s %s %s [%lld] (%g, %g, %g): got %.17g, want %.17g", op->name,
+                          tj_dtype_name(d), c->name, (long long)i, a[0], a[1], a[2], gr, want);
             else
                 cr_expect(ulps(gj, want, od) <= tol_ref && ulps(gr, want, od) <= tol_ref,
                           "%s %s %s [%lld] (%g, %g): JIT %.17g, reference %.17g, want %.17g",

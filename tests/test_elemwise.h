@@ -13,13 +13,64 @@
 enum { TJT_EXACT, TJT_TRANS, TJT_BOOLRES };
 
 typedef enum {
-    O_NEG, O_ABS, O_SIGN, O_SQR, O_INV, O_SQRT, O_RSQRT, O_FLOOR, O_CEIL, O_ROUND, O_TRUNC,
-    O_ISNAN, O_ISINF, O_NOT, O_INVERT, O_CAST,
-    O_EXP, O_EXP2, O_EXPM1, O_LOG, O_LOG2, O_LOG10, O_LOG1P, O_SIN, O_COS, O_TAN, O_ARCSIN,
-    O_ARCCOS, O_ARCTAN, O_SINH, O_COSH, O_TANH, O_ARCSINH, O_ARCCOSH, O_ARCTANH, O_SIGMOID,
-    O_SOFTPLUS, O_ERF, O_ERFC,
-    O_ADD, O_SUB, O_MUL, O_DIV, O_INT_DIV, O_MOD, O_POW, O_MAXIMUM, O_MINIMUM, O_ARCTAN2,
-    O_GT, O_LT, O_GE, O_LE, O_EQ, O_NEQ, O_AND, O_OR, O_XOR,
+    O_NEG,
+    O_ABS,
+    O_SIGN,
+    O_SQR,
+    O_INV,
+    O_SQRT,
+    O_RSQRT,
+    O_FLOOR,
+    O_CEIL,
+    O_ROUND,
+    O_TRUNC,
+    O_ISNAN,
+    O_ISINF,
+    O_NOT,
+    O_INVERT,
+    O_CAST,
+    O_EXP,
+    O_EXP2,
+    O_EXPM1,
+    O_LOG,
+    O_LOG2,
+    O_LOG10,
+    O_LOG1P,
+    O_SIN,
+    O_COS,
+    O_TAN,
+    O_ARCSIN,
+    O_ARCCOS,
+    O_ARCTAN,
+    O_SINH,
+    O_COSH,
+    O_TANH,
+    O_ARCSINH,
+    O_ARCCOSH,
+    O_ARCTANH,
+    O_SIGMOID,
+    O_SOFTPLUS,
+    O_ERF,
+    O_ERFC,
+    O_ADD,
+    O_SUB,
+    O_MUL,
+    O_DIV,
+    O_INT_DIV,
+    O_MOD,
+    O_POW,
+    O_MAXIMUM,
+    O_MINIMUM,
+    O_ARCTAN2,
+    O_GT,
+    O_LT,
+    O_GE,
+    O_LE,
+    O_EQ,
+    O_NEQ,
+    O_AND,
+    O_OR,
+    O_XOR,
     O_CLIP,
 } tjt_id;
 
@@ -31,36 +82,65 @@ typedef struct {
 } tjt_op;
 
 static const tjt_op tjt_ops[] = {
-    {"neg", O_NEG, 1, TJT_EXACT},        {"abs", O_ABS, 1, TJT_EXACT},
-    {"sign", O_SIGN, 1, TJT_EXACT},      {"sqr", O_SQR, 1, TJT_EXACT},
-    {"inv", O_INV, 1, TJT_EXACT},        {"sqrt", O_SQRT, 1, TJT_EXACT},
-    {"rsqrt", O_RSQRT, 1, TJT_EXACT},    {"floor", O_FLOOR, 1, TJT_EXACT},
-    {"ceil", O_CEIL, 1, TJT_EXACT},      {"round", O_ROUND, 1, TJT_EXACT},
-    {"trunc", O_TRUNC, 1, TJT_EXACT},    {"isnan", O_ISNAN, 1, TJT_BOOLRES},
-    {"isinf", O_ISINF, 1, TJT_BOOLRES},  {"not", O_NOT, 1, TJT_BOOLRES},
-    {"invert", O_INVERT, 1, TJT_EXACT},  {"cast", O_CAST, 1, TJT_EXACT},
-    {"exp", O_EXP, 1, TJT_TRANS},        {"exp2", O_EXP2, 1, TJT_TRANS},
-    {"expm1", O_EXPM1, 1, TJT_TRANS},    {"log", O_LOG, 1, TJT_TRANS},
-    {"log2", O_LOG2, 1, TJT_TRANS},      {"log10", O_LOG10, 1, TJT_TRANS},
-    {"log1p", O_LOG1P, 1, TJT_TRANS},    {"sin", O_SIN, 1, TJT_TRANS},
-    {"cos", O_COS, 1, TJT_TRANS},        {"tan", O_TAN, 1, TJT_TRANS},
-    {"arcsin", O_ARCSIN, 1, TJT_TRANS},  {"arccos", O_ARCCOS, 1, TJT_TRANS},
-    {"arctan", O_ARCTAN, 1, TJT_TRANS},  {"sinh", O_SINH, 1, TJT_TRANS},
-    {"cosh", O_COSH, 1, TJT_TRANS},      {"tanh", O_TANH, 1, TJT_TRANS},
-    {"arcsinh", O_ARCSINH, 1, TJT_TRANS}, {"arccosh", O_ARCCOSH, 1, TJT_TRANS},
-    {"arctanh", O_ARCTANH, 1, TJT_TRANS}, {"sigmoid", O_SIGMOID, 1, TJT_TRANS},
-    {"softplus", O_SOFTPLUS, 1, TJT_TRANS}, {"erf", O_ERF, 1, TJT_TRANS},
+    {"neg", O_NEG, 1, TJT_EXACT},
+    {"abs", O_ABS, 1, TJT_EXACT},
+    {"sign", O_SIGN, 1, TJT_EXACT},
+    {"sqr", O_SQR, 1, TJT_EXACT},
+    {"inv", O_INV, 1, TJT_EXACT},
+    {"sqrt", O_SQRT, 1, TJT_EXACT},
+    {"rsqrt", O_RSQRT, 1, TJT_EXACT},
+    {"floor", O_FLOOR, 1, TJT_EXACT},
+    {"ceil", O_CEIL, 1, TJT_EXACT},
+    {"round", O_ROUND, 1, TJT_EXACT},
+    {"trunc", O_TRUNC, 1, TJT_EXACT},
+    {"isnan", O_ISNAN, 1, TJT_BOOLRES},
+    {"isinf", O_ISINF, 1, TJT_BOOLRES},
+    {"not", O_NOT, 1, TJT_BOOLRES},
+    {"invert", O_INVERT, 1, TJT_EXACT},
+    {"cast", O_CAST, 1, TJT_EXACT},
+    {"exp", O_EXP, 1, TJT_TRANS},
+    {"exp2", O_EXP2, 1, TJT_TRANS},
+    {"expm1", O_EXPM1, 1, TJT_TRANS},
+    {"log", O_LOG, 1, TJT_TRANS},
+    {"log2", O_LOG2, 1, TJT_TRANS},
+    {"log10", O_LOG10, 1, TJT_TRANS},
+    {"log1p", O_LOG1P, 1, TJT_TRANS},
+    {"sin", O_SIN, 1, TJT_TRANS},
+    {"cos", O_COS, 1, TJT_TRANS},
+    {"tan", O_TAN, 1, TJT_TRANS},
+    {"arcsin", O_ARCSIN, 1, TJT_TRANS},
+    {"arccos", O_ARCCOS, 1, TJT_TRANS},
+    {"arctan", O_ARCTAN, 1, TJT_TRANS},
+    {"sinh", O_SINH, 1, TJT_TRANS},
+    {"cosh", O_COSH, 1, TJT_TRANS},
+    {"tanh", O_TANH, 1, TJT_TRANS},
+    {"arcsinh", O_ARCSINH, 1, TJT_TRANS},
+    {"arccosh", O_ARCCOSH, 1, TJT_TRANS},
+    {"arctanh", O_ARCTANH, 1, TJT_TRANS},
+    {"sigmoid", O_SIGMOID, 1, TJT_TRANS},
+    {"softplus", O_SOFTPLUS, 1, TJT_TRANS},
+    {"erf", O_ERF, 1, TJT_TRANS},
     {"erfc", O_ERFC, 1, TJT_TRANS},
-    {"add", O_ADD, 2, TJT_EXACT},        {"sub", O_SUB, 2, TJT_EXACT},
-    {"mul", O_MUL, 2, TJT_EXACT},        {"div", O_DIV, 2, TJT_EXACT},
-    {"int_div", O_INT_DIV, 2, TJT_EXACT}, {"mod", O_MOD, 2, TJT_EXACT},
-    {"pow", O_POW, 2, TJT_TRANS},        {"maximum", O_MAXIMUM, 2, TJT_EXACT},
-    {"minimum", O_MINIMUM, 2, TJT_EXACT}, {"arctan2", O_ARCTAN2, 2, TJT_TRANS},
-    {"gt", O_GT, 2, TJT_BOOLRES},        {"lt", O_LT, 2, TJT_BOOLRES},
-    {"ge", O_GE, 2, TJT_BOOLRES},        {"le", O_LE, 2, TJT_BOOLRES},
-    {"eq", O_EQ, 2, TJT_BOOLRES},        {"neq", O_NEQ, 2, TJT_BOOLRES},
-    {"and", O_AND, 2, TJT_EXACT},        {"or", O_OR, 2, TJT_EXACT},
-    {"xor", O_XOR, 2, TJT_EXACT},        {"clip", O_CLIP, 3, TJT_EXACT},
+    {"add", O_ADD, 2, TJT_EXACT},
+    {"sub", O_SUB, 2, TJT_EXACT},
+    {"mul", O_MUL, 2, TJT_EXACT},
+    {"div", O_DIV, 2, TJT_EXACT},
+    {"int_div", O_INT_DIV, 2, TJT_EXACT},
+    {"mod", O_MOD, 2, TJT_EXACT},
+    {"pow", O_POW, 2, TJT_TRANS},
+    {"maximum", O_MAXIMUM, 2, TJT_EXACT},
+    {"minimum", O_MINIMUM, 2, TJT_EXACT},
+    {"arctan2", O_ARCTAN2, 2, TJT_TRANS},
+    {"gt", O_GT, 2, TJT_BOOLRES},
+    {"lt", O_LT, 2, TJT_BOOLRES},
+    {"ge", O_GE, 2, TJT_BOOLRES},
+    {"le", O_LE, 2, TJT_BOOLRES},
+    {"eq", O_EQ, 2, TJT_BOOLRES},
+    {"neq", O_NEQ, 2, TJT_BOOLRES},
+    {"and", O_AND, 2, TJT_EXACT},
+    {"or", O_OR, 2, TJT_EXACT},
+    {"xor", O_XOR, 2, TJT_EXACT},
+    {"clip", O_CLIP, 3, TJT_EXACT},
 };
 static const int tjt_nops = (int)(sizeof tjt_ops / sizeof *tjt_ops);
 #define TJT_MAX_OPS 64
@@ -223,10 +303,7 @@ static inline tjt_i128 tjt_floordiv_int(tjt_i128 x, tjt_i128 y)
 /* numpy's sign: -1, 0, 1, NaN for NaN, +0 for -0 */
 static inline double tjt_sign(double x) { return x != x ? x : x > 0 ? 1 : x < 0 ? -1 : 0.0; }
 
-static inline double tjt_softplus(double x)
-{
-    return x > 30 ? x + exp(-x) : log1p(exp(x));
-}
+static inline double tjt_softplus(double x) { return x > 30 ? x + exp(-x) : log1p(exp(x)); }
 
 /* Computes *want for op on operands a[] of dtype d with result dtype od. Returns false when
  * this table has no independent value for the case (it is then covered by hand-written cases
@@ -258,10 +335,17 @@ static inline bool tjt_expected(const tjt_op *op, tj_dtype d, tj_dtype od, const
     if (cd == TJ_BOOL) { /* logical */
         bool p = x != 0, q = y != 0, s = z != 0;
         switch (op->id) {
-        case O_ABS: case O_FLOOR: case O_CEIL: case O_TRUNC: r = p; break;
+        case O_ABS:
+        case O_FLOOR:
+        case O_CEIL:
+        case O_TRUNC: r = p; break;
         case O_INVERT: r = !p; break;
-        case O_ADD: case O_OR: case O_MAXIMUM: r = p || q; break;
-        case O_MUL: case O_AND: case O_MINIMUM: r = p && q; break;
+        case O_ADD:
+        case O_OR:
+        case O_MAXIMUM: r = p || q; break;
+        case O_MUL:
+        case O_AND:
+        case O_MINIMUM: r = p && q; break;
         case O_XOR: r = p != q; break;
         case O_CLIP: r = (p || q) && s; break;
         default: return false;
@@ -277,7 +361,10 @@ static inline bool tjt_expected(const tjt_op *op, tj_dtype d, tj_dtype od, const
         case O_ABS: v = i < 0 ? -i : i; break;
         case O_SIGN: v = i > 0 ? 1 : i < 0 ? -1 : 0; break;
         case O_SQR: v = i * i; break;
-        case O_FLOOR: case O_CEIL: case O_ROUND: case O_TRUNC: v = i; break;
+        case O_FLOOR:
+        case O_CEIL:
+        case O_ROUND:
+        case O_TRUNC: v = i; break;
         case O_INVERT: v = ~i; break;
         case O_ADD: v = i + j; break;
         case O_SUB: v = i - j; break;
@@ -302,7 +389,10 @@ static inline bool tjt_expected(const tjt_op *op, tj_dtype d, tj_dtype od, const
         case O_AND: v = i & j; break;
         case O_OR: v = i | j; break;
         case O_XOR: v = i ^ j; break;
-        case O_CLIP: v = i < j ? j : i; v = v > k ? k : v; break;
+        case O_CLIP:
+            v = i < j ? j : i;
+            v = v > k ? k : v;
+            break;
         default: return false;
         }
         *want = tjt_wrap(cd, v);

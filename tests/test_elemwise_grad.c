@@ -52,11 +52,15 @@ typedef struct {
     static tj_var *g_##fn(tj_var **x) { return tj_##fn(x[0]); }
 #define B(fn)                                                                                      \
     static tj_var *g_##fn(tj_var **x) { return tj_##fn(x[0], x[1]); }
-U(neg) U(abs) U(exp) U(exp2) U(expm1) U(log) U(log2) U(log10) U(log1p) U(sqrt) U(rsqrt) U(sqr)
-U(inv) U(sigmoid) U(softplus) U(tanh) U(sin) U(cos) U(tan) U(arcsin) U(arccos) U(arctan) U(sinh)
-U(cosh) U(arcsinh) U(arccosh) U(arctanh) U(erf) U(erfc) U(sign) U(floor) U(ceil) U(round) U(trunc)
-B(add) B(sub) B(mul) B(div) B(pow) B(maximum) B(minimum) B(arctan2) B(int_div) B(mod)
-static tj_var *g_clip(tj_var **x) { return tj_clip(x[0], x[1], x[2]); }
+U(neg)
+U(abs) U(exp) U(exp2) U(expm1) U(log) U(log2) U(log10) U(log1p) U(sqrt) U(rsqrt) U(sqr) U(inv)
+    U(sigmoid) U(softplus) U(tanh) U(sin) U(cos) U(tan) U(arcsin) U(arccos) U(arctan) U(sinh)
+        U(cosh) U(arcsinh) U(arccosh) U(arctanh) U(erf) U(erfc) U(sign) U(floor) U(ceil) U(round)
+            U(trunc) B(add) B(sub) B(mul) B(div) B(pow) B(maximum) B(minimum) B(arctan2) B(int_div)
+                B(mod) static tj_var *g_clip(tj_var **x)
+{
+    return tj_clip(x[0], x[1], x[2]);
+}
 /* x * cast(cast(x, float64), dtype): float32 goes through float64 and back exactly; float64 ->
  * float32 would make the finite differences see float32's rounding steps */
 static tj_var *g_cast(tj_var **x)
@@ -220,8 +224,8 @@ static void jit_matches(tj_dtype d)
         for (int64_t k = 0; k < tj_array_size(ref[o2]); k++) {
             double a = tjt_at(got[o2], k), b = tjt_at(ref[o2], k);
             uint64_t u = d == TJ_FLOAT32 ? tjt_ulp_f32((float)a, (float)b) : tjt_ulp_f64(a, b);
-            cr_expect(u <= 16 || fabs(a - b) <= 1e-6 * fabs(b), "gradient %d [%lld]: JIT %.17g, reference %.17g",
-                      o2, (long long)k, a, b);
+            cr_expect(u <= 16 || fabs(a - b) <= 1e-6 * fabs(b),
+                      "gradient %d [%lld]: JIT %.17g, reference %.17g", o2, (long long)k, a, b);
         }
         tj_array_unref(got[o2]);
         tj_array_unref(ref[o2]);
@@ -256,11 +260,13 @@ Test(elemwise_grad, zeros_and_none)
     }
     /* int_div's gradient is zero for both operands */
     tj_var *gg[2];
-    cr_assert_eq(tj_grad(tj_sum(tj_int_div(x, y), NULL, 0, false), (tj_var *[]){x, y}, 2, gg), TJ_OK);
+    cr_assert_eq(tj_grad(tj_sum(tj_int_div(x, y), NULL, 0, false), (tj_var *[]){x, y}, 2, gg),
+                 TJ_OK);
     /* the cost reaches x only through a comparison: disconnected, zeros with IGNORE */
     tj_grad_opts o = TJ_GRAD_OPTS_INIT;
     o.disconnected_inputs = TJ_DISCONNECTED_IGNORE;
-    tj_var *c = tj_sum(tj_cast(tj_and(tj_isnan(x), tj_not(tj_isinf(x))), TJ_FLOAT64), NULL, 0, false);
+    tj_var *c =
+        tj_sum(tj_cast(tj_and(tj_isnan(x), tj_not(tj_isinf(x))), TJ_FLOAT64), NULL, 0, false);
     tj_var *g;
     cr_assert_eq(tj_grad_v2(c, &x, 1, &g, &o), TJ_OK, "%s", tj_errmsg(ctx));
     cr_assert(g);

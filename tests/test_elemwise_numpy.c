@@ -63,8 +63,9 @@ static void check(const char *what, tj_dtype dx, tj_dtype dy, un_fn u, bin_fn b,
         for (int64_t i = 0; i < len; i++) {
             int k = (int)((i / REP) % n);
             double got = tjt_at(r, i);
-            cr_expect(identical(got, want[k]), "%s %s: case %d (%.17g, %.17g) gives %.17g, want %.17g",
-                      what, mode ? "reference" : "JIT", k, xs[k], ys ? ys[k] : 0.0, got, want[k]);
+            cr_expect(identical(got, want[k]),
+                      "%s %s: case %d (%.17g, %.17g) gives %.17g, want %.17g", what,
+                      mode ? "reference" : "JIT", k, xs[k], ys ? ys[k] : 0.0, got, want[k]);
         }
         tj_array_unref(r);
         tj_fn_free(fn);
@@ -117,10 +118,10 @@ Test(elemwise_numpy, int_div_mod_floats)
 {
     static const double x[] = {-7.5, 7.5, -0.0, 0.0, 1.0, -1.0, 0.0, INFINITY, 5, -5, 5, 1, NAN};
     static const double y[] = {2, -2, 3, -3, 0, 0, 0, 2, INFINITY, INFINITY, -INFINITY, 0.1, 1};
-    static const double q[] = {-4, -4, -0.0, -0.0, INFINITY, -INFINITY, NAN, NAN, 0.0, -1, -1, 9,
-                               NAN};
-    static const double r[] = {0.5, -0.5, 0.0, -0.0, NAN, NAN, NAN, NAN, 5, INFINITY, -INFINITY,
-                               0.09999999999999995, NAN};
+    static const double q[] = {-4,  -4,  -0.0, -0.0, INFINITY, -INFINITY, NAN,
+                               NAN, 0.0, -1,   -1,   9,        NAN};
+    static const double r[] = {
+        0.5, -0.5, 0.0, -0.0, NAN, NAN, NAN, NAN, 5, INFINITY, -INFINITY, 0.09999999999999995, NAN};
     check("int_div float64", TJ_FLOAT64, TJ_FLOAT64, NULL, tj_int_div, N(x), x, y, q, TJ_FLOAT64);
     check("mod float64", TJ_FLOAT64, TJ_FLOAT64, NULL, tj_mod, N(x), x, y, r, TJ_FLOAT64);
     /* float32 computes in float32: 1 % 0.1f is 0.1f's own remainder */
@@ -134,8 +135,9 @@ Test(elemwise_numpy, int_div_mod_floats)
 
 Test(elemwise_numpy, round_half_to_even)
 {
-    static const double x[] = {0.5, 1.5, 2.5, -0.5, -1.5, -2.5, 0.49999999999999994,
-                               2.5000000000000004, 1e300, -0.0, NAN, -INFINITY, 3.7, -3.7};
+    static const double x[] = {
+        0.5,   1.5,  2.5, -0.5,      -1.5, -2.5, 0.49999999999999994, 2.5000000000000004,
+        1e300, -0.0, NAN, -INFINITY, 3.7,  -3.7};
     static const double w[] = {0, 2, 2, -0.0, -2, -2, 0, 3, 1e300, -0.0, NAN, -INFINITY, 4, -4};
     check("round float64", TJ_FLOAT64, TJ_FLOAT64, tj_round, NULL, N(x), x, NULL, w, TJ_FLOAT64);
     static const double fx[] = {0.5, 1.5, 2.5, -0.5, -2.5, 8388609.0, 0.4999999701976776123046875};
@@ -167,7 +169,8 @@ Test(elemwise_numpy, sign)
     check("sign uint8", TJ_UINT8, TJ_UINT8, tj_sign, NULL, 2, ux, NULL, uw, TJ_UINT8);
 }
 
-/* ---- integer wrap-around ---------------------------------------------------------------------- */
+/* ---- integer wrap-around ----------------------------------------------------------------------
+ */
 
 static tj_var *plus1(tj_var *x) { return tj_addc(x, 1); }
 static tj_var *minus1(tj_var *x) { return tj_subc(x, 1); }
@@ -183,7 +186,8 @@ Test(elemwise_numpy, integer_wrap)
     check("int8 - 1", TJ_INT8, TJ_INT8, minus1, NULL, 4, a, NULL, am1, TJ_INT8);
     check("int8 * 3", TJ_INT8, TJ_INT8, times3, NULL, 4, a, NULL, at3, TJ_INT8);
     static const double n[] = {-128, 127, 16, -5}, nabs[] = {-128, 127, 16, 5},
-                        nneg[] = {-128, -127, -16, 5}, nsqr[] = {0, 1, 0, 25}, ninv[] = {127, -128, -17, 4};
+                        nneg[] = {-128, -127, -16, 5}, nsqr[] = {0, 1, 0, 25},
+                        ninv[] = {127, -128, -17, 4};
     check("abs int8", TJ_INT8, TJ_INT8, tj_abs, NULL, 4, n, NULL, nabs, TJ_INT8);
     check("neg int8", TJ_INT8, TJ_INT8, tj_neg, NULL, 4, n, NULL, nneg, TJ_INT8);
     check("sqr int8", TJ_INT8, TJ_INT8, tj_sqr, NULL, 4, n, NULL, nsqr, TJ_INT8);
@@ -191,7 +195,8 @@ Test(elemwise_numpy, integer_wrap)
     static const double u[] = {0, 255, 200}, um1[] = {255, 254, 199}, uinv[] = {255, 0, 55};
     check("uint8 - 1", TJ_UINT8, TJ_UINT8, minus1, NULL, 3, u, NULL, um1, TJ_UINT8);
     check("invert uint8", TJ_UINT8, TJ_UINT8, tj_invert, NULL, 3, u, NULL, uinv, TJ_UINT8);
-    static const double i32[] = {2147483647.0, -2147483648.0}, i32p[] = {-2147483648.0, -2147483647.0};
+    static const double i32[] = {2147483647.0, -2147483648.0},
+                        i32p[] = {-2147483648.0, -2147483647.0};
     check("int32 + 1", TJ_INT32, TJ_INT32, plus1, NULL, 2, i32, NULL, i32p, TJ_INT32);
     /* 2^7 = 128 -> -128; 3^7 = 2187 = 8 * 256 + 139 -> int8 -117 */
     static const double two[] = {2, 3}, p7w[] = {-128, -117};
@@ -203,10 +208,14 @@ Test(elemwise_numpy, integer_wrap)
     check("int64 * int64", TJ_INT64, TJ_INT64, NULL, tj_mul, 2, i64, m4, m4w, TJ_INT64);
 }
 
-/* ---- clip, maximum/minimum -------------------------------------------------------------------- */
+/* ---- clip, maximum/minimum --------------------------------------------------------------------
+ */
 
 static tj_var *clip01(tj_var *x) { return tj_clipc(x, 0.0, 1.0); }
-static tj_var *clip_nan_lo(tj_var *x) { return tj_clip(x, tj_lit(tj_var_ctx(x), NAN), tj_lit(tj_var_ctx(x), 1)); }
+static tj_var *clip_nan_lo(tj_var *x)
+{
+    return tj_clip(x, tj_lit(tj_var_ctx(x), NAN), tj_lit(tj_var_ctx(x), 1));
+}
 static tj_var *clip_rev(tj_var *x) { return tj_clipc(x, 4.0, 2.0); }
 static tj_var *clip_xy(tj_var *x, tj_var *y) { return tj_clip(x, y, tj_lit_int(tj_var_ctx(x), 3)); }
 
@@ -274,7 +283,8 @@ Test(elemwise_numpy, logic)
     check("and bool int32", TJ_BOOL, TJ_INT32, NULL, tj_and, 3, m, mi, mw, TJ_INT32);
 }
 
-/* ---- dtype rules and type errors -------------------------------------------------------------- */
+/* ---- dtype rules and type errors --------------------------------------------------------------
+ */
 
 static void expect_dtype(tj_var *v, tj_dtype want, const char *what)
 {

@@ -39,7 +39,7 @@ static void expect_close(double got, double want, double tol, const char *what, 
               what, i, got, want);
 }
 
-/* ---- known_grads ------------------------------------------------------------------------------ */
+/* ---- known_grads ----------------------------------------------------------------------------- */
 
 /* y = tanh(W x) with dL/dy known (no cost): dL/dW = (g * (1 - y^2)) outer x, dL/dx = W^T (...) */
 Test(grad_opts, known_grads_without_a_cost)
@@ -158,7 +158,7 @@ Test(grad_opts, known_grads_errors)
     EXPECT_MSG(ctx, "'z'");
 }
 
-/* ---- markers ---------------------------------------------------------------------------------- */
+/* ---- markers --------------------------------------------------------------------------------- */
 
 Test(grad_opts, zero_grad_and_disconnected_grad)
 {
@@ -243,7 +243,7 @@ Test(grad_opts, integer_inputs_get_zero_gradients)
     tj_array_unref(xv);
 }
 
-/* ---- second order ----------------------------------------------------------------------------- */
+/* ---- second order ---------------------------------------------------------------------------- */
 
 /* f(x) = (x.x)^2 + sum(exp(x) * c):  grad = 4 (x.x) x + c exp(x),
  * H = 8 x x^T + 4 (x.x) I + diag(c exp(x)). */

@@ -16,7 +16,7 @@
  * 0.5 the float64 reference reaches about 0.0017: the threshold leaves a wide margin for the
  * learning and none for the agreement, which is checked separately (observed agreement ~1e-15).
  *
- * The reference costs ~4e9 multiply-adds; it is compiled at -O3 so the suite stays a few seconds. */
+ * The reference costs ~4e9 multiply-adds; it is compiled at -O3 so the suite takes seconds. */
 #include <criterion/criterion.h>
 
 #include <math.h>
@@ -28,7 +28,7 @@
 enum { N = 200, D = 784, H = 64, K = 10, STEPS = 200 };
 static const double LR = 0.5;
 
-/* ---- deterministic data (splitmix64 + Box-Muller) --------------------------------------------- */
+/* ---- deterministic data (splitmix64 + Box-Muller) -------------------------------------------- */
 
 static uint64_t rng_next(uint64_t *s)
 {
@@ -73,7 +73,7 @@ static void make_problem(problem *p)
     memset(p->b2, 0, sizeof p->b2);
 }
 
-/* ---- the float64 reference: forward, hand-derived backward, SGD ------------------------------- */
+/* ---- the float64 reference: forward, hand-derived backward, SGD ------------------------------ */
 
 typedef struct {
     double A[N * H], Hh[N * H], Z[N * K], dZ[N * K], dA[N * H];
@@ -162,7 +162,7 @@ HOT static double reference_step(problem *p, scratch *w)
     return loss;
 }
 
-/* ---- the same network in tensorjit -------------------------------------------------------------- */
+/* ---- the same network in tensorjit ----------------------------------------------------------- */
 
 static tj_array *arr2(int64_t r, int64_t c, const double *v)
 {
@@ -240,8 +240,8 @@ static void train_and_compare(tj_mode mode)
         cr_assert_eq(tj_call(train, (tj_array *[]){xv, yv}, out), TJ_OK, "step %d: %s", t,
                      tj_errmsg(ctx));
         double l = tj_array_get(out[0], NULL);
-        cr_expect(fabs(l - ref_loss[t]) <= 1e-9 * ref_loss[t], "step %d: loss %.17g, reference %.17g",
-                  t, l, ref_loss[t]);
+        cr_expect(fabs(l - ref_loss[t]) <= 1e-9 * ref_loss[t],
+                  "step %d: loss %.17g, reference %.17g", t, l, ref_loss[t]);
         if (t == 0)
             first = l;
         last = l;

@@ -153,3 +153,46 @@ Test(opt_logreg, blas_calls_and_kernel_count)
     free(rw);
     tj_ctx_free(m.ctx);
 }
+
+/* The cross-entropy of a softmax computed from logits: -sum(y * log(softmax(z))) and its gradient
+ * stay finite for logits +-100 (log(softmax) -> log_softmax, and the gradient's s * (g / s)
+ * cancels instead of dividing by an underflowed probability). */
+Test(opt_logreg, softmax_cross_entropy_from_logits)
+{
+    for (int dt = 0; dt < 2; dt++) {
+        tj_dtype d = dt ? TJ_FLOAT32 : TJ_FLOAT64;
+        tj_ctx *ctx = tj_ctx_new();
+        tj_var *z = tj_matrix(ctx, d, "z"), *y = tj_matrix(ctx, d, "y");
+        tj_var *xent = tj_neg(tj_sum(tj_mul(y, tj_log(tj_softmax(z, 1))), (int[]){1}, 1, false));
+        tj_var *cost = tj_sum(xent, NULL, 0, false), *gz;
+        cr_assert_eq(tj_grad(cost, &z, 1, &gz), TJ_OK, "%s", tj_errmsg(ctx));
+        tj_fn *f = tj_function(ctx, (tj_var *[]){z, y}, 2, (tj_var *[]){xent, gz}, 2, NULL);
+        cr_assert(f, "%s", tj_errmsg(ctx));
+        cr_expect_gt(tj_fn_rewrite_count(f, "log_softmax"), 0);
+        double zs[6] = {100, -100, 0, -100, 100, 40}, ys[6] = {0, 1, 0, 1, 0, 0};
+        int64_t s[2] = {2, 3};
+        tj_array *Z = tjt_array(d, 2, s, zs), *Y = tjt_array(d, 2, s, ys), *out[2];
+        cr_assert_eq(tj_call(f, (tj_array *[]){Z, Y}, out), TJ_OK, "%s", tj_errmsg(ctx));
+        for (int r = 0; r < 2; r++) {
+            double m = fmax(zs[3 * r], fmax(zs[3 * r + 1], zs[3 * r + 2])), se = 0;
+            for (int j = 0; j < 3; j++)
+                se += exp(zs[3 * r + j] - m);
+            double lse = m + log(se), want = 0;
+            for (int j = 0; j < 3; j++)
+                want -= ys[3 * r + j] * (zs[3 * r + j] - lse);
+            double got = tjt_at(out[0], r);
+            cr_expect(isfinite(got) && fabs(got - want) <= 1e-5 * fabs(want), "%s xent[%d] %.9g vs %.9g",
+                      tj_dtype_name(d), r, got, want);
+            for (int j = 0; j < 3; j++) { /* d xent / d z = softmax(z) - y (rows of y sum to 1) */
+                double g = exp(zs[3 * r + j] - lse) - ys[3 * r + j], gg = tjt_at(out[1], 3 * r + j);
+                cr_expect(isfinite(gg) && fabs(gg - g) <= 1e-5, "%s grad[%d,%d] %.9g vs %.9g",
+                          tj_dtype_name(d), r, j, gg, g);
+            }
+        }
+        tj_array_unref(out[0]);
+        tj_array_unref(out[1]);
+        tj_array_unref(Z);
+        tj_array_unref(Y);
+        tj_ctx_free(ctx);
+    }
+}

@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { NGRAPHS = 6000, JIT_EVERY = 300, IR_GRAPHS = 3, MAXV = 64, NIN = 4 };
+enum { NGRAPHS = 6000, JIT_EVERY = 100, IR_GRAPHS = 3, MAXV = 64, NIN = 4 };
 
 typedef struct {
     uint64_t s;

@@ -14,7 +14,7 @@
 #define EXPECT_MSG(ctx, needle)                                                                   \
     cr_expect(strstr(tj_errmsg(ctx), needle), "message '%s' lacks '%s'", tj_errmsg(ctx), needle)
 
-/* ---- the generator ---------------------------------------------------------------------------- */
+/* ---- the generator --------------------------------------------------------------------------- */
 
 /* Random123's kat_vectors, the three "philox4x32 10" lines: counter, key -> output. */
 Test(random, philox_known_answers)
@@ -35,7 +35,7 @@ Test(random, philox_known_answers)
     }
 }
 
-/* ---- helpers ---------------------------------------------------------------------------------- */
+/* ---- helpers --------------------------------------------------------------------------------- */
 
 static tj_var *shape_of(tj_ctx *ctx, int n, const int64_t *dims)
 {
@@ -109,7 +109,7 @@ static double expect_normal(uint64_t seed, uint64_t pos)
     return sqrt(-2.0 * log(u1)) * cos(2.0 * M_PI * u2);
 }
 
-/* ---- layout, reproducibility, modes ----------------------------------------------------------- */
+/* ---- layout, reproducibility, modes ---------------------------------------------------------- */
 
 Test(random, uniform_values_follow_the_documented_layout)
 {
@@ -421,7 +421,7 @@ Test(random, gradients_flow_around_draws)
     tj_ctx_free(ctx);
 }
 
-/* ---- statistics ------------------------------------------------------------------------------- */
+/* ---- statistics ------------------------------------------------------------------------------ */
 
 /* Sample mean and variance of a draw against the theory: each within 5 standard errors, where
  * se(mean) = sqrt(var / N) and se(variance) = sqrt((mu4 - var^2) / N) (mu4 the 4th central
@@ -532,7 +532,7 @@ Test(random, binomial_with_large_n)
     tj_ctx_free(ctx);
 }
 
-/* ---- errors ----------------------------------------------------------------------------------- */
+/* ---- errors ---------------------------------------------------------------------------------- */
 
 Test(random, bad_arguments_are_errors_with_a_message)
 {

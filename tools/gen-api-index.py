@@ -24,13 +24,19 @@ INDEX = os.path.join(ROOT, "docs", "API-INDEX.md")
 
 
 class Comment:
+    """A comment's text and where it is; trailing: code precedes it on its first line."""
+
     def __init__(self, text, line, end_line, trailing, col):
-        self.text, self.line, self.end_line, self.trailing, self.col = text, line, end_line, trailing, col
+        self.text, self.line, self.end_line = text, line, end_line
+        self.trailing, self.col = trailing, col
 
 
 class Stmt:
+    """A declaration (code up to its ';') or a preprocessor line (kind "define")."""
+
     def __init__(self, code, line, end_line, end_col, kind):
-        self.code, self.line, self.end_line, self.end_col, self.kind = code, line, end_line, end_col, kind
+        self.code, self.line, self.end_line = code, line, end_line
+        self.end_col, self.kind = end_col, kind
 
 
 def lex(src):
@@ -146,9 +152,9 @@ def names_of(stmt):
         if m and not m.group(1).startswith("TENSORJIT"):
             return [(m.group(1), "macro")]
         return []
-    flat = re.sub(r"\{[^{}]*\}", "{}", code)
-    while "{" in flat and re.search(r"\{[^{}]*\}", flat) and flat != re.sub(r"\{[^{}]*\}", "{}", flat):
-        flat = re.sub(r"\{[^{}]*\}", "{}", flat)
+    flat, prev = code, None
+    while flat != prev:  # struct and enum bodies out, innermost first
+        prev, flat = flat, re.sub(r"\{[^{}]*\}", "", flat)
     if flat.startswith("typedef"):
         m = re.search(r"\(\s*\*\s*(tj_\w+)\s*\)", flat)
         if m:
@@ -229,8 +235,8 @@ def main():
     text = render(entries)
     ok = True
     for name, line in missing:
-        print("include/tensorjit.h:%d: %s has no comment (add one above or after it)" % (line, name),
-              file=sys.stderr)
+        print("include/tensorjit.h:%d: %s has no comment (add one above or after it)"
+              % (line, name), file=sys.stderr)
         ok = False
     if check:
         try:

@@ -273,22 +273,20 @@ static tj_var *rw_reduce_bcast_axes(tjR_match *m)
 
 /* ---- shape_of --------------------------------------------------------------------------------- */
 
-/* shape_of(v, axis) from v's inputs, so a shape never waits for (or keeps alive) a computed value */
-static tj_var *rw_shape_of_lift(tjR_match *m)
+/* One step down: the (node, axis) whose length is axis `*axis` of v, or NULL. */
+static tj_var *shape_source(tj_var *v, int *axis)
 {
-    tj_var *r = m->root, *v = m->v[0];
-    int axis = (int)r->attr[0];
-    if ((v->bcast >> axis) & 1)
-        return tjR_const(r->ctx, TJ_INT64, 1);
+    int a = *axis;
     if (tj_op_is(v->op, OPF_ELEMWISE)) {
         for (int i = 0; i < v->nin; i++)
-            if (v->in[i]->ndim == v->ndim && !((v->in[i]->bcast >> axis) & 1))
-                return tj_shape_of(v->in[i], axis);
+            if (v->in[i]->ndim == v->ndim && !((v->in[i]->bcast >> a) & 1))
+                return v->in[i];
         return NULL;
     }
     switch (v->op) {
     case TJ_OP_DIMSHUFFLE:
-        return v->attr[axis] >= 0 ? tj_shape_of(v->in[0], (int)v->attr[axis]) : NULL;
+        *axis = (int)v->attr[a];
+        return v->attr[a] >= 0 ? v->in[0] : NULL;
     case TJ_OP_SUM:
     case TJ_OP_MEAN:
     case TJ_OP_PROD:
@@ -302,27 +300,52 @@ static tj_var *rw_shape_of_lift(tjR_match *m)
             bool red = (mask >> d) & 1;
             if (red && !v->attr[1])
                 continue;
-            if (j++ == axis)
-                return red ? NULL : tj_shape_of(v->in[0], d);
+            if (j++ == a) {
+                *axis = d;
+                return red ? NULL : v->in[0];
+            }
         }
         return NULL;
     }
-    case TJ_OP_DOT: {
-        tj_var *a = v->in[0], *b = v->in[1];
-        if (a->ndim == 2 && axis == 0)
-            return tj_shape_of(a, 0);
-        return b->ndim == 2 ? tj_shape_of(b, 1) : NULL;
-    }
+    case TJ_OP_DOT:
+        if (v->in[0]->ndim == 2 && a == 0) {
+            *axis = 0;
+            return v->in[0];
+        }
+        *axis = 1;
+        return v->in[1]->ndim == 2 ? v->in[1] : NULL;
     case TJ_OP_GEMM:
-        return axis == 0 ? tj_shape_of(v->in[0], v->attr[0] ? 1 : 0)
-                         : tj_shape_of(v->in[1], v->attr[1] ? 0 : 1);
+        *axis = a == 0 ? (v->attr[0] ? 1 : 0) : (v->attr[1] ? 0 : 1);
+        return v->in[a == 0 ? 0 : 1];
     case TJ_OP_GEMV:
-        return tj_shape_of(v->in[0], v->attr[0] ? 1 : 0);
+        *axis = v->attr[0] ? 1 : 0;
+        return v->in[0];
     case TJ_OP_GER:
-        return tj_shape_of(v->in[axis], 0);
+        *axis = 0;
+        return v->in[a];
     default:
         return NULL;
     }
+}
+
+/* shape_of(v, axis) from the graph's leaves (or the first node it cannot see through), in one
+ * step: a shape never waits for (or keeps alive) a computed value. */
+static tj_var *rw_shape_of_lift(tjR_match *m)
+{
+    tj_var *r = m->root, *v = m->v[0];
+    int axis = (int)r->attr[0];
+    if ((v->bcast >> axis) & 1)
+        return tjR_const(r->ctx, TJ_INT64, 1);
+    tj_var *src = v;
+    for (;;) { /* iterative: a chain of layers may be long */
+        int a = axis;
+        tj_var *next = shape_source(src, &a);
+        if (!next)
+            break;
+        src = next;
+        axis = a;
+    }
+    return src == v ? NULL : tj_shape_of(src, axis);
 }
 
 static const tjR_rule rules[] = {

@@ -13,7 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { MAX_SWEEPS = 64, NODE_CAP = 48, MAX_PAIRS = 32 };
+/* A node rewritten NODE_CAP times is cycling (or growing without end); a cycle among
+ * hash-consed nodes shows sooner, as a node coming back (checked over the last CYCLE_WINDOW). */
+enum { MAX_SWEEPS = 64, NODE_CAP = 4096, CYCLE_WINDOW = 64, MAX_PAIRS = 32 };
 
 struct tjR_run {
     tj_ctx *ctx;
@@ -83,17 +85,6 @@ tj_var *tjR_scalar_of(tj_var *v)
     if (v->op == TJ_OP_DIMSHUFFLE && v->in[0]->ndim == 0)
         return v->in[0];
     return tj_dimshuffle(v, NULL, 0);
-}
-
-tj_var *tjR_fit(tj_var *v, tj_var *like)
-{
-    if (!v || !like || v->ndim != like->ndim || v->dtype != like->dtype)
-        return NULL;
-    if (v->bcast == like->bcast)
-        return v;
-    if ((v->bcast & like->bcast) != like->bcast)
-        return NULL; /* v is less broadcastable than like: not the same value */
-    return tjG_elemwise(TJ_OP_SECOND, (tj_var *[]){like, v}, 2);
 }
 
 /* ---- matching --------------------------------------------------------------------------------- */
@@ -250,8 +241,9 @@ static tj_status cycle_error(sweep_state *s, tj_var *v, const int *hist, int nhi
             break;
     }
     return tjC_error(s->ctx, TJ_ERR_INVALID,
-                     "internal error in the optimizer: pass '%s' rewrote %s %d times without "
-                     "reaching a fixpoint; the rules cycling there: %s (exclude one of them with "
+                     "internal error in the optimizer: pass '%s' keeps rewriting %s without "
+                     "reaching a fixpoint (it came back to a node it was, or was rewritten %d "
+                     "times); the rules cycling there: %s (exclude one of them with "
                      "optimizer_excluding and report the graph)",
                      s->pass, tjG_describe(v, buf, sizeof buf), NODE_CAP, names);
 }
@@ -260,7 +252,8 @@ static tj_status cycle_error(sweep_state *s, tj_var *v, const int *hist, int nhi
 static tj_status rewrite_node(sweep_state *s, tjR_run *run, tj_var *r, tj_var **out)
 {
     tj_ctx *ctx = s->ctx;
-    int hist[NODE_CAP];
+    int *hist = NULL;                 /* the rules that fired here, in order */
+    tj_var *seen[CYCLE_WINDOW] = {0}; /* the last nodes this one became */
     int nhist = 0;
     for (;;) {
         const rule_index *ix = s->ix;
@@ -272,8 +265,10 @@ static tj_status rewrite_node(sweep_state *s, tjR_run *run, tj_var *r, tj_var **
                 continue;
             tj_var *nr = ref->rule->rhs(&m);
             if (ctx->err != TJ_OK) {
-                if (ctx->err == TJ_ERR_NOMEM)
+                if (ctx->err == TJ_ERR_NOMEM) {
+                    free(hist);
                     return ctx->err;
+                }
                 /* a rule built something a builder rejected: a bug in the rule, not the graph */
                 char buf[160];
                 tjC_log(ctx, "optimizer: rule '%s' declined at %s after a builder error: %s",
@@ -299,15 +294,26 @@ static tj_status rewrite_node(sweep_state *s, tjR_run *run, tj_var *r, tj_var **
                 return st;
             ref->hits++;
             s->fired++;
-            if (nhist == NODE_CAP)
-                return cycle_error(s, r, hist, nhist);
+            if (!hist && !(hist = malloc(sizeof *hist * NODE_CAP)))
+                return tjC_error(ctx, TJ_ERR_NOMEM, "out of memory optimizing a graph");
+            bool back = false;
+            for (int i = 0; i < CYCLE_WINDOW && !back; i++)
+                back = seen[i] == nr;
+            seen[nhist % CYCLE_WINDOW] = r;
             hist[nhist++] = ix->order[k];
+            if (back || nhist == NODE_CAP) {
+                int from = back && nhist > CYCLE_WINDOW ? nhist - CYCLE_WINDOW : 0;
+                tj_status rc = cycle_error(s, r, hist + from, nhist - from);
+                free(hist);
+                return rc;
+            }
             r = nr;
             hit = true;
         }
         if (!hit)
             break;
     }
+    free(hist);
     *out = r;
     return TJ_OK;
 }

@@ -39,10 +39,15 @@ static bool set_inplace(tj_ctx *ctx, tjS_step *st, int o, int i, int refs)
     return true;
 }
 
+/* Input i is not free for output o: another output takes it, or the step reads the same value as
+ * another operand too (gemm(A, B, .., Z = B) must not write over its B). */
 static bool taken_by_other(const tjS_step *st, int o, int i)
 {
     for (int k = 0; st->inplace && k < st->nout; k++)
         if (k != o && st->inplace[k] == i)
+            return true;
+    for (int j = 0; j < st->nin; j++)
+        if (j != i && st->in_slots[j] == st->in_slots[i])
             return true;
     return false;
 }
@@ -101,28 +106,39 @@ tj_status tjR_plan_inplace(tj_ctx *ctx, tjS_plan *plan, const tjR_config *cfg,
         for (int o = 0; o < stp->nout && st == TJ_OK; o++) {
             tj_var *out = stp->out_nodes[o];
             int u = upd_of[stp->out_slots[o]];
-            for (int i = blas ? 4 : 0; i < (blas ? 5 : stp->nin); i++) {
-                int slot = stp->in_slots[i];
-                tj_var *in = plan->slot_node[slot];
-                if (plan->last_use[slot] != s || !same_type(in, out) || taken_by_other(stp, o, i))
-                    continue;
-                /* the update of this very variable, written over it */
-                if (up && u >= 0 && in->op == TJ_OP_SHARED && in == upd_vars[u] && !kept[slot]) {
-                    if (!set_inplace(ctx, stp, o, i, 2))
-                        st = ctx->err;
-                    else {
-                        moved[s] = true;
-                        st = note(ctx, log, "update_inplace", stp, s, o, in);
+            /* first the update of this very variable written over it, then any dead input */
+            for (int pass = 0; pass < 2 && st == TJ_OK; pass++) {
+                bool done_o = false;
+                for (int i = blas ? 4 : 0; i < (blas ? 5 : stp->nin) && !done_o; i++) {
+                    int slot = stp->in_slots[i];
+                    tj_var *in = plan->slot_node[slot];
+                    if (plan->last_use[slot] != s || !same_type(in, out) ||
+                        taken_by_other(stp, o, i))
+                        continue;
+                    if (pass == 0) {
+                        if (!up || u < 0 || in->op != TJ_OP_SHARED || in != upd_vars[u] ||
+                            kept[slot])
+                            continue;
+                        done_o = true;
+                        if (!set_inplace(ctx, stp, o, i, 2))
+                            st = ctx->err;
+                        else {
+                            moved[s] = true;
+                            st = note(ctx, log, "update_inplace", stp, s, o, in);
+                        }
+                    } else {
+                        if (kept[slot] || tj_op_is(in->op, OPF_LEAF) || !(blas ? bl : ew))
+                            continue;
+                        done_o = true;
+                        if (!set_inplace(ctx, stp, o, i, 1))
+                            st = ctx->err;
+                        else
+                            st = note(ctx, log, blas ? "blas_inplace" : "elemwise_inplace", stp,
+                                      s, o, in);
                     }
-                    break;
                 }
-                if (kept[slot] || tj_op_is(in->op, OPF_LEAF) || !(blas ? bl : ew))
-                    continue;
-                if (!set_inplace(ctx, stp, o, i, 1))
-                    st = ctx->err;
-                else
-                    st = note(ctx, log, blas ? "blas_inplace" : "elemwise_inplace", stp, s, o, in);
-                break;
+                if (done_o)
+                    break;
             }
         }
     }

@@ -161,9 +161,6 @@ TJ_HIDDEN tj_var *tjR_const(tj_ctx *ctx, tj_dtype d, double value);
 TJ_HIDDEN tj_var *tjR_const_like(const tj_var *v, double value);
 /* v as a 0-d node when v is broadcastable on every axis (dimshuffle dropping them), else NULL. */
 TJ_HIDDEN tj_var *tjR_scalar_of(tj_var *v);
-/* v broadcast back to the type of `like` (rank and broadcast pattern): second(like, v) when v is
- * more broadcastable than like, v itself when the types already agree, NULL when impossible. */
-TJ_HIDDEN tj_var *tjR_fit(tj_var *v, tj_var *like);
 /* Whether a and b have the same type (dtype, rank, broadcast pattern). */
 static inline bool tjR_same_type(const tj_var *a, const tj_var *b)
 {
