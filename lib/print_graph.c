@@ -39,7 +39,8 @@ static void shape_str(const tj_var *v, char *buf, size_t len)
 {
     size_t n = (size_t)snprintf(buf, len, "(");
     for (int d = 0; d < v->ndim && n < len; d++)
-        n += (size_t)snprintf(buf + n, len - n, "%s%s", d ? "," : "", (v->bcast >> d) & 1 ? "1" : "?");
+        n += (size_t)snprintf(buf + n, len - n, "%s%s", d ? "," : "",
+                              (v->bcast >> d) & 1 ? "1" : "?");
     if (n < len)
         snprintf(buf + n, len - n, ")");
 }

@@ -222,6 +222,35 @@ Test(grad_opts, zero_grad_and_disconnected_grad)
     tj_array_unref(xv);
 }
 
+/* A marker aliases its operand's buffer at run time: in-place kernels after it must still leave
+ * shared values and the caller's inputs alone. */
+Test(grad_opts, markers_never_expose_their_operand_to_in_place_writes)
+{
+    tj_array *wv = vec(3, (double[]){1, 2, 3}), *xv = vec(3, (double[]){4, 5, 6});
+    tj_var *w = tj_shared(ctx, wv, "w", false), *x = tj_vector(ctx, TJ_FLOAT64, "x");
+    tj_var *outs[2] = {tj_mulc(tj_zero_grad(w), 2.0), tj_exp(tj_stop_gradient(x))};
+    tj_fn *f = tj_function(ctx, &x, 1, outs, 2, NULL);
+    cr_assert(f, "%s", tj_errmsg(ctx));
+    for (int call = 0; call < 2; call++) {
+        tj_array *r[2];
+        cr_assert_eq(tj_call(f, &xv, r), TJ_OK, "%s", tj_errmsg(ctx));
+        for (int i = 0; i < 3; i++) {
+            cr_expect_eq(tjt_at(r[0], i), 2.0 * (i + 1));
+            cr_expect_float_eq(tjt_at(r[1], i), exp(4.0 + i), 1e-15 * exp(4.0 + i));
+        }
+        tj_array_unref(r[0]);
+        tj_array_unref(r[1]);
+    }
+    tj_array *now = tj_shared_get(w, true);
+    for (int i = 0; i < 3; i++) {
+        cr_expect_eq(tjt_at(now, i), i + 1.0, "the shared value changed");
+        cr_expect_eq(tjt_at(xv, i), i + 4.0, "the caller's input changed");
+    }
+    tj_array_unref(now);
+    tj_array_unref(wv);
+    tj_array_unref(xv);
+}
+
 Test(grad_opts, integer_inputs_get_zero_gradients)
 {
     tj_var *i = tj_vector(ctx, TJ_INT32, "i"), *x = tj_vector(ctx, TJ_FLOAT64, "x");

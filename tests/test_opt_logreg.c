@@ -181,8 +181,8 @@ Test(opt_logreg, softmax_cross_entropy_from_logits)
             for (int j = 0; j < 3; j++)
                 want -= ys[3 * r + j] * (zs[3 * r + j] - lse);
             double got = tjt_at(out[0], r);
-            cr_expect(isfinite(got) && fabs(got - want) <= 1e-5 * fabs(want), "%s xent[%d] %.9g vs %.9g",
-                      tj_dtype_name(d), r, got, want);
+            cr_expect(isfinite(got) && fabs(got - want) <= 1e-5 * fabs(want),
+                      "%s xent[%d] %.9g vs %.9g", tj_dtype_name(d), r, got, want);
             for (int j = 0; j < 3; j++) { /* d xent / d z = softmax(z) - y (rows of y sum to 1) */
                 double g = exp(zs[3 * r + j] - lse) - ys[3 * r + j], gg = tjt_at(out[1], 3 * r + j);
                 cr_expect(isfinite(gg) && fabs(gg - g) <= 1e-5, "%s grad[%d,%d] %.9g vs %.9g",

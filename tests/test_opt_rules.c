@@ -27,13 +27,22 @@ typedef struct {
 } rcase;
 
 static tj_var *K(vars *v, double c) { return tj_const(v->ctx, TJ_FLOAT64, c); }
-static tj_var *second(tj_var *a, tj_var *b) { return tjG_elemwise(TJ_OP_SECOND, (tj_var *[]){a, b}, 2); }
+static tj_var *second(tj_var *a, tj_var *b)
+{
+    return tjG_elemwise(TJ_OP_SECOND, (tj_var *[]){a, b}, 2);
+}
 
 /* ---- graphs, by pass ---- */
 
 /* merge */
-static tj_var *f_commutative(vars *v) { return tj_mul(tj_add(v->x, v->y), tj_exp(tj_add(v->y, v->x))); }
-static tj_var *m_commutative(vars *v) { return tj_mul(tj_sub(v->x, v->y), tj_exp(tj_sub(v->y, v->x))); }
+static tj_var *f_commutative(vars *v)
+{
+    return tj_mul(tj_add(v->x, v->y), tj_exp(tj_add(v->y, v->x)));
+}
+static tj_var *m_commutative(vars *v)
+{
+    return tj_mul(tj_sub(v->x, v->y), tj_exp(tj_sub(v->y, v->x)));
+}
 static tj_var *f_scalar_constant(vars *v)
 {
     int64_t one = 1;
@@ -149,7 +158,10 @@ static tj_var *f_dimshuffle_merge(vars *v)
 {
     return tj_add(tj_dimshuffle(tj_dimshuffle(v->x, (int[]){0, -1}, 2), (int[]){1, 0}, 2), v->A);
 }
-static tj_var *m_dimshuffle_merge(vars *v) { return tj_add(tj_transpose(tj_dot(v->A, v->B)), v->A); }
+static tj_var *m_dimshuffle_merge(vars *v)
+{
+    return tj_add(tj_transpose(tj_dot(v->A, v->B)), v->A);
+}
 static tj_var *f_dimshuffle_lift(vars *v) { return tj_add(tj_transpose(tj_exp(v->A)), v->B); }
 static tj_var *m_dimshuffle_lift(vars *v)
 {
@@ -173,6 +185,24 @@ static tj_var *f_shape_of_lift(vars *v)
 static tj_var *m_shape_of_lift(vars *v)
 {
     return tj_mul(v->x, tj_cast(tj_shape_of(v->y, 0), TJ_FLOAT64));
+}
+static tj_var *f_reshape_useless(vars *v)
+{
+    return tj_exp(
+        tj_reshape_sym(v->A, (tj_var *[]){tj_shape_of(v->A, 0), tj_shape_of(v->A, 1)}, 2));
+}
+static tj_var *m_reshape_useless(vars *v) /* the axes swapped: a real reshape (square A) */
+{
+    return tj_exp(
+        tj_reshape_sym(v->A, (tj_var *[]){tj_shape_of(v->A, 1), tj_shape_of(v->A, 0)}, 2));
+}
+static tj_var *f_reshape_reshape(vars *v)
+{
+    return tj_exp(tj_reshape(tj_reshape(v->A, (int64_t[]){16}, 1), (int64_t[]){2, 8}, 2));
+}
+static tj_var *m_reshape_reshape(vars *v)
+{
+    return tj_exp(tj_reshape(tj_exp(tj_reshape(v->A, (int64_t[]){16}, 1)), (int64_t[]){2, 8}, 2));
 }
 /* stabilize */
 static tj_var *f_log1p(vars *v) { return tj_log(tj_addc(v->x, 1)); }
@@ -203,7 +233,10 @@ static tj_var *f_softmax(vars *v)
     tj_var *e = tj_exp(v->A);
     return tj_div(e, tj_sum(e, (int[]){1}, 1, true));
 }
-static tj_var *m_softmax(vars *v) { return tj_div(tj_exp(v->A), tj_sum(tj_exp(v->B), (int[]){1}, 1, true)); }
+static tj_var *m_softmax(vars *v)
+{
+    return tj_div(tj_exp(v->A), tj_sum(tj_exp(v->B), (int[]){1}, 1, true));
+}
 static tj_var *f_log_softmax(vars *v) { return tj_log(tj_softmax(v->A, 1)); }
 static tj_var *m_log_softmax(vars *v) { return tj_log(tj_addc(tj_softmax(v->A, 1), 1)); }
 static tj_var *f_softmax_shift(vars *v)
@@ -283,6 +316,8 @@ static rcase cases[] = {
     {"reduce_reduce", f_reduce_reduce, m_reduce_reduce, NULL},
     {"reduce_bcast_axes", f_reduce_bcast, m_reduce_bcast, NULL},
     {"shape_of_lift", f_shape_of_lift, m_shape_of_lift, NULL},
+    {"reshape_useless", f_reshape_useless, m_reshape_useless, NULL},
+    {"reshape_reshape", f_reshape_reshape, m_reshape_reshape, NULL},
     {"log1p", f_log1p, m_log1p, NULL},
     {"log1m", f_log1m, m_log1m, NULL},
     {"expm1", f_expm1, m_expm1, NULL},

@@ -12,7 +12,7 @@
 #define P0 TJR_P0
 #define V TJR_V
 
-/* ---- dot forms -------------------------------------------------------------------------------- */
+/* ---- dot forms ------------------------------------------------------------------------------- */
 
 typedef struct {
     tj_op op;      /* GEMM, GEMV or GER */
@@ -84,7 +84,7 @@ static tj_var *blas_node(tj_var *like, const dotform *f, tj_var *alpha, tj_var *
                     NULL);
 }
 
-/* ---- linear combinations ---------------------------------------------------------------------- */
+/* ---- linear combinations --------------------------------------------------------------------- */
 
 enum { MAX_TERMS = 16, WORK = 48, VISITS = 128 };
 

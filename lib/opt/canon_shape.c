@@ -12,7 +12,7 @@
 
 enum { FOLD_CAP = 1 << 16 }; /* elements: larger constants stay computations */
 
-/* ---- constant folding ------------------------------------------------------------------------- */
+/* ---- constant folding ------------------------------------------------------------------------ */
 
 /* A constant behind dimshuffles: its static shape in shape[ndim]. */
 static bool const_shape(const tj_var *v, int64_t *shape)
@@ -152,7 +152,7 @@ static tj_var *rw_fold(tjR_match *m)
     return res;
 }
 
-/* ---- casts ------------------------------------------------------------------------------------ */
+/* ---- casts ----------------------------------------------------------------------------------- */
 
 static tj_var *rw_cast_useless(tjR_match *m)
 {
@@ -168,7 +168,7 @@ static tj_var *rw_cast_cast(tjR_match *m)
     return tj_cast(x, m->root->dtype);
 }
 
-/* ---- dimshuffles ------------------------------------------------------------------------------ */
+/* ---- dimshuffles ----------------------------------------------------------------------------- */
 
 static int pattern_of(const tj_var *v, int *p)
 {
@@ -216,7 +216,7 @@ static tj_var *rw_dimshuffle_lift(tjR_match *m)
     return tjG_rebuild(e, in, false);
 }
 
-/* ---- reductions ------------------------------------------------------------------------------- */
+/* ---- reductions ------------------------------------------------------------------------------ */
 
 /* reduce(x, mask, keepdims=true) then the axes the root drops removed: keep[] lists, in order,
  * the axes of x that survive in the root. */
@@ -271,7 +271,7 @@ static tj_var *rw_reduce_bcast_axes(tjR_match *m)
     return reduce_then_drop(r->op, x, mask & ~trivial, keep, nkeep);
 }
 
-/* ---- shape_of --------------------------------------------------------------------------------- */
+/* ---- shape_of -------------------------------------------------------------------------------- */
 
 /* One step down: the (node, axis) whose length is axis `*axis` of v, or NULL. */
 static tj_var *shape_source(tj_var *v, int *axis)
@@ -348,6 +348,68 @@ static tj_var *rw_shape_of_lift(tjR_match *m)
     return src == v ? NULL : tj_shape_of(src, axis);
 }
 
+/* ---- reshape --------------------------------------------------------------------------------- */
+
+/* The node and axis whose length (x, axis) is, as far as the graph shows it. */
+static void length_source(tj_var **x, int *axis)
+{
+    for (;;) {
+        int a = *axis;
+        tj_var *next = shape_source(*x, &a);
+        if (!next)
+            return;
+        *x = next;
+        *axis = a;
+    }
+}
+
+/* reshape(x, shape of x) -> x: every size is x's own length on that axis (a shape_of of it, or 1
+ * on a broadcastable axis), at most one inferred (-1) */
+static tj_var *rw_reshape_useless(tjR_match *m)
+{
+    tj_var *r = m->root, *x = r->in[0];
+    if (r->ndim != x->ndim || !tjR_same_type(r, x) || r->nattr != r->ndim)
+        return NULL;
+    int dyn = 1, inferred = 0;
+    for (int d = 0; d < r->ndim; d++) {
+        int64_t a = r->attr[d];
+        if (a == -1) {
+            inferred++;
+            continue;
+        }
+        if (a == 1 && ((x->bcast >> d) & 1))
+            continue;
+        if (a != TJ_DYN || dyn >= r->nin)
+            return NULL;
+        tj_var *s = r->in[dyn++];
+        while (s->op == TJ_OP_CAST && s->in[0]->dtype == TJ_INT64)
+            s = s->in[0];
+        if (s->op != TJ_OP_SHAPE_OF)
+            return NULL;
+        tj_var *p = s->in[0], *q = x;
+        int pa = (int)s->attr[0], qa = d;
+        length_source(&p, &pa);
+        length_source(&q, &qa);
+        if (p != q || pa != qa)
+            return NULL;
+    }
+    return inferred <= 1 ? x : NULL;
+}
+
+/* reshape(reshape(x, s1), s2) -> reshape(x, s2): the sizes never depend on the middle shape */
+static tj_var *rw_reshape_reshape(tjR_match *m)
+{
+    tj_var *r = m->root, *inner = r->in[0];
+    if (inner->op != TJ_OP_RESHAPE || tjR_clients(m->run, inner) != 1 ||
+        r->nin > TJ_MAX_NDIM + 1)
+        return NULL;
+    tj_var *in[TJ_MAX_NDIM + 1];
+    for (int i = 0; i < r->nin; i++)
+        in[i] = r->in[i];
+    in[0] = inner->in[0];
+    return tjG_rebuild(r, in, true);
+}
+
 static const tjR_rule rules[] = {
     {"constant_fold", TJR_ANY, rw_fold, 0},
     {"cast_useless", P(CAST, V(0)), rw_cast_useless, 0},
@@ -365,6 +427,8 @@ static const tjR_rule rules[] = {
     {"reduce_bcast_axes", P(ALL, V(0)), rw_reduce_bcast_axes, 0},
     {"reduce_bcast_axes", P(ANY, V(0)), rw_reduce_bcast_axes, 0},
     {"shape_of_lift", P(SHAPE_OF, V(0)), rw_shape_of_lift, 0},
+    {"reshape_useless", TJR_P0(RESHAPE), rw_reshape_useless, 0},
+    {"reshape_reshape", TJR_P0(RESHAPE), rw_reshape_reshape, 0},
 };
 
 const tjR_family tjR_canon_shape_rules = {"canonicalize", rules, sizeof rules / sizeof rules[0]};

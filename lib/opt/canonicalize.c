@@ -110,7 +110,10 @@ static tj_var *rw_div_neg(tjR_match *m)
 {
     return tjR_e1(TJ_OP_NEG, tjR_e2(TJ_OP_DIV, m->v[0], m->v[1]));
 }
-static tj_var *rw_mul_minus_one(tjR_match *m) { return as_root(m, tjR_e1(TJ_OP_NEG, m->v[0]), NULL); }
+static tj_var *rw_mul_minus_one(tjR_match *m)
+{
+    return as_root(m, tjR_e1(TJ_OP_NEG, m->v[0]), NULL);
+}
 
 /* neg(x * c) -> x * (-c) */
 static tj_var *rw_neg_mul_const(tjR_match *m)

@@ -23,7 +23,7 @@ struct tjR_run {
     int *clients; /* consumers per node id < base */
 };
 
-/* ---- helpers for rules ------------------------------------------------------------------------ */
+/* ---- helpers for rules ----------------------------------------------------------------------- */
 
 bool tjR_uniform(const tj_var *v, double *value)
 {
@@ -87,7 +87,7 @@ tj_var *tjR_scalar_of(tj_var *v)
     return tj_dimshuffle(v, NULL, 0);
 }
 
-/* ---- matching --------------------------------------------------------------------------------- */
+/* ---- matching -------------------------------------------------------------------------------- */
 
 typedef struct {
     const tjR_pat *p;
@@ -157,7 +157,7 @@ static bool match(const tjR_pat *p, tj_var *v, tjR_match *m)
     return match_list(&start, 1, m);
 }
 
-/* ---- the rule index --------------------------------------------------------------------------- */
+/* ---- the rule index -------------------------------------------------------------------------- */
 
 typedef struct {
     const tjR_rule *rule;
@@ -216,7 +216,7 @@ static tj_status index_build(tj_ctx *ctx, const tjR_config *cfg, const tjR_famil
     return TJ_OK;
 }
 
-/* ---- one sweep -------------------------------------------------------------------------------- */
+/* ---- one sweep ------------------------------------------------------------------------------- */
 
 typedef struct {
     tj_ctx *ctx;
@@ -427,7 +427,7 @@ tj_status tjR_run_pass(tj_ctx *ctx, const tjR_config *cfg, const char *pass,
     return st;
 }
 
-/* ---- the passes ------------------------------------------------------------------------------- */
+/* ---- the passes ------------------------------------------------------------------------------ */
 
 typedef struct {
     const char *name;

@@ -47,7 +47,7 @@ int tjR_log_count(const tjR_log *log, const char *name)
     return n;
 }
 
-/* ---- expressions ------------------------------------------------------------------------------ */
+/* ---- expressions ----------------------------------------------------------------------------- */
 
 typedef struct {
     char *buf;

@@ -19,7 +19,7 @@
 
 #include "internal.h"
 
-/* ---- patterns --------------------------------------------------------------------------------- */
+/* ---- patterns -------------------------------------------------------------------------------- */
 enum { TJR_P_OP, TJR_P_VAR, TJR_P_CONST, TJR_P_ANYCONST, TJR_P_ANY };
 
 typedef struct tjR_pat {
@@ -34,7 +34,8 @@ typedef struct tjR_pat {
 #define TJR_NARGS_(a, b, c, n, ...) n
 #define TJR_NARGS(...) TJR_NARGS_(__VA_ARGS__, 3, 2, 1, 0)
 /* P(OP, subs...): a node of op TJ_OP_<OP> whose inputs match subs (both orders if commutative) */
-#define TJR_P(o, ...) (&(const tjR_pat){TJR_P_OP, TJ_OP_##o, -1, 0, TJR_NARGS(__VA_ARGS__), {__VA_ARGS__}})
+#define TJR_P(o, ...)                                                                              \
+    (&(const tjR_pat){TJR_P_OP, TJ_OP_##o, -1, 0, TJR_NARGS(__VA_ARGS__), {__VA_ARGS__}})
 /* P0(OP): a node of that op, inputs not examined */
 #define TJR_P0(o) (&(const tjR_pat){TJR_P_OP, TJ_OP_##o, -1, 0, 0, {0}})
 /* V(i): any node, bound to slot i (a second V(i) must be the same node) */
@@ -82,7 +83,7 @@ TJ_HIDDEN extern const tjR_family tjR_stabilize_rules;
 TJ_HIDDEN extern const tjR_family tjR_blas_rules;
 TJ_HIDDEN extern const tjR_family tjR_specialize_rules;
 
-/* ---- the log ---------------------------------------------------------------------------------- */
+/* ---- the log --------------------------------------------------------------------------------- */
 typedef struct {
     const char *pass;  /* static strings */
     const char *rule;
@@ -105,7 +106,7 @@ TJ_HIDDEN int tjR_log_count(const tjR_log *log, const char *name);
 /* A compact one-line rendering of the expression at v (depth-limited): "log1p(neg('x'))". */
 TJ_HIDDEN void tjR_expr(const tj_var *v, char *buf, size_t len);
 
-/* ---- configuration ---------------------------------------------------------------------------- */
+/* ---- configuration --------------------------------------------------------------------------- */
 typedef struct {
     bool fast_compile; /* only merge and canonicalize (plus passes named in including) */
     const char *const *excluding;
@@ -122,7 +123,7 @@ TJ_HIDDEN bool tjR_pass_enabled(const tjR_config *cfg, const char *pass);
 TJ_HIDDEN bool tjR_rule_enabled(const tjR_config *cfg, const char *family, const char *rule,
                                 unsigned flags);
 
-/* ---- the driver ------------------------------------------------------------------------------- */
+/* ---- the driver ------------------------------------------------------------------------------ */
 /* Rewrites outs[0..nouts) in place (function outputs then update values) through every enabled
  * pass; appends each firing to log. The graph the caller built is never modified. */
 TJ_HIDDEN tj_status tjR_optimize(tj_ctx *ctx, const tjR_config *cfg, tj_var **outs, int nouts,
@@ -147,7 +148,7 @@ TJ_HIDDEN tj_status tjR_plan_inplace(tj_ctx *ctx, struct tjS_plan *plan, const t
                                      int nupd, bool updates_allowed, tjR_log *log);
 TJ_HIDDEN tj_status tjR_plan_log_fusion(tj_ctx *ctx, const struct tjS_plan *plan, tjR_log *log);
 
-/* ---- helpers for rules ------------------------------------------------------------------------ */
+/* ---- helpers for rules ----------------------------------------------------------------------- */
 /* Whether v is a constant (behind any dimshuffles) whose elements all equal one value. */
 TJ_HIDDEN bool tjR_uniform(const tj_var *v, double *value);
 /* Consumers of v in the graph being rewritten (outputs count as consumers); nodes made during the

@@ -211,7 +211,8 @@ static void family_of(const tjR_product *p, tj_var *u, family *fam, tjR_product 
 /* rest * sigmoid(u)^p * sigmoid(-u)^q */
 static tj_var *with_family(tj_var *root, tjR_product *rest, tj_var *u, int p, int q)
 {
-    tj_var *su = p ? tjR_e1(TJ_OP_SIGMOID, u) : NULL, *sn = q ? tjR_e1(TJ_OP_SIGMOID, negate(u)) : NULL;
+    tj_var *su = p ? tjR_e1(TJ_OP_SIGMOID, u) : NULL,
+           *sn = q ? tjR_e1(TJ_OP_SIGMOID, negate(u)) : NULL;
     if ((p && !su) || (q && !sn) || rest->n + 2 > TJR_MAX_FACTORS)
         return NULL;
     if (p) {
