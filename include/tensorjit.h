@@ -551,7 +551,8 @@ typedef struct {
 /* A compiled function. It belongs to its context (freed with it, or earlier by tj_fn_free). */
 typedef struct tj_fn tj_fn;
 
-/* Compiles outputs as functions of inputs. opts NULL = defaults. The function belongs to ctx. */
+/* Compiles outputs as functions of inputs (nout may be 0: a function run for its updates).
+ * opts NULL = defaults. The function belongs to ctx. */
 tj_fn *tj_function(tj_ctx *ctx, tj_var *const *inputs, int nin, tj_var *const *outputs, int nout,
                    const tj_function_opts *opts);
 /* Runs the function. outputs[i] receives a new reference the caller owns (and may modify). */

@@ -191,11 +191,11 @@ static tj_status check_signature(tj_ctx *ctx, tj_var *const *inputs, int nin,
                                  tj_var *const *outputs, int nout, const tj_function_opts *o)
 {
     char buf[160];
-    if (nin < 0 || nout < 1 || (nin > 0 && !inputs) || !outputs)
+    if (nin < 0 || nout < 0 || (nin > 0 && !inputs) || (nout > 0 && !outputs))
         return tjC_error(ctx, TJ_ERR_INVALID,
-                         "tj_function: needs an inputs array for %d inputs and at least one "
-                         "output (got nout %d%s)",
-                         nin, nout, outputs ? "" : ", outputs NULL");
+                         "tj_function: needs arrays for %d inputs and %d outputs (counts >= 0; "
+                         "an array may be NULL only for a count of 0)",
+                         nin, nout);
     for (int i = 0; i < nin; i++) {
         if (!tjG_valid(inputs[i]) || inputs[i]->ctx != ctx)
             return tjC_error(ctx, TJ_ERR_INVALID,
@@ -383,7 +383,7 @@ tj_fn *tj_function(tj_ctx *ctx, tj_var *const *inputs, int nin, tj_var *const *o
                   .profile = o->profile};
     fn->name = o->name ? strdup(o->name) : NULL;
     fn->inputs = malloc(sizeof *fn->inputs * (size_t)(nin + 1));
-    fn->outs = malloc(sizeof *fn->outs * (size_t)(nout + o->nupdates));
+    fn->outs = malloc(sizeof *fn->outs * (size_t)(nout + o->nupdates + 1));
     fn->upd_vars = malloc(sizeof *fn->upd_vars * (size_t)(o->nupdates + 1));
     if ((o->name && !fn->name) || !fn->inputs || !fn->outs || !fn->upd_vars) {
         tjC_error(ctx, TJ_ERR_NOMEM, "out of memory creating a function");
@@ -391,7 +391,8 @@ tj_fn *tj_function(tj_ctx *ctx, tj_var *const *inputs, int nin, tj_var *const *o
     }
     if (nin)
         memcpy(fn->inputs, inputs, sizeof *fn->inputs * (size_t)nin);
-    memcpy(fn->outs, outputs, sizeof *fn->outs * (size_t)nout);
+    if (nout) /* a function may have only updates, as theano.function([x], [], updates=...) */
+        memcpy(fn->outs, outputs, sizeof *fn->outs * (size_t)nout);
     for (int i = 0; i < o->nupdates; i++) {
         fn->upd_vars[i] = o->updates[i].var;
         fn->outs[nout + i] = o->updates[i].new_value;
@@ -547,7 +548,7 @@ tj_status tj_call(tj_fn *fn, tj_array *const *inputs, tj_array **outputs)
         return TJ_ERR_INVALID;
     }
     tj_ctx *ctx = fn->ctx;
-    if ((fn->nin > 0 && !inputs) || !outputs)
+    if ((fn->nin > 0 && !inputs) || (fn->nout > 0 && !outputs))
         return tjC_error(ctx, TJ_ERR_INVALID,
                          "tj_call '%s': %s is NULL (the function takes %d inputs and gives %d "
                          "outputs)",

@@ -201,3 +201,27 @@ Test(function, debug_mode_agrees_with_reference)
     tj_array_unref(X);
     tj_ctx_free(ctx);
 }
+
+/* theano.function([i], [], updates=...): no outputs, only the update. */
+Test(function, updates_only_function)
+{
+    tj_ctx *ctx = tj_ctx_new();
+    tj_array *z = tj_array_scalar(TJ_INT64, 1);
+    tj_var *w = tj_shared(ctx, z, "w", false);
+    tj_array_unref(z);
+    tj_var *i = tj_scalar(ctx, TJ_INT64, "i");
+    tj_function_opts o = TJ_FUNCTION_OPTS_INIT;
+    o.updates = (tj_update[]){{w, tj_mul(w, i)}};
+    o.nupdates = 1;
+    tj_fn *f = tj_function(ctx, &i, 1, NULL, 0, &o);
+    cr_assert(f, "%s", tj_errmsg(ctx));
+    cr_expect_eq(tj_fn_nout(f), 0);
+    tj_array *three = tj_array_scalar(TJ_INT64, 3);
+    for (int k = 0; k < 2; k++)
+        cr_assert_eq(tj_call(f, &three, NULL), TJ_OK, "%s", tj_errmsg(ctx));
+    tj_array *wv = tj_shared_get(w, false);
+    cr_expect_eq(tj_array_get(wv, NULL), 9.0);
+    tj_array_unref(wv);
+    tj_array_unref(three);
+    tj_ctx_free(ctx);
+}

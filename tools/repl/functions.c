@@ -173,17 +173,13 @@ static repl_value *build(repl_session *s, const repl_args *a, fn_parts *p)
     int nin = to_var_list(s, v[0], at[0], p->inputs, false, "function inputs", &unused);
     if (nin < 0)
         return NULL;
-    if (!v[1] || v[1]->kind == V_NONE)
-        return repl_fail(s, a->pos,
-                         "not supported yet: a function without outputs needs "
-                         "tj_function to accept nout = 0");
-    int nout = to_var_list(s, v[1], at[1], p->outputs, true, "function outputs", &listed);
+    /* no outputs (None or []) is a function run for its updates: it returns [] */
+    int nout = 0;
+    listed = true;
+    if (v[1] && v[1]->kind != V_NONE)
+        nout = to_var_list(s, v[1], at[1], p->outputs, true, "function outputs", &listed);
     if (nout < 0)
         return NULL;
-    if (nout == 0)
-        return repl_fail(s, at[1],
-                         "not supported yet: a function without outputs needs "
-                         "tj_function to accept nout = 0");
     tj_function_opts o = TJ_FUNCTION_OPTS_INIT;
     o.nupdates = v[2] ? to_pairs(s, v[2], at[2], p->upd_var, p->upd_new, "updates") : 0;
     o.ngivens = v[3] ? to_pairs(s, v[3], at[3], p->giv_var, p->giv_new, "givens") : 0;
@@ -322,7 +318,7 @@ repl_value *repl_function_call(repl_session *s, repl_value *fv, const repl_args 
 {
     const repl_function *f = &fv->as.fn;
     tj_array **ins = calloc((size_t)f->nin + 1, sizeof *ins);
-    tj_array **outs = calloc((size_t)f->nout, sizeof *outs);
+    tj_array **outs = calloc((size_t)f->nout + 1, sizeof *outs);
     repl_value *r = NULL;
     if (!ins || !outs) {
         repl_oom(s, a->pos);
