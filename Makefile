@@ -40,9 +40,7 @@ clean:
 # `make bench-peers` installs the peers (Debian packages + benchmarks/.venv); without them the
 # peers are skipped with a note. Results: benchmarks/results/latest.{txt,json,svg}.
 BENCH_BUILD ?= build-bench
-# gcc -O3 reports a -Wmaybe-uninitialized false positive in library code that -O2 does not
-# (lib/interp.c, lib/blas_gemm.c at the time of writing); it stays a warning in the bench build.
-BENCH_CFLAGS ?= -Wno-error=maybe-uninitialized
+BENCH_CFLAGS ?=
 BENCH_PYTHONS := $(wildcard benchmarks/.venv/bin/python) $(wildcard /usr/bin/python3)
 BENCH_ARGS ?=
 BENCH_REV = $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)$(shell \

@@ -6,10 +6,8 @@
  * other a whole number of elements at least the row length: a transpose view is then BLAS's
  * other layout, expressed with a transpose flag. Anything else is copied to a C-contiguous
  * temporary first. */
-#include "internal.h"
+#include "blas_layout.h"
 
-#include <cblas.h>
-#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -71,81 +69,23 @@ static view2 as_view(const tj_array *a, bool left)
 
 /* ---- the BLAS path --------------------------------------------------------------------------- */
 
-static bool fits(int64_t v) { return v >= 0 && v <= INT_MAX; }
-static int64_t max1(int64_t v) { return v > 1 ? v : 1; }
-
-/* A logical rows x cols matrix as BLAS takes it: row-major storage of itself (trans false) or of
- * its transpose (trans true), leading dimension ld elements. */
-typedef struct {
-    const char *p;
-    bool trans;
-    blasint ld;
-} bmat;
-
-static bool as_bmat(const tj_array *a, bmat *m)
-{
-    int64_t e = (int64_t)tj_dtype_size(a->dtype), r = a->shape[0], c = a->shape[1];
-    if ((uintptr_t)a->data % (uintptr_t)e)
-        return false;
-    /* The stride of a length-1 axis is meaningless: give it the value the layout wants. */
-    int64_t s0 = r == 1 ? max1(c) * e : a->strides[0], s1 = c == 1 ? e : a->strides[1];
-    if (s1 == e && s0 % e == 0 && s0 / e >= max1(c) && fits(s0 / e)) {
-        *m = (bmat){a->data, false, (blasint)(s0 / e)};
-        return true;
-    }
-    s0 = r == 1 ? e : a->strides[0];
-    s1 = c == 1 ? max1(r) * e : a->strides[1];
-    if (s0 == e && s1 % e == 0 && s1 / e >= max1(r) && fits(s1 / e)) {
-        *m = (bmat){a->data, true, (blasint)(s1 / e)};
-        return true;
-    }
-    return false;
-}
-
-/* A vector as BLAS takes it: a positive increment in elements. */
-static bool as_bvec(const tj_array *a, blasint *inc)
-{
-    int64_t e = (int64_t)tj_dtype_size(a->dtype), s = a->strides[0];
-    if ((uintptr_t)a->data % (uintptr_t)e)
-        return false;
-    if (a->shape[0] <= 1) {
-        *inc = 1;
-        return true;
-    }
-    if (s <= 0 || s % e != 0 || !fits(s / e))
-        return false;
-    *inc = (blasint)(s / e);
-    return true;
-}
-
-/* The operand as BLAS can take it, or a C-contiguous copy of it in *tmp (NULL when none fits). */
-static const tj_array *blas_ready(const tj_array *a, tj_array **tmp)
-{
-    bmat m;
-    blasint inc;
-    if (a->ndim == 2 ? as_bmat(a, &m) : as_bvec(a, &inc))
-        return a;
-    *tmp = tj_array_copy(a);
-    return *tmp;
-}
-
 /* float32/float64 through BLAS; false when the case has to go to the plain loop. */
 static bool dot_blas(const tj_array *a0, const tj_array *b0, tj_array *out)
 {
     bool f32 = out->dtype == TJ_FLOAT32, ok = false;
     int64_t m = a0->ndim == 2 ? a0->shape[0] : 1, k = b0->shape[0];
     int64_t n = b0->ndim == 2 ? b0->shape[1] : 1;
-    if (!fits(m) || !fits(n) || !fits(k) || !tjA_is_contiguous(out))
+    if (!tjB_fits_int(m) || !tjB_fits_int(n) || !tjB_fits_int(k) || !tjA_is_contiguous(out))
         return false;
     tj_array *ta = NULL, *tb = NULL;
-    const tj_array *a = blas_ready(a0, &ta), *b = blas_ready(b0, &tb);
-    bmat A, B;
+    const tj_array *a = tjB_ready(a0, &ta), *b = tjB_ready(b0, &tb);
+    tjB_mat A, B;
     blasint incx, incy;
     if (!a || !b)
         goto done;
     if (a->ndim == 1 && b->ndim == 1) {
-        as_bvec(a, &incx);
-        as_bvec(b, &incy);
+        tjB_as_vec(a, &incx);
+        tjB_as_vec(b, &incy);
         if (f32) {
             float r =
                 cblas_sdot((blasint)k, (const float *)a->data, incx, (const float *)b->data, incy);
@@ -159,8 +99,8 @@ static bool dot_blas(const tj_array *a0, const tj_array *b0, tj_array *out)
         /* y = A x, or y = x B = B^T x: one gemv over the stored matrix. */
         bool mat_left = a->ndim == 2;
         const tj_array *mat = mat_left ? a : b, *vec = mat_left ? b : a;
-        as_bmat(mat, &A);
-        as_bvec(vec, &incx);
+        tjB_as_mat(mat, &A);
+        tjB_as_vec(vec, &incx);
         int64_t rows = mat->shape[0], cols = mat->shape[1];
         /* the stored matrix is mat (rows x cols) or its transpose (cols x rows) */
         blasint sr = (blasint)(A.trans ? cols : rows), sc = (blasint)(A.trans ? rows : cols);
@@ -172,8 +112,8 @@ static bool dot_blas(const tj_array *a0, const tj_array *b0, tj_array *out)
             cblas_dgemv(CblasRowMajor, t, sr, sc, 1.0, (const double *)A.p, A.ld,
                         (const double *)vec->data, incx, 0.0, (double *)out->data, 1);
     } else {
-        as_bmat(a, &A);
-        as_bmat(b, &B);
+        tjB_as_mat(a, &A);
+        tjB_as_mat(b, &B);
         enum CBLAS_TRANSPOSE ta_ = A.trans ? CblasTrans : CblasNoTrans;
         enum CBLAS_TRANSPOSE tb_ = B.trans ? CblasTrans : CblasNoTrans;
         if (f32)

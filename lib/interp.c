@@ -485,7 +485,7 @@ tj_status tjI_eval(tj_ctx *ctx, tj_var *const *inputs, tj_array *const *values, 
     tj_status st = TJ_OK;
     tj_array *in[3];
     tj_array **inv = in;
-    size_t in_cap = 3, slot;
+    size_t in_cap = 3, slot = 0; /* every node walked is in the map */
 
     /* Supplied values first: the walk stops at them, whatever op they are. */
     for (int i = 0; i < nin; i++) {
