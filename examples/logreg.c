@@ -119,9 +119,10 @@ int main(int argc, char **argv)
 
     tj_stats st;
     tj_ctx_stats(ctx, &st);
-    printf("LLVM compiles: %llu, cache hits: %llu, compile time: %.1f ms\n",
-           (unsigned long long)st.llvm_compiles, (unsigned long long)st.cache_hits,
-           st.compile_ms);
+    printf("LLVM compiles: %llu, loaded from the disk cache: %llu, memory cache hits: %llu, "
+           "compile time: %.1f ms\n",
+           (unsigned long long)st.llvm_compiles, (unsigned long long)st.disk_cache_hits,
+           (unsigned long long)st.cache_hits, st.compile_ms);
     tj_array_unref(pred);
     tj_array_unref(wf);
     tj_array_unref(bf);
