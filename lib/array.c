@@ -342,38 +342,14 @@ tj_status tj_array_set(tj_array *a, const int64_t *index, double value)
 
 /* ---- copies ---------------------------------------------------------------------------------- */
 
-/* Copies one element; the same dtype copies bytes so int64 values beyond 2^53 survive.
- * src and dst must not overlap (callers copy into fresh arrays). */
-static int64_t load_int(tj_dtype d, const char *p)
-{
-    switch (d) {
-    case TJ_INT8: return *(const int8_t *)p;
-    case TJ_INT16: return *(const int16_t *)p;
-    case TJ_INT32: return *(const int32_t *)p;
-    case TJ_INT64: return *(const int64_t *)p;
-    default: return *(const uint8_t *)p; /* uint8, bool */
-    }
-}
 
-/* Integer to integer wraps (two's complement truncation), as numpy's astype and our CAST do. */
-static void store_int_wrapping(tj_dtype d, char *p, int64_t v)
-{
-    switch (d) {
-    case TJ_INT8: *(int8_t *)p = (int8_t)(uint8_t)v; break;
-    case TJ_INT16: *(int16_t *)p = (int16_t)(uint16_t)v; break;
-    case TJ_INT32: *(int32_t *)p = (int32_t)(uint32_t)v; break;
-    case TJ_INT64: *(int64_t *)p = v; break;
-    case TJ_UINT8: *(uint8_t *)p = (uint8_t)v; break;
-    default: *(uint8_t *)p = v != 0; break; /* bool */
-    }
-}
 
 static void copy_elem(tj_array *dst, int64_t doff, const tj_array *src, int64_t soff)
 {
     if (dst->dtype == src->dtype)
         memcpy(dst->data + doff, src->data + soff, tj_dtype_size(src->dtype));
     else if (!tj_dtype_is_float(dst->dtype) && !tj_dtype_is_float(src->dtype))
-        store_int_wrapping(dst->dtype, dst->data + doff, load_int(src->dtype, src->data + soff));
+        tjA_store_int(dst->dtype, dst->data + doff, tjA_load_int(src->dtype, src->data + soff));
     else
         tjA_store(dst->dtype, dst->data + doff, 0, tjA_load(src->dtype, src->data + soff, 0));
 }

@@ -204,15 +204,6 @@ static void visit(const shown *sh, int axis, uint64_t off, visit_fn fn, void *ud
     }
 }
 
-static int64_t load_int(tj_dtype d, const char *p)
-{
-    if (d == TJ_INT64) { /* beyond 2^53 a double would lose digits */
-        int64_t v;
-        memcpy(&v, p, sizeof v);
-        return v;
-    }
-    return (int64_t)tjA_load(d, p, 0);
-}
 
 typedef struct {
     format *f;
@@ -226,7 +217,7 @@ typedef struct {
 static void int_stats(void *ud, const char *p)
 {
     stats *s = ud;
-    int64_t v = load_int(s->f->dtype, p);
+    int64_t v = tjA_load_int(s->f->dtype, p);
     if (v < s->imin)
         s->imin = v;
     if (v > s->imax)
@@ -342,7 +333,7 @@ static void render(const format *f, const char *p, char *out, size_t n)
         return;
     }
     if (tj_dtype_is_int(f->dtype)) {
-        snprintf(out, n, "%*" PRId64, f->width, load_int(f->dtype, p));
+        snprintf(out, n, "%*" PRId64, f->width, tjA_load_int(f->dtype, p));
         return;
     }
     double v = tjA_load(f->dtype, p, 0);

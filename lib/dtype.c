@@ -215,3 +215,48 @@ void tjA_store(tj_dtype d, void *base, int64_t i, double v)
         break;
     }
 }
+
+int64_t tjA_load_int(tj_dtype d, const void *p)
+{
+    switch (d) {
+    case TJ_BOOL: return *(const uint8_t *)p != 0;
+    case TJ_INT8: return *(const int8_t *)p;
+    case TJ_UINT8: return *(const uint8_t *)p;
+    case TJ_INT16: {
+        int16_t v;
+        memcpy(&v, p, sizeof v);
+        return v;
+    }
+    case TJ_INT32: {
+        int32_t v;
+        memcpy(&v, p, sizeof v);
+        return v;
+    }
+    default: {
+        int64_t v;
+        memcpy(&v, p, sizeof v);
+        return v;
+    }
+    }
+}
+
+void tjA_store_int(tj_dtype d, void *p, int64_t v)
+{
+    uint64_t u = (uint64_t)v; /* two's complement truncation, never a signed overflow */
+    switch (d) {
+    case TJ_BOOL: *(uint8_t *)p = v != 0; break;
+    case TJ_INT8:
+    case TJ_UINT8: *(uint8_t *)p = (uint8_t)u; break;
+    case TJ_INT16: {
+        uint16_t x = (uint16_t)u;
+        memcpy(p, &x, sizeof x);
+        break;
+    }
+    case TJ_INT32: {
+        uint32_t x = (uint32_t)u;
+        memcpy(p, &x, sizeof x);
+        break;
+    }
+    default: memcpy(p, &u, sizeof u); break;
+    }
+}

@@ -52,6 +52,10 @@ TJ_HIDDEN bool tjA_can_cast_safely(tj_dtype from, tj_dtype to);
 /* read element i (flat, C order of a contiguous buffer) of dtype d as double, and write one */
 TJ_HIDDEN double tjA_load(tj_dtype d, const void *base, int64_t i);
 TJ_HIDDEN void tjA_store(tj_dtype d, void *base, int64_t i, double v);
+/* An integer or bool element read exactly (bool: 0/1), and one stored wrapped to the dtype's
+ * width (two's complement; bool: v != 0): the integer semantics of casts and kernels. */
+TJ_HIDDEN int64_t tjA_load_int(tj_dtype d, const void *p);
+TJ_HIDDEN void tjA_store_int(tj_dtype d, void *p, int64_t v);
 
 /* ---- arrays ----------------------------------------------------------------------------------- */
 #define TJ_ARRAY_MAGIC 0x41525259u /* "ARRY" */

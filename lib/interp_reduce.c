@@ -97,55 +97,7 @@ static void lane_copy(const layout *L, char *lane, const char *in, char *out, si
 
 /* ---- integers -------------------------------------------------------------------------------- */
 
-static int64_t load_int(tj_dtype d, const char *p)
-{
-    switch (d) {
-    case TJ_BOOL: return *p != 0;
-    case TJ_INT8: {
-        int8_t v;
-        memcpy(&v, p, 1);
-        return v;
-    }
-    case TJ_INT16: {
-        int16_t v;
-        memcpy(&v, p, 2);
-        return v;
-    }
-    case TJ_INT32: {
-        int32_t v;
-        memcpy(&v, p, 4);
-        return v;
-    }
-    case TJ_INT64: {
-        int64_t v;
-        memcpy(&v, p, 8);
-        return v;
-    }
-    default: return (uint8_t)*p; /* UINT8 */
-    }
-}
 
-/* Stores v wrapped to the width of integer dtype d (bool: v != 0). */
-static void store_int(tj_dtype d, char *o, int64_t v)
-{
-    uint64_t u = (uint64_t)v;
-    switch (d) {
-    case TJ_BOOL: *o = v != 0; break;
-    case TJ_INT8:
-    case TJ_UINT8: *o = (char)(uint8_t)u; break;
-    case TJ_INT16: {
-        uint16_t x = (uint16_t)u;
-        memcpy(o, &x, 2);
-        break;
-    }
-    case TJ_INT32: {
-        uint32_t x = (uint32_t)u;
-        memcpy(o, &x, 4);
-        break;
-    }
-    default: memcpy(o, &u, 8); break;
-    }
-}
 
 /* sum/prod wrap modulo 2^64 (the store wraps again to the width); max/min of bool are any/all,
  * which the 0/1 values give directly. */
@@ -155,7 +107,7 @@ static int64_t int_reduce(tj_op op, tj_dtype d, const char *lane, int64_t n)
     uint64_t acc = op == TJ_OP_PROD ? 1 : 0;
     int64_t m = 0;
     for (int64_t j = 0; j < n; j++) {
-        int64_t v = load_int(d, lane + (size_t)j * es);
+        int64_t v = tjA_load_int(d, lane + (size_t)j * es);
         switch (op) {
         case TJ_OP_SUM: acc += (uint64_t)v; break;
         case TJ_OP_PROD: acc *= (uint64_t)v; break;
@@ -174,9 +126,9 @@ static int64_t int_reduce(tj_op op, tj_dtype d, const char *lane, int64_t n)
 static int64_t int_arg(bool max, tj_dtype d, const char *lane, int64_t n)
 {
     size_t es = tj_dtype_size(d);
-    int64_t best = load_int(d, lane), at = 0;
+    int64_t best = tjA_load_int(d, lane), at = 0;
     for (int64_t j = 1; j < n; j++) {
-        int64_t v = load_int(d, lane + (size_t)j * es);
+        int64_t v = tjA_load_int(d, lane + (size_t)j * es);
         if (max ? v > best : v < best) {
             best = v;
             at = j;
@@ -373,7 +325,7 @@ static void do_lane(tj_op op, tj_dtype d, char *lane, int64_t n, char *o)
         double v = reduce_f64(op, (const double *)lane, n);
         memcpy(o, &v, sizeof v);
     } else {
-        store_int(d, o, int_reduce(op, d, lane, n));
+        tjA_store_int(d, o, int_reduce(op, d, lane, n));
     }
 }
 

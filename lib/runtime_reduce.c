@@ -61,53 +61,8 @@ static void fill(void *p, int64_t n, const unsigned char *value, size_t es)
 
 /* ---- combining partial results --------------------------------------------------------------- */
 
-static int64_t load_i(tj_dtype d, const char *p) { return (int64_t)tjA_load(d, p, 0); }
-
 /* Integers: wrapping sum/prod (as the kernels' integer arithmetic), exact max/min; read through
- * fixed-width loads, never through double (int64 would lose bits). */
-static int64_t int_at(tj_dtype d, const char *p)
-{
-    switch (d) {
-    case TJ_INT16: {
-        int16_t v;
-        memcpy(&v, p, 2);
-        return v;
-    }
-    case TJ_INT32: {
-        int32_t v;
-        memcpy(&v, p, 4);
-        return v;
-    }
-    case TJ_INT64: {
-        int64_t v;
-        memcpy(&v, p, 8);
-        return v;
-    }
-    default: return load_i(d, p); /* bool, int8, uint8: exact through double */
-    }
-}
-
-/* v wrapped to the width of integer dtype d (bool: v != 0) */
-static void int_put(tj_dtype d, char *p, int64_t v)
-{
-    uint64_t u = (uint64_t)v;
-    switch (d) {
-    case TJ_BOOL: *p = v != 0; break;
-    case TJ_INT8:
-    case TJ_UINT8: *p = (char)(uint8_t)u; break;
-    case TJ_INT16: {
-        uint16_t x = (uint16_t)u;
-        memcpy(p, &x, 2);
-        break;
-    }
-    case TJ_INT32: {
-        uint32_t x = (uint32_t)u;
-        memcpy(p, &x, 4);
-        break;
-    }
-    default: memcpy(p, &u, 8); break;
-    }
-}
+ * tjA_load_int, never through double (int64 would lose bits). */
 
 #define FLOAT_FOLD(SUF, T)                                                                         \
     static void fold_##SUF(tj_op op, char *outp, const char *parts, int64_t n, int64_t step)       \
@@ -150,9 +105,9 @@ static void fold(tj_op op, tj_dtype d, char *out, const char *parts, int64_t n, 
         return;
     }
     size_t es = tj_dtype_size(d);
-    int64_t acc = int_at(d, out);
+    int64_t acc = tjA_load_int(d, out);
     for (int64_t p = 0; p < n; p++) {
-        int64_t v = int_at(d, parts + (size_t)(p * step) * es);
+        int64_t v = tjA_load_int(d, parts + (size_t)(p * step) * es);
         switch (op) {
         case TJ_OP_PROD: acc = (int64_t)((uint64_t)acc * (uint64_t)v); break;
         case TJ_OP_MAX: acc = v > acc ? v : acc; break;
@@ -162,7 +117,7 @@ static void fold(tj_op op, tj_dtype d, char *out, const char *parts, int64_t n, 
         default: acc = (int64_t)((uint64_t)acc + (uint64_t)v); break;
         }
     }
-    int_put(d, out, acc);
+    tjA_store_int(d, out, acc);
 }
 
 /* ---- the driver ------------------------------------------------------------------------------ */
