@@ -328,6 +328,8 @@ static tj_status build_plan(tj_fn *fn)
     if (rc == TJ_OK)
         rc = tjR_plan_inplace(ctx, fn->plan, &fn->cfg, fn->outs, fn->nout, fn->upd_vars,
                               fn->nupd, fn->mode != TJ_MODE_DEBUG, &fn->rewrites);
+    if (rc == TJ_OK)
+        rc = tjS_plan_chains(ctx, fn->plan);
     if (rc != TJ_OK)
         return rc;
     fn->out_slot = malloc(sizeof *fn->out_slot * (size_t)n);

@@ -52,7 +52,30 @@ typedef struct tjS_plan {
     int nalias;
     tj_var **alias_node;
     int *alias_slot;
+    /* blocked chains (lib/sched_chain.c): step_chain[i] is the chain step i belongs to, or -1
+     * (NULL: no chains) */
+    int nchains;
+    struct tjS_chain *chains;
+    int *step_chain;
 } tjS_plan;
+
+/* A matrix X that feeds two products around an elementwise step, as in a logistic regression's
+ * gradient: A: v = alpha X x (gemv), B: an elementwise kernel over the rows of X reading v, C:
+ * beta Z + alpha' X^T r (gemv, trans) with r one of B's outputs. Run as one pass over row
+ * blocks of X (lib/runtime_chain.c), each block is used by both products while in cache: X is
+ * read from memory once instead of twice. */
+typedef struct tjS_chain {
+    int a, b, c;   /* step indices, a < b < c */
+} tjS_chain;
+#define TJS_MAX_CHAINS 4
+/* Finds the chains of a finished plan (after in-place planning) and extends the life of A's
+ * operands to step B, where A runs. */
+TJ_HIDDEN tj_status tjS_plan_chains(tj_ctx *ctx, tjS_plan *plan);
+/* Runs step i of a chain: A is deferred to B; B runs A, B and the blocks of C's product into
+ * *product (a new array; left NULL when the operands do not allow blocking, and then A and B run
+ * as plain steps); C adds the product to its beta Z term, or runs plainly without it. */
+TJ_HIDDEN tj_status tjS_run_chain_step(tj_ctx *ctx, const tjS_plan *plan, tjK_fn const *fns,
+                                       tj_array **slots, int i, tj_array **product);
 
 /* Which fusion decisions the scheduler takes (the optimizer's "fusion" rules; NULL: all). */
 typedef struct {
@@ -85,6 +108,30 @@ TJ_HIDDEN tj_status tjS_run_reduce(tj_ctx *ctx, const tjS_step *st, tjK_fn fn,
                                    tj_array **slots);
 /* Runs a STEP_SHAPE_OP step (lib/runtime_steps.c). */
 TJ_HIDDEN tj_status tjS_run_shape_op(tj_ctx *ctx, const tjS_step *st, tj_array **slots);
+/* An elementwise kernel step made ready to launch over rows [0, rows) (fn(ptrs, cshape, packed,
+ * cnd, begin, end)): operands checked, outputs allocated into their slots. A reduction step runs
+ * entirely inside tjS_kernel_begin (rows stays 0). tjS_kernel_end releases the launch. */
+typedef struct {
+    tjK_fn fn;
+    char **ptrs;
+    int64_t cshape[TJ_MAX_NDIM];
+    int cnd;
+    int64_t rows;
+    int64_t *packed, packed_buf[64];
+    int64_t *strides;
+    tj_array **tmp; /* contiguous copies of operands */
+    int ntmp;
+} tjS_launch;
+TJ_HIDDEN tj_status tjS_kernel_begin(tj_ctx *ctx, const tjS_plan *plan, const tjS_step *st,
+                                     tjK_fn fn, tj_array **slots, tjS_launch *L);
+TJ_HIDDEN void tjS_kernel_end(tjS_launch *L);
+/* A kernel step run whole. */
+TJ_HIDDEN tj_status tjS_run_kernel(tj_ctx *ctx, const tjS_plan *plan, const tjS_step *st,
+                                   tjK_fn fn, tj_array **slots);
+/* The result buffer of a gemm/gemv/ger step of the given shape: Z's own buffer when the plan
+ * allows it in place, else a new array holding Z broadcast (beta != 0) or garbage (beta == 0). */
+TJ_HIDDEN tj_status tjS_blas_out(tj_ctx *ctx, const tjS_step *st, tj_array *Z, const int64_t *shape,
+                                 double beta, tj_array **out);
 /* Runs a gemm/gemv/ger step (lib/runtime_blas.c); the result takes over Z's buffer when the plan
  * allows it (st->inplace) and nothing else holds it. */
 TJ_HIDDEN tj_status tjS_run_blas(tj_ctx *ctx, const tjS_step *st, tj_array **slots);

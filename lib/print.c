@@ -46,6 +46,13 @@ char *tjS_plan_text(const tjS_plan *plan)
         if (st->kind == STEP_KERNEL)
             fprintf(f, " [kernel %d%s]", st->kernel,
                     st->reduce != TJ_OP_INPUT ? ", fused reduction" : "");
+        if (plan->step_chain && plan->step_chain[i] >= 0) {
+            const tjS_chain *ch = &plan->chains[plan->step_chain[i]];
+            fprintf(f, " [blocked chain %d: %s]", plan->step_chain[i],
+                    i == ch->a   ? "runs with the kernel"
+                    : i == ch->b ? "one pass over row blocks of the matrix"
+                                 : "adds the blocked product");
+        }
         fprintf(f, "\n");
         for (int j = 0; j < st->nin; j++) {
             node_label(plan->slot_node[st->in_slots[j]], buf, sizeof buf);

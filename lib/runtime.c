@@ -154,38 +154,34 @@ int tjS_coalesce(int ndim, int64_t *shape, int nops, int64_t *strides /* [nops][
     return w;
 }
 
-static tj_status run_kernel(tj_ctx *ctx, const tjS_plan *plan, const tjS_step *st, tjK_fn fn,
-                            tj_array **slots)
+tj_status tjS_kernel_begin(tj_ctx *ctx, const tjS_plan *plan, const tjS_step *st, tjK_fn fn,
+                           tj_array **slots, tjS_launch *L)
 {
     int nd = st->iter_ndim, nops = st->nin + st->nout;
+    *L = (tjS_launch){.fn = fn};
     int64_t shape[TJ_MAX_NDIM];
     tj_status rc = iteration_shape(ctx, plan, st, slots, shape);
     if (rc != TJ_OK)
         return rc;
-    int64_t *strides = malloc(sizeof *strides * (size_t)nops * TJ_MAX_NDIM);
-    char **ptrs = malloc(sizeof *ptrs * (size_t)nops);
-    tj_array **tmp = calloc((size_t)st->nin + 1, sizeof *tmp); /* contiguous copies if needed */
-    if (!strides || !ptrs || !tmp) {
-        rc = tjC_error(ctx, TJ_ERR_NOMEM, "out of memory running a kernel");
-        goto done;
-    }
+    int64_t *strides = L->strides = malloc(sizeof *strides * (size_t)nops * TJ_MAX_NDIM);
+    char **ptrs = L->ptrs = malloc(sizeof *ptrs * (size_t)nops);
+    tj_array **tmp = L->tmp = calloc((size_t)st->nin + 1, sizeof *tmp); /* contiguous copies */
+    L->ntmp = st->nin;
+    if (!strides || !ptrs || !tmp)
+        return tjC_error(ctx, TJ_ERR_NOMEM, "out of memory running a kernel");
     for (int i = 0; i < st->nin; i++) {
         tj_array *a = slots[st->in_slots[i]];
         if (!element_strides(a, st->in_bcast[i], nd, strides + i * TJ_MAX_NDIM)) {
             tmp[i] = tjA_convert(a, a->dtype);
-            if (!tmp[i]) {
-                rc = tjC_error(ctx, TJ_ERR_NOMEM, "out of memory copying an operand");
-                goto done;
-            }
+            if (!tmp[i])
+                return tjC_error(ctx, TJ_ERR_NOMEM, "out of memory copying an operand");
             a = tmp[i];
             element_strides(a, st->in_bcast[i], nd, strides + i * TJ_MAX_NDIM);
         }
         ptrs[i] = a->data;
     }
-    if (st->reduce != TJ_OP_INPUT) { /* identities, pieces, means: runtime_reduce.c */
-        rc = tjS_run_reduce(ctx, st, fn, shape, ptrs, strides, slots);
-        goto done;
-    }
+    if (st->reduce != TJ_OP_INPUT) /* identities, pieces, means: runtime_reduce.c */
+        return tjS_run_reduce(ctx, st, fn, shape, ptrs, strides, slots);
     for (int o = 0; o < st->nout; o++) {
         tj_array *out = NULL, *in_o = st->inplace && st->inplace[o] >= 0
                                            ? slots[st->in_slots[st->inplace[o]]]
@@ -195,11 +191,9 @@ static tj_status run_kernel(tj_ctx *ctx, const tjS_plan *plan, const tjS_step *s
             out = tj_array_ref(in_o);
         else
             out = tjA_alloc(st->out_nodes[o]->dtype, nd, shape, false);
-        if (!out) {
-            rc = tjC_error(ctx, TJ_ERR_NOMEM, "out of memory for the result of %s",
-                           tjG_ops[st->root->op].name);
-            goto done;
-        }
+        if (!out)
+            return tjC_error(ctx, TJ_ERR_NOMEM, "out of memory for the result of %s",
+                             tjG_ops[st->root->op].name);
         slots[st->out_slots[o]] = out;
         ptrs[st->nin + o] = out->data;
         /* output strides over the iteration space: contiguous */
@@ -212,35 +206,47 @@ static tj_status run_kernel(tj_ctx *ctx, const tjS_plan *plan, const tjS_step *s
     int64_t total = 1;
     for (int d = 0; d < nd; d++)
         total *= shape[d];
-    if (total > 0) {
-        int64_t cshape[TJ_MAX_NDIM];
-        memcpy(cshape, shape, sizeof(int64_t) * (size_t)nd);
-        int cnd = tjS_coalesce(nd, cshape, nops, strides);
-        /* pack strides operand-major with the coalesced rank, as the kernel expects */
-        size_t npacked = (size_t)nops * (size_t)(cnd > 0 ? cnd : 1);
-        int64_t packed_buf[64];
-        int64_t *packed = npacked <= 64 ? packed_buf : malloc(sizeof *packed * npacked);
-        if (!packed) {
-            rc = tjC_error(ctx, TJ_ERR_NOMEM, "out of memory running a kernel");
-            goto done;
-        }
-        for (int k = 0; k < nops; k++)
-            memcpy(packed + k * cnd, strides + k * TJ_MAX_NDIM, sizeof(int64_t) * (size_t)cnd);
-        int64_t rows = 1;
-        for (int d = 0; d < cnd - 1; d++)
-            rows *= cshape[d];
-        if (cnd == 1)
-            rows = cshape[0];
-        fn(ptrs, cshape, packed, cnd, 0, rows);
-        if (packed != packed_buf)
-            free(packed);
-    }
-done:
-    for (int i = 0; tmp && i < st->nin; i++)
-        tj_array_unref(tmp[i]);
-    free(tmp);
-    free(strides);
-    free(ptrs);
+    if (total == 0)
+        return TJ_OK;
+    memcpy(L->cshape, shape, sizeof(int64_t) * (size_t)nd);
+    int cnd = L->cnd = tjS_coalesce(nd, L->cshape, nops, strides);
+    /* pack strides operand-major with the coalesced rank, as the kernel expects */
+    size_t npacked = (size_t)nops * (size_t)cnd;
+    L->packed = npacked <= sizeof L->packed_buf / sizeof L->packed_buf[0]
+                    ? L->packed_buf
+                    : malloc(sizeof *L->packed * npacked);
+    if (!L->packed)
+        return tjC_error(ctx, TJ_ERR_NOMEM, "out of memory running a kernel");
+    for (int k = 0; k < nops; k++)
+        memcpy(L->packed + k * cnd, strides + k * TJ_MAX_NDIM, sizeof(int64_t) * (size_t)cnd);
+    L->rows = 1;
+    for (int d = 0; d < cnd - 1; d++)
+        L->rows *= L->cshape[d];
+    if (cnd == 1)
+        L->rows = L->cshape[0];
+    return TJ_OK;
+}
+
+void tjS_kernel_end(tjS_launch *L)
+{
+    for (int i = 0; L->tmp && i < L->ntmp; i++)
+        tj_array_unref(L->tmp[i]);
+    free(L->tmp);
+    free(L->strides);
+    free(L->ptrs);
+    if (L->packed != L->packed_buf)
+        free(L->packed);
+    *L = (tjS_launch){0};
+}
+
+tj_status tjS_run_kernel(tj_ctx *ctx, const tjS_plan *plan, const tjS_step *st, tjK_fn fn,
+                         tj_array **slots)
+{
+    tjS_launch L;
+    tj_status rc = tjS_kernel_begin(ctx, plan, st, fn, slots, &L);
+    if (rc == TJ_OK && L.rows > 0)
+        fn(L.ptrs, L.cshape, L.packed, L.cnd, 0, L.rows);
+    tjS_kernel_end(&L);
     return rc;
 }
 
@@ -251,48 +257,51 @@ static double now_ns(void)
     return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
 }
 
+/* One step that is not part of a blocked chain. */
+static tj_status run_step(tj_ctx *ctx, const tjS_plan *plan, tjK_fn const *fns, const tjS_step *st,
+                          tj_array **slots)
+{
+    switch (st->kind) {
+    case STEP_KERNEL:
+        return tjS_run_kernel(ctx, plan, st, fns[st->kernel], slots);
+    case STEP_DOT: /* numpy dot, or the optimizer's gemm/gemv/ger (runtime_blas.c) */
+        return st->root->op == TJ_OP_DOT ? run_dot(ctx, st, slots) : tjS_run_blas(ctx, st, slots);
+    case STEP_VIEW:
+        return run_view(ctx, st, slots);
+    case STEP_SHAPE: {
+        tj_array *in = slots[st->in_slots[0]];
+        slots[st->out_slots[0]] = tj_array_scalar(TJ_INT64, (double)in->shape[st->root->attr[0]]);
+        return slots[st->out_slots[0]] ? TJ_OK : tjC_error(ctx, TJ_ERR_NOMEM, "out of memory");
+    }
+    case STEP_SHAPE_OP:
+        return tjS_run_shape_op(ctx, st, slots);
+    case STEP_HOST: {
+        tj_array *in[TJ_MAX_NDIM + 2];
+        for (int j = 0; j < st->nin && j < TJ_MAX_NDIM + 2; j++)
+            in[j] = slots[st->in_slots[j]];
+        return st->nin <= TJ_MAX_NDIM + 2
+                   ? tjI_eval_node(ctx, st->root, in, &slots[st->out_slots[0]])
+                   : tjC_error(ctx, TJ_ERR_INVALID, "internal error: a host step with %d inputs",
+                               st->nin);
+    }
+    default:
+        return tjC_error(ctx, TJ_ERR_INVALID, "internal error: unknown step kind");
+    }
+}
+
 tj_status tjS_run(tj_ctx *ctx, const tjS_plan *plan, tjK_fn const *fns, tj_array **slots,
                   const bool *keep, tjS_prof *prof)
 {
-    for (int i = 0; i < plan->nsteps; i++) {
+    tj_array *products[TJS_MAX_CHAINS] = {0}; /* X^T r of each blocked chain, from B to C */
+    tj_status rc = TJ_OK;
+    for (int i = 0; i < plan->nsteps && rc == TJ_OK; i++) {
         const tjS_step *st = &plan->steps[i];
         double t0 = prof ? now_ns() : 0;
-        tj_status rc;
-        switch (st->kind) {
-        case STEP_KERNEL:
-            rc = run_kernel(ctx, plan, st, fns[st->kernel], slots);
-            break;
-        case STEP_DOT: /* numpy dot, or the optimizer's gemm/gemv/ger (runtime_blas.c) */
-            rc = st->root->op == TJ_OP_DOT ? run_dot(ctx, st, slots) : tjS_run_blas(ctx, st, slots);
-            break;
-        case STEP_VIEW:
-            rc = run_view(ctx, st, slots);
-            break;
-        case STEP_SHAPE: {
-            tj_array *in = slots[st->in_slots[0]];
-            slots[st->out_slots[0]] = tj_array_scalar(TJ_INT64, (double)in->shape[st->root->attr[0]]);
-            rc = slots[st->out_slots[0]] ? TJ_OK
-                                         : tjC_error(ctx, TJ_ERR_NOMEM, "out of memory");
-            break;
-        }
-        case STEP_SHAPE_OP:
-            rc = tjS_run_shape_op(ctx, st, slots);
-            break;
-        case STEP_HOST: {
-            tj_array *in[TJ_MAX_NDIM + 2];
-            for (int j = 0; j < st->nin && j < TJ_MAX_NDIM + 2; j++)
-                in[j] = slots[st->in_slots[j]];
-            rc = st->nin <= TJ_MAX_NDIM + 2
-                     ? tjI_eval_node(ctx, st->root, in, &slots[st->out_slots[0]])
-                     : tjC_error(ctx, TJ_ERR_INVALID, "internal error: a host step with %d inputs",
-                                 st->nin);
-            break;
-        }
-        default:
-            rc = tjC_error(ctx, TJ_ERR_INVALID, "internal error: unknown step kind");
-        }
+        int chain = plan->step_chain ? plan->step_chain[i] : -1;
+        rc = chain >= 0 ? tjS_run_chain_step(ctx, plan, fns, slots, i, &products[chain])
+                        : run_step(ctx, plan, fns, st, slots);
         if (rc != TJ_OK)
-            return rc;
+            break;
         if (prof) {
             prof[i].calls++;
             prof[i].ns += now_ns() - t0;
@@ -310,5 +319,7 @@ tj_status tjS_run(tj_ctx *ctx, const tjS_plan *plan, tjK_fn const *fns, tj_array
             }
         }
     }
-    return TJ_OK;
+    for (int k = 0; k < plan->nchains; k++)
+        tj_array_unref(products[k]);
+    return rc;
 }

@@ -37,6 +37,27 @@ bool tjS_can_take(const tj_array *a, int refs, tj_dtype dtype, int ndim, const i
     return memcmp(a->shape, shape, sizeof(int64_t) * (size_t)ndim) == 0;
 }
 
+tj_status tjS_blas_out(tj_ctx *ctx, const tjS_step *st, tj_array *Z, const int64_t *shape,
+                       double beta, tj_array **out)
+{
+    const tj_var *node = st->root;
+    bool z_inplace = st->inplace && st->inplace[0] == 4;
+    if (beta != 0 && z_inplace &&
+        tjS_can_take(Z, st->inplace_refs[0], node->dtype, node->ndim, shape)) {
+        *out = tj_array_ref(Z); /* in place: Z's buffer becomes the result */
+        return TJ_OK;
+    }
+    *out = tjA_alloc(node->dtype, node->ndim, shape, false);
+    if (!*out) {
+        char buf[160];
+        return tjC_error(ctx, TJ_ERR_NOMEM, "out of memory for the result of %s",
+                         tjG_describe(node, buf, sizeof buf));
+    }
+    if (beta != 0)
+        fill_broadcast(*out, Z);
+    return TJ_OK;
+}
+
 tj_status tjS_run_blas(tj_ctx *ctx, const tjS_step *st, tj_array **slots)
 {
     const tj_var *node = st->root;
@@ -71,18 +92,9 @@ tj_status tjS_run_blas(tj_ctx *ctx, const tjS_step *st, tj_array **slots)
                                  tjG_describe(node, buf, sizeof buf), (long long)Z->shape[d], d,
                                  (long long)shape[d]);
     tj_array *out;
-    bool z_inplace = st->inplace && st->inplace[0] == 4;
-    if (beta != 0 && z_inplace &&
-        tjS_can_take(Z, st->inplace_refs[0], node->dtype, node->ndim, shape)) {
-        out = tj_array_ref(Z); /* in place: Z's buffer becomes the result */
-    } else {
-        out = tjA_alloc(node->dtype, node->ndim, shape, false);
-        if (!out)
-            return tjC_error(ctx, TJ_ERR_NOMEM, "out of memory for the result of %s",
-                             tjG_describe(node, buf, sizeof buf));
-        if (beta != 0)
-            fill_broadcast(out, Z);
-    }
+    tj_status rc = tjS_blas_out(ctx, st, Z, shape, beta, &out);
+    if (rc != TJ_OK)
+        return rc;
     bool ok;
     if (node->op == TJ_OP_GEMM) {
         ok = tjB_gemm(ta, tb, alpha, A, B, beta, out);
@@ -100,7 +112,7 @@ tj_status tjS_run_blas(tj_ctx *ctx, const tjS_step *st, tj_array **slots)
         if (taken)
             return tjC_error(ctx, TJ_ERR_NOMEM, "%s: BLAS could not take the operands in place",
                              tjG_describe(node, buf, sizeof buf));
-        tj_status rc = tjI_eval_node(ctx, node, in, &ref);
+        rc = tjI_eval_node(ctx, node, in, &ref);
         if (rc != TJ_OK)
             return rc;
         out = ref;

@@ -215,6 +215,8 @@ void tjS_plan_free(tjS_plan *plan)
     free(plan->last_use);
     free(plan->alias_node);
     free(plan->alias_slot);
+    free(plan->chains);
+    free(plan->step_chain);
     free(plan);
 }
 

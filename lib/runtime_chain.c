@@ -1,0 +1,193 @@
+/* Running a blocked chain (tjS_chain, function.h): for each block of rows of X, v = alpha X x on
+ * the block, kernel B on the same rows, and the block's share of X^T r, while the block is still
+ * in cache. The rows are cut into a fixed list of pieces, each summing its own share of X^T r,
+ * combined in order: the result does not depend on how pieces are spread over threads. */
+#include "blas_layout.h"
+#include "function.h"
+
+#include <string.h>
+
+enum {
+    BLOCK_BYTES = 64 * 1024, /* a block of X: two reads of it hit in L2 */
+    MAX_PIECES = 8,
+};
+
+static int64_t block_rows(int64_t cols, size_t es)
+{
+    int64_t r = BLOCK_BYTES / (int64_t)es / (cols > 0 ? cols : 1);
+    r = r < 16 ? 16 : r;
+    return (r + 7) & ~(int64_t)7;
+}
+
+typedef struct {
+    tj_dtype dtype;
+    const char *X;
+    blasint ld, cols;
+    const char *x;
+    blasint incx;
+    double alpha;
+    char *v;        /* A's result, one element per row */
+    const char *r;  /* B's output read by C, contiguous */
+    tjS_launch *L;  /* B, ready to launch */
+    int64_t n, rb;  /* rows, rows per block */
+} chain_run;
+
+/* y = alpha op(X rows) x + beta y over m rows starting at row r0 (op: X or X^T) */
+static void gemv_rows(const chain_run *c, bool trans, int64_t r0, int64_t m, double alpha,
+                      const char *x, blasint incx, double beta, char *y)
+{
+    enum CBLAS_TRANSPOSE t = trans ? CblasTrans : CblasNoTrans;
+    size_t es = tj_dtype_size(c->dtype);
+    const char *a = c->X + (size_t)r0 * (size_t)c->ld * es;
+    if (c->dtype == TJ_FLOAT32)
+        cblas_sgemv(CblasRowMajor, t, (blasint)m, c->cols, (float)alpha, (const float *)a, c->ld,
+                    (const float *)x, incx, (float)beta, (float *)y, 1);
+    else
+        cblas_dgemv(CblasRowMajor, t, (blasint)m, c->cols, alpha, (const double *)a, c->ld,
+                    (const double *)x, incx, beta, (double *)y, 1);
+}
+
+/* rows [lo, hi): A and B on each block, the block's X^T r added into share (cols elements) */
+static void run_rows(const chain_run *c, int64_t lo, int64_t hi, char *share)
+{
+    size_t es = tj_dtype_size(c->dtype);
+    for (int64_t r0 = lo; r0 < hi; r0 += c->rb) {
+        int64_t m = hi - r0 < c->rb ? hi - r0 : c->rb;
+        gemv_rows(c, false, r0, m, c->alpha, c->x, c->incx, 0, c->v + (size_t)r0 * es);
+        c->L->fn(c->L->ptrs, c->L->cshape, c->L->packed, c->L->cnd, r0, r0 + m);
+        gemv_rows(c, true, r0, m, 1, c->r + (size_t)r0 * es, 1, r0 == lo ? 0 : 1, share);
+    }
+}
+
+static void add_into(tj_dtype d, char *acc, const char *x, int64_t n)
+{
+    for (int64_t i = 0; i < n; i++) {
+        if (d == TJ_FLOAT32)
+            ((float *)acc)[i] += ((const float *)x)[i];
+        else
+            ((double *)acc)[i] += ((const double *)x)[i];
+    }
+}
+
+/* X^T r over every row, piece by piece; *product NULL when out of memory */
+static tj_status product_by_pieces(tj_ctx *ctx, const chain_run *c, tj_array **product)
+{
+    int64_t cols = c->cols, nblocks = (c->n + c->rb - 1) / c->rb;
+    int pieces = nblocks < MAX_PIECES ? (int)nblocks : MAX_PIECES;
+    int64_t shape2[2] = {pieces > 1 ? pieces : 1, cols};
+    tj_array *P = tjA_alloc(c->dtype, 1, &cols, true);
+    tj_array *shares = pieces > 1 ? tjA_alloc(c->dtype, 2, shape2, false) : NULL;
+    if (!P || (pieces > 1 && !shares)) {
+        tj_array_unref(P);
+        tj_array_unref(shares);
+        return tjC_error(ctx, TJ_ERR_NOMEM, "out of memory for a blocked gradient product");
+    }
+    size_t es = tj_dtype_size(c->dtype);
+    for (int k = 0; k < pieces; k++) {
+        int64_t lo = nblocks * k / pieces * c->rb, hi = nblocks * (k + 1) / pieces * c->rb;
+        char *share = pieces > 1 ? shares->data + (size_t)k * (size_t)cols * es : P->data;
+        run_rows(c, lo, hi < c->n ? hi : c->n, share);
+    }
+    for (int k = 0; k < pieces && pieces > 1; k++)
+        add_into(c->dtype, P->data, shares->data + (size_t)k * (size_t)cols * es, cols);
+    tj_array_unref(shares);
+    *product = P;
+    return TJ_OK;
+}
+
+/* A's operands as BLAS takes them row by row, or false (the chain then runs as plain steps) */
+static bool blockable(const tjS_step *A, tj_array *X, tj_array *x, chain_run *c)
+{
+    tjB_mat m;
+    blasint inc;
+    if (X->ndim != 2 || x->ndim != 1 || X->dtype != A->root->dtype || x->dtype != X->dtype ||
+        X->shape[1] != x->shape[0] || !tjB_fits_int(X->shape[0]) || !tjB_fits_int(X->shape[1]) ||
+        X->shape[0] == 0 || X->shape[1] == 0 || !tjB_as_mat(X, &m) || m.trans ||
+        !tjB_as_vec(x, &inc))
+        return false;
+    *c = (chain_run){.dtype = X->dtype, .X = m.p, .ld = m.ld, .cols = (blasint)X->shape[1],
+                     .x = x->data, .incx = inc, .n = X->shape[0],
+                     .rb = block_rows(X->shape[1], tj_dtype_size(X->dtype))};
+    return true;
+}
+
+static tj_status run_b(tj_ctx *ctx, const tjS_plan *plan, tjK_fn const *fns, tj_array **slots,
+                       const tjS_chain *ch, tj_array **product)
+{
+    const tjS_step *A = &plan->steps[ch->a], *B = &plan->steps[ch->b], *C = &plan->steps[ch->c];
+    tj_array *X = slots[A->in_slots[0]], *x = slots[A->in_slots[1]];
+    chain_run c;
+    if (!blockable(A, X, x, &c)) {
+        tj_status rc = tjS_run_blas(ctx, A, slots);
+        return rc == TJ_OK ? tjS_run_kernel(ctx, plan, B, fns[B->kernel], slots) : rc;
+    }
+    c.alpha = tj_array_get(slots[A->in_slots[2]], NULL);
+    tj_array *v = tjA_alloc(c.dtype, 1, &c.n, false);
+    if (!v)
+        return tjC_error(ctx, TJ_ERR_NOMEM, "out of memory for the result of a gemv");
+    slots[A->out_slots[0]] = v;
+    c.v = v->data;
+    tjS_launch L;
+    tj_status rc = tjS_kernel_begin(ctx, plan, B, fns[B->kernel], slots, &L);
+    tj_array *r = slots[C->in_slots[1]];
+    if (rc == TJ_OK && L.rows == c.n && r && r->ndim == 1 && r->shape[0] == c.n &&
+        tjA_is_contiguous(r)) {
+        c.L = &L;
+        c.r = r->data;
+        rc = product_by_pieces(ctx, &c, product);
+    } else if (rc == TJ_OK) { /* B's space is not X's rows after all: one pass each */
+        gemv_rows(&c, false, 0, c.n, c.alpha, c.x, c.incx, 0, c.v);
+        if (L.rows > 0)
+            L.fn(L.ptrs, L.cshape, L.packed, L.cnd, 0, L.rows);
+    }
+    tjS_kernel_end(&L);
+    return rc;
+}
+
+/* C = beta Z + alpha X^T r with X^T r already in product */
+static tj_status run_c(tj_ctx *ctx, const tjS_step *C, tj_array **slots, tj_array *product)
+{
+    tj_array *Z = slots[C->in_slots[4]];
+    double alpha = tj_array_get(slots[C->in_slots[2]], NULL);
+    double beta = tj_array_get(slots[C->in_slots[3]], NULL);
+    int64_t n = product->size;
+    if (beta != 0 && (Z->ndim != 1 || (Z->shape[0] != n && Z->shape[0] != 1))) {
+        char buf[160];
+        return tjC_error(ctx, TJ_ERR_SHAPE,
+                         "%s: the added term has length %lld on axis 0, the product %lld",
+                         tjG_describe(C->root, buf, sizeof buf),
+                         (long long)(Z->ndim ? Z->shape[0] : 1), (long long)n);
+    }
+    tj_array *out;
+    tj_status rc = tjS_blas_out(ctx, C, Z, &n, beta, &out);
+    if (rc != TJ_OK)
+        return rc;
+    for (int64_t i = 0; i < n; i++) {
+        if (out->dtype == TJ_FLOAT32) {
+            float *y = (float *)out->data, p = ((const float *)product->data)[i];
+            y[i] = beta == 0 ? (float)alpha * p : (float)alpha * p + (float)beta * y[i];
+        } else {
+            double *y = (double *)out->data, p = ((const double *)product->data)[i];
+            y[i] = beta == 0 ? alpha * p : alpha * p + beta * y[i];
+        }
+    }
+    slots[C->out_slots[0]] = out;
+    return TJ_OK;
+}
+
+tj_status tjS_run_chain_step(tj_ctx *ctx, const tjS_plan *plan, tjK_fn const *fns,
+                             tj_array **slots, int i, tj_array **product)
+{
+    const tjS_chain *ch = &plan->chains[plan->step_chain[i]];
+    if (i == ch->a)
+        return TJ_OK; /* runs with B */
+    if (i == ch->b)
+        return run_b(ctx, plan, fns, slots, ch, product);
+    const tjS_step *C = &plan->steps[ch->c];
+    if (!*product)
+        return tjS_run_blas(ctx, C, slots);
+    tj_status rc = run_c(ctx, C, slots, *product);
+    tj_array_unref(*product);
+    *product = NULL;
+    return rc;
+}

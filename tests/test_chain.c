@@ -1,0 +1,141 @@
+/* The blocked pass of a logistic regression's train step (lib/sched_chain.c, runtime_chain.c):
+ * gemv(X, w), the fused elementwise kernel and gemv(X^T, r) run block by block over the rows of X.
+ * Values are checked against a float64 computation of the same formulas written out here, for
+ * sizes of one row, one block and several blocks and pieces, and for an X the blocks cannot take
+ * (column-major storage: the chain falls back to plain steps). */
+#include "support.h"
+
+#include <criterion/criterion.h>
+#include <criterion/parameterized.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct {
+    int64_t n, f;
+    tj_dtype dt;
+    bool column_major; /* hand X over as a strided view of its transpose */
+    tj_mode mode;
+} chain_case;
+
+static double sigmoid(double z) { return 1 / (1 + exp(-z)); }
+
+/* deterministic data in [-1, 1] */
+static double datum(int64_t i, int64_t salt) { return sin(0.7 * (double)i + 1.3 * (double)salt); }
+
+static void free_buffer(void *p) { free(p); }
+
+static tj_array *make_x(const chain_case *c)
+{
+    size_t es = tj_dtype_size(c->dt);
+    char *data = malloc((size_t)(c->n * c->f) * es + 1);
+    cr_assert(data);
+    for (int64_t i = 0; i < c->n; i++)
+        for (int64_t j = 0; j < c->f; j++) {
+            double x = datum(i * c->f + j, 1);
+            /* row-major X[i][j] at i*f + j; column-major at j*n + i */
+            int64_t at = c->column_major ? j * c->n + i : i * c->f + j;
+            if (c->dt == TJ_FLOAT32)
+                ((float *)data)[at] = (float)x;
+            else
+                ((double *)data)[at] = x;
+        }
+    int64_t shape[2] = {c->n, c->f};
+    int64_t strides[2] = {c->column_major ? (int64_t)es : c->f * (int64_t)es,
+                          c->column_major ? c->n * (int64_t)es : (int64_t)es};
+    return tj_array_wrap(c->dt, 2, shape, strides, data, free_buffer, data);
+}
+
+static void run_case(const chain_case *c)
+{
+    tj_ctx *ctx = tj_ctx_new();
+    tj_var *x = tj_matrix(ctx, c->dt, "x"), *y = tj_vector(ctx, c->dt, "y");
+    double *w0 = malloc(sizeof *w0 * (size_t)c->f), b0 = 0.25;
+    for (int64_t j = 0; j < c->f; j++)
+        w0[j] = 0.5 * datum(j, 2);
+    tj_array *wa = tjt_array(c->dt, 1, &c->f, w0), *ba = tj_array_scalar(c->dt, b0);
+    tj_var *w = tj_shared(ctx, wa, "w", false), *b = tj_shared(ctx, ba, "b", false);
+    tj_array_unref(wa);
+    tj_array_unref(ba);
+    tj_var *p_1 = tj_rdivc(1, tj_addc(tj_exp(tj_sub(tj_neg(tj_dot(x, w)), b)), 1));
+    tj_var *xent = tj_sub(tj_mul(tj_neg(y), tj_log(p_1)), tj_mul(tj_rsubc(1, y), tj_log(tj_rsubc(1, p_1))));
+    tj_var *cost = tj_add(tj_mean(xent, NULL, 0, false), tj_mulc(tj_sum(tj_powc(w, 2), NULL, 0, false), 0.01));
+    tj_var *g[2];
+    cr_assert_eq(tj_grad(cost, (tj_var *[]){w, b}, 2, g), TJ_OK, "%s", tj_errmsg(ctx));
+    tj_function_opts o = TJ_FUNCTION_OPTS_INIT;
+    o.mode = c->mode;
+    o.updates = (tj_update[]){{w, tj_sub(w, tj_mulc(g[0], 0.1))}, {b, tj_sub(b, tj_mulc(g[1], 0.1))}};
+    o.nupdates = 2;
+    tj_fn *fn = tj_function(ctx, (tj_var *[]){x, y}, 2, (tj_var *[]){xent, cost}, 2, &o);
+    cr_assert(fn, "%s", tj_errmsg(ctx));
+    char *graph = tj_fn_graph(fn);
+    cr_assert(graph);
+    cr_expect(strstr(graph, "[blocked chain 0: one pass over row blocks of the matrix]"),
+              "the train step is not blocked:\n%s", graph);
+    free(graph);
+
+    double *yv = malloc(sizeof *yv * (size_t)c->n);
+    for (int64_t i = 0; i < c->n; i++)
+        yv[i] = datum(i, 3) > 0;
+    tj_array *X = make_x(c), *Y = tjt_array(c->dt, 1, &c->n, yv), *out[2];
+    cr_assert(X && Y);
+    cr_assert_eq(tj_call(fn, (tj_array *[]){X, Y}, out), TJ_OK, "%s", tj_errmsg(ctx));
+
+    /* float64 reference */
+    double *gw = calloc((size_t)c->f, sizeof *gw), gb = 0, mean = 0, tol = c->dt == TJ_FLOAT32 ? 2e-5 : 1e-12;
+    for (int64_t i = 0; i < c->n; i++) {
+        double z = b0;
+        for (int64_t j = 0; j < c->f; j++)
+            z += datum(i * c->f + j, 1) * w0[j];
+        double p = sigmoid(z), xe = -yv[i] * log(p) - (1 - yv[i]) * log(1 - p);
+        double got = tjt_at(out[0], i);
+        cr_expect(fabs(got - xe) <= tol * fmax(1, fabs(xe)) * 10, "xent[%lld] = %.17g, expected %.17g",
+                  (long long)i, got, xe);
+        mean += xe / (double)c->n;
+        for (int64_t j = 0; j < c->f; j++)
+            gw[j] += (p - yv[i]) * datum(i * c->f + j, 1) / (double)c->n;
+        gb += (p - yv[i]) / (double)c->n;
+    }
+    double sq = 0;
+    for (int64_t j = 0; j < c->f; j++)
+        sq += w0[j] * w0[j];
+    double want_cost = mean + 0.01 * sq;
+    cr_expect(fabs(tjt_at(out[1], 0) - want_cost) <= tol * fmax(1, want_cost), "cost %.17g vs %.17g",
+              tjt_at(out[1], 0), want_cost);
+    tj_array *wn = tj_shared_get(w, false), *bn = tj_shared_get(b, false);
+    for (int64_t j = 0; j < c->f; j++) {
+        double want = w0[j] - 0.1 * (gw[j] + 0.02 * w0[j]);
+        cr_expect(fabs(tjt_at(wn, j) - want) <= tol, "w[%lld] = %.17g, expected %.17g", (long long)j,
+                  tjt_at(wn, j), want);
+    }
+    cr_expect(fabs(tjt_at(bn, 0) - (b0 - 0.1 * gb)) <= tol, "b = %.17g, expected %.17g", tjt_at(bn, 0),
+              b0 - 0.1 * gb);
+    tj_array_unref(wn);
+    tj_array_unref(bn);
+    tj_array_unref(out[0]);
+    tj_array_unref(out[1]);
+    tj_array_unref(X);
+    tj_array_unref(Y);
+    free(gw);
+    free(yv);
+    free(w0);
+    tj_ctx_free(ctx);
+}
+
+ParameterizedTestParameters(chain, logreg_train_step)
+{
+    static chain_case cases[] = {
+        {1, 3, TJ_FLOAT64, false, TJ_MODE_FAST_RUN},     /* one row */
+        {37, 5, TJ_FLOAT32, false, TJ_MODE_FAST_RUN},    /* one block */
+        {5000, 7, TJ_FLOAT64, false, TJ_MODE_FAST_RUN},  /* several blocks, one piece each */
+        {30000, 9, TJ_FLOAT32, false, TJ_MODE_FAST_RUN}, /* more blocks than pieces */
+        {30000, 9, TJ_FLOAT32, false, TJ_MODE_DEBUG},    /* checked by the reference executor */
+        {3000, 6, TJ_FLOAT64, true, TJ_MODE_FAST_RUN},   /* column-major X: plain steps */
+    };
+    return cr_make_param_array(chain_case, cases, sizeof cases / sizeof cases[0]);
+}
+
+ParameterizedTest(chain_case *c, chain, logreg_train_step)
+{
+    run_case(c);
+}
