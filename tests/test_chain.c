@@ -58,13 +58,16 @@ static void run_case(const chain_case *c)
     tj_array_unref(wa);
     tj_array_unref(ba);
     tj_var *p_1 = tj_rdivc(1, tj_addc(tj_exp(tj_sub(tj_neg(tj_dot(x, w)), b)), 1));
-    tj_var *xent = tj_sub(tj_mul(tj_neg(y), tj_log(p_1)), tj_mul(tj_rsubc(1, y), tj_log(tj_rsubc(1, p_1))));
-    tj_var *cost = tj_add(tj_mean(xent, NULL, 0, false), tj_mulc(tj_sum(tj_powc(w, 2), NULL, 0, false), 0.01));
+    tj_var *xent = tj_sub(tj_mul(tj_neg(y), tj_log(p_1)),
+                          tj_mul(tj_rsubc(1, y), tj_log(tj_rsubc(1, p_1))));
+    tj_var *cost = tj_add(tj_mean(xent, NULL, 0, false),
+                          tj_mulc(tj_sum(tj_powc(w, 2), NULL, 0, false), 0.01));
     tj_var *g[2];
     cr_assert_eq(tj_grad(cost, (tj_var *[]){w, b}, 2, g), TJ_OK, "%s", tj_errmsg(ctx));
     tj_function_opts o = TJ_FUNCTION_OPTS_INIT;
     o.mode = c->mode;
-    o.updates = (tj_update[]){{w, tj_sub(w, tj_mulc(g[0], 0.1))}, {b, tj_sub(b, tj_mulc(g[1], 0.1))}};
+    o.updates = (tj_update[]){{w, tj_sub(w, tj_mulc(g[0], 0.1))},
+                              {b, tj_sub(b, tj_mulc(g[1], 0.1))}};
     o.nupdates = 2;
     tj_fn *fn = tj_function(ctx, (tj_var *[]){x, y}, 2, (tj_var *[]){xent, cost}, 2, &o);
     cr_assert(fn, "%s", tj_errmsg(ctx));
@@ -82,15 +85,16 @@ static void run_case(const chain_case *c)
     cr_assert_eq(tj_call(fn, (tj_array *[]){X, Y}, out), TJ_OK, "%s", tj_errmsg(ctx));
 
     /* float64 reference */
-    double *gw = calloc((size_t)c->f, sizeof *gw), gb = 0, mean = 0, tol = c->dt == TJ_FLOAT32 ? 2e-5 : 1e-12;
+    double *gw = calloc((size_t)c->f, sizeof *gw), gb = 0, mean = 0;
+    double tol = c->dt == TJ_FLOAT32 ? 2e-5 : 1e-12;
     for (int64_t i = 0; i < c->n; i++) {
         double z = b0;
         for (int64_t j = 0; j < c->f; j++)
             z += datum(i * c->f + j, 1) * w0[j];
         double p = sigmoid(z), xe = -yv[i] * log(p) - (1 - yv[i]) * log(1 - p);
         double got = tjt_at(out[0], i);
-        cr_expect(fabs(got - xe) <= tol * fmax(1, fabs(xe)) * 10, "xent[%lld] = %.17g, expected %.17g",
-                  (long long)i, got, xe);
+        cr_expect(fabs(got - xe) <= 10 * tol * fmax(1, fabs(xe)),
+                  "xent[%lld] = %.17g, expected %.17g", (long long)i, got, xe);
         mean += xe / (double)c->n;
         for (int64_t j = 0; j < c->f; j++)
             gw[j] += (p - yv[i]) * datum(i * c->f + j, 1) / (double)c->n;
@@ -100,16 +104,16 @@ static void run_case(const chain_case *c)
     for (int64_t j = 0; j < c->f; j++)
         sq += w0[j] * w0[j];
     double want_cost = mean + 0.01 * sq;
-    cr_expect(fabs(tjt_at(out[1], 0) - want_cost) <= tol * fmax(1, want_cost), "cost %.17g vs %.17g",
-              tjt_at(out[1], 0), want_cost);
+    cr_expect(fabs(tjt_at(out[1], 0) - want_cost) <= tol * fmax(1, want_cost),
+              "cost %.17g vs %.17g", tjt_at(out[1], 0), want_cost);
     tj_array *wn = tj_shared_get(w, false), *bn = tj_shared_get(b, false);
     for (int64_t j = 0; j < c->f; j++) {
         double want = w0[j] - 0.1 * (gw[j] + 0.02 * w0[j]);
-        cr_expect(fabs(tjt_at(wn, j) - want) <= tol, "w[%lld] = %.17g, expected %.17g", (long long)j,
-                  tjt_at(wn, j), want);
+        cr_expect(fabs(tjt_at(wn, j) - want) <= tol, "w[%lld] = %.17g, expected %.17g",
+                  (long long)j, tjt_at(wn, j), want);
     }
-    cr_expect(fabs(tjt_at(bn, 0) - (b0 - 0.1 * gb)) <= tol, "b = %.17g, expected %.17g", tjt_at(bn, 0),
-              b0 - 0.1 * gb);
+    cr_expect(fabs(tjt_at(bn, 0) - (b0 - 0.1 * gb)) <= tol, "b = %.17g, expected %.17g",
+              tjt_at(bn, 0), b0 - 0.1 * gb);
     tj_array_unref(wn);
     tj_array_unref(bn);
     tj_array_unref(out[0]);
