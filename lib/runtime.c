@@ -39,7 +39,7 @@ static tj_status run_view(tj_ctx *ctx, const tjS_step *st, tj_array **slots)
     return TJ_OK;
 }
 
-static tj_status run_dot(tj_ctx *ctx, const tjS_step *st, tj_array **slots)
+static tj_status run_dot(tj_ctx *ctx, const tjS_step *st, tj_array **slots, const tjS_mem *mem)
 {
     tj_array *a = slots[st->in_slots[0]], *b = slots[st->in_slots[1]];
     int64_t k_a = a->shape[a->ndim - 1], k_b = b->shape[0];
@@ -56,7 +56,7 @@ static tj_status run_dot(tj_ctx *ctx, const tjS_step *st, tj_array **slots)
         shape[nd++] = a->shape[0];
     if (b->ndim == 2)
         shape[nd++] = b->shape[1];
-    tj_array *out = tjA_alloc(st->root->dtype, nd, shape, false);
+    tj_array *out = tjS_out_array(mem, st->out_slots[0], st->root->dtype, nd, shape);
     if (!out)
         return tjC_error(ctx, TJ_ERR_NOMEM, "out of memory for the result of a dot");
     tjB_dot(a, b, out);
@@ -154,17 +154,25 @@ int tjS_coalesce(int ndim, int64_t *shape, int nops, int64_t *strides /* [nops][
     return w;
 }
 
+/* Operand bookkeeping of a kernel step lives on the stack up to this many operands. */
+enum { SMALL_OPS = 16 };
+
 static tj_status run_kernel(tj_ctx *ctx, const tjS_plan *plan, const tjS_step *st, tjK_fn fn,
-                            tj_array **slots)
+                            tj_array **slots, const tjS_mem *mem)
 {
     int nd = st->iter_ndim, nops = st->nin + st->nout;
     int64_t shape[TJ_MAX_NDIM];
     tj_status rc = iteration_shape(ctx, plan, st, slots, shape);
     if (rc != TJ_OK)
         return rc;
-    int64_t *strides = malloc(sizeof *strides * (size_t)nops * TJ_MAX_NDIM);
-    char **ptrs = malloc(sizeof *ptrs * (size_t)nops);
-    tj_array **tmp = calloc((size_t)st->nin + 1, sizeof *tmp); /* contiguous copies if needed */
+    int64_t strides_buf[SMALL_OPS * TJ_MAX_NDIM];
+    char *ptrs_buf[SMALL_OPS];
+    tj_array *tmp_buf[SMALL_OPS] = {0};
+    bool small = nops <= SMALL_OPS; /* no allocation per call for ordinary kernels */
+    int64_t *strides = small ? strides_buf : malloc(sizeof *strides * (size_t)nops * TJ_MAX_NDIM);
+    char **ptrs = small ? ptrs_buf : malloc(sizeof *ptrs * (size_t)nops);
+    /* contiguous copies of operands, when needed */
+    tj_array **tmp = small ? tmp_buf : calloc((size_t)st->nin + 1, sizeof *tmp);
     if (!strides || !ptrs || !tmp) {
         rc = tjC_error(ctx, TJ_ERR_NOMEM, "out of memory running a kernel");
         goto done;
@@ -187,20 +195,23 @@ static tj_status run_kernel(tj_ctx *ctx, const tjS_plan *plan, const tjS_step *s
         goto done;
     }
     for (int o = 0; o < st->nout; o++) {
+        int so = st->out_slots[o];
         tj_array *out = NULL, *in_o = st->inplace && st->inplace[o] >= 0
                                            ? slots[st->in_slots[st->inplace[o]]]
                                            : NULL;
-        /* in place (lib/opt/inplace.c): a dead input's buffer becomes the output */
-        if (in_o && tjS_can_take(in_o, st->inplace_refs[o], st->out_nodes[o]->dtype, nd, shape))
+        /* in place (lib/opt/inplace.c): a dead input's buffer becomes the output, unless the
+         * caller gave the output's array (tj_call_into) */
+        if (in_o && !(mem && mem->into && mem->into[so]) &&
+            tjS_can_take(in_o, st->inplace_refs[o], st->out_nodes[o]->dtype, nd, shape))
             out = tj_array_ref(in_o);
         else
-            out = tjA_alloc(st->out_nodes[o]->dtype, nd, shape, false);
+            out = tjS_out_array(mem, so, st->out_nodes[o]->dtype, nd, shape);
         if (!out) {
             rc = tjC_error(ctx, TJ_ERR_NOMEM, "out of memory for the result of %s",
                            tjG_ops[st->root->op].name);
             goto done;
         }
-        slots[st->out_slots[o]] = out;
+        slots[so] = out;
         ptrs[st->nin + o] = out->data;
         /* output strides over the iteration space: contiguous */
         int64_t *s = strides + (st->nin + o) * TJ_MAX_NDIM, acc = 1;
@@ -238,9 +249,11 @@ static tj_status run_kernel(tj_ctx *ctx, const tjS_plan *plan, const tjS_step *s
 done:
     for (int i = 0; tmp && i < st->nin; i++)
         tj_array_unref(tmp[i]);
-    free(tmp);
-    free(strides);
-    free(ptrs);
+    if (!small) {
+        free(tmp);
+        free(strides);
+        free(ptrs);
+    }
     return rc;
 }
 
@@ -252,7 +265,7 @@ static double now_ns(void)
 }
 
 tj_status tjS_run(tj_ctx *ctx, const tjS_plan *plan, tjK_fn const *fns, tj_array **slots,
-                  const bool *keep, tjS_prof *prof)
+                  const bool *keep, tjS_prof *prof, const tjS_mem *mem)
 {
     for (int i = 0; i < plan->nsteps; i++) {
         const tjS_step *st = &plan->steps[i];
@@ -260,10 +273,11 @@ tj_status tjS_run(tj_ctx *ctx, const tjS_plan *plan, tjK_fn const *fns, tj_array
         tj_status rc;
         switch (st->kind) {
         case STEP_KERNEL:
-            rc = run_kernel(ctx, plan, st, fns[st->kernel], slots);
+            rc = run_kernel(ctx, plan, st, fns[st->kernel], slots, mem);
             break;
         case STEP_DOT: /* numpy dot, or the optimizer's gemm/gemv/ger (runtime_blas.c) */
-            rc = st->root->op == TJ_OP_DOT ? run_dot(ctx, st, slots) : tjS_run_blas(ctx, st, slots);
+            rc = st->root->op == TJ_OP_DOT ? run_dot(ctx, st, slots, mem)
+                                            : tjS_run_blas(ctx, st, slots);
             break;
         case STEP_VIEW:
             rc = run_view(ctx, st, slots);
@@ -301,11 +315,11 @@ tj_status tjS_run(tj_ctx *ctx, const tjS_plan *plan, tjK_fn const *fns, tj_array
                 prof[i].bytes += (uint64_t)a->size * tj_dtype_size(a->dtype);
             }
         }
-        /* drop intermediates nobody reads any more */
+        /* drop intermediates nobody reads any more (into the pool, for the next result) */
         for (int j = 0; j < st->nin; j++) {
             int s = st->in_slots[j];
             if (plan->last_use[s] == i && !keep[s]) {
-                tj_array_unref(slots[s]);
+                tjS_release(mem, s, slots[s]);
                 slots[s] = NULL;
             }
         }
