@@ -557,6 +557,14 @@ tj_fn *tj_function(tj_ctx *ctx, tj_var *const *inputs, int nin, tj_var *const *o
                    const tj_function_opts *opts);
 /* Runs the function. outputs[i] receives a new reference the caller owns (and may modify). */
 tj_status tj_call(tj_fn *fn, tj_array *const *inputs, tj_array **outputs);
+/* tj_call writing into arrays the caller owns (Theano's output storage reuse): outputs[i] may
+ * be an existing array of the output's dtype and shape, C-contiguous, owning its memory and
+ * sharing none with an input, a shared variable or another output; the result is written into
+ * it (directly by the kernel where the step allows, else copied) and it keeps its reference.
+ * outputs[i] == NULL receives a new array as with tj_call. With every output given and a
+ * plan whose intermediates are reused, a call allocates nothing. A wrong dtype, shape or an
+ * aliasing array is an error naming the output. */
+tj_status tj_call_into(tj_fn *fn, tj_array *const *inputs, tj_array **outputs);
 /* tj_call that also checks the counts: nin inputs given, room for nout outputs. */
 tj_status tj_call_n(tj_fn *fn, tj_array *const *inputs, int nin, tj_array **outputs, int nout);
 int tj_fn_nin(const tj_fn *fn);  /* the number of inputs; -1 for an invalid fn */
@@ -586,6 +594,9 @@ typedef struct {
     uint64_t disk_cache_hits; /* modules loaded from the disk cache ($TJ_CACHE_DIR, default
                                  ~/.cache/tensorjit; TJ_CACHE_DIR=off disables it) */
     double compile_ms;        /* time spent making code: LLVM, or loading from disk */
+    uint64_t graph_cache_hits; /* of cache_hits, those whose graph before optimization equalled
+                                  an earlier compile's (same structure, input types, mode and
+                                  optimizer options): no rewrites, no scheduling, no LLVM */
 } tj_stats;
 void tj_ctx_stats(const tj_ctx *ctx, tj_stats *out); /* fills *out (zeros for an invalid ctx) */
 

@@ -23,6 +23,7 @@ typedef struct {
 
 struct tjF_cache {
     tjF_code *head;
+    tjF_entry *graphs; /* the first level: compiles by graph (lib/graph_cache.c) */
     uint64_t serial; /* makes symbol names unique in the engine */
 };
 
@@ -34,17 +35,27 @@ static void code_free(tjF_code *c)
     free(c);
 }
 
+static tjF_cache *cache_of(tj_ctx *ctx)
+{
+    if (!ctx->cache && !(ctx->cache = calloc(1, sizeof *ctx->cache)))
+        tjC_error(ctx, TJ_ERR_NOMEM, "out of memory creating the code cache");
+    return ctx->cache;
+}
+
+tjF_entry **tjF_cache_graphs(tj_ctx *ctx)
+{
+    tjF_cache *c = cache_of(ctx);
+    return c ? &c->graphs : NULL;
+}
+
 tj_status tjF_code_get(tj_ctx *ctx, const tjS_plan *plan, tjF_code **out)
 {
     *out = NULL;
     if (plan->nkernels == 0)
         return TJ_OK; /* BLAS and views only: nothing for LLVM */
     char err[1024] = "";
-    if (!ctx->cache) {
-        ctx->cache = calloc(1, sizeof *ctx->cache);
-        if (!ctx->cache)
-            return tjC_error(ctx, TJ_ERR_NOMEM, "out of memory creating the code cache");
-    }
+    if (!cache_of(ctx))
+        return ctx->err;
     sbuf key = {0};
     key.p = tjK_serialize((const tjK_kernel *const *)plan->kernels, plan->nkernels, &key.len);
     if (!key.p)

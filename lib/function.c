@@ -1,56 +1,32 @@
-/* tj_function / tj_call: checking the signature, compiling a plan (or choosing the reference
- * executor), running it, handing out outputs that alias nothing, committing updates. */
+/* tj_function: checking the signature, compiling a plan (or choosing the reference executor),
+ * or reusing the compile of an equal graph (lib/graph_cache.c); looking inside a function.
+ * Calls are in lib/function_call.c. */
 #include "function.h"
 #include "jit.h"
-#include "opt/opt.h"
 
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-
-#define TJ_FN_MAGIC 0x464e2121u /* "FN!!" */
-
-struct tj_fn {
-    uint32_t magic;
-    tj_ctx *ctx;
-    char *name;
-    tj_mode mode;
-    int allow_input_downcast;
-    int nin, nout, nupd;
-    tj_var **inputs;
-    tj_var **outs;    /* nout outputs then nupd update values */
-    tj_var **upd_vars;
-    tjS_plan *plan;   /* FAST_RUN and DEBUG */
-    tjF_code *code;
-    bool jitted;
-    int *out_slot;    /* per entry of outs: its slot in the plan */
-    bool *keep;       /* per slot: do not release during the run */
-    bool reads_shared; /* the graph reads a shared variable: calls take the shared lock */
-    bool profile;
-    tjS_prof *prof;   /* per step, when profiling a compiled plan */
-    uint64_t calls;
-    double call_ns;   /* total time in tj_call */
-    tjR_log rewrites; /* what the optimizer did (tj_fn_rewrites) */
-    tjS_fuse_opts fuse; /* the fusion decisions the plan may take */
-    tjR_config cfg;     /* the optimizer's options (their names are borrowed during tj_function) */
-};
-
-static const char *fn_name(const tj_fn *fn) { return fn->name ? fn->name : "(unnamed)"; }
-
-static bool fn_valid(const tj_fn *fn) { return fn && fn->magic == TJ_FN_MAGIC && tjC_valid(fn->ctx); }
 
 static void fn_destroy(tj_fn *fn)
 {
-    tjF_code_release(fn->ctx, fn->code);
-    tjS_plan_free(fn->plan);
+    if (fn->entry) { /* plan, code and rewrites are the entry's */
+        tjF_entry_release(fn->ctx, fn->entry);
+    } else {
+        tjF_code_release(fn->ctx, fn->code);
+        tjS_plan_free(fn->plan);
+        tjR_log_free(&fn->rewrites);
+    }
+    tjF_ws_free(atomic_load(&fn->ws));
     free(fn->inputs);
     free(fn->outs);
     free(fn->upd_vars);
+    free(fn->shared);
     free(fn->out_slot);
     free(fn->keep);
+    free(fn->poolable);
+    free(fn->leaf_in);
+    free(fn->leaf_var);
     free(fn->prof);
-    tjR_log_free(&fn->rewrites);
     free(fn->name);
     fn->magic = 0;
     free(fn);
@@ -58,7 +34,7 @@ static void fn_destroy(tj_fn *fn)
 
 void tj_fn_free(tj_fn *fn)
 {
-    if (!fn_valid(fn))
+    if (!tjF_valid(fn))
         return;
     tj_ctx *ctx = fn->ctx;
     for (size_t i = 0; i < ctx->nfns; i++) {
@@ -272,7 +248,7 @@ static tj_status check_inputs_used(tj_fn *fn, const tj_function_opts *o)
             rc = tjC_error(ctx, TJ_ERR_INVALID,
                            "tj_function '%s': the outputs depend on %s, which is not among the "
                            "inputs",
-                           fn_name(fn), tjG_describe(topo[k], buf, sizeof buf));
+                           tjF_name(fn), tjG_describe(topo[k], buf, sizeof buf));
     }
     for (int i = 0; i < fn->nin && rc == TJ_OK; i++) {
         bool used = false;
@@ -283,12 +259,12 @@ static tj_status check_inputs_used(tj_fn *fn, const tj_function_opts *o)
         tjG_describe(fn->inputs[i], buf, sizeof buf);
         if (o->on_unused_input == TJ_UNUSED_WARN)
             tjC_log(ctx, "tj_function '%s': input %d, %s, is not used by any output",
-                    fn_name(fn), i, buf);
+                    tjF_name(fn), i, buf);
         else
             rc = tjC_error(ctx, TJ_ERR_UNUSED_INPUT,
                            "tj_function '%s': input %d, %s, is not used by any output or "
                            "update (pass on_unused_input = TJ_UNUSED_WARN or IGNORE to allow it)",
-                           fn_name(fn), i, buf);
+                           tjF_name(fn), i, buf);
     }
     free(topo);
     return rc;
@@ -296,13 +272,8 @@ static tj_status check_inputs_used(tj_fn *fn, const tj_function_opts *o)
 
 /* The graph optimizer on outputs and update values (lib/opt/): FAST_COMPILE runs only merge and
  * canonicalize (its reference executor then runs the optimized graph). */
-static tj_status optimize(tj_fn *fn, const tj_function_opts *o)
+static tj_status optimize(tj_fn *fn)
 {
-    fn->cfg = (tjR_config){.fast_compile = fn->mode == TJ_MODE_FAST_COMPILE,
-                           .excluding = o->optimizer_excluding,
-                           .nexcluding = o->noptimizer_excluding,
-                           .including = o->optimizer_including,
-                           .nincluding = o->noptimizer_including};
     tjR_config cfg = fn->cfg;
     tj_status rc = tjR_config_check(fn->ctx, &cfg);
     if (rc == TJ_OK)
@@ -316,11 +287,11 @@ static tj_status optimize(tj_fn *fn, const tj_function_opts *o)
     return rc;
 }
 
+/* The plan and its code, made from the optimized graph. */
 static tj_status build_plan(tj_fn *fn)
 {
     tj_ctx *ctx = fn->ctx;
-    int n = fn->nout + fn->nupd;
-    tj_status rc = tjS_plan_build(ctx, fn->outs, n, &fn->fuse, &fn->plan);
+    tj_status rc = tjS_plan_build(ctx, fn->outs, fn->nout + fn->nupd, &fn->fuse, &fn->plan);
     /* fusion notes and in-place decisions (never over a shared value in DEBUG mode: the
      * reference executor reads the variables after the run) */
     if (rc == TJ_OK && tjR_pass_enabled(&fn->cfg, "fusion"))
@@ -332,25 +303,103 @@ static tj_status build_plan(tj_fn *fn)
         rc = tjS_plan_chains(ctx, fn->plan);
     if (rc != TJ_OK)
         return rc;
-    fn->out_slot = malloc(sizeof *fn->out_slot * (size_t)n);
-    fn->keep = calloc((size_t)fn->plan->nslots + 1, sizeof *fn->keep);
-    if (!fn->out_slot || !fn->keep)
-        return tjC_error(ctx, TJ_ERR_NOMEM, "out of memory compiling '%s'", fn_name(fn));
-    for (int i = 0; i < n; i++) {
-        fn->out_slot[i] = tjS_slot_of(fn->plan, fn->outs[i]);
-        fn->keep[fn->out_slot[i]] = true;
-    }
-    if (fn->profile && !(fn->prof = calloc((size_t)fn->plan->nsteps + 1, sizeof *fn->prof)))
-        return tjC_error(ctx, TJ_ERR_NOMEM, "out of memory for the profile of '%s'", fn_name(fn));
     rc = tjF_code_get(ctx, fn->plan, &fn->code);
     if (rc == TJ_ERR_JIT) {
         /* reported, never silent: the function still works, in the reference executor */
-        tjC_log(ctx, "tj_function '%s': %s; running it in the reference executor", fn_name(fn),
+        tjC_log(ctx, "tj_function '%s': %s; running it in the reference executor", tjF_name(fn),
                 ctx->errmsg);
         fn->jitted = false;
         return TJ_OK;
     }
     fn->jitted = rc == TJ_OK;
+    return rc;
+}
+
+/* Where each leaf slot of the plan gets its value: an input by position, or the node's value
+ * (a constant; a shared variable, mapped to this function's own when the plan was made for an
+ * equal graph: leaves[k] of that graph's shared list is fn->shared[k]). */
+static tj_status map_leaves(tj_fn *fn, tj_var *const *plan_inputs, tj_var *const *plan_shared)
+{
+    const tjS_plan *plan = fn->plan;
+    fn->leaf_in = malloc(sizeof *fn->leaf_in * (size_t)(plan->nleaves + 1));
+    fn->leaf_var = calloc((size_t)plan->nleaves + 1, sizeof *fn->leaf_var);
+    if (!fn->leaf_in || !fn->leaf_var)
+        return tjC_error(fn->ctx, TJ_ERR_NOMEM, "out of memory compiling '%s'", tjF_name(fn));
+    for (int l = 0; l < plan->nleaves; l++) {
+        tj_var *v = plan->slot_node[plan->leaf_slots[l]];
+        fn->leaf_in[l] = -1;
+        fn->leaf_var[l] = v;
+        for (int i = 0; v->op == TJ_OP_INPUT && i < fn->nin; i++)
+            if (plan_inputs[i] == v)
+                fn->leaf_in[l] = i;
+        for (int k = 0; v->op == TJ_OP_SHARED && k < fn->nshared; k++)
+            if (plan_shared[k] == v)
+                fn->leaf_var[l] = fn->shared[k];
+        if (v->op == TJ_OP_INPUT && fn->leaf_in[l] < 0)
+            return tjC_error(fn->ctx, TJ_ERR_INVALID,
+                             "internal error: '%s' reads an input that is not among its inputs",
+                             tjF_name(fn));
+    }
+    return TJ_OK;
+}
+
+/* The per-function view of a plan: output slots, slots kept through the run, slots whose
+ * buffers a call may keep for the next one (results of steps allocating through the pool). */
+static tj_status attach_plan(tj_fn *fn)
+{
+    tj_ctx *ctx = fn->ctx;
+    const tjS_plan *plan = fn->plan;
+    int n = fn->nout + fn->nupd;
+    fn->out_slot = malloc(sizeof *fn->out_slot * (size_t)(n + 1));
+    fn->keep = calloc((size_t)plan->nslots + 1, sizeof *fn->keep);
+    fn->poolable = calloc((size_t)plan->nslots + 1, sizeof *fn->poolable);
+    if (!fn->out_slot || !fn->keep || !fn->poolable)
+        return tjC_error(ctx, TJ_ERR_NOMEM, "out of memory compiling '%s'", tjF_name(fn));
+    for (int i = 0; i < n; i++) {
+        fn->out_slot[i] = tjS_slot_of(plan, fn->outs[i]);
+        fn->keep[fn->out_slot[i]] = true;
+    }
+    for (int i = 0; i < plan->nsteps; i++) {
+        const tjS_step *st = &plan->steps[i];
+        bool chain_a = plan->step_chain && plan->step_chain[i] >= 0 &&
+                       plan->chains[plan->step_chain[i]].a == i; /* allocates like a kernel */
+        bool pooled = (st->kind == STEP_KERNEL && st->reduce == TJ_OP_INPUT) ||
+                      (st->kind == STEP_DOT && st->root->op == TJ_OP_DOT) || chain_a;
+        for (int o = 0; pooled && o < st->nout; o++)
+            fn->poolable[st->out_slots[o]] = !fn->keep[st->out_slots[o]];
+    }
+    if (fn->profile && !(fn->prof = calloc((size_t)plan->nsteps + 1, sizeof *fn->prof)))
+        return tjC_error(ctx, TJ_ERR_NOMEM, "out of memory for the profile of '%s'", tjF_name(fn));
+    return TJ_OK;
+}
+
+/* Optimize, plan and compile, or take all three from an equal graph compiled before. */
+static tj_status compile(tj_fn *fn, const tj_function_opts *o)
+{
+    tjF_key key = {0};
+    bool hit = false;
+    tj_var *const *plan_inputs = fn->inputs, *const *plan_shared = fn->shared;
+    fn->cfg = (tjR_config){.fast_compile = fn->mode == TJ_MODE_FAST_COMPILE,
+                           .excluding = o->optimizer_excluding,
+                           .nexcluding = o->noptimizer_excluding,
+                           .including = o->optimizer_including,
+                           .nincluding = o->noptimizer_including};
+    tj_status rc = tjF_collect_shared(fn);
+    plan_shared = fn->shared;
+    /* the memory cache serves FAST_RUN only: DEBUG checks every rewrite on its own graph */
+    if (rc == TJ_OK && fn->mode == TJ_MODE_FAST_RUN)
+        rc = tjF_graph_lookup(fn, &key, &hit, &plan_inputs, &plan_shared);
+    if (rc == TJ_OK && !hit)
+        rc = optimize(fn);
+    if (rc == TJ_OK && !hit && fn->mode != TJ_MODE_FAST_COMPILE)
+        rc = build_plan(fn);
+    if (rc == TJ_OK && fn->plan)
+        rc = attach_plan(fn);
+    if (rc == TJ_OK && fn->plan)
+        rc = map_leaves(fn, plan_inputs, plan_shared);
+    if (rc == TJ_OK && !hit && key.bytes && fn->jitted)
+        rc = tjF_graph_store(fn, &key);
+    free(key.bytes);
     return rc;
 }
 
@@ -400,9 +449,7 @@ tj_fn *tj_function(tj_ctx *ctx, tj_var *const *inputs, int nin, tj_var *const *o
         fn->outs[nout + i] = o->updates[i].new_value;
     }
     if (apply_givens(fn, o) != TJ_OK || add_default_updates(fn, o) != TJ_OK ||
-        check_inputs_used(fn, o) != TJ_OK || optimize(fn, o) != TJ_OK)
-        goto fail;
-    if (fn->mode != TJ_MODE_FAST_COMPILE && build_plan(fn) != TJ_OK)
+        check_inputs_used(fn, o) != TJ_OK || compile(fn, o) != TJ_OK)
         goto fail;
     fn->cfg.excluding = fn->cfg.including = NULL; /* borrowed: gone after tj_function */
     fn->cfg.nexcluding = fn->cfg.nincluding = 0;
@@ -413,228 +460,16 @@ fail:
     return NULL;
 }
 
-/* ---- call ---- */
-
-/* The value handed to the kernel for input i: the caller's array, or a lossless conversion. */
-static tj_status convert_input(tj_fn *fn, int i, tj_array *a, tj_array **out)
-{
-    tj_ctx *ctx = fn->ctx;
-    tj_var *v = fn->inputs[i];
-    char buf[160];
-/* the description is made only on the error paths: this function runs on every call */
-#define DESCRIBE tjG_describe(v, buf, sizeof buf)
-    if (!tjA_valid(a))
-        return tjC_error(ctx, TJ_ERR_INVALID,
-                         "tj_call '%s': input %d (%s) is NULL or not a live tj_array",
-                         fn_name(fn), i, DESCRIBE);
-    if (a->ndim != v->ndim)
-        return tjC_error(ctx, TJ_ERR_TYPE,
-                         "tj_call '%s': input %d (%s) needs %d dimensions, got an array with %d",
-                         fn_name(fn), i, DESCRIBE, v->ndim, a->ndim);
-    for (int d = 0; d < v->ndim; d++)
-        if (((v->bcast >> d) & 1) && a->shape[d] != 1)
-            return tjC_error(ctx, TJ_ERR_SHAPE,
-                             "tj_call '%s': input %d (%s) is broadcastable on axis %d, so its "
-                             "length there must be 1, got %lld",
-                             fn_name(fn), i, DESCRIBE, d, (long long)a->shape[d]);
-    if (a->dtype == v->dtype) {
-        *out = tj_array_ref(a);
-        return TJ_OK;
-    }
-    bool lossless = tjA_can_cast_safely(a->dtype, v->dtype);
-    /* Theano's allow_input_downcast=None lets a float64 scalar into a float32 input */
-    bool allowed = lossless || fn->allow_input_downcast == 1 ||
-                   (fn->allow_input_downcast == -1 && a->ndim == 0 &&
-                    tj_dtype_is_float(a->dtype) && tj_dtype_is_float(v->dtype));
-    if (!allowed)
-        return tjC_error(ctx, TJ_ERR_TYPE,
-                         "tj_call '%s': input %d (%s) is %s, but a %s array was given; the "
-                         "conversion can lose precision (set allow_input_downcast = 1 to accept "
-                         "it, or cast the data)",
-                         fn_name(fn), i, DESCRIBE, tj_dtype_name(v->dtype), tj_dtype_name(a->dtype));
-    *out = tjA_convert(a, v->dtype);
-    return *out ? TJ_OK : tjC_error(ctx, TJ_ERR_NOMEM, "tj_call: out of memory converting input");
-#undef DESCRIBE
-}
-
-/* Runs the compiled plan; results[] receives new references for outputs then update values. */
-static tj_status run_plan(tj_fn *fn, tj_array *const *in, tj_array **results)
-{
-    tj_ctx *ctx = fn->ctx;
-    const tjS_plan *plan = fn->plan;
-    tj_array **slots = calloc((size_t)plan->nslots + 1, sizeof *slots);
-    if (!slots)
-        return tjC_error(ctx, TJ_ERR_NOMEM, "tj_call: out of memory");
-    for (int l = 0; l < plan->nleaves; l++) {
-        int s = plan->leaf_slots[l];
-        tj_var *v = plan->slot_node[s];
-        if (v->op == TJ_OP_INPUT) {
-            for (int i = 0; i < fn->nin; i++)
-                if (fn->inputs[i] == v)
-                    slots[s] = tj_array_ref(in[i]);
-        } else {
-            slots[s] = tj_array_ref(v->value);
-        }
-    }
-    tj_status rc = tjS_run(ctx, plan, tjF_code_fns(fn->code), slots, fn->keep, fn->prof);
-    for (int i = 0; rc == TJ_OK && i < fn->nout + fn->nupd; i++)
-        results[i] = tj_array_ref(slots[fn->out_slot[i]]);
-    for (int s = 0; s < plan->nslots; s++)
-        tj_array_unref(slots[s]);
-    free(slots);
-    return rc;
-}
-
-static bool close_enough(double a, double b, tj_dtype d)
-{
-    if (isnan(a) || isnan(b))
-        return isnan(a) && isnan(b);
-    if (a == b)
-        return true;
-    double rtol = d == TJ_FLOAT32 ? 1e-4 : d == TJ_FLOAT64 ? 1e-7 : 0;
-    return fabs(a - b) <= rtol * fmax(fabs(a), fabs(b)) + rtol * 1e-3;
-}
-
-/* DEBUG mode: the JIT's values against the reference executor's, value by value. */
-static tj_status compare_results(tj_fn *fn, tj_array **jit, tj_array **ref)
-{
-    char buf[160];
-    for (int i = 0; i < fn->nout + fn->nupd; i++) {
-        tj_array *a = jit[i], *b = ref[i];
-        bool same = a->ndim == b->ndim && a->size == b->size &&
-                    !memcmp(a->shape, b->shape, sizeof(int64_t) * (size_t)a->ndim);
-        int64_t bad = -1;
-        if (same && a->size > 0) {
-            tj_array *ca = tjA_convert(a, TJ_FLOAT64), *cb = tjA_convert(b, TJ_FLOAT64);
-            if (!ca || !cb) {
-                tj_array_unref(ca);
-                tj_array_unref(cb);
-                return tjC_error(fn->ctx, TJ_ERR_NOMEM, "DEBUG mode: out of memory comparing");
-            }
-            for (int64_t k = 0; k < a->size && bad < 0; k++)
-                if (!close_enough(((double *)ca->data)[k], ((double *)cb->data)[k], a->dtype))
-                    bad = k;
-            tj_array_unref(ca);
-            tj_array_unref(cb);
-        }
-        if (!same || bad >= 0) {
-            const char *what = i < fn->nout ? "output" : "update of";
-            return tjC_error(fn->ctx, TJ_ERR_VALUE,
-                             "DEBUG mode, function '%s': the JIT and the reference executor "
-                             "disagree on %s %d, %s%s (first differing element %lld)",
-                             fn_name(fn), what, i < fn->nout ? i : i - fn->nout,
-                             tjG_describe(fn->outs[i], buf, sizeof buf),
-                             same ? "" : ": shapes differ", (long long)bad);
-        }
-    }
-    return TJ_OK;
-}
-
-/* An output must alias nothing: not an input, a shared value, a view or another output. */
-static tj_status make_private(tj_ctx *ctx, tj_array **a)
-{
-    if (atomic_load(&(*a)->refcount) == 1 && (*a)->owns_data)
-        return TJ_OK;
-    tj_array *copy = tjA_convert(*a, (*a)->dtype);
-    if (!copy)
-        return tjC_error(ctx, TJ_ERR_NOMEM, "tj_call: out of memory copying an output");
-    tj_array_unref(*a);
-    *a = copy;
-    return TJ_OK;
-}
-
-tj_status tj_call(tj_fn *fn, tj_array *const *inputs, tj_array **outputs)
-{
-    if (!fn_valid(fn)) {
-        tjA_error(TJ_ERR_INVALID, "tj_call: the function is NULL or not a live tj_fn");
-        return TJ_ERR_INVALID;
-    }
-    tj_ctx *ctx = fn->ctx;
-    if ((fn->nin > 0 && !inputs) || (fn->nout > 0 && !outputs))
-        return tjC_error(ctx, TJ_ERR_INVALID,
-                         "tj_call '%s': %s is NULL (the function takes %d inputs and gives %d "
-                         "outputs)",
-                         fn_name(fn), outputs ? "inputs" : "outputs", fn->nin, fn->nout);
-    int n = fn->nout + fn->nupd;
-    struct timespec t0, t1;
-    if (fn->profile)
-        clock_gettime(CLOCK_MONOTONIC, &t0);
-    tj_array **in = calloc((size_t)fn->nin + 1, sizeof *in);
-    tj_array **res = calloc((size_t)n, sizeof *res);
-    tj_array **ref = calloc((size_t)n, sizeof *ref);
-    tj_status rc = (in && res && ref) ? TJ_OK : tjC_error(ctx, TJ_ERR_NOMEM, "tj_call: out of memory");
-    for (int i = 0; rc == TJ_OK && i < fn->nin; i++)
-        rc = convert_input(fn, i, inputs[i], &in[i]);
-    bool use_plan = fn->mode != TJ_MODE_FAST_COMPILE && fn->jitted;
-    /* updates are serialized against every reader of shared values in this context */
-    bool locked = rc == TJ_OK && (fn->nupd > 0 || fn->reads_shared);
-    if (locked && fn->nupd > 0)
-        pthread_rwlock_wrlock(&ctx->shared_lock);
-    else if (locked)
-        pthread_rwlock_rdlock(&ctx->shared_lock);
-    if (rc == TJ_OK && fn->mode == TJ_MODE_DEBUG) /* the optimizer's rewrites, one by one */
-        rc = tjR_debug_check(ctx, &fn->rewrites, fn->inputs, in, fn->nin, fn_name(fn));
-    if (rc == TJ_OK && use_plan)
-        rc = run_plan(fn, in, res);
-    if (rc == TJ_OK && !use_plan)
-        rc = tjI_eval(ctx, fn->inputs, in, fn->nin, fn->outs, n, res);
-    if (rc == TJ_OK && use_plan && fn->mode == TJ_MODE_DEBUG) {
-        rc = tjI_eval(ctx, fn->inputs, in, fn->nin, fn->outs, n, ref);
-        if (rc == TJ_OK)
-            rc = compare_results(fn, res, ref);
-    }
-    for (int i = 0; rc == TJ_OK && i < n; i++) /* an update made in place is the variable's */
-        if (i < fn->nout || res[i] != fn->upd_vars[i - fn->nout]->value)
-            rc = make_private(ctx, &res[i]);
-    if (rc == TJ_OK) {
-        for (int i = 0; i < fn->nout; i++)
-            outputs[i] = res[i];
-        for (int u = 0; u < fn->nupd; u++) { /* parallel assignment: all computed, then set */
-            tj_var *v = fn->upd_vars[u];
-            tj_array_unref(v->value);
-            v->value = res[fn->nout + u];
-        }
-    } else {
-        for (int i = 0; res && i < n; i++)
-            tj_array_unref(res[i]);
-    }
-    if (locked)
-        pthread_rwlock_unlock(&ctx->shared_lock);
-    for (int i = 0; in && i < fn->nin; i++)
-        tj_array_unref(in[i]);
-    for (int i = 0; ref && i < n; i++)
-        tj_array_unref(ref[i]);
-    free(in);
-    free(res);
-    free(ref);
-    if (fn->profile && rc == TJ_OK) {
-        clock_gettime(CLOCK_MONOTONIC, &t1);
-        fn->calls++;
-        fn->call_ns += (double)(t1.tv_sec - t0.tv_sec) * 1e9 + (double)(t1.tv_nsec - t0.tv_nsec);
-    }
-    return rc;
-}
-
-tj_status tj_call_n(tj_fn *fn, tj_array *const *inputs, int nin, tj_array **outputs, int nout)
-{
-    if (fn_valid(fn) && (nin != fn->nin || nout != fn->nout))
-        return tjC_error(fn->ctx, TJ_ERR_INVALID,
-                         "tj_call '%s': the function takes %d inputs and gives %d outputs; "
-                         "called with %d inputs and room for %d outputs",
-                         fn_name(fn), fn->nin, fn->nout, nin, nout);
-    return tj_call(fn, inputs, outputs);
-}
-
 /* ---- looking inside ---- */
 
-int tj_fn_nin(const tj_fn *fn) { return fn_valid(fn) ? fn->nin : -1; }
-int tj_fn_nout(const tj_fn *fn) { return fn_valid(fn) ? fn->nout : -1; }
-bool tj_fn_jitted(const tj_fn *fn) { return fn_valid(fn) && fn->jitted && fn->mode != TJ_MODE_FAST_COMPILE; }
+int tj_fn_nin(const tj_fn *fn) { return tjF_valid(fn) ? fn->nin : -1; }
+int tj_fn_nout(const tj_fn *fn) { return tjF_valid(fn) ? fn->nout : -1; }
+bool tj_fn_jitted(const tj_fn *fn) { return tjF_valid(fn) && fn->jitted && fn->mode != TJ_MODE_FAST_COMPILE; }
 
 static char *no_code_text(tj_fn *fn, const char *what)
 {
     char buf[256];
-    snprintf(buf, sizeof buf, "; function '%s' has no %s: %s\n", fn_name(fn), what,
+    snprintf(buf, sizeof buf, "; function '%s' has no %s: %s\n", tjF_name(fn), what,
              fn->mode == TJ_MODE_FAST_COMPILE ? "it runs in the reference executor (FAST_COMPILE)"
              : fn->jitted ? "it has no fused kernels (only BLAS and view steps)"
                           : "the JIT failed and it runs in the reference executor");
@@ -643,7 +478,7 @@ static char *no_code_text(tj_fn *fn, const char *what)
 
 char *tj_fn_ir(tj_fn *fn, bool optimized)
 {
-    if (!fn_valid(fn))
+    if (!tjF_valid(fn))
         return NULL;
     if (!fn->code)
         return no_code_text(fn, "LLVM IR");
@@ -653,7 +488,7 @@ char *tj_fn_ir(tj_fn *fn, bool optimized)
 
 char *tj_fn_asm(tj_fn *fn)
 {
-    if (!fn_valid(fn))
+    if (!tjF_valid(fn))
         return NULL;
     if (!fn->code)
         return no_code_text(fn, "native code");
@@ -662,17 +497,17 @@ char *tj_fn_asm(tj_fn *fn)
 
 char *tj_fn_rewrites(tj_fn *fn)
 {
-    return fn_valid(fn) ? tjR_log_text(&fn->rewrites) : NULL;
+    return tjF_valid(fn) ? tjR_log_text(&fn->rewrites) : NULL;
 }
 
 int tj_fn_rewrite_count(const tj_fn *fn, const char *name)
 {
-    return fn_valid(fn) ? tjR_log_count(&fn->rewrites, name) : -1;
+    return tjF_valid(fn) ? tjR_log_count(&fn->rewrites, name) : -1;
 }
 
 char *tj_fn_graph(tj_fn *fn)
 {
-    if (!fn_valid(fn))
+    if (!tjF_valid(fn))
         return NULL;
     /* the optimized graph (debugprint style), then the executed steps */
     char *graph = tjS_debugprint(fn->plan, fn->outs, fn->nout, fn->upd_vars, fn->nupd);
@@ -687,7 +522,7 @@ char *tj_fn_graph(tj_fn *fn)
 
 tj_status tj_fn_profile_print(tj_fn *fn, FILE *out)
 {
-    if (!fn_valid(fn) || !out) {
+    if (!tjF_valid(fn) || !out) {
         tjA_error(TJ_ERR_INVALID, "tj_fn_profile_print: %s is NULL or invalid",
                   out ? "the function" : "the FILE");
         return TJ_ERR_INVALID;
@@ -695,9 +530,9 @@ tj_status tj_fn_profile_print(tj_fn *fn, FILE *out)
     if (!fn->profile)
         return tjC_error(fn->ctx, TJ_ERR_INVALID,
                          "tj_fn_profile_print: function '%s' was compiled without profile = true",
-                         fn_name(fn));
+                         tjF_name(fn));
     fprintf(out, "Function profile: '%s'\n  %llu calls, %.3f ms in tj_call (%.3f us per call)\n",
-            fn_name(fn), (unsigned long long)fn->calls, fn->call_ns / 1e6,
+            tjF_name(fn), (unsigned long long)fn->calls, fn->call_ns / 1e6,
             fn->calls ? fn->call_ns / 1e3 / (double)fn->calls : 0.0);
     if (!fn->prof) {
         fprintf(out, "  (no step breakdown: the function runs in the reference executor)\n");

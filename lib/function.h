@@ -4,6 +4,7 @@
 
 #include "internal.h"
 #include "kernel.h"
+#include "opt/opt.h"
 
 typedef enum {
     STEP_KERNEL, /* a fused elementwise group, or a reduction absorbing one */
@@ -68,6 +69,7 @@ typedef struct tjS_chain {
     int a, b, c;   /* step indices, a < b < c */
 } tjS_chain;
 #define TJS_MAX_CHAINS 4
+struct tjS_mem;
 /* Finds the chains of a finished plan (after in-place planning) and extends the life of A's
  * operands to step B, where A runs. */
 TJ_HIDDEN tj_status tjS_plan_chains(tj_ctx *ctx, tjS_plan *plan);
@@ -75,7 +77,8 @@ TJ_HIDDEN tj_status tjS_plan_chains(tj_ctx *ctx, tjS_plan *plan);
  * *product (a new array; left NULL when the operands do not allow blocking, and then A and B run
  * as plain steps); C adds the product to its beta Z term, or runs plainly without it. */
 TJ_HIDDEN tj_status tjS_run_chain_step(tj_ctx *ctx, const tjS_plan *plan, tjK_fn const *fns,
-                                       tj_array **slots, int i, tj_array **product);
+                                       tj_array **slots, int i, const struct tjS_mem *mem,
+                                       tj_array **product);
 
 /* Which fusion decisions the scheduler takes (the optimizer's "fusion" rules; NULL: all). */
 typedef struct {
@@ -111,6 +114,7 @@ TJ_HIDDEN tj_status tjS_run_shape_op(tj_ctx *ctx, const tjS_step *st, tj_array *
 /* An elementwise kernel step made ready to launch over rows [0, rows) (fn(ptrs, cshape, packed,
  * cnd, begin, end)): operands checked, outputs allocated into their slots. A reduction step runs
  * entirely inside tjS_kernel_begin (rows stays 0). tjS_kernel_end releases the launch. */
+enum { TJS_SMALL_OPS = 16 }; /* operand bookkeeping lives in the launch up to this many */
 typedef struct {
     tjK_fn fn;
     char **ptrs;
@@ -121,13 +125,17 @@ typedef struct {
     int64_t *strides;
     tj_array **tmp; /* contiguous copies of operands */
     int ntmp;
+    int64_t strides_buf[TJS_SMALL_OPS * TJ_MAX_NDIM];
+    char *ptrs_buf[TJS_SMALL_OPS];
+    tj_array *tmp_buf[TJS_SMALL_OPS];
 } tjS_launch;
 TJ_HIDDEN tj_status tjS_kernel_begin(tj_ctx *ctx, const tjS_plan *plan, const tjS_step *st,
-                                     tjK_fn fn, tj_array **slots, tjS_launch *L);
+                                     tjK_fn fn, tj_array **slots, const struct tjS_mem *mem,
+                                     tjS_launch *L);
 TJ_HIDDEN void tjS_kernel_end(tjS_launch *L);
 /* A kernel step run whole. */
 TJ_HIDDEN tj_status tjS_run_kernel(tj_ctx *ctx, const tjS_plan *plan, const tjS_step *st,
-                                   tjK_fn fn, tj_array **slots);
+                                   tjK_fn fn, tj_array **slots, const struct tjS_mem *mem);
 /* The result buffer of a gemm/gemv/ger step of the given shape: Z's own buffer when the plan
  * allows it in place, else a new array holding Z broadcast (beta != 0) or garbage (beta == 0). */
 TJ_HIDDEN tj_status tjS_blas_out(tj_ctx *ctx, const tjS_step *st, tj_array *Z, const int64_t *shape,
@@ -146,11 +154,37 @@ typedef struct {
     uint64_t bytes; /* bytes of results it produced */
 } tjS_prof;
 
+/* Buffers a run may use instead of allocating (lib/runtime_pool.c; every member may be NULL).
+ * into[s]: the caller's array that slot s's result goes to (tj_call_into), used when its dtype
+ * and shape match. pool: intermediates released by earlier steps or calls, reused by a later
+ * result of the same dtype and shape, so a function stops paying fresh pages per call;
+ * poolable[s]: slot s is made by a step that allocates through the pool. */
+typedef struct {
+    tj_array **arr;
+    bool *fresh; /* released during the current call (the rest are freed by tjS_pool_trim) */
+    int n, cap;
+} tjS_pool;
+typedef struct tjS_mem {
+    tj_array *const *into;
+    tjS_pool *pool;
+    const bool *poolable;
+} tjS_mem;
+/* The array for result slot s (dtype, shape): mem->into[s], a pooled buffer or a new one;
+ * NULL when out of memory. */
+TJ_HIDDEN tj_array *tjS_out_array(const tjS_mem *mem, int s, tj_dtype dtype, int ndim,
+                                  const int64_t *shape);
+/* Gives up slot s's array: into the pool when nothing else holds it, else one reference less. */
+TJ_HIDDEN void tjS_release(const tjS_mem *mem, int s, tj_array *a);
+/* End of a call: frees pooled buffers nobody released during it (input shapes changed). */
+TJ_HIDDEN void tjS_pool_trim(tjS_pool *pool);
+TJ_HIDDEN void tjS_pool_free(tjS_pool *pool);
+
 /* Runs the plan: slots[] has the leaf values filled (new references); on return the slots of
  * the requested nodes hold their values. fns[k] is the compiled entry of kernel k. prof (NULL
- * or one entry per step) accumulates timings. */
+ * or one entry per step) accumulates timings; mem (NULL: none) supplies buffers. */
 TJ_HIDDEN tj_status tjS_run(tj_ctx *ctx, const tjS_plan *plan, tjK_fn const *fns,
-                            tj_array **slots, const bool *keep, tjS_prof *prof);
+                            tj_array **slots, const bool *keep, tjS_prof *prof,
+                            const tjS_mem *mem);
 /* The optimized graph, Theano-debugprint style, with fused kernels shown as their inner
  * expressions (lib/print_graph.c); plan NULL prints the nodes only. outs: nout outputs then nupd
  * update values of upd_vars. Caller frees. */
@@ -166,8 +200,76 @@ TJ_HIDDEN void tjF_code_release(tj_ctx *ctx, tjF_code *code);
 TJ_HIDDEN tjK_fn const *tjF_code_fns(const tjF_code *code);
 TJ_HIDDEN struct tjJ_module *tjF_code_module(const tjF_code *code);
 TJ_HIDDEN void tjF_cache_free(tj_ctx *ctx);
+/* The head of the context's graph cache list (lib/graph_cache.c); NULL when out of memory. */
+TJ_HIDDEN struct tjF_entry **tjF_cache_graphs(tj_ctx *ctx);
 
 /* Frees every function of ctx, then the code cache and the JIT engine (context teardown). */
 TJ_HIDDEN void tjF_free_all(tj_ctx *ctx);
+
+/* ---- the function object (lib/function.c compiles, lib/function_call.c runs) ---- */
+#define TJ_FN_MAGIC 0x464e2121u /* "FN!!" */
+
+typedef struct tjF_ws tjF_ws;       /* a call's workspace (lib/function_call.c) */
+typedef struct tjF_entry tjF_entry; /* a compile reused by graph (lib/graph_cache.c) */
+
+struct tj_fn {
+    uint32_t magic;
+    tj_ctx *ctx;
+    char *name;
+    tj_mode mode;
+    int allow_input_downcast;
+    int nin, nout, nupd;
+    tj_var **inputs;
+    tj_var **outs;    /* nout outputs then nupd update values (optimized) */
+    tj_var **upd_vars;
+    tj_var **shared;  /* the shared variables the function reads or updates */
+    int nshared;
+    /* plan, code and rewrites belong to entry when there is one (shared by every function
+     * compiled from the same graph), else to the function */
+    tjF_entry *entry;
+    tjS_plan *plan;   /* FAST_RUN and DEBUG */
+    tjF_code *code;
+    bool jitted;
+    int *out_slot;    /* per entry of outs: its slot in the plan */
+    bool *keep;       /* per slot: do not release during the run */
+    bool *poolable;   /* per slot: its buffer may be kept for the next call (tjS_mem) */
+    int *leaf_in;     /* per plan leaf: the input index that fills it, or -1: */
+    tj_var **leaf_var; /* the shared variable or constant whose value fills it */
+    _Atomic(tjF_ws *) ws; /* the workspace of the next call (NULL: a call holds it) */
+    bool reads_shared; /* the graph reads a shared variable: calls take the shared lock */
+    bool profile;
+    tjS_prof *prof;   /* per step, when profiling a compiled plan */
+    uint64_t calls;
+    double call_ns;   /* total time in tj_call */
+    tjR_log rewrites; /* what the optimizer did (tj_fn_rewrites) */
+    tjS_fuse_opts fuse; /* the fusion decisions the plan may take */
+    tjR_config cfg;     /* the optimizer's options (their names are borrowed during tj_function) */
+};
+
+static inline const char *tjF_name(const tj_fn *fn) { return fn->name ? fn->name : "(unnamed)"; }
+static inline bool tjF_valid(const tj_fn *fn)
+{
+    return fn && fn->magic == TJ_FN_MAGIC && tjC_valid(fn->ctx);
+}
+TJ_HIDDEN void tjF_ws_free(tjF_ws *ws);
+
+/* The graph cache (lib/graph_cache.c): a compile keyed by the graph before optimization (after
+ * givens and default updates), with inputs and shared variables as positional placeholders,
+ * the input types, the mode and the optimizer options. tjF_graph_lookup fills fn's plan, code,
+ * optimized outputs and rewrites from a matching earlier compile (*hit; *plan_inputs and
+ * *plan_shared: that compile's inputs and shared variables, position by position fn's) or
+ * leaves fn alone; tjF_graph_store records fn's fresh compile. *key (caller frees bytes) is
+ * kept between the two. */
+typedef struct {
+    unsigned char *bytes;
+    size_t len, cap;
+    uint64_t hash;
+} tjF_key;
+TJ_HIDDEN tj_status tjF_graph_lookup(tj_fn *fn, tjF_key *key, bool *hit,
+                                     tj_var *const **plan_inputs, tj_var *const **plan_shared);
+TJ_HIDDEN tj_status tjF_graph_store(tj_fn *fn, tjF_key *key);
+TJ_HIDDEN void tjF_entry_release(tj_ctx *ctx, tjF_entry *e);
+/* The shared variables of fn's graph in placeholder order (fn->shared), set at compile. */
+TJ_HIDDEN tj_status tjF_collect_shared(tj_fn *fn);
 
 #endif

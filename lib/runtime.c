@@ -39,7 +39,7 @@ static tj_status run_view(tj_ctx *ctx, const tjS_step *st, tj_array **slots)
     return TJ_OK;
 }
 
-static tj_status run_dot(tj_ctx *ctx, const tjS_step *st, tj_array **slots)
+static tj_status run_dot(tj_ctx *ctx, const tjS_step *st, tj_array **slots, const tjS_mem *mem)
 {
     tj_array *a = slots[st->in_slots[0]], *b = slots[st->in_slots[1]];
     int64_t k_a = a->shape[a->ndim - 1], k_b = b->shape[0];
@@ -56,7 +56,7 @@ static tj_status run_dot(tj_ctx *ctx, const tjS_step *st, tj_array **slots)
         shape[nd++] = a->shape[0];
     if (b->ndim == 2)
         shape[nd++] = b->shape[1];
-    tj_array *out = tjA_alloc(st->root->dtype, nd, shape, false);
+    tj_array *out = tjS_out_array(mem, st->out_slots[0], st->root->dtype, nd, shape);
     if (!out)
         return tjC_error(ctx, TJ_ERR_NOMEM, "out of memory for the result of a dot");
     tjB_dot(a, b, out);
@@ -155,18 +155,20 @@ int tjS_coalesce(int ndim, int64_t *shape, int nops, int64_t *strides /* [nops][
 }
 
 tj_status tjS_kernel_begin(tj_ctx *ctx, const tjS_plan *plan, const tjS_step *st, tjK_fn fn,
-                           tj_array **slots, tjS_launch *L)
+                           tj_array **slots, const tjS_mem *mem, tjS_launch *L)
 {
     int nd = st->iter_ndim, nops = st->nin + st->nout;
-    *L = (tjS_launch){.fn = fn};
+    *L = (tjS_launch){.fn = fn, .ntmp = st->nin};
     int64_t shape[TJ_MAX_NDIM];
     tj_status rc = iteration_shape(ctx, plan, st, slots, shape);
     if (rc != TJ_OK)
         return rc;
-    int64_t *strides = L->strides = malloc(sizeof *strides * (size_t)nops * TJ_MAX_NDIM);
-    char **ptrs = L->ptrs = malloc(sizeof *ptrs * (size_t)nops);
-    tj_array **tmp = L->tmp = calloc((size_t)st->nin + 1, sizeof *tmp); /* contiguous copies */
-    L->ntmp = st->nin;
+    bool small = nops <= TJS_SMALL_OPS; /* no allocation per call for ordinary kernels */
+    int64_t *strides = L->strides =
+        small ? L->strides_buf : malloc(sizeof *strides * (size_t)nops * TJ_MAX_NDIM);
+    char **ptrs = L->ptrs = small ? L->ptrs_buf : malloc(sizeof *ptrs * (size_t)nops);
+    /* contiguous copies of operands, when needed */
+    tj_array **tmp = L->tmp = small ? L->tmp_buf : calloc((size_t)st->nin + 1, sizeof *tmp);
     if (!strides || !ptrs || !tmp)
         return tjC_error(ctx, TJ_ERR_NOMEM, "out of memory running a kernel");
     for (int i = 0; i < st->nin; i++) {
@@ -183,18 +185,21 @@ tj_status tjS_kernel_begin(tj_ctx *ctx, const tjS_plan *plan, const tjS_step *st
     if (st->reduce != TJ_OP_INPUT) /* identities, pieces, means: runtime_reduce.c */
         return tjS_run_reduce(ctx, st, fn, shape, ptrs, strides, slots);
     for (int o = 0; o < st->nout; o++) {
+        int so = st->out_slots[o];
         tj_array *out = NULL, *in_o = st->inplace && st->inplace[o] >= 0
                                            ? slots[st->in_slots[st->inplace[o]]]
                                            : NULL;
-        /* in place (lib/opt/inplace.c): a dead input's buffer becomes the output */
-        if (in_o && tjS_can_take(in_o, st->inplace_refs[o], st->out_nodes[o]->dtype, nd, shape))
+        /* in place (lib/opt/inplace.c): a dead input's buffer becomes the output, unless the
+         * caller gave the output's array (tj_call_into) */
+        if (in_o && !(mem && mem->into && mem->into[so]) &&
+            tjS_can_take(in_o, st->inplace_refs[o], st->out_nodes[o]->dtype, nd, shape))
             out = tj_array_ref(in_o);
         else
-            out = tjA_alloc(st->out_nodes[o]->dtype, nd, shape, false);
+            out = tjS_out_array(mem, so, st->out_nodes[o]->dtype, nd, shape);
         if (!out)
             return tjC_error(ctx, TJ_ERR_NOMEM, "out of memory for the result of %s",
                              tjG_ops[st->root->op].name);
-        slots[st->out_slots[o]] = out;
+        slots[so] = out;
         ptrs[st->nin + o] = out->data;
         /* output strides over the iteration space: contiguous */
         int64_t *s = strides + (st->nin + o) * TJ_MAX_NDIM, acc = 1;
@@ -231,19 +236,21 @@ void tjS_kernel_end(tjS_launch *L)
 {
     for (int i = 0; L->tmp && i < L->ntmp; i++)
         tj_array_unref(L->tmp[i]);
-    free(L->tmp);
-    free(L->strides);
-    free(L->ptrs);
+    if (L->tmp != L->tmp_buf)
+        free(L->tmp);
+    if (L->strides != L->strides_buf)
+        free(L->strides);
+    if (L->ptrs != L->ptrs_buf)
+        free(L->ptrs);
     if (L->packed != L->packed_buf)
         free(L->packed);
-    *L = (tjS_launch){0};
 }
 
 tj_status tjS_run_kernel(tj_ctx *ctx, const tjS_plan *plan, const tjS_step *st, tjK_fn fn,
-                         tj_array **slots)
+                         tj_array **slots, const tjS_mem *mem)
 {
     tjS_launch L;
-    tj_status rc = tjS_kernel_begin(ctx, plan, st, fn, slots, &L);
+    tj_status rc = tjS_kernel_begin(ctx, plan, st, fn, slots, mem, &L);
     if (rc == TJ_OK && L.rows > 0)
         fn(L.ptrs, L.cshape, L.packed, L.cnd, 0, L.rows);
     tjS_kernel_end(&L);
@@ -259,13 +266,14 @@ static double now_ns(void)
 
 /* One step that is not part of a blocked chain. */
 static tj_status run_step(tj_ctx *ctx, const tjS_plan *plan, tjK_fn const *fns, const tjS_step *st,
-                          tj_array **slots)
+                          tj_array **slots, const tjS_mem *mem)
 {
     switch (st->kind) {
     case STEP_KERNEL:
-        return tjS_run_kernel(ctx, plan, st, fns[st->kernel], slots);
+        return tjS_run_kernel(ctx, plan, st, fns[st->kernel], slots, mem);
     case STEP_DOT: /* numpy dot, or the optimizer's gemm/gemv/ger (runtime_blas.c) */
-        return st->root->op == TJ_OP_DOT ? run_dot(ctx, st, slots) : tjS_run_blas(ctx, st, slots);
+        return st->root->op == TJ_OP_DOT ? run_dot(ctx, st, slots, mem)
+                                         : tjS_run_blas(ctx, st, slots);
     case STEP_VIEW:
         return run_view(ctx, st, slots);
     case STEP_SHAPE: {
@@ -290,7 +298,7 @@ static tj_status run_step(tj_ctx *ctx, const tjS_plan *plan, tjK_fn const *fns, 
 }
 
 tj_status tjS_run(tj_ctx *ctx, const tjS_plan *plan, tjK_fn const *fns, tj_array **slots,
-                  const bool *keep, tjS_prof *prof)
+                  const bool *keep, tjS_prof *prof, const tjS_mem *mem)
 {
     tj_array *products[TJS_MAX_CHAINS] = {0}; /* X^T r of each blocked chain, from B to C */
     tj_status rc = TJ_OK;
@@ -298,8 +306,8 @@ tj_status tjS_run(tj_ctx *ctx, const tjS_plan *plan, tjK_fn const *fns, tj_array
         const tjS_step *st = &plan->steps[i];
         double t0 = prof ? now_ns() : 0;
         int chain = plan->step_chain ? plan->step_chain[i] : -1;
-        rc = chain >= 0 ? tjS_run_chain_step(ctx, plan, fns, slots, i, &products[chain])
-                        : run_step(ctx, plan, fns, st, slots);
+        rc = chain >= 0 ? tjS_run_chain_step(ctx, plan, fns, slots, i, mem, &products[chain])
+                        : run_step(ctx, plan, fns, st, slots, mem);
         if (rc != TJ_OK)
             break;
         if (prof) {
@@ -310,11 +318,11 @@ tj_status tjS_run(tj_ctx *ctx, const tjS_plan *plan, tjK_fn const *fns, tj_array
                 prof[i].bytes += (uint64_t)a->size * tj_dtype_size(a->dtype);
             }
         }
-        /* drop intermediates nobody reads any more */
+        /* drop intermediates nobody reads any more (into the pool, for the next result) */
         for (int j = 0; j < st->nin; j++) {
             int s = st->in_slots[j];
             if (plan->last_use[s] == i && !keep[s]) {
-                tj_array_unref(slots[s]);
+                tjS_release(mem, s, slots[s]);
                 slots[s] = NULL;
             }
         }

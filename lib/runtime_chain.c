@@ -112,23 +112,23 @@ static bool blockable(const tjS_step *A, tj_array *X, tj_array *x, chain_run *c)
 }
 
 static tj_status run_b(tj_ctx *ctx, const tjS_plan *plan, tjK_fn const *fns, tj_array **slots,
-                       const tjS_chain *ch, tj_array **product)
+                       const tjS_mem *mem, const tjS_chain *ch, tj_array **product)
 {
     const tjS_step *A = &plan->steps[ch->a], *B = &plan->steps[ch->b], *C = &plan->steps[ch->c];
     tj_array *X = slots[A->in_slots[0]], *x = slots[A->in_slots[1]];
     chain_run c;
     if (!blockable(A, X, x, &c)) {
         tj_status rc = tjS_run_blas(ctx, A, slots);
-        return rc == TJ_OK ? tjS_run_kernel(ctx, plan, B, fns[B->kernel], slots) : rc;
+        return rc == TJ_OK ? tjS_run_kernel(ctx, plan, B, fns[B->kernel], slots, mem) : rc;
     }
     c.alpha = tj_array_get(slots[A->in_slots[2]], NULL);
-    tj_array *v = tjA_alloc(c.dtype, 1, &c.n, false);
+    tj_array *v = tjS_out_array(mem, A->out_slots[0], c.dtype, 1, &c.n);
     if (!v)
         return tjC_error(ctx, TJ_ERR_NOMEM, "out of memory for the result of a gemv");
     slots[A->out_slots[0]] = v;
     c.v = v->data;
     tjS_launch L;
-    tj_status rc = tjS_kernel_begin(ctx, plan, B, fns[B->kernel], slots, &L);
+    tj_status rc = tjS_kernel_begin(ctx, plan, B, fns[B->kernel], slots, mem, &L);
     tj_array *r = slots[C->in_slots[1]];
     if (rc == TJ_OK && L.rows == c.n && r && r->ndim == 1 && r->shape[0] == c.n &&
         tjA_is_contiguous(r)) {
@@ -176,13 +176,13 @@ static tj_status run_c(tj_ctx *ctx, const tjS_step *C, tj_array **slots, tj_arra
 }
 
 tj_status tjS_run_chain_step(tj_ctx *ctx, const tjS_plan *plan, tjK_fn const *fns,
-                             tj_array **slots, int i, tj_array **product)
+                             tj_array **slots, int i, const tjS_mem *mem, tj_array **product)
 {
     const tjS_chain *ch = &plan->chains[plan->step_chain[i]];
     if (i == ch->a)
         return TJ_OK; /* runs with B */
     if (i == ch->b)
-        return run_b(ctx, plan, fns, slots, ch, product);
+        return run_b(ctx, plan, fns, slots, mem, ch, product);
     const tjS_step *C = &plan->steps[ch->c];
     if (!*product)
         return tjS_run_blas(ctx, C, slots);

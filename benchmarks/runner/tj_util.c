@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 tu_fn *tu_fn_new(void)
 {
@@ -24,19 +25,39 @@ void tu_fn_destroy(void *state)
         return;
     for (int i = 0; i < f->nin; i++)
         tj_array_unref(f->in[i]);
+    for (int i = 0; i < f->nout; i++)
+        tj_array_unref(f->out[i]);
     tj_ctx_free(f->ctx);
     free(f);
 }
 
-int tu_fn_op(void *state)
+static int plain_call(tu_fn *f)
 {
-    tu_fn *f = state;
     tj_array *out[TU_MAX_IO];
     if (tj_call(f->fn, f->in, out) != TJ_OK)
         return -1;
     for (int k = 0; k < f->nout; k++)
         tj_array_unref(out[k]);
     return 0;
+}
+
+int tu_fn_op(void *state)
+{
+    tu_fn *f = state;
+    if (f->into)
+        return tj_call_into(f->fn, f->in, f->out) == TJ_OK ? 0 : -1;
+    return plain_call(f);
+}
+
+double tu_plain_call_ns(tu_fn *f, int reps)
+{
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (int r = 0; r < reps; r++)
+        if (plain_call(f) != 0)
+            return -1;
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    return ((double)(t1.tv_sec - t0.tv_sec) * 1e9 + (double)(t1.tv_nsec - t0.tv_nsec)) / reps;
 }
 
 int tu_fail(tj_ctx *ctx, const char *what, char *err, size_t errlen)
@@ -65,7 +86,10 @@ int tu_fn_finish(tu_fn *f, bi_case *c, char *err, size_t errlen)
     for (int k = 0; k < f->nout; k++) {
         if (rc == 0 && (tu_fingerprint(out[k], fp) != 0 || bi_check_add(c, fp) != 0))
             rc = -1;
-        tj_array_unref(out[k]);
+        if (f->into) /* kept: every later call writes into it */
+            f->out[k] = out[k];
+        else
+            tj_array_unref(out[k]);
     }
     for (int k = 0; k < f->nshared && rc == 0; k++) {
         tj_array *v = tj_shared_get(f->shared[k], true);

@@ -9,17 +9,23 @@
 
 #define TU_MAX_IO 8
 
-/* A compiled function with its inputs: op = tj_call + dropping the outputs (what a caller pays). */
+/* A compiled function with its inputs: op = tj_call + dropping the outputs (what a caller pays),
+ * or with `into` set, tj_call_into reusing the output arrays of the first call (what the C limit
+ * does: it writes into a reused buffer). */
 typedef struct {
     tj_ctx *ctx;
     tj_fn *fn;
     int nin, nout;
+    bool into;
     tj_array *in[TU_MAX_IO];
+    tj_array *out[TU_MAX_IO]; /* into: the reused outputs */
     tj_var *shared[TU_MAX_IO]; /* shared variables whose values the check fingerprints */
     int nshared;
 } tu_fn;
 
 tu_fn *tu_fn_new(void);
+/* Nanoseconds per plain tj_call (outputs allocated and dropped) over `reps` calls; -1 on error. */
+double tu_plain_call_ns(tu_fn *f, int reps);
 void tu_fn_destroy(void *state); /* frees the context and the arrays; NULL-safe */
 int tu_fn_op(void *state);
 /* Calls once; fingerprints every output, then every registered shared variable, into c->check.

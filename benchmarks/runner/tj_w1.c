@@ -17,6 +17,7 @@ int tjw1_setup(const bi_spec *spec, bi_case *c, char *err, size_t errlen)
     f->in[0] = tj_array_scalar(TJ_FLOAT32, WD_W1_A);
     f->in[1] = tj_array_scalar(TJ_FLOAT32, WD_W1_B);
     f->in[2] = tu_normal(1, &n, WD_W1_X, 1.0);
+    f->into = true; /* the output buffer is reused, as the C limit's */
     if (tu_fn_finish(f, c, err, errlen) != 0) {
         tu_fn_destroy(f);
         return -1;

@@ -1,0 +1,80 @@
+/* The buffer plan of a function: results written into the caller's arrays (tj_call_into), and
+ * intermediates kept across calls so that a function stops paying fresh pages per call (writing
+ * 40 MiB of new pages costs ten times rewriting a reused buffer). Buffers are matched by dtype
+ * and shape: a pool entry is reused only by a result of exactly that layout. */
+#include "function.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static bool same_layout(const tj_array *a, tj_dtype dtype, int ndim, const int64_t *shape)
+{
+    return a->dtype == dtype && a->ndim == ndim &&
+           !memcmp(a->shape, shape, sizeof(int64_t) * (size_t)ndim);
+}
+
+tj_array *tjS_out_array(const tjS_mem *mem, int s, tj_dtype dtype, int ndim, const int64_t *shape)
+{
+    if (mem && mem->into && mem->into[s] && same_layout(mem->into[s], dtype, ndim, shape))
+        return tj_array_ref(mem->into[s]);
+    tjS_pool *p = mem ? mem->pool : NULL;
+    for (int k = 0; p && k < p->n; k++) {
+        if (same_layout(p->arr[k], dtype, ndim, shape)) {
+            tj_array *a = p->arr[k];
+            p->n--;
+            p->arr[k] = p->arr[p->n];
+            p->fresh[k] = p->fresh[p->n];
+            return a;
+        }
+    }
+    return tjA_alloc(dtype, ndim, shape, false);
+}
+
+void tjS_release(const tjS_mem *mem, int s, tj_array *a)
+{
+    tjS_pool *p = mem ? mem->pool : NULL;
+    /* only our own plain buffers: refcount 1 means no view, output or variable holds it */
+    if (a && p && mem->poolable && mem->poolable[s] && a->owns_data &&
+        atomic_load_explicit(&a->refcount, memory_order_acquire) == 1) {
+        if (p->n == p->cap) {
+            int cap = p->cap ? p->cap * 2 : 8;
+            tj_array **arr = realloc(p->arr, sizeof *arr * (size_t)cap);
+            if (arr)
+                p->arr = arr;
+            bool *fresh = arr ? realloc(p->fresh, sizeof *fresh * (size_t)cap) : NULL;
+            if (fresh) {
+                p->fresh = fresh;
+                p->cap = cap;
+            }
+        }
+        if (p->n < p->cap) {
+            p->arr[p->n] = a;
+            p->fresh[p->n++] = true;
+            return;
+        }
+    }
+    tj_array_unref(a);
+}
+
+void tjS_pool_trim(tjS_pool *pool)
+{
+    int w = 0;
+    for (int k = 0; k < pool->n; k++) {
+        if (pool->fresh[k]) {
+            pool->arr[w] = pool->arr[k];
+            pool->fresh[w++] = false;
+        } else {
+            tj_array_unref(pool->arr[k]);
+        }
+    }
+    pool->n = w;
+}
+
+void tjS_pool_free(tjS_pool *pool)
+{
+    for (int k = 0; k < pool->n; k++)
+        tj_array_unref(pool->arr[k]);
+    free(pool->arr);
+    free(pool->fresh);
+    *pool = (tjS_pool){0};
+}
