@@ -143,6 +143,7 @@ struct tj_ctx {
     struct tjJ_engine *jit; /* created on first FAST_RUN compile */
     tjF_cache *cache;       /* compiled code by structural hash */
     tj_stats stats;
+    _Atomic int num_threads; /* tj_ctx_set_num_threads; 0: the process default (lib/pool.c) */
 };
 
 TJ_HIDDEN bool tjC_valid(const tj_ctx *ctx);

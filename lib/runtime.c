@@ -1,6 +1,7 @@
 /* Executing a plan: runtime shapes and broadcasting checks, output allocation, coalescing of
  * dimensions for kernels, BLAS and view steps, and release of intermediates after last use. */
 #include "function.h"
+#include "pool.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -59,6 +60,7 @@ static tj_status run_dot(tj_ctx *ctx, const tjS_step *st, tj_array **slots)
     tj_array *out = tjA_alloc(st->root->dtype, nd, shape, false);
     if (!out)
         return tjC_error(ctx, TJ_ERR_NOMEM, "out of memory for the result of a dot");
+    tjP_blas_threads(tjP_threads(ctx));
     tjB_dot(a, b, out);
     slots[st->out_slots[0]] = out;
     return TJ_OK;
@@ -231,7 +233,7 @@ static tj_status run_kernel(tj_ctx *ctx, const tjS_plan *plan, const tjS_step *s
             rows *= cshape[d];
         if (cnd == 1)
             rows = cshape[0];
-        fn(ptrs, cshape, packed, cnd, 0, rows);
+        tjP_run_rows(tjP_threads(ctx), fn, ptrs, cshape, packed, cnd, rows, 1);
         if (packed != packed_buf)
             free(packed);
     }
