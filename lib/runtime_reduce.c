@@ -28,9 +28,10 @@ enum {
     CHUNK = 16 * BLOCK, /* the piece of a single long row (a multiple of BLOCK) */
     /* rows of a piece: their results are combined plainly (no compensation), so at most
      * MAX_ROWS of them (float32: <= 256 roundings, ~1.5e-5 relative at worst); column-style
-     * pieces have at least MIN_RMW_ROWS rows (their partial rows are <= 1/16 of the input) */
+     * pieces have at least MIN_RMW_ROWS rows (their partial rows are <= 1/64 of the input:
+     * with 16, writing and folding the partials cost as much as the kernel, W3 column sums) */
     MAX_ROWS = 256,
-    MIN_RMW_ROWS = 16,
+    MIN_RMW_ROWS = 64,
 };
 
 /* ---- identities ------------------------------------------------------------------------------ */
@@ -54,10 +55,21 @@ static void identity_bytes(tj_op op, tj_dtype d, unsigned char *out)
     }
 }
 
+/* n copies of value: memset for an all-zero identity, else one element copied by doubling
+ * (an element-by-element memcpy here cost more than the column-sum kernel) */
 static void fill(void *p, int64_t n, const unsigned char *value, size_t es)
 {
-    for (int64_t i = 0; i < n; i++)
-        memcpy((char *)p + (size_t)i * es, value, es);
+    static const unsigned char zero[8];
+    size_t total = (size_t)n * es, have = es;
+    if (n <= 0)
+        return;
+    if (memcmp(value, zero, es) == 0) {
+        memset(p, 0, total);
+        return;
+    }
+    memcpy(p, value, es);
+    for (; have < total; have *= 2)
+        memcpy((char *)p + have, p, have < total - have ? have : total - have);
 }
 
 /* ---- combining partial results --------------------------------------------------------------- */
