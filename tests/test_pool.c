@@ -127,11 +127,13 @@ static int cuts(int nthreads, int64_t rows, int64_t inner, int64_t unit)
 
 Test(pool, rows_cut_at_units)
 {
-    cr_assert_eq(cuts(4, 7200, 40, 24), 7200 / 1656 + 1, "chunks of 1638 rows rounded up to 24s");
+    /* chunks of TJP_CHUNK_ELEMS / 40 rows, rounded up to a multiple of 24 */
+    int64_t chunk = (TJP_CHUNK_ELEMS / 40 + 23) / 24 * 24;
+    cr_assert_eq(cuts(4, 7200, 40, 24), (7200 + chunk - 1) / chunk);
     cr_assert_eq(cuts(4, 7200, 40, 7200), 1, "one unit: one call");
     cr_assert_eq(cuts(1, 7200, 40, 1), 1, "one thread: one call");
     cr_assert_eq(cuts(4, 1000, 100, 1), 1, "10^5 elements: below the threshold");
-    cr_assert_eq(cuts(3, 1000003, 1, 1), 16, "1-d: chunks of 65536 elements");
+    cr_assert_eq(cuts(3, 1000003, 1, 1), (1000003 + TJP_CHUNK_ELEMS - 1) / TJP_CHUNK_ELEMS);
 }
 
 static int os_threads(void)
