@@ -129,6 +129,14 @@ void tj_clear_error(tj_ctx *ctx); /* forgets the recorded error (ctx NULL: the t
 typedef void (*tj_log_fn)(void *user, const char *message);
 void tj_ctx_set_log(tj_ctx *ctx, tj_log_fn fn, void *user);
 
+/* How many threads calls of functions made in ctx may use (large kernels, reductions, BLAS
+ * steps): n from 1 to 64, or 0 for the default ($TJ_NUM_THREADS, else the online cores). The
+ * setting wins over $TJ_NUM_THREADS. Results are bit-identical for every count. TJ_ERR_INVALID
+ * (recorded in ctx) for any other n; TJ_ERR_INVALID for a ctx that is not a live context. */
+tj_status tj_ctx_set_num_threads(tj_ctx *ctx, int n);
+/* The thread count calls in ctx use now (see tj_ctx_set_num_threads); 0 for an invalid ctx. */
+int tj_ctx_num_threads(const tj_ctx *ctx);
+
 /* ------------------------------------------------------------------------------------------------
  * Symbolic variables. A tj_var belongs to its context and lives until the context is freed.
  * Building the same expression twice gives the same tj_var (nodes are hash-consed).

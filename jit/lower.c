@@ -28,6 +28,7 @@
 #include "jit.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -564,6 +565,22 @@ static void alias_metadata(lw *w, const char *fname)
     w->knoalias = LLVMGetMDKindIDInContext(c, "noalias", 7);
 }
 
+/* Whether the host has AVX-512: LLVM then still prefers 256-bit vectors unless told otherwise,
+ * while W1's C limit (gcc -march=native) runs 16 floats per instruction. */
+static bool wide;
+static void read_wide(void)
+{
+    char *f = LLVMGetHostCPUFeatures();
+    wide = f && strstr(f, "+avx512f") != NULL;
+    LLVMDisposeMessage(f);
+}
+static bool wide_vectors(void)
+{
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, read_wide);
+    return wide;
+}
+
 /* Pointer params 1..nptr are read-only and never escape; internal functions are never inlined. */
 static void attrs(LLVMValueRef fn, LLVMContextRef c, unsigned nptr, bool internal)
 {
@@ -579,6 +596,11 @@ static void attrs(LLVMValueRef fn, LLVMContextRef c, unsigned nptr, bool interna
         unsigned kind = LLVMGetEnumAttributeKindForName(fattrs[a], strlen(fattrs[a]));
         LLVMAddAttributeAtIndex(fn, LLVMAttributeFunctionIndex,
                                 LLVMCreateEnumAttribute(c, kind, 0));
+    }
+    if (wide_vectors()) {
+        static const char k[] = "prefer-vector-width", v[] = "512";
+        LLVMAddAttributeAtIndex(fn, LLVMAttributeFunctionIndex,
+                                LLVMCreateStringAttribute(c, k, sizeof k - 1, v, sizeof v - 1));
     }
     if (internal)
         LLVMSetLinkage(fn, LLVMInternalLinkage);

@@ -1,6 +1,7 @@
 /* The context: arena for graph nodes, error slot, log hook, counters. */
 #include "internal.h"
 #include "function.h"
+#include "pool.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -106,6 +107,22 @@ void tj_ctx_set_log(tj_ctx *ctx, tj_log_fn fn, void *user)
     ctx->log_fn = fn;
     ctx->log_user = user;
 }
+
+tj_status tj_ctx_set_num_threads(tj_ctx *ctx, int n)
+{
+    if (!tjC_valid(ctx))
+        return tjC_error(NULL, TJ_ERR_INVALID,
+                         "tj_ctx_set_num_threads: the context handle is not a live tj_ctx");
+    if (n < 0 || n > TJP_MAX_THREADS)
+        return tjC_error(ctx, TJ_ERR_INVALID,
+                         "tj_ctx_set_num_threads: the thread count is %d, expected 1 to %d (or 0 "
+                         "for the default)",
+                         n, TJP_MAX_THREADS);
+    atomic_store(&ctx->num_threads, n);
+    return TJ_OK;
+}
+
+int tj_ctx_num_threads(const tj_ctx *ctx) { return tjC_valid(ctx) ? tjP_threads(ctx) : 0; }
 
 void tjC_log(tj_ctx *ctx, const char *fmt, ...)
 {

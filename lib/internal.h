@@ -2,7 +2,7 @@
  * Cross-file internal functions carry a module letter:
  *   tjC_ context/errors/arena   tjA_ arrays and dtypes   tjG_ graph and builders
  *   tjI_ reference executor     tjB_ BLAS wrappers       tjD_ differentiation
- *   tjS_ schedule and runtime   tjF_ functions */
+ *   tjS_ schedule and runtime   tjF_ functions           tjP_ thread pool */
 #ifndef TJ_INTERNAL_H
 #define TJ_INTERNAL_H
 
@@ -143,6 +143,7 @@ struct tj_ctx {
     struct tjJ_engine *jit; /* created on first FAST_RUN compile */
     tjF_cache *cache;       /* compiled code by structural hash */
     tj_stats stats;
+    _Atomic int num_threads; /* tj_ctx_set_num_threads; 0: the process default (lib/pool.c) */
 };
 
 TJ_HIDDEN bool tjC_valid(const tj_ctx *ctx);

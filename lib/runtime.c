@@ -1,6 +1,7 @@
 /* Executing a plan: runtime shapes and broadcasting checks, output allocation, coalescing of
  * dimensions for kernels, BLAS and view steps, and release of intermediates after last use. */
 #include "function.h"
+#include "pool.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -59,6 +60,7 @@ static tj_status run_dot(tj_ctx *ctx, const tjS_step *st, tj_array **slots, cons
     tj_array *out = tjS_out_array(mem, st->out_slots[0], st->root->dtype, nd, shape);
     if (!out)
         return tjC_error(ctx, TJ_ERR_NOMEM, "out of memory for the result of a dot");
+    tjP_blas_threads(tjP_threads(ctx));
     tjB_dot(a, b, out);
     slots[st->out_slots[0]] = out;
     return TJ_OK;
@@ -252,7 +254,7 @@ tj_status tjS_run_kernel(tj_ctx *ctx, const tjS_plan *plan, const tjS_step *st, 
     tjS_launch L;
     tj_status rc = tjS_kernel_begin(ctx, plan, st, fn, slots, mem, &L);
     if (rc == TJ_OK && L.rows > 0)
-        fn(L.ptrs, L.cshape, L.packed, L.cnd, 0, L.rows);
+        tjP_run_rows(tjP_threads(ctx), fn, L.ptrs, L.cshape, L.packed, L.cnd, L.rows, 1);
     tjS_kernel_end(&L);
     return rc;
 }

@@ -3,6 +3,7 @@
  * then one BLAS call with alpha, beta and the transpose flags. Cases BLAS cannot take fall back to
  * the reference executor's evaluation. */
 #include "function.h"
+#include "pool.h"
 
 #include <string.h>
 
@@ -96,6 +97,7 @@ tj_status tjS_run_blas(tj_ctx *ctx, const tjS_step *st, tj_array **slots)
     if (rc != TJ_OK)
         return rc;
     bool ok;
+    tjP_blas_threads(tjP_threads(ctx));
     if (node->op == TJ_OP_GEMM) {
         ok = tjB_gemm(ta, tb, alpha, A, B, beta, out);
     } else if (node->op == TJ_OP_GEMV) {

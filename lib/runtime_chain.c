@@ -4,6 +4,7 @@
  * combined in order: the result does not depend on how pieces are spread over threads. */
 #include "blas_layout.h"
 #include "function.h"
+#include "pool.h"
 
 #include <string.h>
 
@@ -30,6 +31,10 @@ typedef struct {
     const char *r;  /* B's output read by C, contiguous */
     tjS_launch *L;  /* B, ready to launch */
     int64_t n, rb;  /* rows, rows per block */
+    int64_t nblocks;
+    int pieces;
+    char *shares;   /* pieces x cols partial products (pieces > 1) */
+    char *product;  /* cols */
 } chain_run;
 
 /* y = alpha op(X rows) x + beta y over m rows starting at row r0 (op: X or X^T) */
@@ -69,28 +74,46 @@ static void add_into(tj_dtype d, char *acc, const char *x, int64_t n)
     }
 }
 
-/* X^T r over every row, piece by piece; *product NULL when out of memory */
-static tj_status product_by_pieces(tj_ctx *ctx, const chain_run *c, tj_array **product)
+/* Piece k: its run of whole blocks, into its own share of X^T r. */
+static tj_status run_piece(void *arg, int64_t k)
 {
-    int64_t cols = c->cols, nblocks = (c->n + c->rb - 1) / c->rb;
-    int pieces = nblocks < MAX_PIECES ? (int)nblocks : MAX_PIECES;
-    int64_t shape2[2] = {pieces > 1 ? pieces : 1, cols};
+    const chain_run *c = arg;
+    int64_t lo = c->nblocks * k / c->pieces * c->rb;
+    int64_t hi = c->nblocks * (k + 1) / c->pieces * c->rb;
+    size_t share = (size_t)k * (size_t)c->cols * tj_dtype_size(c->dtype);
+    run_rows(c, lo, hi < c->n ? hi : c->n, c->pieces > 1 ? c->shares + share : c->product);
+    return TJ_OK;
+}
+
+/* X^T r over every row, the pieces spread over the pool and their shares summed in order */
+static tj_status product_by_pieces(tj_ctx *ctx, chain_run *c, tj_array **product)
+{
+    int64_t cols = c->cols;
+    c->nblocks = (c->n + c->rb - 1) / c->rb;
+    c->pieces = c->nblocks < MAX_PIECES ? (int)c->nblocks : MAX_PIECES;
+    int64_t shape2[2] = {c->pieces, cols};
     tj_array *P = tjA_alloc(c->dtype, 1, &cols, true);
-    tj_array *shares = pieces > 1 ? tjA_alloc(c->dtype, 2, shape2, false) : NULL;
-    if (!P || (pieces > 1 && !shares)) {
+    tj_array *shares = c->pieces > 1 ? tjA_alloc(c->dtype, 2, shape2, false) : NULL;
+    if (!P || (c->pieces > 1 && !shares)) {
         tj_array_unref(P);
         tj_array_unref(shares);
         return tjC_error(ctx, TJ_ERR_NOMEM, "out of memory for a blocked gradient product");
     }
+    c->product = P->data;
+    c->shares = shares ? shares->data : NULL;
+    int threads = tjP_threads(ctx);
+    threads = threads < c->pieces ? threads : c->pieces;
+    if (threads > 1)
+        tjP_blas_threads(1); /* the pieces are the parallelism: their gemv calls stay serial */
+    tj_status rc = tjP_run(threads, c->pieces, run_piece, c);
     size_t es = tj_dtype_size(c->dtype);
-    for (int k = 0; k < pieces; k++) {
-        int64_t lo = nblocks * k / pieces * c->rb, hi = nblocks * (k + 1) / pieces * c->rb;
-        char *share = pieces > 1 ? shares->data + (size_t)k * (size_t)cols * es : P->data;
-        run_rows(c, lo, hi < c->n ? hi : c->n, share);
-    }
-    for (int k = 0; k < pieces && pieces > 1; k++)
-        add_into(c->dtype, P->data, shares->data + (size_t)k * (size_t)cols * es, cols);
+    for (int k = 0; k < c->pieces && c->pieces > 1; k++)
+        add_into(c->dtype, P->data, c->shares + (size_t)k * (size_t)cols * es, cols);
     tj_array_unref(shares);
+    if (rc != TJ_OK) {
+        tj_array_unref(P);
+        return rc;
+    }
     *product = P;
     return TJ_OK;
 }

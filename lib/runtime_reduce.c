@@ -17,6 +17,7 @@
  * any number of threads and the bits of the result stay the same. The blocking also keeps float32
  * accurate: BLOCK-sized segments with vector partial sums, compensated combination above them. */
 #include "function.h"
+#include "pool.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -27,9 +28,10 @@ enum {
     CHUNK = 16 * BLOCK, /* the piece of a single long row (a multiple of BLOCK) */
     /* rows of a piece: their results are combined plainly (no compensation), so at most
      * MAX_ROWS of them (float32: <= 256 roundings, ~1.5e-5 relative at worst); column-style
-     * pieces have at least MIN_RMW_ROWS rows (their partial rows are <= 1/16 of the input) */
+     * pieces have at least MIN_RMW_ROWS rows (their partial rows are <= 1/64 of the input:
+     * with 16, writing and folding the partials cost as much as the kernel, W3 column sums) */
     MAX_ROWS = 256,
-    MIN_RMW_ROWS = 16,
+    MIN_RMW_ROWS = 64,
 };
 
 /* ---- identities ------------------------------------------------------------------------------ */
@@ -53,71 +55,144 @@ static void identity_bytes(tj_op op, tj_dtype d, unsigned char *out)
     }
 }
 
+/* n copies of value: memset for an all-zero identity, else one element copied by doubling
+ * (an element-by-element memcpy here cost more than the column-sum kernel) */
 static void fill(void *p, int64_t n, const unsigned char *value, size_t es)
 {
-    for (int64_t i = 0; i < n; i++)
-        memcpy((char *)p + (size_t)i * es, value, es);
+    static const unsigned char zero[8];
+    size_t total = (size_t)n * es, have = es;
+    if (n <= 0)
+        return;
+    if (memcmp(value, zero, es) == 0) {
+        memset(p, 0, total);
+        return;
+    }
+    memcpy(p, value, es);
+    for (; have < total; have *= 2)
+        memcpy((char *)p + have, p, have < total - have ? have : total - have);
 }
 
 /* ---- combining partial results --------------------------------------------------------------- */
 
-/* Integers: wrapping sum/prod (as the kernels' integer arithmetic), exact max/min; read through
- * tjA_load_int, never through double (int64 would lose bits). */
+/* Partial results are folded a block of FOLD_COLS outputs at a time, piece after piece: each
+ * output still sees its parts in piece order (the bits do not change), but the walk is along
+ * rows, so a row of partials (column sums) is read contiguously and the loops vectorize. */
+enum { FOLD_COLS = 256 };
 
 #define FLOAT_FOLD(SUF, T)                                                                         \
-    static void fold_##SUF(tj_op op, char *outp, const char *parts, int64_t n, int64_t step)       \
+    static void fold_##SUF(tj_op op, char *outp, const char *parts, int64_t n, int64_t width)      \
     {                                                                                              \
-        T acc, c = 0, v;                                                                           \
-        memcpy(&acc, outp, sizeof acc);                                                            \
-        for (int64_t p = 0; p < n; p++) {                                                          \
-            memcpy(&v, parts + (size_t)(p * step) * sizeof(T), sizeof v);                          \
-            if (op == TJ_OP_PROD) {                                                                \
-                acc *= v;                                                                          \
-            } else if (op == TJ_OP_MAX || op == TJ_OP_MIN) { /* NaN wins, as numpy */             \
-                if ((op == TJ_OP_MAX ? v > acc : v < acc) || v != v)                               \
-                    acc = acc != acc ? acc : v;                                                    \
-            } else { /* Neumaier: the compensation catches what each addition rounds away */      \
-                T t = acc + v;                                                                     \
-                if (fabs((double)acc) >= fabs((double)v))                                          \
-                    c += (acc - t) + v;                                                            \
-                else                                                                               \
-                    c += (v - t) + acc;                                                            \
-                acc = t;                                                                           \
+        T acc[FOLD_COLS], c[FOLD_COLS];                                                            \
+        bool sum = op == TJ_OP_SUM || op == TJ_OP_MEAN, max = op == TJ_OP_MAX;                     \
+        for (int64_t e0 = 0; e0 < width; e0 += FOLD_COLS) {                                        \
+            int64_t m = width - e0 < FOLD_COLS ? width - e0 : FOLD_COLS;                           \
+            memcpy(acc, outp + (size_t)e0 * sizeof(T), (size_t)m * sizeof(T));                     \
+            memset(c, 0, sizeof c);                                                                \
+            for (int64_t p = 0; p < n; p++) {                                                      \
+                const T *v = (const T *)parts + p * width + e0;                                    \
+                if (sum) { /* Neumaier: c catches what each addition rounds away */                \
+                    for (int64_t e = 0; e < m; e++) {                                              \
+                        T t = acc[e] + v[e];                                                       \
+                        bool big = fabs((double)acc[e]) >= fabs((double)v[e]);                     \
+                        c[e] += big ? (acc[e] - t) + v[e] : (v[e] - t) + acc[e];                   \
+                        acc[e] = t;                                                                \
+                    }                                                                              \
+                } else if (op == TJ_OP_PROD) {                                                     \
+                    for (int64_t e = 0; e < m; e++)                                                \
+                        acc[e] *= v[e];                                                            \
+                } else { /* max, min: NaN wins, as numpy */                                        \
+                    for (int64_t e = 0; e < m; e++)                                                \
+                        if ((max ? v[e] > acc[e] : v[e] < acc[e]) || v[e] != v[e])                 \
+                            acc[e] = acc[e] != acc[e] ? acc[e] : v[e];                             \
+                }                                                                                  \
             }                                                                                      \
+            for (int64_t e = 0; sum && e < m; e++)                                                 \
+                if (isfinite(acc[e]))                                                              \
+                    acc[e] += c[e];                                                                \
+            memcpy(outp + (size_t)e0 * sizeof(T), acc, (size_t)m * sizeof(T));                     \
         }                                                                                          \
-        if ((op == TJ_OP_SUM || op == TJ_OP_MEAN) && isfinite(acc))                                \
-            acc += c;                                                                              \
-        memcpy(outp, &acc, sizeof acc);                                                            \
     }
 
 FLOAT_FOLD(f32, float)
 FLOAT_FOLD(f64, double)
 
-/* *out = op(*out, parts[0], parts[step], ..., parts[(n-1)*step]) in that order (elements). */
-static void fold(tj_op op, tj_dtype d, char *out, const char *parts, int64_t n, int64_t step)
+/* Integers: wrapping sum/prod (as the kernels' integer arithmetic), exact max/min; read through
+ * tjA_load_int, never through double (int64 would lose bits). */
+static int64_t int_step(tj_op op, int64_t acc, int64_t v)
+{
+    switch (op) {
+    case TJ_OP_PROD: return (int64_t)((uint64_t)acc * (uint64_t)v);
+    case TJ_OP_MAX: return v > acc ? v : acc;
+    case TJ_OP_MIN: return v < acc ? v : acc;
+    case TJ_OP_ALL: return acc && v;
+    case TJ_OP_ANY: return acc || v;
+    default: return (int64_t)((uint64_t)acc + (uint64_t)v);
+    }
+}
+
+/* out[e] = op(out[e], parts[e], parts[width + e], ..., parts[(n-1)*width + e]) in that order,
+ * for e in [0, width) (elements). */
+static void fold(tj_op op, tj_dtype d, char *out, const char *parts, int64_t n, int64_t width)
 {
     if (d == TJ_FLOAT32) {
-        fold_f32(op, out, parts, n, step);
+        fold_f32(op, out, parts, n, width);
         return;
     }
     if (d == TJ_FLOAT64) {
-        fold_f64(op, out, parts, n, step);
+        fold_f64(op, out, parts, n, width);
         return;
     }
     size_t es = tj_dtype_size(d);
-    int64_t acc = tjA_load_int(d, out);
-    for (int64_t p = 0; p < n; p++) {
-        int64_t v = tjA_load_int(d, parts + (size_t)(p * step) * es);
-        switch (op) {
-        case TJ_OP_PROD: acc = (int64_t)((uint64_t)acc * (uint64_t)v); break;
-        case TJ_OP_MAX: acc = v > acc ? v : acc; break;
-        case TJ_OP_MIN: acc = v < acc ? v : acc; break;
-        case TJ_OP_ALL: acc = acc && v; break;
-        case TJ_OP_ANY: acc = acc || v; break;
-        default: acc = (int64_t)((uint64_t)acc + (uint64_t)v); break;
-        }
+    int64_t acc[FOLD_COLS];
+    for (int64_t e0 = 0; e0 < width; e0 += FOLD_COLS) {
+        int64_t m = width - e0 < FOLD_COLS ? width - e0 : FOLD_COLS;
+        for (int64_t e = 0; e < m; e++)
+            acc[e] = tjA_load_int(d, out + (size_t)(e0 + e) * es);
+        for (int64_t p = 0; p < n; p++)
+            for (int64_t e = 0; e < m; e++)
+                acc[e] = int_step(op, acc[e], tjA_load_int(d, parts + (size_t)(p * width + e0 + e) * es));
+        for (int64_t e = 0; e < m; e++)
+            tjA_store_int(d, out + (size_t)(e0 + e) * es, acc[e]);
     }
-    tjA_store_int(d, out, acc);
+}
+
+/* ---- pieces on the pool ---------------------------------------------------------------------- */
+
+/* Piece q = r * per_run + p reduces rows (or 1-D elements) [r*unit_len + p*piece, ... + piece)
+ * into its own partial result at partial + q * width elements. An item is `batch` pieces. */
+typedef struct {
+    tj_ctx *ctx;
+    const tjS_step *st;
+    tjK_fn fn;
+    char *const *in_ptrs;
+    const int64_t *shape, *strides;
+    int nin, cnd;
+    int64_t per_run, piece, unit_len, width, npieces, batch;
+    char *partial;
+    size_t es;
+} pieces_job;
+
+enum { LOCAL_PTRS = 16 };
+
+static tj_status nomem(tj_ctx *ctx, const tjS_step *st);
+
+static tj_status piece_task(void *arg, int64_t item)
+{
+    const pieces_job *j = arg;
+    char *local[LOCAL_PTRS], **ptrs = local;
+    if (j->nin + 1 > LOCAL_PTRS && !(ptrs = malloc(sizeof *ptrs * (size_t)(j->nin + 1))))
+        return nomem(j->ctx, j->st);
+    memcpy(ptrs, j->in_ptrs, sizeof *ptrs * (size_t)j->nin);
+    int64_t q_end = (item + 1) * j->batch < j->npieces ? (item + 1) * j->batch : j->npieces;
+    for (int64_t q = item * j->batch; q < q_end; q++) {
+        int64_t r = q / j->per_run, lo = (q % j->per_run) * j->piece;
+        int64_t hi = lo + j->piece < j->unit_len ? lo + j->piece : j->unit_len;
+        ptrs[j->nin] = j->partial + (size_t)(q * j->width) * j->es;
+        j->fn(ptrs, j->shape, j->strides, j->cnd, r * j->unit_len + lo, r * j->unit_len + hi);
+    }
+    if (ptrs != local)
+        free(ptrs);
+    return TJ_OK;
 }
 
 /* ---- the driver ------------------------------------------------------------------------------ */
@@ -202,6 +277,7 @@ tj_status tjS_run_reduce(tj_ctx *ctx, const tjS_step *st, tjK_fn fn, const int64
     char **pptrs = malloc(sizeof *pptrs * (size_t)nops);
     char *partial = NULL;
     tj_status rc = TJ_OK;
+    int nthreads = tjP_threads(ctx);
     if (!pstr || !packed || !pptrs) {
         rc = nomem(ctx, st);
         goto done;
@@ -234,7 +310,8 @@ tj_status tjS_run_reduce(tj_ctx *ctx, const tjS_step *st, tjK_fn fn, const int64
     if ((cnd == 1 && !acc_mode) || unit_len <= piece) {
         /* direct: every run is one piece; a pool may cut [0, rows) at multiples of run */
         pack(packed, pstr, nops, cnd, false, acc_mode);
-        fn(pptrs, cshape, packed, cnd, 0, cnd == 1 ? inner : rows);
+        tjP_run_rows(nthreads, fn, pptrs, cshape, packed, cnd, cnd == 1 ? inner : rows,
+                     cnd == 1 ? (acc_mode ? inner : 1) : run);
         goto finish;
     }
     int64_t per_run = (unit_len + piece - 1) / piece, nruns = cnd == 1 ? 1 : rows / run;
@@ -246,17 +323,17 @@ tj_status tjS_run_reduce(tj_ctx *ctx, const tjS_step *st, tjK_fn fn, const int64
     }
     fill(partial, nparts, id, es);
     pack(packed, pstr, nops, cnd, true, acc_mode);
-    for (int64_t r = 0; r < nruns; r++) {
-        for (int64_t p = 0; p < per_run; p++) {
-            int64_t lo = p * piece, hi = lo + piece < unit_len ? lo + piece : unit_len;
-            pptrs[nin] = partial + (size_t)((r * per_run + p) * width) * es;
-            fn(pptrs, cshape, packed, cnd, r * unit_len + lo, r * unit_len + hi);
-        }
-    }
+    int64_t piece_elems = cnd == 1 ? piece : piece * inner;
+    pieces_job job = {ctx,   st,     fn,    pptrs,    cshape, packed, nin,
+                      cnd,   per_run, piece, unit_len, width, nruns * per_run,
+                      piece_elems >= TJP_CHUNK_ELEMS ? 1 : TJP_CHUNK_ELEMS / piece_elems,
+                      partial, es};
+    rc = tjP_run(nthreads, (job.npieces + job.batch - 1) / job.batch, piece_task, &job);
+    if (rc != TJ_OK)
+        goto done;
     for (int64_t r = 0; r < nruns; r++)
-        for (int64_t e = 0; e < width; e++)
-            fold(op, dt, out->data + (size_t)(r * width + e) * es,
-                 partial + (size_t)(r * per_run * width + e) * es, per_run, width);
+        fold(op, dt, out->data + (size_t)(r * width) * es,
+             partial + (size_t)(r * per_run * width) * es, per_run, width);
 finish:
     if (op == TJ_OP_MEAN) { /* 0/0 for an empty mean: NaN, as numpy */
         for (int64_t i = 0; i < out->size; i++) {

@@ -1,0 +1,196 @@
+/* The persistent thread pool (pool.h). One job at a time: its description lives on the
+ * submitter's stack, workers join it under the lock while helpers are still wanted, take items
+ * from an atomic counter, and the submitter waits until every worker that joined has left before
+ * its stack frame goes away. Workers are detached and live until the process exits. */
+#include "pool.h"
+
+#include <cblas.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+typedef struct {
+    tjP_task task;
+    void *arg;
+    int64_t n;
+    _Atomic int64_t next;
+    /* the failure with the lowest item index: (item << 8) | status, INT64_MAX when none */
+    _Atomic int64_t failed;
+} job;
+
+static struct {
+    pthread_mutex_t lock;
+    pthread_cond_t wake; /* workers: a job wants helpers */
+    pthread_cond_t done; /* submitter: the last helper left */
+    int nworkers;
+    bool busy;
+    job *cur;
+    int want;   /* helpers the current job still takes */
+    int active; /* workers inside the current job */
+} P = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, false,
+       NULL, 0, 0};
+
+static void record_failure(job *j, int64_t item, tj_status st)
+{
+    int64_t key = item << 8 | (int64_t)(st & 0xff);
+    int64_t seen = atomic_load(&j->failed);
+    while (key < seen && !atomic_compare_exchange_weak(&j->failed, &seen, key)) {
+    }
+}
+
+static void work(job *j)
+{
+    for (;;) {
+        int64_t i = atomic_fetch_add(&j->next, 1);
+        if (i >= j->n)
+            return;
+        if (atomic_load(&j->failed) >> 8 < i)
+            continue; /* an earlier item failed: the job's status is decided */
+        tj_status st = j->task(j->arg, i);
+        if (st != TJ_OK)
+            record_failure(j, i, st);
+    }
+}
+
+static void *worker_main(void *unused)
+{
+    (void)unused;
+    pthread_mutex_lock(&P.lock);
+    for (;;) {
+        while (P.want == 0)
+            pthread_cond_wait(&P.wake, &P.lock);
+        P.want--;
+        P.active++;
+        job *j = P.cur;
+        pthread_mutex_unlock(&P.lock);
+        work(j);
+        pthread_mutex_lock(&P.lock);
+        if (--P.active == 0)
+            pthread_cond_signal(&P.done);
+    }
+    return NULL;
+}
+
+/* Starts workers up to `count` (under the lock); a failure leaves fewer. */
+static void grow(int count)
+{
+    while (P.nworkers < count) {
+        pthread_t t;
+        pthread_attr_t attr;
+        if (pthread_attr_init(&attr) != 0)
+            return;
+        pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+        int rc = pthread_create(&t, &attr, worker_main, NULL);
+        pthread_attr_destroy(&attr);
+        if (rc != 0)
+            return;
+        P.nworkers++;
+    }
+}
+
+tj_status tjP_run(int nthreads, int64_t n, tjP_task task, void *arg)
+{
+    job j = {task, arg, n, 0, INT64_MAX};
+    bool pooled = false;
+    if (nthreads > TJP_MAX_THREADS)
+        nthreads = TJP_MAX_THREADS;
+    if (nthreads > 1 && n > 1) {
+        pthread_mutex_lock(&P.lock);
+        if (!P.busy) {
+            grow(nthreads - 1);
+            int helpers = (int)(n - 1 < nthreads - 1 ? n - 1 : nthreads - 1);
+            P.want = helpers < P.nworkers ? helpers : P.nworkers;
+            if (P.want > 0) {
+                P.busy = pooled = true;
+                P.cur = &j;
+                pthread_cond_broadcast(&P.wake);
+            }
+        }
+        pthread_mutex_unlock(&P.lock);
+    }
+    work(&j);
+    if (pooled) {
+        pthread_mutex_lock(&P.lock);
+        P.want = 0; /* latecomers would find nothing left */
+        while (P.active > 0)
+            pthread_cond_wait(&P.done, &P.lock);
+        P.cur = NULL;
+        P.busy = false;
+        pthread_mutex_unlock(&P.lock);
+    }
+    int64_t failed = atomic_load(&j.failed);
+    return failed == INT64_MAX ? TJ_OK : (tj_status)(failed & 0xff);
+}
+
+/* ---- the thread budget ----------------------------------------------------------------------- */
+
+static int clamp_threads(long v) { return v < 1 ? 1 : v > TJP_MAX_THREADS ? TJP_MAX_THREADS : (int)v; }
+
+static int default_threads;
+static pthread_once_t default_once = PTHREAD_ONCE_INIT;
+
+static void read_default(void)
+{
+    const char *env = getenv("TJ_NUM_THREADS");
+    char *end = NULL;
+    long v = env ? strtol(env, &end, 10) : 0;
+    if (env && end != env && *end == '\0' && v >= 1)
+        default_threads = clamp_threads(v);
+    else
+        default_threads = clamp_threads(sysconf(_SC_NPROCESSORS_ONLN));
+}
+
+int tjP_threads(const tj_ctx *ctx)
+{
+    int n = tjC_valid(ctx) ? atomic_load(&ctx->num_threads) : 0;
+    if (n > 0)
+        return n;
+    pthread_once(&default_once, read_default);
+    return default_threads;
+}
+
+void tjP_blas_threads(int nthreads)
+{
+    static _Atomic int given; /* what we last handed OpenBLAS (0: nothing yet) */
+    if (atomic_exchange(&given, nthreads) != nthreads)
+        openblas_set_num_threads(nthreads);
+}
+
+/* ---- kernels over row ranges ----------------------------------------------------------------- */
+
+enum {
+    /* below this many elements a kernel runs on the calling thread: a parked worker takes tens
+     * of microseconds to join (W1's kernel, 16K-element chunks: two threads gained nothing at
+     * 2^15 and 2^16 elements, ~5% at 2^17, ~35% at 2^18) */
+    PARALLEL_ELEMS = 1 << 17,
+};
+
+typedef struct {
+    tjK_fn fn;
+    char *const *ptrs;
+    const int64_t *shape, *strides;
+    int64_t ndim, rows, chunk;
+} rows_job;
+
+static tj_status rows_task(void *arg, int64_t item)
+{
+    const rows_job *r = arg;
+    int64_t lo = item * r->chunk, hi = lo + r->chunk < r->rows ? lo + r->chunk : r->rows;
+    r->fn(r->ptrs, r->shape, r->strides, r->ndim, lo, hi);
+    return TJ_OK;
+}
+
+void tjP_run_rows(int nthreads, tjK_fn fn, char *const *ptrs, const int64_t *shape,
+                  const int64_t *strides, int64_t ndim, int64_t rows, int64_t unit)
+{
+    int64_t row_elems = ndim == 1 ? 1 : shape[ndim - 1];
+    if (nthreads <= 1 || rows <= unit || row_elems == 0 || rows <= PARALLEL_ELEMS / row_elems) {
+        fn(ptrs, shape, strides, ndim, 0, rows);
+        return;
+    }
+    int64_t chunk = TJP_CHUNK_ELEMS / row_elems;
+    chunk = (chunk + unit - 1) / unit * unit;
+    if (chunk < unit)
+        chunk = unit;
+    rows_job r = {fn, ptrs, shape, strides, ndim, rows, chunk};
+    tjP_run(nthreads, (rows + chunk - 1) / chunk, rows_task, &r);
+}
