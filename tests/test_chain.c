@@ -143,3 +143,53 @@ ParameterizedTest(chain_case *c, chain, logreg_train_step)
 {
     run_case(c);
 }
+
+/* The pieces of the blocked pass run on the pool: any thread count gives the same bytes. */
+Test(chain, same_bytes_for_any_thread_count)
+{
+    chain_case c = {40000, 11, TJ_FLOAT32, false, TJ_MODE_FAST_RUN};
+    tj_ctx *ctx = tj_ctx_new();
+    tj_var *x = tj_matrix(ctx, c.dt, "x"), *y = tj_vector(ctx, c.dt, "y");
+    int64_t f = c.f;
+    double w0[11];
+    for (int j = 0; j < 11; j++)
+        w0[j] = 0.5 * datum(j, 2);
+    tj_array *wa = tjt_array(c.dt, 1, &f, w0);
+    tj_var *w = tj_shared(ctx, wa, "w", false);
+    tj_array_unref(wa);
+    tj_var *p = tj_sigmoid(tj_dot(x, w));
+    tj_var *xent =
+        tj_sub(tj_mul(tj_neg(y), tj_log(p)), tj_mul(tj_rsubc(1, y), tj_log(tj_rsubc(1, p))));
+    tj_var *gw;
+    cr_assert_eq(tj_grad(tj_mean(xent, NULL, 0, false), &w, 1, &gw), TJ_OK, "%s", tj_errmsg(ctx));
+    tj_fn *fn = tj_function(ctx, (tj_var *[]){x, y}, 2, (tj_var *[]){xent, gw}, 2, NULL);
+    cr_assert(fn, "%s", tj_errmsg(ctx));
+    char *graph = tj_fn_graph(fn);
+    cr_expect(graph && strstr(graph, "[blocked chain 0:"), "not blocked:\n%s", graph);
+    free(graph);
+    double *yv = malloc(sizeof *yv * (size_t)c.n);
+    for (int64_t i = 0; i < c.n; i++)
+        yv[i] = datum(i, 3) > 0;
+    tj_array *X = make_x(&c), *Y = tjt_array(c.dt, 1, &c.n, yv), *first[2] = {0};
+    for (int t = 1; t <= 8; t = t == 3 ? 8 : t + 1) {
+        cr_assert_eq(tj_ctx_set_num_threads(ctx, t), TJ_OK, "%s", tj_errmsg(ctx));
+        tj_array *out[2];
+        cr_assert_eq(tj_call(fn, (tj_array *[]){X, Y}, out), TJ_OK, "%s", tj_errmsg(ctx));
+        for (int k = 0; k < 2; k++) {
+            if (!first[k]) {
+                first[k] = out[k];
+                continue;
+            }
+            size_t bytes = (size_t)tj_array_size(out[k]) * 4;
+            cr_expect(!memcmp(tj_array_data(first[k]), tj_array_data(out[k]), bytes),
+                      "output %d with %d threads differs from one thread", k, t);
+            tj_array_unref(out[k]);
+        }
+    }
+    tj_array_unref(first[0]);
+    tj_array_unref(first[1]);
+    tj_array_unref(X);
+    tj_array_unref(Y);
+    free(yv);
+    tj_ctx_free(ctx);
+}
