@@ -13,7 +13,9 @@
 struct tjF_ws {
     tj_array **slots; /* nslots: the plan's values */
     tj_array **into;  /* nslots: the caller's output arrays by slot (tj_call_into) */
-    tj_array **in;    /* nin: the inputs as the plan sees them */
+    tj_array **in;    /* nin: the inputs as the plan sees them: the caller's (borrowed for the
+                         call) or a conversion (owned: in_owned) */
+    bool *in_owned;
     tj_array **res;   /* nout + nupd: results */
     tj_array **ref;   /* nout + nupd: the reference executor's results (DEBUG) */
     tjS_pool pool;    /* intermediates kept for the next call */
@@ -23,10 +25,12 @@ static tjF_ws *ws_new(const tj_fn *fn)
 {
     size_t nslots = fn->plan ? (size_t)fn->plan->nslots : 0, n = (size_t)(fn->nout + fn->nupd);
     size_t count = 2 * nslots + (size_t)fn->nin + 2 * n;
-    tjF_ws *ws = calloc(1, sizeof *ws + sizeof(tj_array *) * (count + 1));
+    size_t bytes = sizeof(tjF_ws) + sizeof(tj_array *) * (count + 1) + (size_t)fn->nin + 1;
+    tjF_ws *ws = calloc(1, bytes);
     if (!ws)
         return NULL;
     tj_array **p = (tj_array **)(ws + 1);
+    ws->in_owned = (bool *)(p + count + 1);
     ws->slots = p;
     ws->into = p + nslots;
     ws->in = ws->into + nslots;
@@ -58,8 +62,9 @@ static void ws_give(tj_fn *fn, tjF_ws *ws)
         tjF_ws_free(ws);
 }
 
-/* The value handed to the kernel for input i: the caller's array, or a lossless conversion. */
-static tj_status convert_input(tj_fn *fn, int i, tj_array *a, tj_array **out)
+/* The value handed to the kernel for input i: the caller's array (borrowed: the caller holds it
+ * during the call), or a lossless conversion (*owned). */
+static tj_status convert_input(tj_fn *fn, int i, tj_array *a, tj_array **out, bool *owned)
 {
     tj_ctx *ctx = fn->ctx;
     tj_var *v = fn->inputs[i];
@@ -81,7 +86,7 @@ static tj_status convert_input(tj_fn *fn, int i, tj_array *a, tj_array **out)
                              "length there must be 1, got %lld",
                              tjF_name(fn), i, DESCRIBE, d, (long long)a->shape[d]);
     if (a->dtype == v->dtype) {
-        *out = tj_array_ref(a);
+        *out = a;
         return TJ_OK;
     }
     bool lossless = tjA_can_cast_safely(a->dtype, v->dtype);
@@ -96,6 +101,7 @@ static tj_status convert_input(tj_fn *fn, int i, tj_array *a, tj_array **out)
                          "it, or cast the data)",
                          tjF_name(fn), i, DESCRIBE, tj_dtype_name(v->dtype), tj_dtype_name(a->dtype));
     *out = tjA_convert(a, v->dtype);
+    *owned = *out != NULL;
     return *out ? TJ_OK : tjC_error(ctx, TJ_ERR_NOMEM, "tj_call: out of memory converting input");
 #undef DESCRIBE
 }
@@ -111,8 +117,18 @@ static tj_status run_plan(tj_fn *fn, tjF_ws *ws, tj_array **results)
     }
     tjS_mem mem = {.into = ws->into, .pool = &ws->pool, .poolable = fn->poolable};
     tj_status rc = tjS_run(fn->ctx, plan, tjF_code_fns(fn->code), slots, fn->keep, fn->prof, &mem);
-    for (int i = 0; rc == TJ_OK && i < fn->nout + fn->nupd; i++)
-        results[i] = tj_array_ref(slots[fn->out_slot[i]]);
+    /* results take the slots' references (a slot given twice: one more reference) */
+    for (int i = 0; rc == TJ_OK && i < fn->nout + fn->nupd; i++) {
+        int s = fn->out_slot[i];
+        if (slots[s]) {
+            results[i] = slots[s];
+            slots[s] = NULL;
+        } else {
+            for (int j = 0; j < i && !results[i]; j++)
+                if (fn->out_slot[j] == s)
+                    results[i] = tj_array_ref(results[j]);
+        }
+    }
     for (int s = 0; s < plan->nslots; s++) {
         if (slots[s] && !fn->keep[s])
             tjS_release(&mem, s, slots[s]);
@@ -302,7 +318,7 @@ static tj_status call(tj_fn *fn, tj_array *const *inputs, tj_array **outputs, bo
     tj_array **in = ws->in, **res = ws->res, **ref = ws->ref;
     tj_status rc = TJ_OK;
     for (int i = 0; rc == TJ_OK && i < fn->nin; i++)
-        rc = convert_input(fn, i, inputs[i], &in[i]);
+        rc = convert_input(fn, i, inputs[i], &in[i], &ws->in_owned[i]);
     if (rc == TJ_OK && into)
         rc = check_into(fn, inputs, outputs);
     bool use_plan = fn->mode != TJ_MODE_FAST_COMPILE && fn->jitted;
@@ -351,8 +367,10 @@ static tj_status call(tj_fn *fn, tj_array *const *inputs, tj_array **outputs, bo
     if (locked)
         pthread_rwlock_unlock(&ctx->shared_lock);
     for (int i = 0; i < fn->nin; i++) {
-        tj_array_unref(in[i]);
+        if (ws->in_owned[i])
+            tj_array_unref(in[i]);
         in[i] = NULL;
+        ws->in_owned[i] = false;
     }
     for (int i = 0; i < n; i++) {
         tj_array_unref(ref[i]);

@@ -26,6 +26,8 @@ struct tjF_entry {
 
 static void put(tjF_key *k, const void *p, size_t n)
 {
+    if (n == 0) /* p may be NULL then (a node without attributes) */
+        return;
     if (k->len + n > k->cap) {
         size_t cap = k->cap ? k->cap * 2 : 1024;
         while (cap < k->len + n)

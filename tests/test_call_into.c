@@ -112,7 +112,9 @@ Test(call_into, rejects_bad_arrays)
 {
     tj_ctx *ctx = tj_ctx_new();
     tj_var *x = tj_vector(ctx, TJ_FLOAT32, "x");
-    tj_var *w = tj_shared(ctx, vec(TJ_FLOAT32, 4, 1.0), "w", false);
+    tj_array *w0 = vec(TJ_FLOAT32, 4, 1.0);
+    tj_var *w = tj_shared(ctx, w0, "w", false); /* a copy */
+    tj_array_unref(w0);
     tj_fn *f = tj_function(ctx, &x, 1, (tj_var *[]){tj_mul(x, w), tj_addc(x, 1)}, 2, NULL);
     cr_assert(f, "%s", tj_errmsg(ctx));
     tj_array *in = vec(TJ_FLOAT32, 4, 1.0);
@@ -182,7 +184,8 @@ Test(call_into, intermediates_reused_across_calls)
     for (int k = 0; k < 10; k++)
         cr_assert_eq(tj_call_into(f, in, o), TJ_OK, "%s", tj_errmsg(ctx));
     long faults = minor_faults() - before;
-    cr_expect(faults < 300, "%ld page faults in 10 calls: intermediates were not reused", faults);
+    /* without the pool: 2050 here (glibc reuses some freed pages), ~400 under ASan with it */
+    cr_expect(faults < 1000, "%ld page faults in 10 calls: intermediates were not reused", faults);
     for (int64_t i = 0; i < rows; i++) { /* row sum of tanh, by hand in double */
         double want = 0;
         for (int64_t j = 0; j < cols; j++)

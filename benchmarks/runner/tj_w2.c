@@ -57,6 +57,7 @@ int tjw2_setup(const bi_spec *spec, bi_case *c, char *err, size_t errlen)
     f->shared[0] = v.w;
     f->shared[1] = v.b;
     f->nshared = 2;
+    f->into = true; /* the outputs' buffers are reused, as the C limit's */
     if (tu_fn_finish(f, c, err, errlen) != 0) {
         tu_fn_destroy(f);
         return -1;
