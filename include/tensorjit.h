@@ -568,6 +568,11 @@ char *tj_fn_graph(tj_fn *fn);              /* the executed graph, debugprint sty
 char *tj_fn_ir(tj_fn *fn, bool optimized); /* LLVM IR of the function's kernels */
 char *tj_fn_asm(tj_fn *fn);                /* native assembly of the kernels */
 bool tj_fn_jitted(const tj_fn *fn); /* false when it runs in the reference executor */
+/* Why fn runs in the reference executor: "" when it is jitted; otherwise a sentence (FAST_COMPILE
+ * mode, the JIT forced off by the environment variable TJ_JIT=off, or the LLVM failure it fell
+ * back from, which the context's log also received). Borrowed, lives with fn; NULL if fn is
+ * invalid. */
+const char *tj_fn_jit_reason(const tj_fn *fn);
 /* With opts.profile: calls, time per call, and per step (kernel, BLAS call, view) its calls,
  * total time, share and bytes produced. */
 tj_status tj_fn_profile_print(tj_fn *fn, FILE *out);

@@ -24,6 +24,8 @@ struct tj_fn {
     tjS_plan *plan;   /* FAST_RUN and DEBUG */
     tjF_code *code;
     bool jitted;
+    /* why it runs in the reference executor ("" when jitted) */
+    char jit_reason[sizeof((tj_ctx *)0)->errmsg];
     int *out_slot;    /* per entry of outs: its slot in the plan */
     bool *keep;       /* per slot: do not release during the run */
     bool reads_shared; /* the graph reads a shared variable: calls take the shared lock */
@@ -340,11 +342,17 @@ static tj_status build_plan(tj_fn *fn)
     }
     if (fn->profile && !(fn->prof = calloc((size_t)fn->plan->nsteps + 1, sizeof *fn->prof)))
         return tjC_error(ctx, TJ_ERR_NOMEM, "out of memory for the profile of '%s'", fn_name(fn));
+    if (tjF_jit_off()) {
+        snprintf(fn->jit_reason, sizeof fn->jit_reason, "the JIT is off (TJ_JIT=off)");
+        fn->jitted = false;
+        return TJ_OK;
+    }
     rc = tjF_code_get(ctx, fn->plan, &fn->code);
     if (rc == TJ_ERR_JIT) {
         /* reported, never silent: the function still works, in the reference executor */
+        snprintf(fn->jit_reason, sizeof fn->jit_reason, "%s", ctx->errmsg);
         tjC_log(ctx, "tj_function '%s': %s; running it in the reference executor", fn_name(fn),
-                ctx->errmsg);
+                fn->jit_reason);
         fn->jitted = false;
         return TJ_OK;
     }
@@ -400,7 +408,10 @@ tj_fn *tj_function(tj_ctx *ctx, tj_var *const *inputs, int nin, tj_var *const *o
     if (apply_givens(fn, o) != TJ_OK || add_default_updates(fn, o) != TJ_OK ||
         check_inputs_used(fn, o) != TJ_OK || optimize(fn, o) != TJ_OK)
         goto fail;
-    if (fn->mode != TJ_MODE_FAST_COMPILE && build_plan(fn) != TJ_OK)
+    if (fn->mode == TJ_MODE_FAST_COMPILE)
+        snprintf(fn->jit_reason, sizeof fn->jit_reason,
+                 "FAST_COMPILE mode runs the reference executor");
+    else if (build_plan(fn) != TJ_OK)
         goto fail;
     fn->cfg.excluding = fn->cfg.including = NULL; /* borrowed: gone after tj_function */
     fn->cfg.nexcluding = fn->cfg.nincluding = 0;
@@ -629,13 +640,17 @@ int tj_fn_nin(const tj_fn *fn) { return fn_valid(fn) ? fn->nin : -1; }
 int tj_fn_nout(const tj_fn *fn) { return fn_valid(fn) ? fn->nout : -1; }
 bool tj_fn_jitted(const tj_fn *fn) { return fn_valid(fn) && fn->jitted && fn->mode != TJ_MODE_FAST_COMPILE; }
 
+const char *tj_fn_jit_reason(const tj_fn *fn) { return fn_valid(fn) ? fn->jit_reason : NULL; }
+
 static char *no_code_text(tj_fn *fn, const char *what)
 {
-    char buf[256];
-    snprintf(buf, sizeof buf, "; function '%s' has no %s: %s\n", fn_name(fn), what,
-             fn->mode == TJ_MODE_FAST_COMPILE ? "it runs in the reference executor (FAST_COMPILE)"
-             : fn->jitted ? "it has no fused kernels (only BLAS and view steps)"
-                          : "the JIT failed and it runs in the reference executor");
+    char buf[sizeof fn->jit_reason + 256];
+    if (fn->jitted)
+        snprintf(buf, sizeof buf, "; function '%s' has no %s: it has no fused kernels (only "
+                 "BLAS and view steps)\n", fn_name(fn), what);
+    else
+        snprintf(buf, sizeof buf, "; function '%s' has no %s: it runs in the reference executor "
+                 "(%s)\n", fn_name(fn), what, fn->jit_reason);
     return strdup(buf);
 }
 

@@ -119,6 +119,8 @@ TJ_HIDDEN void tjF_code_release(tj_ctx *ctx, tjF_code *code);
 TJ_HIDDEN tjK_fn const *tjF_code_fns(const tjF_code *code);
 TJ_HIDDEN struct tjJ_module *tjF_code_module(const tjF_code *code);
 TJ_HIDDEN void tjF_cache_free(tj_ctx *ctx);
+/* True when the environment forces every function into the reference executor (TJ_JIT=off). */
+TJ_HIDDEN bool tjF_jit_off(void);
 
 /* Frees every function of ctx, then the code cache and the JIT engine (context teardown). */
 TJ_HIDDEN void tjF_free_all(tj_ctx *ctx);
