@@ -114,6 +114,24 @@ typedef struct tj_ctx tj_ctx;
 
 /* A new empty context, or NULL when out of memory. The caller owns it: free it with tj_ctx_free. */
 tj_ctx *tj_ctx_new(void);
+/* A context's allocator: malloc_fn/realloc_fn/free_fn with a user pointer (free_fn never sees
+ * NULL; sizes are never 0). The allocations the library makes for the context go through it:
+ * graph nodes and the arena, the optimizer, the schedule, functions, the code cache and the
+ * arrays the context's functions return (such an array keeps a copy of the allocator and frees
+ * itself through it: the allocator and its user data must outlive every array the context made).
+ * A NULL result makes the operation fail with TJ_ERR_NOMEM and leaves the context usable.
+ * Not hooked: LLVM's own C++ allocations inside the JIT (they cannot be), arrays made by the
+ * context-free tj_array_* constructors, and strings returned for the caller to free().
+ * (Issue 7: the plumbing through every module of lib/ and jit/ is in progress.) */
+typedef struct {
+    void *(*malloc_fn)(void *user, size_t size);
+    void *(*realloc_fn)(void *user, void *ptr, size_t size);
+    void (*free_fn)(void *user, void *ptr);
+    void *user;
+} tj_allocator;
+/* tj_ctx_new with the context's memory from *alloc (copied; NULL or any NULL function: the C
+ * library's). NULL when the context itself cannot be allocated. */
+tj_ctx *tj_ctx_new_with_allocator(const tj_allocator *alloc);
 /* Frees the context with every variable and function made in it. Arrays handed out stay valid:
  * they are reference counted and independent of the context. NULL-safe. */
 void tj_ctx_free(tj_ctx *ctx);

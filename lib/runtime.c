@@ -56,7 +56,7 @@ static tj_status run_dot(tj_ctx *ctx, const tjS_step *st, tj_array **slots)
         shape[nd++] = a->shape[0];
     if (b->ndim == 2)
         shape[nd++] = b->shape[1];
-    tj_array *out = tjA_alloc(st->root->dtype, nd, shape, false);
+    tj_array *out = tjA_alloc(ctx, st->root->dtype, nd, shape, false);
     if (!out)
         return tjC_error(ctx, TJ_ERR_NOMEM, "out of memory for the result of a dot");
     tjB_dot(a, b, out);
@@ -172,7 +172,7 @@ static tj_status run_kernel(tj_ctx *ctx, const tjS_plan *plan, const tjS_step *s
     for (int i = 0; i < st->nin; i++) {
         tj_array *a = slots[st->in_slots[i]];
         if (!element_strides(a, st->in_bcast[i], nd, strides + i * TJ_MAX_NDIM)) {
-            tmp[i] = tjA_convert(a, a->dtype);
+            tmp[i] = tjA_convert(ctx, a, a->dtype);
             if (!tmp[i]) {
                 rc = tjC_error(ctx, TJ_ERR_NOMEM, "out of memory copying an operand");
                 goto done;
@@ -194,7 +194,7 @@ static tj_status run_kernel(tj_ctx *ctx, const tjS_plan *plan, const tjS_step *s
         if (in_o && tjS_can_take(in_o, st->inplace_refs[o], st->out_nodes[o]->dtype, nd, shape))
             out = tj_array_ref(in_o);
         else
-            out = tjA_alloc(st->out_nodes[o]->dtype, nd, shape, false);
+            out = tjA_alloc(ctx, st->out_nodes[o]->dtype, nd, shape, false);
         if (!out) {
             rc = tjC_error(ctx, TJ_ERR_NOMEM, "out of memory for the result of %s",
                            tjG_ops[st->root->op].name);

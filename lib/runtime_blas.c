@@ -76,7 +76,7 @@ tj_status tjS_run_blas(tj_ctx *ctx, const tjS_step *st, tj_array **slots)
         tjS_can_take(Z, st->inplace_refs[0], node->dtype, node->ndim, shape)) {
         out = tj_array_ref(Z); /* in place: Z's buffer becomes the result */
     } else {
-        out = tjA_alloc(node->dtype, node->ndim, shape, false);
+        out = tjA_alloc(ctx, node->dtype, node->ndim, shape, false);
         if (!out)
             return tjC_error(ctx, TJ_ERR_NOMEM, "out of memory for the result of %s",
                              tjG_describe(node, buf, sizeof buf));
