@@ -3,7 +3,7 @@ BUILD ?= build
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps configure build demo test test-asan clean
+.PHONY: all deps configure build demo test test-jit-off test-asan clean
 
 all: build
 
@@ -19,10 +19,19 @@ build: configure
 demo: build
 	$(BUILD)/examples/logreg
 
-# Every suite, then every suite again under AddressSanitizer + UBSan (with leak checking).
+# Every suite, then every suite again with the JIT forced off (each function in the reference
+# executor; tests assert the JIT-off facts), then every suite under AddressSanitizer + UBSan
+# (with leak checking).
 test: build
 	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)
+	$(MAKE) --no-print-directory test-jit-off
 	$(MAKE) --no-print-directory test-asan
+
+# The suite over the normal build with TJ_JIT=off (the installed-copy and API-index checks do not
+# depend on it).
+test-jit-off: build
+	TJ_JIT=off ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS) \
+		-E '^(install_consumer|api_index)$$'
 
 # The whole suite again under AddressSanitizer + UndefinedBehaviorSanitizer.
 test-asan: deps

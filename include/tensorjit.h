@@ -114,6 +114,24 @@ typedef struct tj_ctx tj_ctx;
 
 /* A new empty context, or NULL when out of memory. The caller owns it: free it with tj_ctx_free. */
 tj_ctx *tj_ctx_new(void);
+/* A context's allocator: malloc_fn/realloc_fn/free_fn with a user pointer (free_fn never sees
+ * NULL; sizes are never 0). The allocations the library makes for the context go through it:
+ * graph nodes and the arena, the optimizer, the schedule, functions, the code cache and the
+ * arrays the context's functions return (such an array keeps a copy of the allocator and frees
+ * itself through it: the allocator and its user data must outlive every array the context made).
+ * A NULL result makes the operation fail with TJ_ERR_NOMEM and leaves the context usable.
+ * Not hooked: LLVM's own C++ allocations inside the JIT (they cannot be), arrays made by the
+ * context-free tj_array_* constructors, and strings returned for the caller to free().
+ * (Issue 7: the plumbing through every module of lib/ and jit/ is in progress.) */
+typedef struct {
+    void *(*malloc_fn)(void *user, size_t size);
+    void *(*realloc_fn)(void *user, void *ptr, size_t size);
+    void (*free_fn)(void *user, void *ptr);
+    void *user;
+} tj_allocator;
+/* tj_ctx_new with the context's memory from *alloc (copied; NULL or any NULL function: the C
+ * library's). NULL when the context itself cannot be allocated. */
+tj_ctx *tj_ctx_new_with_allocator(const tj_allocator *alloc);
 /* Frees the context with every variable and function made in it. Arrays handed out stay valid:
  * they are reference counted and independent of the context. NULL-safe. */
 void tj_ctx_free(tj_ctx *ctx);
@@ -584,6 +602,11 @@ char *tj_fn_graph(tj_fn *fn);              /* the executed graph, debugprint sty
 char *tj_fn_ir(tj_fn *fn, bool optimized); /* LLVM IR of the function's kernels */
 char *tj_fn_asm(tj_fn *fn);                /* native assembly of the kernels */
 bool tj_fn_jitted(const tj_fn *fn); /* false when it runs in the reference executor */
+/* Why fn runs in the reference executor: "" when it is jitted; otherwise a sentence (FAST_COMPILE
+ * mode, the JIT forced off by the environment variable TJ_JIT=off, or the LLVM failure it fell
+ * back from, which the context's log also received). Borrowed, lives with fn; NULL if fn is
+ * invalid. */
+const char *tj_fn_jit_reason(const tj_fn *fn);
 /* With opts.profile: calls, time per call, and per step (kernel, BLAS call, view) its calls,
  * total time, share and bytes produced. */
 tj_status tj_fn_profile_print(tj_fn *fn, FILE *out);

@@ -221,6 +221,9 @@ static void *compile_group(void *arg)
         symbol_name(g->digest, g->members[i], sym, sizeof sym);
         g->st = tjL_lower(mod, g->kernels[g->members[i]], sym, g->err, sizeof g->err);
     }
+    if (g->st == TJ_OK && tjJ_fault("verify"))
+        g->st = tjJ_fail(g->err, sizeof g->err, TJ_ERR_JIT,
+                         "generated IR does not verify: injected fault (TJ_JIT_FAULT=verify)");
     if (g->st == TJ_OK && LLVMVerifyModule(mod, LLVMReturnStatusAction, &msg))
         g->st = tjJ_fail(g->err, sizeof g->err, TJ_ERR_JIT, "generated IR does not verify: %s",
                          msg ? msg : "(no message)");
@@ -405,6 +408,11 @@ tj_status tjJ_compile(tjJ_engine *eng, const tjK_kernel *const *kernels, int nke
             st = tjJ_engine_add_objects_locked(eng, m->art.obj, m->art.ngroups,
                                                (const char *const *)syms, nkernels, m->fns,
                                                &m->rt, err, errlen);
+        if (st != TJ_OK && m->from_disk) { /* say where the code came from */
+            char why[1024];
+            snprintf(why, sizeof why, "%s", err);
+            tjJ_fail(err, errlen, st, "code loaded from the disk cache (%s): %s", path, why);
+        }
         if (st == TJ_OK && !live) {
             m->next = *tjJ_engine_live(eng);
             *tjJ_engine_live(eng) = m;

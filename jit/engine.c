@@ -71,6 +71,18 @@ tj_status tjJ_fail(char *err, size_t errlen, tj_status st, const char *fmt, ...)
     return st;
 }
 
+bool tjJ_fault(const char *point)
+{
+    const char *env = getenv("TJ_JIT_FAULT");
+    size_t n = strlen(point);
+    for (const char *p = env; p && *p; p += strcspn(p, ",")) {
+        p += *p == ',';
+        if (!strncmp(p, point, n) && (p[n] == ',' || p[n] == '\0'))
+            return true;
+    }
+    return false;
+}
+
 tj_status tjJ_fail_llvm(char *err, size_t errlen, const char *what, LLVMErrorRef e)
 {
     char *msg = LLVMGetErrorMessage(e); /* consumes e */
@@ -245,6 +257,8 @@ tj_status tjJ_engine_add_objects_locked(tjJ_engine *eng, LLVMMemoryBufferRef *ob
     for (; g < nobj; g++) {
         LLVMErrorRef e = LLVMOrcLLJITAddObjectFileWithRT(eng->jit, t, objs[g]); /* takes it */
         objs[g] = NULL;
+        if (!e && tjJ_fault("add"))
+            e = LLVMCreateStringError("injected fault (TJ_JIT_FAULT=add)");
         if (e) {
             st = tjJ_fail_llvm(err, errlen, "adding compiled code to the JIT failed", e);
             goto fail;
@@ -252,7 +266,9 @@ tj_status tjJ_engine_add_objects_locked(tjJ_engine *eng, LLVMMemoryBufferRef *ob
     }
     for (int i = 0; i < n; i++) {
         LLVMOrcExecutorAddress addr = 0;
-        LLVMErrorRef e = LLVMOrcLLJITLookup(eng->jit, &addr, syms[i]); /* links the objects */
+        LLVMErrorRef e = tjJ_fault("lookup")
+                             ? LLVMCreateStringError("injected fault (TJ_JIT_FAULT=lookup)")
+                             : LLVMOrcLLJITLookup(eng->jit, &addr, syms[i]); /* links them */
         if (e) {
             char what[sizeof eng->session_err + 256];
             if (eng->session_err[0])

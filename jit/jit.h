@@ -43,6 +43,10 @@ TJ_HIDDEN void tjJ_module_free(tjJ_module *m);
 /* Writes a sentence into err (may be NULL) and returns st. */
 TJ_HIDDEN tj_status tjJ_fail(char *err, size_t errlen, tj_status st, const char *fmt, ...)
     TJ_PRINTF(4, 5);
+/* Test hook (issue 7): true when $TJ_JIT_FAULT names `point` (a comma-separated list of verify,
+ * add, lookup, cache). Each point then fails as LLVM's own failure there would, so the tests see
+ * the real fallback path: the function runs in the reference executor, reported. */
+TJ_HIDDEN bool tjJ_fault(const char *point);
 /* Consumes e and writes "what: <LLVM message>" into err; returns TJ_ERR_JIT. */
 TJ_HIDDEN tj_status tjJ_fail_llvm(char *err, size_t errlen, const char *what, LLVMErrorRef e);
 /* A new target machine for the engine's host (triple, CPU, features, PIC, O3 codegen); the

@@ -210,8 +210,11 @@ bool tjJ_cache_load(const char *path, const uint8_t *digest, tjJ_artifacts *out)
         p += sizes[g * 3];
         out->ir_opt[g] = read_text(p, sizes[g * 3 + 1]);
         p += sizes[g * 3 + 1];
-        out->obj[g] = LLVMCreateMemoryBufferWithMemoryRangeCopy((const char *)p,
-                                                                sizes[g * 3 + 2], "tj.o");
+        /* the cache fault: an object the checksum passes but LLVM cannot load */
+        static const char junk[] = "injected fault (TJ_JIT_FAULT=cache): not an object file";
+        bool fault = tjJ_fault("cache");
+        out->obj[g] = LLVMCreateMemoryBufferWithMemoryRangeCopy(
+            fault ? junk : (const char *)p, fault ? sizeof junk : sizes[g * 3 + 2], "tj.o");
         p += sizes[g * 3 + 2];
         ok = out->ir[g] && out->ir_opt[g] && out->obj[g];
     }

@@ -151,14 +151,16 @@ bool tjA_is_contiguous(const tj_array *a)
 /* ---- construction and destruction ------------------------------------------------------------ */
 
 /* The header with shape and contiguous strides, no data. */
-static tj_array *new_header(const char *fn, tj_dtype dtype, int ndim, const int64_t *shape,
-                            int64_t size)
+static tj_array *new_header(tj_ctx *ctx, const char *fn, tj_dtype dtype, int ndim,
+                            const int64_t *shape, int64_t size)
 {
-    tj_array *a = calloc(1, sizeof *a);
+    tj_array *a = tjC_calloc(ctx, 1, sizeof *a);
     if (!a) {
         tjA_error(TJ_ERR_NOMEM, "%s: out of memory allocating an array header", fn);
         return NULL;
     }
+    if (ctx)
+        a->mem = ctx->mem;
     a->magic = TJ_ARRAY_MAGIC;
     atomic_init(&a->refcount, 1);
     a->dtype = dtype;
@@ -170,23 +172,31 @@ static tj_array *new_header(const char *fn, tj_dtype dtype, int ndim, const int6
     return a;
 }
 
-static tj_array *alloc_array(const char *fn, tj_dtype dtype, int ndim, const int64_t *shape,
-                             bool zero)
+/* The header and its aligned data block, both from ctx's allocator. */
+static tj_array *alloc_array(tj_ctx *ctx, const char *fn, tj_dtype dtype, int ndim,
+                             const int64_t *shape, bool zero)
 {
     int64_t size;
     size_t bytes;
     if (!check_shape(fn, dtype, ndim, shape, &size, &bytes))
         return NULL;
-    tj_array *a = new_header(fn, dtype, ndim, shape, size);
+    tj_array *a = new_header(ctx, fn, dtype, ndim, shape, size);
     if (!a)
         return NULL;
-    /* aligned_alloc wants a multiple of the alignment; zero bytes still gets a real block */
+    /* aligned_alloc wants a multiple of the alignment; zero bytes still gets a real block. A
+     * user allocator gives no alignment promise: take TJ_ALIGN more and align inside. */
     size_t rounded = bytes ? (bytes + TJ_ALIGN - 1) / TJ_ALIGN * TJ_ALIGN : TJ_ALIGN;
-    a->data = aligned_alloc(TJ_ALIGN, rounded);
+    if (ctx && ctx->mem.malloc_fn) {
+        a->raw = tjC_malloc(ctx, rounded + TJ_ALIGN);
+        a->data = a->raw ? (char *)(((uintptr_t)a->raw + TJ_ALIGN - 1) & ~(uintptr_t)(TJ_ALIGN - 1))
+                         : NULL;
+    } else {
+        a->raw = a->data = aligned_alloc(TJ_ALIGN, rounded);
+    }
     if (!a->data) {
         tjA_error(TJ_ERR_NOMEM, "%s: out of memory allocating %zu bytes for %" PRId64 " %s", fn,
                   bytes, size, tj_dtype_name(dtype));
-        free(a);
+        tjC_mem_free(&a->mem, a);
         return NULL;
     }
     if (zero)
@@ -195,14 +205,14 @@ static tj_array *alloc_array(const char *fn, tj_dtype dtype, int ndim, const int
     return a;
 }
 
-tj_array *tjA_alloc(tj_dtype dtype, int ndim, const int64_t *shape, bool zero)
+tj_array *tjA_alloc(tj_ctx *ctx, tj_dtype dtype, int ndim, const int64_t *shape, bool zero)
 {
-    return alloc_array("array allocation", dtype, ndim, shape, zero);
+    return alloc_array(ctx, "array allocation", dtype, ndim, shape, zero);
 }
 
 tj_array *tj_array_new(tj_dtype dtype, int ndim, const int64_t *shape)
 {
-    return alloc_array("tj_array_new", dtype, ndim, shape, true);
+    return alloc_array(NULL, "tj_array_new", dtype, ndim, shape, true);
 }
 
 tj_array *tj_array_from_data(tj_dtype dtype, int ndim, const int64_t *shape, const void *data)
@@ -212,7 +222,7 @@ tj_array *tj_array_from_data(tj_dtype dtype, int ndim, const int64_t *shape, con
                                   "array's elements in C order");
         return NULL;
     }
-    tj_array *a = alloc_array("tj_array_from_data", dtype, ndim, shape, false);
+    tj_array *a = alloc_array(NULL, "tj_array_from_data", dtype, ndim, shape, false);
     if (!a)
         return NULL;
     if (dtype == TJ_BOOL) {
@@ -230,6 +240,13 @@ tj_array *tj_array_wrap(tj_dtype dtype, int ndim, const int64_t *shape,
                         const int64_t *strides_bytes, void *data, void (*release)(void *),
                         void *release_arg)
 {
+    return tjA_wrap(NULL, dtype, ndim, shape, strides_bytes, data, release, release_arg);
+}
+
+tj_array *tjA_wrap(tj_ctx *ctx, tj_dtype dtype, int ndim, const int64_t *shape,
+                   const int64_t *strides_bytes, void *data, void (*release)(void *),
+                   void *release_arg)
+{
     int64_t size;
     size_t bytes;
     if (!data) {
@@ -238,7 +255,7 @@ tj_array *tj_array_wrap(tj_dtype dtype, int ndim, const int64_t *shape,
     }
     if (!check_shape("tj_array_wrap", dtype, ndim, shape, &size, &bytes))
         return NULL;
-    tj_array *a = new_header("tj_array_wrap", dtype, ndim, shape, size);
+    tj_array *a = new_header(ctx, "tj_array_wrap", dtype, ndim, shape, size);
     if (!a)
         return NULL; /* on failure the caller keeps its buffer: release is not called */
     if (strides_bytes && ndim > 0)
@@ -250,9 +267,11 @@ tj_array *tj_array_wrap(tj_dtype dtype, int ndim, const int64_t *shape,
     return a;
 }
 
-tj_array *tj_array_scalar(tj_dtype dtype, double value)
+tj_array *tj_array_scalar(tj_dtype dtype, double value) { return tjA_scalar(NULL, dtype, value); }
+
+tj_array *tjA_scalar(tj_ctx *ctx, tj_dtype dtype, double value)
 {
-    tj_array *a = alloc_array("tj_array_scalar", dtype, 0, NULL, false);
+    tj_array *a = alloc_array(ctx, "tj_array_scalar", dtype, 0, NULL, false);
     if (a)
         tjA_store(dtype, a->data, 0, value);
     return a;
@@ -274,11 +293,12 @@ void tj_array_unref(tj_array *a)
     if (atomic_fetch_sub_explicit(&a->refcount, 1, memory_order_acq_rel) != 1)
         return;
     if (a->owns_data)
-        free(a->data);
+        tjC_mem_free(&a->mem, a->raw);
     else if (a->release)
         a->release(a->release_arg);
     a->magic = 0; /* a stale handle then fails tjA_valid instead of being used */
-    free(a);
+    tj_allocator mem = a->mem;
+    tjC_mem_free(&mem, a);
 }
 
 /* ---- accessors ------------------------------------------------------------------------------- */
@@ -379,11 +399,11 @@ void tjA_copy_into(tj_array *dst, const tj_array *src)
     }
 }
 
-tj_array *tjA_convert(const tj_array *src, tj_dtype d)
+tj_array *tjA_convert(tj_ctx *ctx, const tj_array *src, tj_dtype d)
 {
     if (!check_array(src, "tjA_convert", "src"))
         return NULL;
-    tj_array *dst = alloc_array("tjA_convert", d, src->ndim, src->shape, false);
+    tj_array *dst = alloc_array(ctx, "tjA_convert", d, src->ndim, src->shape, false);
     if (dst)
         tjA_copy_into(dst, src);
     return dst;
@@ -393,7 +413,7 @@ tj_array *tj_array_copy(const tj_array *a)
 {
     if (!check_array(a, "tj_array_copy", "the array"))
         return NULL;
-    tj_array *c = alloc_array("tj_array_copy", a->dtype, a->ndim, a->shape, false);
+    tj_array *c = alloc_array(NULL, "tj_array_copy", a->dtype, a->ndim, a->shape, false);
     if (c)
         tjA_copy_into(c, a);
     return c;

@@ -68,7 +68,7 @@ tj_var *tj_constant(tj_ctx *ctx, const tj_array *value)
         tjC_error(ctx, TJ_ERR_INVALID, "tj_constant: value is NULL or not a live tj_array");
         return NULL;
     }
-    tj_array *copy = tjA_convert(value, value->dtype);
+    tj_array *copy = tjA_convert(ctx, value, value->dtype);
     if (!copy) {
         tjC_error(ctx, TJ_ERR_NOMEM, "tj_constant: out of memory copying the value");
         return NULL;
@@ -143,7 +143,7 @@ tj_var *tj_shared(tj_ctx *ctx, tj_array *value, const char *name, bool borrow)
                   name ? name : "(unnamed)");
         return NULL;
     }
-    tj_array *held = borrow ? tj_array_ref(value) : tjA_convert(value, value->dtype);
+    tj_array *held = borrow ? tj_array_ref(value) : tjA_convert(ctx, value, value->dtype);
     if (!held) {
         tjC_error(ctx, TJ_ERR_NOMEM, "tj_shared: out of memory copying the value of '%s'",
                   name ? name : "(unnamed)");
@@ -177,7 +177,8 @@ tj_array *tj_shared_get(tj_var *shared, bool borrow)
         return NULL;
     pthread_rwlock_rdlock(&shared->ctx->shared_lock); /* a concurrent call may update it */
     tj_array *copy = borrow ? tj_array_ref(shared->value)
-                            : tjA_convert(shared->value, shared->value->dtype);
+                            : tjA_convert(shared->ctx, shared->value,
+                                          shared->value->dtype);
     pthread_rwlock_unlock(&shared->ctx->shared_lock);
     if (!copy)
         tjC_error(shared->ctx, TJ_ERR_NOMEM, "tj_shared_get: out of memory copying '%s'",
@@ -206,7 +207,7 @@ tj_status tj_shared_set(tj_var *shared, tj_array *value, bool borrow)
     if (value->dtype == shared->dtype && borrow)
         held = tj_array_ref(value);
     else
-        held = tjA_convert(value, shared->dtype);
+        held = tjA_convert(shared->ctx, value, shared->dtype);
     if (!held)
         return tjC_error(ctx, TJ_ERR_NOMEM, "tj_shared_set: out of memory copying '%s'", name);
     pthread_rwlock_wrlock(&ctx->shared_lock);

@@ -63,7 +63,7 @@ static tj_var *as_dtype(tj_var *v, tj_dtype d)
     if (!v || (v->dtype == d && !v->weak))
         return v;
     if (v->op == TJ_OP_CONSTANT && v->ndim == 0) {
-        tj_array *a = tjA_convert(v->value, d);
+        tj_array *a = tjA_convert(v->ctx, v->value, d);
         if (!a) {
             tjC_error(v->ctx, TJ_ERR_NOMEM, "out of memory converting a literal");
             return NULL;

@@ -125,6 +125,12 @@ void tjF_code_release(tj_ctx *ctx, tjF_code *code)
     code_free(code);
 }
 
+bool tjF_jit_off(void)
+{
+    const char *env = getenv("TJ_JIT");
+    return env && !strcmp(env, "off");
+}
+
 tjK_fn const *tjF_code_fns(const tjF_code *code) { return code ? code->fns : NULL; }
 struct tjJ_module *tjF_code_module(const tjF_code *code) { return code ? code->module : NULL; }
 

@@ -16,16 +16,92 @@ struct tjC_block {
 
 #define ARENA_BLOCK (64 * 1024)
 
-tj_ctx *tj_ctx_new(void)
+/* ---- the allocator -------------------------------------------------------------------------- */
+
+static bool hooked(const tj_allocator *m)
 {
-    tj_ctx *ctx = calloc(1, sizeof *ctx);
-    if (!ctx)
+    return m && m->malloc_fn && m->realloc_fn && m->free_fn;
+}
+
+void *tjC_mem_malloc(const tj_allocator *m, size_t bytes)
+{
+    bytes = bytes ? bytes : 1;
+    return hooked(m) ? m->malloc_fn(m->user, bytes) : malloc(bytes);
+}
+
+void *tjC_mem_calloc(const tj_allocator *m, size_t n, size_t size)
+{
+    size_t bytes;
+    if (__builtin_mul_overflow(n, size, &bytes))
         return NULL;
+    void *p = tjC_mem_malloc(m, bytes);
+    if (p)
+        memset(p, 0, bytes);
+    return p;
+}
+
+void *tjC_mem_realloc(const tj_allocator *m, void *p, size_t bytes)
+{
+    bytes = bytes ? bytes : 1;
+    if (!hooked(m))
+        return realloc(p, bytes);
+    return p ? m->realloc_fn(m->user, p, bytes) : m->malloc_fn(m->user, bytes);
+}
+
+void tjC_mem_free(const tj_allocator *m, void *p)
+{
+    if (!p)
+        return;
+    if (hooked(m))
+        m->free_fn(m->user, p);
+    else
+        free(p);
+}
+
+void *tjC_malloc(tj_ctx *ctx, size_t bytes)
+{
+    return tjC_mem_malloc(ctx ? &ctx->mem : NULL, bytes);
+}
+void *tjC_calloc(tj_ctx *ctx, size_t n, size_t size)
+{
+    return tjC_mem_calloc(ctx ? &ctx->mem : NULL, n, size);
+}
+void *tjC_realloc(tj_ctx *ctx, void *p, size_t bytes)
+{
+    return tjC_mem_realloc(ctx ? &ctx->mem : NULL, p, bytes);
+}
+void tjC_free(tj_ctx *ctx, void *p) { tjC_mem_free(ctx ? &ctx->mem : NULL, p); }
+
+char *tjC_heap_strdup(tj_ctx *ctx, const char *s)
+{
+    if (!s)
+        return NULL;
+    size_t n = strlen(s) + 1;
+    char *p = tjC_malloc(ctx, n);
+    if (p)
+        memcpy(p, s, n);
+    return p;
+}
+
+/* ---- the context ---------------------------------------------------------------------------- */
+
+tj_ctx *tj_ctx_new(void) { return tj_ctx_new_with_allocator(NULL); }
+
+tj_ctx *tj_ctx_new_with_allocator(const tj_allocator *alloc)
+{
+    tj_allocator mem = hooked(alloc) ? *alloc : (tj_allocator){0};
+    tj_ctx *ctx = tjC_mem_calloc(&mem, 1, sizeof *ctx);
+    if (!ctx) {
+        tjA_error(TJ_ERR_NOMEM, "tj_ctx_new: out of memory allocating the context");
+        return NULL;
+    }
+    ctx->mem = mem;
     ctx->magic = TJ_CTX_MAGIC;
     ctx->nbuckets = 1024;
-    ctx->buckets = calloc(ctx->nbuckets, sizeof *ctx->buckets);
+    ctx->buckets = tjC_calloc(ctx, ctx->nbuckets, sizeof *ctx->buckets);
     if (!ctx->buckets) {
-        free(ctx);
+        tjA_error(TJ_ERR_NOMEM, "tj_ctx_new: out of memory allocating the context");
+        tjC_mem_free(&mem, ctx);
         return NULL;
     }
     pthread_rwlock_init(&ctx->shared_lock, NULL);
@@ -40,16 +116,17 @@ void tj_ctx_free(tj_ctx *ctx)
     tjF_free_all(ctx);
     for (size_t i = 0; i < ctx->nvars; i++)
         tj_array_unref(ctx->vars[i]->value);
-    free(ctx->vars);
-    free(ctx->buckets);
+    tjC_free(ctx, ctx->vars);
+    tjC_free(ctx, ctx->buckets);
     for (tjC_block *b = ctx->arena, *next; b; b = next) {
         next = b->next;
-        free(b);
+        tjC_free(ctx, b);
     }
     pthread_rwlock_destroy(&ctx->shared_lock);
     pthread_mutex_destroy(&ctx->err_lock);
     ctx->magic = 0;
-    free(ctx);
+    tj_allocator mem = ctx->mem;
+    tjC_mem_free(&mem, ctx);
 }
 
 bool tjC_valid(const tj_ctx *ctx) { return ctx && ctx->magic == TJ_CTX_MAGIC; }
@@ -143,7 +220,7 @@ void *tjC_alloc(tj_ctx *ctx, size_t bytes)
     tjC_block *b = ctx->arena;
     if (!b || b->cap - b->used < bytes) {
         size_t cap = bytes > ARENA_BLOCK ? bytes : ARENA_BLOCK;
-        tjC_block *nb = malloc(sizeof *nb + cap);
+        tjC_block *nb = tjC_malloc(ctx, sizeof *nb + cap);
         if (!nb) {
             tjC_error(ctx, TJ_ERR_NOMEM, "out of memory allocating %zu bytes for the graph", bytes);
             return NULL;

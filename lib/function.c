@@ -303,11 +303,17 @@ static tj_status build_plan(tj_fn *fn)
         rc = tjS_plan_chains(ctx, fn->plan);
     if (rc != TJ_OK)
         return rc;
+    if (tjF_jit_off()) {
+        snprintf(fn->jit_reason, sizeof fn->jit_reason, "the JIT is off (TJ_JIT=off)");
+        fn->jitted = false;
+        return TJ_OK;
+    }
     rc = tjF_code_get(ctx, fn->plan, &fn->code);
     if (rc == TJ_ERR_JIT) {
         /* reported, never silent: the function still works, in the reference executor */
+        snprintf(fn->jit_reason, sizeof fn->jit_reason, "%s", ctx->errmsg);
         tjC_log(ctx, "tj_function '%s': %s; running it in the reference executor", tjF_name(fn),
-                ctx->errmsg);
+                fn->jit_reason);
         fn->jitted = false;
         return TJ_OK;
     }
@@ -391,7 +397,10 @@ static tj_status compile(tj_fn *fn, const tj_function_opts *o)
         rc = tjF_graph_lookup(fn, &key, &hit, &plan_inputs, &plan_shared);
     if (rc == TJ_OK && !hit)
         rc = optimize(fn);
-    if (rc == TJ_OK && !hit && fn->mode != TJ_MODE_FAST_COMPILE)
+    if (fn->mode == TJ_MODE_FAST_COMPILE)
+        snprintf(fn->jit_reason, sizeof fn->jit_reason,
+                 "FAST_COMPILE mode runs the reference executor");
+    else if (rc == TJ_OK && !hit)
         rc = build_plan(fn);
     if (rc == TJ_OK && fn->plan)
         rc = attach_plan(fn);
@@ -466,13 +475,17 @@ int tj_fn_nin(const tj_fn *fn) { return tjF_valid(fn) ? fn->nin : -1; }
 int tj_fn_nout(const tj_fn *fn) { return tjF_valid(fn) ? fn->nout : -1; }
 bool tj_fn_jitted(const tj_fn *fn) { return tjF_valid(fn) && fn->jitted && fn->mode != TJ_MODE_FAST_COMPILE; }
 
+const char *tj_fn_jit_reason(const tj_fn *fn) { return tjF_valid(fn) ? fn->jit_reason : NULL; }
+
 static char *no_code_text(tj_fn *fn, const char *what)
 {
-    char buf[256];
-    snprintf(buf, sizeof buf, "; function '%s' has no %s: %s\n", tjF_name(fn), what,
-             fn->mode == TJ_MODE_FAST_COMPILE ? "it runs in the reference executor (FAST_COMPILE)"
-             : fn->jitted ? "it has no fused kernels (only BLAS and view steps)"
-                          : "the JIT failed and it runs in the reference executor");
+    char buf[sizeof fn->jit_reason + 256];
+    if (fn->jitted)
+        snprintf(buf, sizeof buf, "; function '%s' has no %s: it has no fused kernels (only "
+                 "BLAS and view steps)\n", tjF_name(fn), what);
+    else
+        snprintf(buf, sizeof buf, "; function '%s' has no %s: it runs in the reference executor "
+                 "(%s)\n", tjF_name(fn), what, fn->jit_reason);
     return strdup(buf);
 }
 

@@ -171,8 +171,8 @@ typedef struct tjS_mem {
 } tjS_mem;
 /* The array for result slot s (dtype, shape): mem->into[s], a pooled buffer or a new one;
  * NULL when out of memory. */
-TJ_HIDDEN tj_array *tjS_out_array(const tjS_mem *mem, int s, tj_dtype dtype, int ndim,
-                                  const int64_t *shape);
+TJ_HIDDEN tj_array *tjS_out_array(tj_ctx *ctx, const tjS_mem *mem, int s, tj_dtype dtype,
+                                  int ndim,                                  const int64_t *shape);
 /* Gives up slot s's array: into the pool when nothing else holds it, else one reference less. */
 TJ_HIDDEN void tjS_release(const tjS_mem *mem, int s, tj_array *a);
 /* End of a call: frees pooled buffers nobody released during it (input shapes changed). */
@@ -202,6 +202,8 @@ TJ_HIDDEN struct tjJ_module *tjF_code_module(const tjF_code *code);
 TJ_HIDDEN void tjF_cache_free(tj_ctx *ctx);
 /* The head of the context's graph cache list (lib/graph_cache.c); NULL when out of memory. */
 TJ_HIDDEN struct tjF_entry **tjF_cache_graphs(tj_ctx *ctx);
+/* True when the environment forces every function into the reference executor (TJ_JIT=off). */
+TJ_HIDDEN bool tjF_jit_off(void);
 
 /* Frees every function of ctx, then the code cache and the JIT engine (context teardown). */
 TJ_HIDDEN void tjF_free_all(tj_ctx *ctx);
@@ -230,6 +232,8 @@ struct tj_fn {
     tjS_plan *plan;   /* FAST_RUN and DEBUG */
     tjF_code *code;
     bool jitted;
+    /* why it runs in the reference executor ("" when jitted) */
+    char jit_reason[sizeof((tj_ctx *)0)->errmsg];
     int *out_slot;    /* per entry of outs: its slot in the plan */
     bool *keep;       /* per slot: do not release during the run */
     bool *poolable;   /* per slot: its buffer may be kept for the next call (tjS_mem) */

@@ -100,7 +100,7 @@ static tj_status convert_input(tj_fn *fn, int i, tj_array *a, tj_array **out, bo
                          "conversion can lose precision (set allow_input_downcast = 1 to accept "
                          "it, or cast the data)",
                          tjF_name(fn), i, DESCRIBE, tj_dtype_name(v->dtype), tj_dtype_name(a->dtype));
-    *out = tjA_convert(a, v->dtype);
+    *out = tjA_convert(fn->ctx, a, v->dtype);
     *owned = *out != NULL;
     return *out ? TJ_OK : tjC_error(ctx, TJ_ERR_NOMEM, "tj_call: out of memory converting input");
 #undef DESCRIBE
@@ -160,7 +160,8 @@ static tj_status compare_results(tj_fn *fn, tj_array **jit, tj_array **ref)
                     !memcmp(a->shape, b->shape, sizeof(int64_t) * (size_t)a->ndim);
         int64_t bad = -1;
         if (same && a->size > 0) {
-            tj_array *ca = tjA_convert(a, TJ_FLOAT64), *cb = tjA_convert(b, TJ_FLOAT64);
+            tj_array *ca = tjA_convert(fn->ctx, a, TJ_FLOAT64);
+            tj_array *cb = tjA_convert(fn->ctx, b, TJ_FLOAT64);
             if (!ca || !cb) {
                 tj_array_unref(ca);
                 tj_array_unref(cb);
@@ -190,7 +191,7 @@ static tj_status make_private(tj_ctx *ctx, tj_array **a)
 {
     if (atomic_load(&(*a)->refcount) == 1 && (*a)->owns_data)
         return TJ_OK;
-    tj_array *copy = tjA_convert(*a, (*a)->dtype);
+    tj_array *copy = tjA_convert(ctx, *a, (*a)->dtype);
     if (!copy)
         return tjC_error(ctx, TJ_ERR_NOMEM, "tj_call: out of memory copying an output");
     tj_array_unref(*a);

@@ -67,7 +67,7 @@ static bool node_equal(const tj_var *v, tj_op op, tj_dtype dtype, int ndim, uint
 static bool grow_table(tj_ctx *ctx)
 {
     size_t nb = ctx->nbuckets * 2;
-    tj_var **b = calloc(nb, sizeof *b);
+    tj_var **b = tjC_calloc(ctx, nb, sizeof *b);
     if (!b)
         return false;
     for (size_t i = 0; i < ctx->nbuckets; i++) {
@@ -77,7 +77,7 @@ static bool grow_table(tj_ctx *ctx)
             b[v->hash & (nb - 1)] = v;
         }
     }
-    free(ctx->buckets);
+    tjC_free(ctx, ctx->buckets);
     ctx->buckets = b;
     ctx->nbuckets = nb;
     return true;
@@ -100,7 +100,7 @@ static tj_var *make(tj_ctx *ctx, tj_op op, tj_dtype dtype, int ndim, uint32_t bc
     }
     if (ctx->nvars == ctx->vars_cap) {
         size_t cap = ctx->vars_cap ? ctx->vars_cap * 2 : 256;
-        tj_var **vs = realloc(ctx->vars, cap * sizeof *vs);
+        tj_var **vs = tjC_realloc(ctx, ctx->vars, cap * sizeof *vs);
         if (!vs)
             goto nomem;
         ctx->vars = vs;

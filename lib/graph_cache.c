@@ -95,7 +95,7 @@ static bool put_value(tjF_key *k, const tj_array *a)
         put(k, a->data, (size_t)a->size * tj_dtype_size(a->dtype));
         return true;
     }
-    tj_array *c = tjA_convert(a, a->dtype);
+    tj_array *c = tjA_convert(NULL, a, a->dtype); /* a moment's copy */
     if (c)
         put(k, c->data, (size_t)c->size * tj_dtype_size(c->dtype));
     tj_array_unref(c);

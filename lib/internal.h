@@ -72,17 +72,26 @@ struct tj_array {
     void (*release)(void *);        /* NULL: data is owned and freed with free() unless inline */
     void *release_arg;
     bool owns_data;
+    void *raw;       /* owned data: the block the allocator gave (data is aligned inside it) */
+    tj_allocator mem; /* what allocated the header and owned data (zeroed: the C library) */
 };
 
-/* Allocation with an overflow-checked element count; errors go to the thread's array slot. */
-TJ_HIDDEN tj_array *tjA_alloc(tj_dtype dtype, int ndim, const int64_t *shape, bool zero);
+/* Allocation with an overflow-checked element count; errors go to the thread's array slot. The
+ * array's memory comes from ctx's allocator (ctx NULL: the C library) and it remembers it. */
+TJ_HIDDEN tj_array *tjA_alloc(tj_ctx *ctx, tj_dtype dtype, int ndim, const int64_t *shape,
+                              bool zero);
 TJ_HIDDEN bool tjA_is_contiguous(const tj_array *a);
 /* Checked product of a shape; false on overflow or a negative entry. */
 TJ_HIDDEN bool tjA_shape_size(int ndim, const int64_t *shape, int64_t *out);
 /* Copies src into dst (same shape, any strides), converting dtype. */
 TJ_HIDDEN void tjA_copy_into(tj_array *dst, const tj_array *src);
-/* A converted C-contiguous copy of src in dtype d. */
-TJ_HIDDEN tj_array *tjA_convert(const tj_array *src, tj_dtype d);
+/* A converted C-contiguous copy of src in dtype d (memory from ctx's allocator, as tjA_alloc). */
+TJ_HIDDEN tj_array *tjA_convert(tj_ctx *ctx, const tj_array *src, tj_dtype d);
+/* tj_array_wrap and tj_array_scalar with the header (and data) from ctx's allocator. */
+TJ_HIDDEN tj_array *tjA_wrap(tj_ctx *ctx, tj_dtype dtype, int ndim, const int64_t *shape,
+                             const int64_t *strides_bytes, void *data, void (*release)(void *),
+                             void *release_arg);
+TJ_HIDDEN tj_array *tjA_scalar(tj_ctx *ctx, tj_dtype dtype, double value);
 /* Records an error for context-less calls (tj_errcode(NULL)). */
 TJ_HIDDEN void tjA_error(tj_status st, const char *fmt, ...) TJ_PRINTF(2, 3);
 TJ_HIDDEN tj_status tjA_last_status(void);  /* this thread's last array error */
@@ -144,12 +153,27 @@ struct tj_ctx {
     tjF_cache *cache;       /* compiled code by structural hash */
     tj_stats stats;
     _Atomic int num_threads; /* tj_ctx_set_num_threads; 0: the process default (lib/pool.c) */
+    tj_allocator mem;       /* every allocation made for the context (zeroed: the C library) */
 };
 
 TJ_HIDDEN bool tjC_valid(const tj_ctx *ctx);
 /* Records an error (the most recent failure wins) and returns st. */
 TJ_HIDDEN tj_status tjC_error(tj_ctx *ctx, tj_status st, const char *fmt, ...) TJ_PRINTF(3, 4);
 TJ_HIDDEN void tjC_log(tj_ctx *ctx, const char *fmt, ...) TJ_PRINTF(2, 3);
+/* The allocator's malloc/calloc/realloc/free (m NULL or its functions NULL: the C library's).
+ * Zero sizes are made 1; calloc checks n * size for overflow. They record no error. */
+TJ_HIDDEN void *tjC_mem_malloc(const tj_allocator *m, size_t bytes);
+TJ_HIDDEN void *tjC_mem_calloc(const tj_allocator *m, size_t n, size_t size);
+TJ_HIDDEN void *tjC_mem_realloc(const tj_allocator *m, void *p, size_t bytes);
+TJ_HIDDEN void tjC_mem_free(const tj_allocator *m, void *p);
+/* The same through ctx's allocator (ctx NULL: the C library): every heap allocation made for a
+ * context uses these, and the block goes back through tjC_free. */
+TJ_HIDDEN void *tjC_malloc(tj_ctx *ctx, size_t bytes);
+TJ_HIDDEN void *tjC_calloc(tj_ctx *ctx, size_t n, size_t size);
+TJ_HIDDEN void *tjC_realloc(tj_ctx *ctx, void *p, size_t bytes);
+TJ_HIDDEN void tjC_free(tj_ctx *ctx, void *p);
+/* A heap copy of s through ctx's allocator (released with tjC_free); NULL for NULL or failure. */
+TJ_HIDDEN char *tjC_heap_strdup(tj_ctx *ctx, const char *s);
 /* Arena memory, freed with the context; zeroed. NULL (and TJ_ERR_NOMEM recorded) on failure. */
 TJ_HIDDEN void *tjC_alloc(tj_ctx *ctx, size_t bytes);
 TJ_HIDDEN char *tjC_strdup(tj_ctx *ctx, const char *s);

@@ -28,7 +28,7 @@ tj_status tjI_error(tj_ctx *ctx, const tj_var *node, tj_status st, const char *f
 
 tj_status tjI_alloc(tj_ctx *ctx, const tj_var *node, int ndim, const int64_t *shape, tj_array **out)
 {
-    *out = tjA_alloc(node->dtype, ndim, shape, false);
+    *out = tjA_alloc(ctx, node->dtype, ndim, shape, false);
     if (*out)
         return TJ_OK;
     tj_status st = tjA_last_status();

@@ -85,7 +85,7 @@ static tj_status index_region(tj_ctx *ctx, const tj_var *node, const tj_array *x
 static tj_status take_indices(tj_ctx *ctx, const tj_var *node, const tj_array *idx, int ax,
                               int64_t len, tj_array **out)
 {
-    *out = tjA_convert(idx, TJ_INT64);
+    *out = tjA_convert(ctx, idx, TJ_INT64);
     if (!*out)
         return tjI_error(ctx, node, TJ_ERR_NOMEM, "out of memory reading the indices");
     int64_t *p = (int64_t *)(void *)(*out)->data;
@@ -267,7 +267,7 @@ static tj_status eval_set_inc(tj_ctx *ctx, const tj_var *node, tj_array *const *
     }
     if ((st = value_view(ctx, node, v, r.ndim, r.shape, &val)) != TJ_OK)
         goto done;
-    if (!(*out = tjA_convert(x, x->dtype))) {
+    if (!(*out = tjA_convert(ctx, x, x->dtype))) {
         st = tjI_error(ctx, node, TJ_ERR_NOMEM, "out of memory copying the input");
         goto done;
     }

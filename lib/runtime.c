@@ -57,7 +57,7 @@ static tj_status run_dot(tj_ctx *ctx, const tjS_step *st, tj_array **slots, cons
         shape[nd++] = a->shape[0];
     if (b->ndim == 2)
         shape[nd++] = b->shape[1];
-    tj_array *out = tjS_out_array(mem, st->out_slots[0], st->root->dtype, nd, shape);
+    tj_array *out = tjS_out_array(ctx, mem, st->out_slots[0], st->root->dtype, nd, shape);
     if (!out)
         return tjC_error(ctx, TJ_ERR_NOMEM, "out of memory for the result of a dot");
     tjP_blas_threads(tjP_threads(ctx));
@@ -176,7 +176,7 @@ tj_status tjS_kernel_begin(tj_ctx *ctx, const tjS_plan *plan, const tjS_step *st
     for (int i = 0; i < st->nin; i++) {
         tj_array *a = slots[st->in_slots[i]];
         if (!element_strides(a, st->in_bcast[i], nd, strides + i * TJ_MAX_NDIM)) {
-            tmp[i] = tjA_convert(a, a->dtype);
+            tmp[i] = tjA_convert(ctx, a, a->dtype);
             if (!tmp[i])
                 return tjC_error(ctx, TJ_ERR_NOMEM, "out of memory copying an operand");
             a = tmp[i];
@@ -197,7 +197,7 @@ tj_status tjS_kernel_begin(tj_ctx *ctx, const tjS_plan *plan, const tjS_step *st
             tjS_can_take(in_o, st->inplace_refs[o], st->out_nodes[o]->dtype, nd, shape))
             out = tj_array_ref(in_o);
         else
-            out = tjS_out_array(mem, so, st->out_nodes[o]->dtype, nd, shape);
+            out = tjS_out_array(ctx, mem, so, st->out_nodes[o]->dtype, nd, shape);
         if (!out)
             return tjC_error(ctx, TJ_ERR_NOMEM, "out of memory for the result of %s",
                              tjG_ops[st->root->op].name);

@@ -48,7 +48,7 @@ tj_status tjS_blas_out(tj_ctx *ctx, const tjS_step *st, tj_array *Z, const int64
         *out = tj_array_ref(Z); /* in place: Z's buffer becomes the result */
         return TJ_OK;
     }
-    *out = tjA_alloc(node->dtype, node->ndim, shape, false);
+    *out = tjA_alloc(ctx, node->dtype, node->ndim, shape, false);
     if (!*out) {
         char buf[160];
         return tjC_error(ctx, TJ_ERR_NOMEM, "out of memory for the result of %s",

@@ -92,8 +92,8 @@ static tj_status product_by_pieces(tj_ctx *ctx, chain_run *c, tj_array **product
     c->nblocks = (c->n + c->rb - 1) / c->rb;
     c->pieces = c->nblocks < MAX_PIECES ? (int)c->nblocks : MAX_PIECES;
     int64_t shape2[2] = {c->pieces, cols};
-    tj_array *P = tjA_alloc(c->dtype, 1, &cols, true);
-    tj_array *shares = c->pieces > 1 ? tjA_alloc(c->dtype, 2, shape2, false) : NULL;
+    tj_array *P = tjA_alloc(ctx, c->dtype, 1, &cols, true);
+    tj_array *shares = c->pieces > 1 ? tjA_alloc(ctx, c->dtype, 2, shape2, false) : NULL;
     if (!P || (c->pieces > 1 && !shares)) {
         tj_array_unref(P);
         tj_array_unref(shares);
@@ -145,7 +145,7 @@ static tj_status run_b(tj_ctx *ctx, const tjS_plan *plan, tjK_fn const *fns, tj_
         return rc == TJ_OK ? tjS_run_kernel(ctx, plan, B, fns[B->kernel], slots, mem) : rc;
     }
     c.alpha = tj_array_get(slots[A->in_slots[2]], NULL);
-    tj_array *v = tjS_out_array(mem, A->out_slots[0], c.dtype, 1, &c.n);
+    tj_array *v = tjS_out_array(ctx, mem, A->out_slots[0], c.dtype, 1, &c.n);
     if (!v)
         return tjC_error(ctx, TJ_ERR_NOMEM, "out of memory for the result of a gemv");
     slots[A->out_slots[0]] = v;

@@ -13,7 +13,8 @@ static bool same_layout(const tj_array *a, tj_dtype dtype, int ndim, const int64
            !memcmp(a->shape, shape, sizeof(int64_t) * (size_t)ndim);
 }
 
-tj_array *tjS_out_array(const tjS_mem *mem, int s, tj_dtype dtype, int ndim, const int64_t *shape)
+tj_array *tjS_out_array(tj_ctx *ctx, const tjS_mem *mem, int s, tj_dtype dtype, int ndim,
+                        const int64_t *shape)
 {
     if (mem && mem->into && mem->into[s] && same_layout(mem->into[s], dtype, ndim, shape))
         return tj_array_ref(mem->into[s]);
@@ -27,7 +28,7 @@ tj_array *tjS_out_array(const tjS_mem *mem, int s, tj_dtype dtype, int ndim, con
             return a;
         }
     }
-    return tjA_alloc(dtype, ndim, shape, false);
+    return tjA_alloc(ctx, dtype, ndim, shape, false);
 }
 
 void tjS_release(const tjS_mem *mem, int s, tj_array *a)

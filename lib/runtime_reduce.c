@@ -245,7 +245,7 @@ tj_status tjS_run_reduce(tj_ctx *ctx, const tjS_step *st, tjK_fn fn, const int64
         ost[d] = red || shape[d] == 1 ? 0 : acc;
         acc *= red ? 1 : shape[d];
     }
-    tj_array *out = tjA_alloc(dt, ond, oshape, false);
+    tj_array *out = tjA_alloc(ctx, dt, ond, oshape, false);
     if (!out)
         return nomem(ctx, st);
     slots[st->out_slots[0]] = out;

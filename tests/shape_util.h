@@ -117,7 +117,8 @@ static void run_mode(tj_mode mode, tj_var **in, tj_array **val, int nin, tj_var 
     cr_assert(f, "tj_function (%s) failed: %s",
               mode == TJ_MODE_FAST_RUN ? "FAST_RUN" : "FAST_COMPILE", tj_errmsg(ctx));
     if (mode == TJ_MODE_FAST_RUN)
-        cr_assert(tj_fn_jitted(f), "FAST_RUN must run the compiled plan");
+        cr_assert(tj_fn_jitted(f) != tjt_jit_off(),
+                  "FAST_RUN must run the compiled plan (the reference executor under TJ_JIT=off)");
     tj_status st = tj_call(f, val, res);
     cr_assert_eq(st, TJ_OK, "tj_call (%s) failed: %s",
                  mode == TJ_MODE_FAST_RUN ? "FAST_RUN" : "FAST_COMPILE", tj_errmsg(ctx));

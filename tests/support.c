@@ -65,3 +65,9 @@ double tjt_at(const tj_array *a, int64_t i)
     }
     return tj_array_get(a, idx);
 }
+
+bool tjt_jit_off(void)
+{
+    const char *e = getenv("TJ_JIT");
+    return e && !strcmp(e, "off");
+}

@@ -399,7 +399,7 @@ Test(wrap, transposed_view_by_byte_strides)
     cr_expect(tjA_is_contiguous(c));
     cr_expect_arr_eq(tj_array_data(c), expect, sizeof expect);
 
-    tj_array *f = tjA_convert(t, TJ_INT16);
+    tj_array *f = tjA_convert(NULL, t, TJ_INT16);
     int16_t expect16[] = {0, 3, 1, 4, 2, 5};
     cr_expect_arr_eq(tj_array_data(f), expect16, sizeof expect16);
 
@@ -519,7 +519,7 @@ Test(errors, bad_dtype, .init = reset)
     cr_expect_null(tj_array_from_data((tj_dtype)42, 0, NULL, "x"));
     expect_error(TJ_ERR_TYPE, "tj_array_from_data: dtype");
     tj_array *one = tj_array_scalar(TJ_FLOAT32, 1);
-    cr_expect_null(tjA_convert(one, TJ_NUM_DTYPES));
+    cr_expect_null(tjA_convert(NULL, one, TJ_NUM_DTYPES));
     expect_error(TJ_ERR_TYPE, "dtype");
     tj_array_unref(one);
 }
@@ -621,7 +621,7 @@ Test(errors, null_arrays_are_safe_and_sticky, .init = reset)
     cr_expect_eq(tj_array_set(bad, NULL, 0), TJ_ERR_INVALID);
     cr_expect_null(tj_array_to_string(bad));
     cr_expect_eq(tj_array_print(bad, stdout), -1);
-    cr_expect_null(tjA_convert(bad, TJ_FLOAT64));
+    cr_expect_null(tjA_convert(NULL, bad, TJ_FLOAT64));
     tj_array_unref(bad);
     expect_error(TJ_ERR_VALUE, "shape[0] is -5");
 

@@ -1100,7 +1100,7 @@ Test(interp, float32_pairwise_sum_accuracy)
 {
     enum { N = 10000000 };
     int64_t n = N;
-    tj_array *x = tjA_alloc(TJ_FLOAT32, 1, &n, false);
+    tj_array *x = tjA_alloc(NULL, TJ_FLOAT32, 1, &n, false);
     cr_assert(x);
     float *p = (float *)x->data;
     for (int i = 0; i < N; i++)

@@ -349,8 +349,9 @@ Test(opt, update_in_place_but_never_into_a_borrowed_buffer)
                 cr_expect(fabs(tj_array_get(now, &j) - ref[j]) < 1e-12, "step %d w[%lld]", step,
                           (long long)j);
             /* not borrowed: the same buffer holds the new values */
-            if (!borrow)
-                cr_expect_eq(tj_array_data(now), before, "the update was not made in place");
+            if (!borrow) /* the reference executor (TJ_JIT=off) makes a new value */
+                cr_expect_eq(tj_array_data(now) == before, !tjt_jit_off(),
+                             "the update was made in place: %d", tj_array_data(now) == before);
             tj_array_unref(now);
         }
         for (int64_t j = 0; j < 3; j++) /* borrowed: the user's array kept its values */

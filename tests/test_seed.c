@@ -30,7 +30,7 @@ ParameterizedTest(tj_mode *mode, seed, add_mul)
     tj_fn *f = tj_function(ctx, (tj_var *[]){x, y}, 2, (tj_var *[]){tj_add(x, y), tj_mul(x, y)},
                            2, &o);
     cr_assert(f, "%s", tj_errmsg(ctx));
-    cr_expect_eq(tj_fn_jitted(f), *mode != TJ_MODE_FAST_COMPILE);
+    cr_expect_eq(tj_fn_jitted(f), *mode != TJ_MODE_FAST_COMPILE && !tjt_jit_off());
     tj_array *a = tj_array_scalar(TJ_FLOAT32, 2), *b = tj_array_scalar(TJ_FLOAT32, 3), *out[2];
     cr_assert_eq(tj_call(f, (tj_array *[]){a, b}, out), TJ_OK, "%s", tj_errmsg(ctx));
     cr_expect_eq(tj_array_dtype(out[0]), TJ_FLOAT32);
@@ -254,8 +254,8 @@ Test(seed, code_cache_shares_compiled_code)
     tj_stats st;
     tj_ctx_stats(ctx, &st);
     /* made once (by LLVM, or loaded from a disk cache a previous run left), then shared */
-    cr_expect_eq(st.llvm_compiles + st.disk_cache_hits, 1);
-    cr_expect_eq(st.cache_hits, 1);
+    cr_expect_eq(st.llvm_compiles + st.disk_cache_hits, !tjt_jit_off());
+    cr_expect_eq(st.cache_hits, !tjt_jit_off());
     int64_t n = 5;
     tj_array *in = tjt_array(TJ_FLOAT32, 1, &n, (double[]){-2, -0.5, 0, 0.5, 2}), *o[2];
     for (int k = 0; k < 2; k++)

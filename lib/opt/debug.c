@@ -29,7 +29,7 @@ static int64_t first_difference(const tj_array *b, const tj_array *a, bool stabi
         *why = "the shapes differ";
         return 0;
     }
-    tj_array *cb = tjA_convert(b, TJ_FLOAT64), *ca = tjA_convert(a, TJ_FLOAT64);
+    tj_array *cb = tjA_convert(NULL, b, TJ_FLOAT64), *ca = tjA_convert(NULL, a, TJ_FLOAT64);
     int64_t bad = -1;
     if (!cb || !ca) {
         tj_array_unref(cb);
