@@ -15,16 +15,55 @@ struct tjC_block {
 
 #define ARENA_BLOCK (64 * 1024)
 
+/* Freed context headers are kept (magic cleared) and reused by tj_ctx_new, never returned to
+ * malloc: a stale tj_ctx handle then reads a header whose magic says it is dead (or, once reused,
+ * a live context) instead of freed memory. They number at most the peak of live contexts. */
+static pthread_mutex_t dead_lock = PTHREAD_MUTEX_INITIALIZER;
+static tj_ctx **dead_ctxs;
+static size_t ndead, dead_cap;
+
+static tj_ctx *header_new(void)
+{
+    tj_ctx *ctx = NULL;
+    pthread_mutex_lock(&dead_lock);
+    if (ndead)
+        ctx = dead_ctxs[--ndead];
+    pthread_mutex_unlock(&dead_lock);
+    if (ctx) {
+        memset(ctx, 0, sizeof *ctx);
+        return ctx;
+    }
+    return calloc(1, sizeof *ctx);
+}
+
+/* Out of memory for the list, the header is simply never reused (it stays dead and allocated). */
+static void header_free(tj_ctx *ctx)
+{
+    ctx->magic = 0;
+    pthread_mutex_lock(&dead_lock);
+    if (ndead == dead_cap) {
+        size_t cap = dead_cap ? dead_cap * 2 : 8;
+        tj_ctx **list = realloc(dead_ctxs, cap * sizeof *list);
+        if (list) {
+            dead_ctxs = list;
+            dead_cap = cap;
+        }
+    }
+    if (ndead < dead_cap)
+        dead_ctxs[ndead++] = ctx;
+    pthread_mutex_unlock(&dead_lock);
+}
+
 tj_ctx *tj_ctx_new(void)
 {
-    tj_ctx *ctx = calloc(1, sizeof *ctx);
+    tj_ctx *ctx = header_new();
     if (!ctx)
         return NULL;
     ctx->magic = TJ_CTX_MAGIC;
     ctx->nbuckets = 1024;
     ctx->buckets = calloc(ctx->nbuckets, sizeof *ctx->buckets);
     if (!ctx->buckets) {
-        free(ctx);
+        header_free(ctx);
         return NULL;
     }
     pthread_rwlock_init(&ctx->shared_lock, NULL);
@@ -32,9 +71,20 @@ tj_ctx *tj_ctx_new(void)
     return ctx;
 }
 
+/* A context argument of a public function: false, with TJ_ERR_INVALID in the thread's slot,
+ * when it is not a live context (a freed one included, while its header is not reused). */
+static bool ctx_arg(const tj_ctx *ctx, const char *fn)
+{
+    if (tjC_valid(ctx))
+        return true;
+    tjA_error(TJ_ERR_INVALID, "%s: the context is %s", fn,
+              ctx ? "not a live tj_ctx (freed, or another kind of handle)" : "NULL");
+    return false;
+}
+
 void tj_ctx_free(tj_ctx *ctx)
 {
-    if (!tjC_valid(ctx))
+    if (!ctx || !ctx_arg(ctx, "tj_ctx_free")) /* NULL-safe */
         return;
     tjF_free_all(ctx);
     for (size_t i = 0; i < ctx->nvars; i++)
@@ -47,8 +97,7 @@ void tj_ctx_free(tj_ctx *ctx)
     }
     pthread_rwlock_destroy(&ctx->shared_lock);
     pthread_mutex_destroy(&ctx->err_lock);
-    ctx->magic = 0;
-    free(ctx);
+    header_free(ctx);
 }
 
 bool tjC_valid(const tj_ctx *ctx) { return ctx && ctx->magic == TJ_CTX_MAGIC; }
@@ -57,7 +106,7 @@ tj_status tj_errcode(const tj_ctx *ctx)
 {
     if (!ctx)
         return tjA_last_status();
-    return tjC_valid(ctx) ? ctx->err : TJ_ERR_INVALID;
+    return ctx_arg(ctx, "tj_errcode") ? ctx->err : TJ_ERR_INVALID;
 }
 
 const char *tj_errmsg(const tj_ctx *ctx)
@@ -75,7 +124,7 @@ void tj_clear_error(tj_ctx *ctx)
         tjA_clear_error();
         return;
     }
-    if (!tjC_valid(ctx))
+    if (!ctx_arg(ctx, "tj_clear_error"))
         return;
     ctx->err = TJ_OK;
     ctx->errmsg[0] = '\0';
@@ -101,7 +150,7 @@ tj_status tjC_error(tj_ctx *ctx, tj_status st, const char *fmt, ...)
 
 void tj_ctx_set_log(tj_ctx *ctx, tj_log_fn fn, void *user)
 {
-    if (!tjC_valid(ctx))
+    if (!ctx_arg(ctx, "tj_ctx_set_log"))
         return;
     ctx->log_fn = fn;
     ctx->log_user = user;
@@ -162,9 +211,11 @@ char *tjC_strdup(tj_ctx *ctx, const char *s)
 
 void tj_ctx_stats(const tj_ctx *ctx, tj_stats *out)
 {
-    if (!out)
+    if (!out) {
+        tjA_error(TJ_ERR_INVALID, "tj_ctx_stats: out is NULL; expected a tj_stats to fill");
         return;
-    if (!tjC_valid(ctx)) {
+    }
+    if (!ctx_arg(ctx, "tj_ctx_stats")) {
         memset(out, 0, sizeof *out);
         return;
     }

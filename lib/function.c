@@ -40,6 +40,16 @@ static const char *fn_name(const tj_fn *fn) { return fn->name ? fn->name : "(unn
 
 static bool fn_valid(const tj_fn *fn) { return fn && fn->magic == TJ_FN_MAGIC && tjC_valid(fn->ctx); }
 
+/* fn_valid for a public function's argument: records TJ_ERR_INVALID in the thread's slot. */
+static bool fn_arg(const tj_fn *fn, const char *api)
+{
+    if (fn_valid(fn))
+        return true;
+    tjA_error(TJ_ERR_INVALID, "%s: the function is %s", api,
+              fn ? "not a live tj_fn (freed, or another kind of handle)" : "NULL");
+    return false;
+}
+
 static void fn_destroy(tj_fn *fn)
 {
     tjF_code_release(fn->ctx, fn->code);
@@ -52,13 +62,12 @@ static void fn_destroy(tj_fn *fn)
     free(fn->prof);
     tjR_log_free(&fn->rewrites);
     free(fn->name);
-    fn->magic = 0;
-    free(fn);
+    fn->magic = 0; /* the header stays in the context's arena: a stale handle reads as dead */
 }
 
 void tj_fn_free(tj_fn *fn)
 {
-    if (!fn_valid(fn))
+    if (!fn || !fn_arg(fn, "tj_fn_free")) /* NULL-safe */
         return;
     tj_ctx *ctx = fn->ctx;
     for (size_t i = 0; i < ctx->nfns; i++) {
@@ -219,6 +228,12 @@ static tj_status check_signature(tj_ctx *ctx, tj_var *const *inputs, int nin,
                              i);
     if ((int)o->mode < 0 || o->mode > TJ_MODE_DEBUG)
         return tjC_error(ctx, TJ_ERR_INVALID, "tj_function: mode %d is not a tj_mode", o->mode);
+    if ((int)o->on_unused_input < 0 || o->on_unused_input > TJ_UNUSED_IGNORE)
+        return tjC_error(ctx, TJ_ERR_INVALID, "tj_function: on_unused_input %d is not a "
+                         "tj_unused_input", (int)o->on_unused_input);
+    if (o->allow_input_downcast < -1 || o->allow_input_downcast > 1)
+        return tjC_error(ctx, TJ_ERR_INVALID, "tj_function: allow_input_downcast is %d; expected "
+                         "-1 (default), 0 or 1", o->allow_input_downcast);
     if (o->nupdates < 0 || (o->nupdates > 0 && !o->updates))
         return tjC_error(ctx, TJ_ERR_INVALID, "tj_function: %d updates but updates is NULL",
                          o->nupdates);
@@ -373,11 +388,9 @@ tj_fn *tj_function(tj_ctx *ctx, tj_var *const *inputs, int nin, tj_var *const *o
         ctx->fns = fns;
         ctx->fns_cap = cap;
     }
-    tj_fn *fn = calloc(1, sizeof *fn);
-    if (!fn) {
-        tjC_error(ctx, TJ_ERR_NOMEM, "out of memory creating a function");
+    tj_fn *fn = tjC_alloc(ctx, sizeof *fn); /* NOMEM recorded */
+    if (!fn)
         return NULL;
-    }
     *fn = (tj_fn){.magic = TJ_FN_MAGIC, .ctx = ctx, .mode = o->mode, .nin = nin, .nout = nout,
                   .nupd = o->nupdates, .allow_input_downcast = o->allow_input_downcast,
                   .profile = o->profile};
@@ -625,9 +638,12 @@ tj_status tj_call_n(tj_fn *fn, tj_array *const *inputs, int nin, tj_array **outp
 
 /* ---- looking inside ---- */
 
-int tj_fn_nin(const tj_fn *fn) { return fn_valid(fn) ? fn->nin : -1; }
-int tj_fn_nout(const tj_fn *fn) { return fn_valid(fn) ? fn->nout : -1; }
-bool tj_fn_jitted(const tj_fn *fn) { return fn_valid(fn) && fn->jitted && fn->mode != TJ_MODE_FAST_COMPILE; }
+int tj_fn_nin(const tj_fn *fn) { return fn_arg(fn, "tj_fn_nin") ? fn->nin : -1; }
+int tj_fn_nout(const tj_fn *fn) { return fn_arg(fn, "tj_fn_nout") ? fn->nout : -1; }
+bool tj_fn_jitted(const tj_fn *fn)
+{
+    return fn_arg(fn, "tj_fn_jitted") && fn->jitted && fn->mode != TJ_MODE_FAST_COMPILE;
+}
 
 static char *no_code_text(tj_fn *fn, const char *what)
 {
@@ -641,7 +657,7 @@ static char *no_code_text(tj_fn *fn, const char *what)
 
 char *tj_fn_ir(tj_fn *fn, bool optimized)
 {
-    if (!fn_valid(fn))
+    if (!fn_arg(fn, "tj_fn_ir"))
         return NULL;
     if (!fn->code)
         return no_code_text(fn, "LLVM IR");
@@ -651,7 +667,7 @@ char *tj_fn_ir(tj_fn *fn, bool optimized)
 
 char *tj_fn_asm(tj_fn *fn)
 {
-    if (!fn_valid(fn))
+    if (!fn_arg(fn, "tj_fn_asm"))
         return NULL;
     if (!fn->code)
         return no_code_text(fn, "native code");
@@ -660,17 +676,17 @@ char *tj_fn_asm(tj_fn *fn)
 
 char *tj_fn_rewrites(tj_fn *fn)
 {
-    return fn_valid(fn) ? tjR_log_text(&fn->rewrites) : NULL;
+    return fn_arg(fn, "tj_fn_rewrites") ? tjR_log_text(&fn->rewrites) : NULL;
 }
 
 int tj_fn_rewrite_count(const tj_fn *fn, const char *name)
 {
-    return fn_valid(fn) ? tjR_log_count(&fn->rewrites, name) : -1;
+    return fn_arg(fn, "tj_fn_rewrite_count") ? tjR_log_count(&fn->rewrites, name) : -1;
 }
 
 char *tj_fn_graph(tj_fn *fn)
 {
-    if (!fn_valid(fn))
+    if (!fn_arg(fn, "tj_fn_graph"))
         return NULL;
     /* the optimized graph (debugprint style), then the executed steps */
     char *graph = tjS_debugprint(fn->plan, fn->outs, fn->nout, fn->upd_vars, fn->nupd);
