@@ -121,7 +121,9 @@ Test(lifetime, shared_value_of_another_shape)
     for (int m = 0; m < 2; m++) {
         tj_ctx *ctx = tj_ctx_new();
         tj_var *x = tj_vector(ctx, TJ_FLOAT64, "x");
-        tj_var *w = tj_shared(ctx, vec(3, (double[]){1, 2, 3}), "w", false);
+        tj_array *w3 = vec(3, (double[]){1, 2, 3});
+        tj_var *w = tj_shared(ctx, w3, "w", false); /* a copy */
+        tj_array_unref(w3);
         tj_var *y = tj_add(x, w);
         tj_update upd = {w, tj_mulc(w, 2)};
         tj_fn *f = compile(ctx, &x, 1, y, modes[m], &upd, 1);
@@ -177,9 +179,9 @@ Test(lifetime, shared_matrix_of_another_shape_in_dot)
     for (int m = 0; m < 2; m++) {
         tj_ctx *ctx = tj_ctx_new();
         tj_var *x = tj_vector(ctx, TJ_FLOAT64, "x");
-        tj_var *w = tj_shared(ctx, tjt_array(TJ_FLOAT64, 2, (int64_t[]){3, 2},
-                                              (double[]){1, 2, 3, 4, 5, 6}),
-                              "w", false);
+        tj_array *w0 = tjt_array(TJ_FLOAT64, 2, (int64_t[]){3, 2}, (double[]){1, 2, 3, 4, 5, 6});
+        tj_var *w = tj_shared(ctx, w0, "w", false); /* a copy */
+        tj_array_unref(w0);
         tj_fn *f = compile(ctx, &x, 1, tj_dot(x, w), modes[m], NULL, 0);
         tj_array *x3 = vec(3, (double[]){1, 1, 1}), *out = NULL;
         cr_assert_eq(tj_call(f, &x3, &out), TJ_OK, "%s", tj_errmsg(ctx));
