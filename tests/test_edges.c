@@ -92,80 +92,99 @@ static tj_var *build(const edge_row *r, tj_var *const *x)
     }
 }
 
-/* Runs rows [first, last) in both modes; every disagreement is reported, none stops the rest. */
+static int64_t row_len(const edge_row *r) { return (int64_t)r->n * REP * 2 + 5; } /* + 5: a tail */
+
+/* Compares the result of row r in one mode; every disagreement is reported (4 at most). */
+static void check_row(const edge_row *r, const tj_array *res, const char *where)
+{
+    int bad = 0;
+    for (int64_t i = 0; i < row_len(r) && bad < 4; i++) {
+        int64_t c = (i / REP) % r->n;
+        char args[160];
+        snprintf(args, sizeof args, "(%.17g, %.17g, %.17g | %lld, %lld, %lld)",
+                 r->fin[0] ? r->fin[0][c] : 0, r->fin[1] ? r->fin[1][c] : 0,
+                 r->fin[2] ? r->fin[2][c] : 0, (long long)(r->iin[0] ? r->iin[0][c] : 0),
+                 (long long)(r->iin[1] ? r->iin[1][c] : 0),
+                 (long long)(r->iin[2] ? r->iin[2][c] : 0));
+        if (r->fwant) {
+            double got = tjt_at(res, i);
+            if (!float_ok(r, got, r->fwant[c])) {
+                bad++;
+                cr_expect_fail("%s %s %s: case %lld %s gives %.17g, numpy %.17g", where, r->op,
+                               tj_dtype_name(r->in_dtype[0]), (long long)c, args, got,
+                               r->fwant[c]);
+            }
+        } else if (get_int(res, i) != r->iwant[c]) {
+            bad++;
+            cr_expect_fail("%s %s %s: case %lld %s gives %lld, numpy %lld", where, r->op,
+                           tj_dtype_name(r->in_dtype[0]), (long long)c, args,
+                           (long long)get_int(res, i), (long long)r->iwant[c]);
+        }
+    }
+}
+
+/* Runs rows [first, last) as one function of all their inputs and outputs (one compile per
+ * mode keeps the suite quick), in both modes. */
 static void run_rows(size_t first, size_t last)
 {
+    enum { MAX = 128 };
+    cr_assert(last - first <= MAX);
     tj_ctx *ctx = tj_ctx_new();
     cr_assert(ctx);
+    tj_var *xs[3 * MAX], *outs[MAX];
+    tj_array *ins[3 * MAX], *res[MAX];
+    const edge_row *of[MAX];
+    int nin = 0, nout = 0;
     for (size_t k = first; k < last; k++) {
         const edge_row *r = &rows[k];
-        tj_var *x[3];
-        tj_array *in[3];
-        int64_t len = (int64_t)r->n * REP * 2 + 5; /* + 5: a remainder after the vector body */
+        int64_t len = row_len(r);
         for (int j = 0; j < r->arity; j++) {
-            x[j] = tj_vector(ctx, r->in_dtype[j], "x");
-            in[j] = tj_array_new(r->in_dtype[j], 1, &len);
+            xs[nin + j] = tj_vector(ctx, r->in_dtype[j], "x");
+            ins[nin + j] = tj_array_new(r->in_dtype[j], 1, &len);
             for (int64_t i = 0; i < len; i++) {
                 int64_t c = (i / REP) % r->n;
-                put(in[j], i, r->fin[j] ? r->fin[j][c] : 0, r->iin[j] ? r->iin[j][c] : 0);
+                put(ins[nin + j], i, r->fin[j] ? r->fin[j][c] : 0, r->iin[j] ? r->iin[j][c] : 0);
             }
         }
-        tj_var *out = build(r, x);
+        tj_var *out = build(r, &xs[nin]);
+        nin += r->arity;
         cr_expect(out, "%s %s: %s", r->op, tj_dtype_name(r->in_dtype[0]), tj_errmsg(ctx));
         if (!out) {
             tj_clear_error(ctx);
-            goto next;
+            continue;
         }
         cr_expect_eq(tj_var_dtype(out), r->want_dtype, "%s %s: dtype %s, numpy gives %s", r->op,
                      tj_dtype_name(r->in_dtype[0]), tj_dtype_name(tj_var_dtype(out)),
                      tj_dtype_name(r->want_dtype));
-        for (int mode = 0; mode < 2 && tj_var_dtype(out) == r->want_dtype; mode++) {
-            tj_function_opts o = TJ_FUNCTION_OPTS_INIT;
-            o.mode = mode ? TJ_MODE_FAST_COMPILE : TJ_MODE_FAST_RUN;
-            o.on_unused_input = TJ_UNUSED_IGNORE;
-            tj_fn *fn = tj_function(ctx, x, r->arity, &out, 1, &o);
-            cr_assert(fn, "%s: %s", r->op, tj_errmsg(ctx));
-            tj_array *res = NULL;
-            cr_assert_eq(tj_call(fn, in, &res), TJ_OK, "%s: %s", r->op, tj_errmsg(ctx));
-            int bad = 0;
-            for (int64_t i = 0; i < len && bad < 4; i++) {
-                int64_t c = (i / REP) % r->n;
-                const char *where = mode ? "reference" : "JIT";
-                char args[160];
-                snprintf(args, sizeof args, "(%.17g, %.17g, %.17g | %lld, %lld, %lld)",
-                         r->fin[0] ? r->fin[0][c] : 0, r->fin[1] ? r->fin[1][c] : 0,
-                         r->fin[2] ? r->fin[2][c] : 0, (long long)(r->iin[0] ? r->iin[0][c] : 0),
-                         (long long)(r->iin[1] ? r->iin[1][c] : 0),
-                         (long long)(r->iin[2] ? r->iin[2][c] : 0));
-                if (r->fwant) {
-                    double got = tjt_at(res, i);
-                    if (!float_ok(r, got, r->fwant[c])) {
-                        bad++;
-                        cr_expect_fail("%s %s %s: case %lld %s gives %.17g, numpy %.17g", where,
-                                       r->op, tj_dtype_name(r->in_dtype[0]), (long long)c, args,
-                                       got, r->fwant[c]);
-                    }
-                } else if (get_int(res, i) != r->iwant[c]) {
-                    bad++;
-                    cr_expect_fail("%s %s %s: case %lld %s gives %lld, numpy %lld", where, r->op,
-                                   tj_dtype_name(r->in_dtype[0]), (long long)c, args,
-                                   (long long)get_int(res, i), (long long)r->iwant[c]);
-                }
-            }
-            tj_array_unref(res);
-            tj_fn_free(fn);
+        if (tj_var_dtype(out) == r->want_dtype) {
+            of[nout] = r;
+            outs[nout++] = out;
         }
-    next:
-        for (int j = 0; j < r->arity; j++)
-            tj_array_unref(in[j]);
     }
+    for (int mode = 0; mode < 2; mode++) {
+        tj_function_opts o = TJ_FUNCTION_OPTS_INIT;
+        o.mode = mode ? TJ_MODE_FAST_COMPILE : TJ_MODE_FAST_RUN;
+        o.on_unused_input = TJ_UNUSED_IGNORE; /* inputs of rows that failed to build */
+        tj_fn *fn = tj_function(ctx, xs, nin, outs, nout, &o);
+        cr_assert(fn, "%s", tj_errmsg(ctx));
+        if (mode == 0) /* a JIT failure would fall back to the reference executor unseen */
+            cr_expect(tj_fn_jitted(fn), "the rows did not compile to native code");
+        cr_assert_eq(tj_call(fn, ins, res), TJ_OK, "%s", tj_errmsg(ctx));
+        for (int k = 0; k < nout; k++) {
+            check_row(of[k], res[k], mode ? "reference" : "JIT");
+            tj_array_unref(res[k]);
+        }
+        tj_fn_free(fn);
+    }
+    for (int j = 0; j < nin; j++)
+        tj_array_unref(ins[j]);
     tj_ctx_free(ctx);
 }
 
 #define NROWS (sizeof rows / sizeof *rows)
 #define PART(k, of) run_rows(NROWS * (k) / (of), NROWS * ((k) + 1) / (of))
 
-/* In parts, so the two test jobs share the compile time. */
+/* In parts of at most 128 rows, so the two test jobs share the compile time. */
 TestSuite(edges, .timeout = 300);
 Test(edges, part0) { PART(0, 4); }
 Test(edges, part1) { PART(1, 4); }
