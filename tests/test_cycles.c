@@ -100,13 +100,14 @@ Test(cycles, build_grad_compile_call_free)
     }
 }
 
-/* TJ_LONG_TESTS=1: 10,000 JIT cycles; resident memory measured after 1,000 of warm-up. */
+/* TJ_LONG_TESTS=1: 10,000 JIT cycles (TJ_LONG_CYCLES=n for another count); resident memory
+ * measured after the first tenth, a warm-up. */
 Test(cycles, ten_thousand_cycles_memory_flat)
 {
-    const char *env = getenv("TJ_LONG_TESTS");
+    const char *env = getenv("TJ_LONG_TESTS"), *count = getenv("TJ_LONG_CYCLES");
     if (!env || strcmp(env, "1") != 0)
         return; /* the default run's cycles are the test above */
-    enum { WARMUP = 1000, TOTAL = 10000 };
+    const int TOTAL = count && atoi(count) >= 100 ? atoi(count) : 10000, WARMUP = TOTAL / 10;
     double want = reference_cost(), at_warmup = 0;
     for (int k = 0; k < TOTAL; k++) {
         if (k == WARMUP)
@@ -114,7 +115,7 @@ Test(cycles, ten_thousand_cycles_memory_flat)
         double got = cycle(TJ_MODE_FAST_RUN);
         if (fabs(got - want) > 1e-12)
             cr_assert_fail("cycle %d: cost %.17g, want %.17g", k, got, want);
-        if ((k + 1) % 1000 == 0) /* progress, and the curve of resident memory */
+        if ((k + 1) % WARMUP == 0) /* progress, and the curve of resident memory */
             fprintf(stderr, "cycles: %d done, resident %.1f MB\n", k + 1, resident_mb());
     }
     double end = resident_mb();
