@@ -5,10 +5,30 @@
  * macros). Ownership is stated on each declaration that hands over or borrows memory.
  *
  * Errors: functions that take a context record failures in it (tj_errcode / tj_errmsg). Errors are
- * sticky for builders: a builder handed NULL returns NULL without touching the recorded error, so a
- * whole expression can be built and checked once. Functions without a context (tj_array_*) record
- * their failure in a per-thread slot read with tj_errcode(NULL) / tj_errmsg(NULL).
- * Nothing in this API aborts the process on bad input.
+ * sticky for builders: a builder handed NULL returns NULL without touching the context's recorded
+ * error, so a whole expression can be built and checked once (it notes TJ_ERR_INVALID in the
+ * thread's slot, when that holds no error yet). Functions without a context (tj_array_*), and
+ * any function handed a handle that is dead or of the wrong kind, record their failure in a
+ * per-thread slot read with tj_errcode(NULL) / tj_errmsg(NULL); a NULL handle records there
+ * only when the slot holds no error (the failure that produced the NULL stays the one read). Nothing in this API aborts the process on bad input:
+ * every function answers a bad argument with its error value (NULL, a status, -1, NaN, false,
+ * TJ_NUM_DTYPES; "invalid" and "TJ_ERR_UNKNOWN" from the name lookups) and a message.
+ *
+ * Lifetime, and what a stale handle does (tests/test_lifetime.c, tests/test_badargs.c):
+ * - tj_var: lives in its context's arena until tj_ctx_free; any use after that is undefined.
+ * - tj_fn: tj_fn_free releases its code and buffers at once; the few bytes of the handle stay in
+ *   the context until tj_ctx_free, marked dead, so passing a freed tj_fn while its context lives
+ *   is defined: TJ_ERR_INVALID (NULL, -1, false). tj_ctx_free frees the functions still
+ *   outstanding; their handles are then undefined to use.
+ * - tj_ctx: a freed context's handle answers TJ_ERR_INVALID (its header is kept for reuse, never
+ *   returned to malloc) until a later tj_ctx_new reuses that header, after which it names the
+ *   new context. Do not rely on this beyond catching mistakes.
+ * - tj_array: reference counted and independent of contexts: arrays returned by tj_call or
+ *   tj_shared_get stay valid after their context is freed. Using an array after its last
+ *   reference is dropped is undefined, as after free().
+ * - A shared variable's value may be set with another shape between calls (tj_shared_set checks
+ *   dtype and rank only); the next call checks it against the graph as it checks inputs and
+ *   fails with TJ_ERR_SHAPE (the shared value unchanged) when it does not fit.
  */
 #ifndef TENSORJIT_H
 #define TENSORJIT_H
@@ -66,7 +86,7 @@ typedef enum {
     TJ_ERR_INVALID        /* NULL, a handle of the wrong kind, a misuse of the API */
 } tj_status;
 
-const char *tj_status_name(tj_status);  /* "TJ_ERR_SHAPE" */
+const char *tj_status_name(tj_status);  /* "TJ_ERR_SHAPE"; "TJ_ERR_UNKNOWN" out of range */
 
 /* ------------------------------------------------------------------------------------------------
  * Arrays: n-d, reference counted, independent of any context.
@@ -129,8 +149,8 @@ typedef struct {
     void (*free_fn)(void *user, void *ptr);
     void *user;
 } tj_allocator;
-/* tj_ctx_new with the context's memory from *alloc (copied; NULL or any NULL function: the C
- * library's). NULL when the context itself cannot be allocated. */
+/* tj_ctx_new with the context's memory from *alloc (copied; NULL: the C library's). NULL when
+ * the context itself cannot be allocated, or when *alloc lacks one of its three functions. */
 tj_ctx *tj_ctx_new_with_allocator(const tj_allocator *alloc);
 /* Frees the context with every variable and function made in it. Arrays handed out stay valid:
  * they are reference counted and independent of the context. NULL-safe. */
@@ -152,7 +172,7 @@ void tj_ctx_set_log(tj_ctx *ctx, tj_log_fn fn, void *user);
  * setting wins over $TJ_NUM_THREADS. Results are bit-identical for every count. TJ_ERR_INVALID
  * (recorded in ctx) for any other n; TJ_ERR_INVALID for a ctx that is not a live context. */
 tj_status tj_ctx_set_num_threads(tj_ctx *ctx, int n);
-/* The thread count calls in ctx use now (see tj_ctx_set_num_threads); 0 for an invalid ctx. */
+/* The thread count calls in ctx use now (see tj_ctx_set_num_threads); -1 for an invalid ctx. */
 int tj_ctx_num_threads(const tj_ctx *ctx);
 
 /* ------------------------------------------------------------------------------------------------

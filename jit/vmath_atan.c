@@ -47,6 +47,13 @@ static LLVMValueRef atan_tail(const vm *v, LLVMValueRef t, LLVMValueRef tl)
 static LLVMValueRef atan_ratio(const vm *v, LLVMValueRef num, LLVMValueRef den, LLVMValueRef xneg)
 {
     LLVMValueRef inf = K(v, __builtin_inf()), zero = K(v, 0.0);
+    /* num + den below must not overflow (atan2(DBL_MAX, DBL_MAX) is pi/4, not NaN): scale both
+     * by 1/4 when either is huge, exact for normal numbers (a subnormal other one only loses
+     * bits of a ratio that underflows anyway) */
+    LLVMValueRef huge = or_(v, cmp(v, LLVMRealOGT, num, K(v, 0x1p1020)),
+                            cmp(v, LLVMRealOGT, den, K(v, 0x1p1020)));
+    num = pick(v, huge, mul(v, num, K(v, 0.25)), num);
+    den = pick(v, huge, mul(v, den, K(v, 0.25)), den);
     LLVMValueRef ninf = cmp(v, LLVMRealOEQ, num, inf), dinf = cmp(v, LLVMRealOEQ, den, inf);
     LLVMValueRef q = dv(v, num, den);
     LLVMValueRef r3 = cmp(v, LLVMRealOGT, q, K(v, 2.414213562373095));

@@ -48,6 +48,8 @@ static bool check_array(const tj_array *a, const char *fn, const char *arg)
         return true;
     if (a)
         tjA_error(TJ_ERR_INVALID, "%s: %s is not a live tj_array (freed or not an array)", fn, arg);
+    else if (tjA_last_status() == TJ_OK) /* sticky: keep the failure that produced the NULL */
+        tjA_error(TJ_ERR_INVALID, "%s: %s is NULL; expected a tj_array", fn, arg);
     return false;
 }
 
@@ -236,6 +238,24 @@ tj_array *tj_array_from_data(tj_dtype dtype, int ndim, const int64_t *shape, con
     return a;
 }
 
+/* The byte offsets of a strided view, sum (shape[d] - 1) * |strides[d]|, fit in int64 (so no
+ * element address computation overflows). */
+static bool strides_fit(int ndim, const int64_t *shape, const int64_t *strides)
+{
+    int64_t extent = 0, term;
+    for (int d = 0; d < ndim; d++) {
+        int64_t st = strides[d];
+        if (st == INT64_MIN || __builtin_mul_overflow(shape[d] - 1, st < 0 ? -st : st, &term) ||
+            __builtin_add_overflow(extent, term, &extent)) {
+            tjA_error(TJ_ERR_VALUE, "tj_array_wrap: strides[%d] = %" PRId64 " over %" PRId64
+                      " elements reaches past 2^63 bytes; expected strides of a real buffer",
+                      d, st, shape[d]);
+            return false;
+        }
+    }
+    return true;
+}
+
 tj_array *tj_array_wrap(tj_dtype dtype, int ndim, const int64_t *shape,
                         const int64_t *strides_bytes, void *data, void (*release)(void *),
                         void *release_arg)
@@ -254,6 +274,8 @@ tj_array *tjA_wrap(tj_ctx *ctx, tj_dtype dtype, int ndim, const int64_t *shape,
         return NULL;
     }
     if (!check_shape("tj_array_wrap", dtype, ndim, shape, &size, &bytes))
+        return NULL;
+    if (strides_bytes && size > 0 && !strides_fit(ndim, shape, strides_bytes))
         return NULL;
     tj_array *a = new_header(ctx, "tj_array_wrap", dtype, ndim, shape, size);
     if (!a)
@@ -279,7 +301,7 @@ tj_array *tjA_scalar(tj_ctx *ctx, tj_dtype dtype, double value)
 
 tj_array *tj_array_ref(tj_array *a)
 {
-    if (!check_array(a, "tj_array_ref", "the array"))
+    if (!a || !check_array(a, "tj_array_ref", "the array")) /* NULL-safe */
         return NULL;
     atomic_fetch_add_explicit(&a->refcount, 1, memory_order_relaxed);
     return a;
@@ -287,7 +309,7 @@ tj_array *tj_array_ref(tj_array *a)
 
 void tj_array_unref(tj_array *a)
 {
-    if (!check_array(a, "tj_array_unref", "the array"))
+    if (!a || !check_array(a, "tj_array_unref", "the array")) /* NULL-safe */
         return;
     /* acq_rel: the thread that frees sees every other thread's writes to the data */
     if (atomic_fetch_sub_explicit(&a->refcount, 1, memory_order_acq_rel) != 1)
@@ -303,16 +325,27 @@ void tj_array_unref(tj_array *a)
 
 /* ---- accessors ------------------------------------------------------------------------------- */
 
-tj_dtype tj_array_dtype(const tj_array *a) { return tjA_valid(a) ? a->dtype : TJ_NUM_DTYPES; }
-int tj_array_ndim(const tj_array *a) { return tjA_valid(a) ? a->ndim : -1; }
-const int64_t *tj_array_shape(const tj_array *a) { return tjA_valid(a) ? a->shape : NULL; }
-const int64_t *tj_array_strides(const tj_array *a) { return tjA_valid(a) ? a->strides : NULL; }
-int64_t tj_array_size(const tj_array *a) { return tjA_valid(a) ? a->size : -1; }
+#define ARG(a, fn) check_array(a, fn, "the array")
+tj_dtype tj_array_dtype(const tj_array *a)
+{
+    return ARG(a, "tj_array_dtype") ? a->dtype : TJ_NUM_DTYPES;
+}
+int tj_array_ndim(const tj_array *a) { return ARG(a, "tj_array_ndim") ? a->ndim : -1; }
+const int64_t *tj_array_shape(const tj_array *a)
+{
+    return ARG(a, "tj_array_shape") ? a->shape : NULL;
+}
+const int64_t *tj_array_strides(const tj_array *a)
+{
+    return ARG(a, "tj_array_strides") ? a->strides : NULL;
+}
+int64_t tj_array_size(const tj_array *a) { return ARG(a, "tj_array_size") ? a->size : -1; }
 
 void *tj_array_data(tj_array *a)
 {
-    return tjA_is_contiguous(a) ? a->data : NULL;
+    return ARG(a, "tj_array_data") && tjA_is_contiguous(a) ? a->data : NULL;
 }
+#undef ARG
 
 /* Byte offset of a multi-index. Unsigned arithmetic: wrapped strides are the caller's promise,
  * and a nonsense stride must not be signed-overflow UB here. */

@@ -529,8 +529,9 @@ static void repr(const tj_array *a, sbuf *out)
 char *tj_array_to_string(const tj_array *a)
 {
     if (!tjA_valid(a)) {
-        if (a)
-            tjA_error(TJ_ERR_INVALID, "tj_array_to_string: the array is not a live tj_array");
+        if (a || tjA_last_status() == TJ_OK) /* a NULL keeps the failure that produced it */
+            tjA_error(TJ_ERR_INVALID, "tj_array_to_string: the array is %s",
+                      a ? "not a live tj_array" : "NULL");
         return NULL;
     }
     sbuf out = {0};

@@ -4,17 +4,6 @@
  * as literals in the node's attributes (so `x[1:3]` is one node with no extra inputs). */
 #include "internal.h"
 
-static bool live(tj_var *a, const char *fn)
-{
-    if (!a)
-        return false; /* sticky: the error that produced NULL stays recorded */
-    if (!tjG_valid(a)) {
-        tjA_error(TJ_ERR_INVALID, "%s: the operand is not a live tj_var", fn);
-        return false;
-    }
-    return true;
-}
-
 static int64_t clamp_big(int64_t v)
 {
     if (v == TJ_OPEN || v == TJ_DYN)
@@ -67,10 +56,10 @@ tj_var *tjG_subtensor(tj_op kind, tj_var *x, const int64_t *attr_in, tj_var *con
 {
     const char *fn = kind_fn(kind);
     char buf[160];
-    if (!live(x, fn))
+    if (!tjG_live(x, fn))
         return NULL;
     for (int i = 0; i < nextra_in; i++) {
-        if (!live(extra_in[i], fn))
+        if (!tjG_live(extra_in[i], fn))
             return NULL;
         if (extra_in[i]->ctx != x->ctx) {
             tjC_error(x->ctx, TJ_ERR_INVALID, "%s: an index operand belongs to another context "
@@ -154,7 +143,7 @@ tj_var *tj_slicei(tj_var *x, int axis, int64_t start, int64_t stop, int64_t step
 
 tj_var *tj_index(tj_var *x, int axis, tj_var *i)
 {
-    if (!i)
+    if (!tjG_live(i, "tj_index"))
         return NULL;
     int64_t attr[2] = {axis, TJ_DYN};
     return tjG_subtensor(TJ_OP_INDEX, x, attr, &i, 1);
@@ -168,7 +157,7 @@ tj_var *tj_indexi(tj_var *x, int axis, int64_t i)
 
 tj_var *tj_take(tj_var *x, tj_var *indices, int axis)
 {
-    if (!indices)
+    if (!tjG_live(indices, "tj_take"))
         return NULL;
     int64_t attr = axis;
     return tjG_subtensor(TJ_OP_TAKE, x, &attr, &indices, 1);
@@ -179,7 +168,7 @@ tj_var *tj_take(tj_var *x, tj_var *indices, int axis)
 static tj_var *set_inc(tj_var *sub, tj_var *value, tj_op op, const char *fn)
 {
     char b1[160], b2[160];
-    if (!live(sub, fn) || !live(value, fn))
+    if (!tjG_live(sub, fn) || !tjG_live(value, fn))
         return NULL;
     tj_ctx *ctx = sub->ctx;
     if (sub->op != TJ_OP_SLICE && sub->op != TJ_OP_INDEX && sub->op != TJ_OP_TAKE) {

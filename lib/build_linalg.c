@@ -6,12 +6,8 @@
 
 static bool live2(tj_var *a, tj_var *b, const char *fn)
 {
-    if (!a || !b)
-        return false; /* sticky */
-    if (!tjG_valid(a) || !tjG_valid(b)) {
-        tjA_error(TJ_ERR_INVALID, "%s: an operand is not a live tj_var", fn);
+    if (!tjG_live(a, fn) || !tjG_live(b, fn))
         return false;
-    }
     if (a->ctx != b->ctx) {
         tjC_error(a->ctx, TJ_ERR_INVALID, "%s: the operands belong to different contexts", fn);
         return false;

@@ -7,18 +7,12 @@
 #include <string.h>
 
 /* Checks operands: all live, all from one context. Returns the context or NULL.
- * A NULL operand returns NULL without recording (sticky errors). */
+ * A NULL operand records in the thread's slot only: the context keeps the first failure. */
 static tj_ctx *operands_ctx(tj_var *const *vs, int n, const char *fn)
 {
     for (int i = 0; i < n; i++)
-        if (!vs[i])
+        if (!tjG_live(vs[i], fn))
             return NULL;
-    for (int i = 0; i < n; i++) {
-        if (!tjG_valid(vs[i])) {
-            tjA_error(TJ_ERR_INVALID, "%s: operand %d is not a live tj_var", fn, i);
-            return NULL;
-        }
-    }
     for (int i = 1; i < n; i++) {
         if (vs[i]->ctx != vs[0]->ctx) {
             tjC_error(vs[0]->ctx, TJ_ERR_INVALID,
@@ -227,12 +221,8 @@ tj_var *tj_switch(tj_var *cond, tj_var *a, tj_var *b)
 
 tj_var *tj_cast(tj_var *a, tj_dtype dtype)
 {
-    if (!a)
+    if (!tjG_live(a, "tj_cast"))
         return NULL;
-    if (!tjG_valid(a)) {
-        tjA_error(TJ_ERR_INVALID, "tj_cast: the operand is not a live tj_var");
-        return NULL;
-    }
     if (!tj_dtype_valid((int)dtype)) {
         tjC_error(a->ctx, TJ_ERR_TYPE, "tj_cast: dtype %d is not a tj_dtype", (int)dtype);
         return NULL;
@@ -249,12 +239,8 @@ static tj_var *lit_of(tj_ctx *ctx, double c)
 
 static tj_var *with_lit(tj_var *a, double c, tj_op op, bool lit_first)
 {
-    if (!a)
+    if (!tjG_live(a, tjG_ops[op].name))
         return NULL;
-    if (!tjG_valid(a)) {
-        tjA_error(TJ_ERR_INVALID, "%s: the operand is not a live tj_var", tjG_ops[op].name);
-        return NULL;
-    }
     tj_var *k = lit_of(a->ctx, c);
     return lit_first ? binary(op, k, a) : binary(op, a, k);
 }
@@ -268,12 +254,8 @@ tj_var *tj_int_divc(tj_var *a, double c) { return with_lit(a, c, TJ_OP_INT_DIV, 
 tj_var *tj_modc(tj_var *a, double c) { return with_lit(a, c, TJ_OP_MOD, false); }
 tj_var *tj_clipc(tj_var *a, double lo, double hi)
 {
-    if (!a)
+    if (!tjG_live(a, "tj_clipc"))
         return NULL;
-    if (!tjG_valid(a)) {
-        tjA_error(TJ_ERR_INVALID, "tj_clipc: the operand is not a live tj_var");
-        return NULL;
-    }
     return tj_clip(a, lit_of(a->ctx, lo), lit_of(a->ctx, hi));
 }
 tj_var *tj_rsubc(double c, tj_var *a) { return with_lit(a, c, TJ_OP_SUB, true); }
@@ -285,6 +267,8 @@ static tj_var *nary(tj_var *const *vars, int n, tj_op op, const char *fn)
         tjA_error(TJ_ERR_INVALID, "%s: needs at least one variable (got %d)", fn, n);
         return NULL;
     }
+    if (n == 1 && !tjG_live(vars[0], fn))
+        return NULL;
     tj_var *acc = vars[0];
     for (int i = 1; i < n; i++)
         acc = binary(op, acc, vars[i]);

@@ -78,11 +78,8 @@ static int static_length(const tj_var *v)
 static tj_var *check_state(tj_var *state, const char *fn)
 {
     char buf[160];
-    if (!tjG_valid(state)) {
-        if (state)
-            tjA_error(TJ_ERR_INVALID, "%s: the state is not a live tj_var", fn);
+    if (!tjG_live(state, fn))
         return NULL;
-    }
     if (state->dtype != TJ_INT64 || state->ndim != 1) {
         tjC_error(state->ctx, TJ_ERR_TYPE,
                   "%s: the state %s must be an int64 vector (key, counter) made by tj_rng_state "
@@ -97,12 +94,8 @@ static tj_var *check_state(tj_var *state, const char *fn)
 static tj_var *check_shape(tj_var *state, tj_var *shape, int *ndim, const char *fn)
 {
     char buf[160];
-    if (!shape)
+    if (!tjG_live(shape, fn))
         return NULL;
-    if (!tjG_valid(shape)) {
-        tjA_error(TJ_ERR_INVALID, "%s: the shape is not a live tj_var", fn);
-        return NULL;
-    }
     if (shape->ctx != state->ctx) {
         tjC_error(state->ctx, TJ_ERR_INVALID,
                   "%s: the shape belongs to another context than the state", fn);

@@ -3,17 +3,6 @@
  * kernels see a reduction whose input already has the node's dtype (see ops.def). */
 #include "internal.h"
 
-static bool live(tj_var *a, const char *fn)
-{
-    if (!a)
-        return false; /* sticky: the error that produced NULL stays recorded */
-    if (!tjG_valid(a)) {
-        tjA_error(TJ_ERR_INVALID, "%s: the operand is not a live tj_var", fn);
-        return false;
-    }
-    return true;
-}
-
 static uint32_t all_axes(int ndim) { return ndim >= 32 ? ~0u : (1u << ndim) - 1; }
 
 /* Normalizes an axis list into a bitmask; naxes 0 (or axes NULL) means all axes. */
@@ -87,7 +76,7 @@ static tj_var *reduce_as(tj_op op, tj_var *a, tj_dtype t, const int *axes, int n
                          bool keepdims, const char *fn)
 {
     uint32_t mask;
-    if (!live(a, fn) || !axes_mask(a, axes, naxes, fn, &mask))
+    if (!tjG_live(a, fn) || !axes_mask(a, axes, naxes, fn, &mask))
         return NULL;
     return tjG_reduce(op, tj_cast(a, t), mask, keepdims);
 }
@@ -154,7 +143,7 @@ static tj_var *variance(tj_var *a, const int *axes, int naxes, bool keepdims, in
                         const char *fn)
 {
     uint32_t mask;
-    if (!live(a, fn) || !axes_mask(a, axes, naxes, fn, &mask))
+    if (!tjG_live(a, fn) || !axes_mask(a, axes, naxes, fn, &mask))
         return NULL;
     if (ddof < 0) {
         tjC_error(a->ctx, TJ_ERR_VALUE, "%s: ddof is %d; it must be >= 0", fn, ddof);
@@ -196,7 +185,7 @@ tj_var *tj_std_ddof(tj_var *a, const int *axes, int naxes, bool keepdims, int dd
 static tj_var *arg_reduce(tj_op op, tj_var *a, int axis, bool keepdims, const char *fn)
 {
     char buf[160];
-    if (!live(a, fn))
+    if (!tjG_live(a, fn))
         return NULL;
     uint32_t mask;
     if (axis == TJ_AXIS_ALL) {
@@ -230,7 +219,7 @@ tj_var *tj_argmin(tj_var *a, int axis, bool keepdims)
 static tj_var *softmax_like(tj_op op, tj_var *a, int axis, const char *fn)
 {
     char buf[160];
-    if (!live(a, fn))
+    if (!tjG_live(a, fn))
         return NULL;
     int ax = axis < 0 ? axis + a->ndim : axis;
     if (ax < 0 || ax >= a->ndim) {

@@ -6,17 +6,6 @@
 
 #include <string.h>
 
-static bool live(tj_var *a, const char *fn)
-{
-    if (!a)
-        return false; /* sticky: the error that produced NULL stays recorded */
-    if (!tjG_valid(a)) {
-        tjA_error(TJ_ERR_INVALID, "%s: the operand is not a live tj_var", fn);
-        return false;
-    }
-    return true;
-}
-
 static uint32_t full_mask(int ndim) { return ndim >= 32 ? ~0u : (1u << ndim) - 1; }
 
 bool tjG_is_shape_op(tj_op op)
@@ -60,7 +49,7 @@ bool tjG_int_operand(tj_var *v, const char *fn, const char *what, int64_t *attr,
                      int *nextra)
 {
     char buf[160];
-    if (!live(v, fn))
+    if (!tjG_live(v, fn))
         return false;
     if (v->ndim != 0 || !tj_dtype_is_int(v->dtype)) {
         tjC_error(v->ctx, TJ_ERR_TYPE, "%s: %s must be an integer scalar, but %s is a %s of %d "
@@ -150,14 +139,21 @@ static bool check_ndim(tj_var *a, int ndim, bool list_null, const char *fn)
 
 tj_var *tj_reshape(tj_var *a, const int64_t *shape, int ndim)
 {
-    if (!live(a, "tj_reshape") || !check_ndim(a, ndim, !shape, "tj_reshape"))
+    if (!tjG_live(a, "tj_reshape") || !check_ndim(a, ndim, !shape, "tj_reshape"))
         return NULL;
+    int64_t count = (int64_t)tj_dtype_size(a->dtype); /* the bytes of the known sizes */
     for (int d = 0; d < ndim; d++) {
+        char buf[160];
         if (shape[d] < -1) {
-            char buf[160];
             tjC_error(a->ctx, TJ_ERR_VALUE, "tj_reshape: size %lld for axis %d of the new shape "
                       "of %s is negative (only -1, inferred, may be)", (long long)shape[d], d,
                       tjG_describe(a, buf, sizeof buf));
+            return NULL;
+        }
+        if (shape[d] >= 0 && __builtin_mul_overflow(count, shape[d], &count)) {
+            tjC_error(a->ctx, TJ_ERR_VALUE, "tj_reshape: the new shape of %s holds more bytes "
+                      "than 2^63 (at axis %d, size %lld): no array has that many elements",
+                      tjG_describe(a, buf, sizeof buf), d, (long long)shape[d]);
             return NULL;
         }
     }
@@ -166,11 +162,11 @@ tj_var *tj_reshape(tj_var *a, const int64_t *shape, int ndim)
 
 tj_var *tj_reshape_sym(tj_var *a, tj_var *const *shape, int ndim)
 {
-    if (!live(a, "tj_reshape_sym") || !check_ndim(a, ndim, !shape, "tj_reshape_sym"))
+    if (!tjG_live(a, "tj_reshape_sym") || !check_ndim(a, ndim, !shape, "tj_reshape_sym"))
         return NULL;
     int64_t want[TJ_MAX_NDIM];
     for (int d = 0; d < ndim; d++) {
-        if (!shape[d])
+        if (!tjG_live(shape[d], "tj_reshape_sym"))
             return NULL;
         want[d] = TJ_DYN;
     }
@@ -179,7 +175,7 @@ tj_var *tj_reshape_sym(tj_var *a, tj_var *const *shape, int ndim)
 
 tj_var *tj_flatten(tj_var *a, int ndim)
 {
-    if (!live(a, "tj_flatten"))
+    if (!tjG_live(a, "tj_flatten"))
         return NULL;
     int keep = a->ndim > 0 ? a->ndim : 1;
     if (ndim < 1 || ndim > keep) {
@@ -221,7 +217,7 @@ static bool norm_axis(tj_var *a, int axis, int ndim, const char *fn, int *out)
 tj_var *tj_permute(tj_var *a, const int *axes, int n)
 {
     char buf[160];
-    if (!live(a, "tj_permute"))
+    if (!tjG_live(a, "tj_permute"))
         return NULL;
     if (n != a->ndim || (n > 0 && !axes)) {
         tjC_error(a->ctx, TJ_ERR_VALUE, "tj_permute: %d axes given for %s; expected a "
@@ -245,7 +241,7 @@ tj_var *tj_permute(tj_var *a, const int *axes, int n)
 
 tj_var *tj_squeeze(tj_var *a, const int *axes, int naxes)
 {
-    if (!live(a, "tj_squeeze"))
+    if (!tjG_live(a, "tj_squeeze"))
         return NULL;
     if (naxes < 0 || (naxes > 0 && !axes)) {
         tjC_error(a->ctx, TJ_ERR_INVALID, "tj_squeeze: axes is NULL with naxes %d", naxes);
@@ -258,6 +254,10 @@ tj_var *tj_squeeze(tj_var *a, const int *axes, int naxes)
         int ax;
         if (!norm_axis(a, axes[i], a->ndim, "tj_squeeze", &ax))
             return NULL;
+        if ((drop >> ax) & 1) {
+            tjC_error(a->ctx, TJ_ERR_VALUE, "tj_squeeze: axis %d is repeated in axes", axes[i]);
+            return NULL;
+        }
         drop |= 1u << ax;
     }
     int64_t pattern[TJ_MAX_NDIM];
@@ -278,7 +278,7 @@ tj_var *tj_squeeze(tj_var *a, const int *axes, int naxes)
 
 tj_var *tj_expand_dims(tj_var *a, int axis)
 {
-    if (!live(a, "tj_expand_dims"))
+    if (!tjG_live(a, "tj_expand_dims"))
         return NULL;
     int ax;
     if (a->ndim + 1 > TJ_MAX_NDIM) {
@@ -305,7 +305,7 @@ static tj_ctx *list_ctx(tj_var *const *vars, int n, int min_rank, const char *fn
         return NULL;
     }
     for (int i = 0; i < n; i++)
-        if (!live(vars[i], fn))
+        if (!tjG_live(vars[i], fn))
             return NULL;
     tj_ctx *ctx = vars[0]->ctx;
     char b1[160], b2[160];
@@ -402,9 +402,7 @@ tj_status tj_split(tj_var *a, const int64_t *sizes, int n, int axis, tj_var **ou
     if (outs)
         for (int i = 0; i < n; i++)
             outs[i] = NULL;
-    if (!a)
-        return TJ_ERR_INVALID;
-    if (!live(a, "tj_split"))
+    if (!tjG_live(a, "tj_split"))
         return TJ_ERR_INVALID;
     tj_ctx *ctx = a->ctx;
     if (n < 1 || !sizes || !outs)
@@ -479,11 +477,11 @@ static tj_var *alloc_core(tj_var *value, int ndim, const int64_t *want, tj_var *
 
 tj_var *tj_alloc(tj_var *value, tj_var *const *shape, int ndim)
 {
-    if (!live(value, "tj_alloc") || !check_ndim(value, ndim, !shape, "tj_alloc"))
+    if (!tjG_live(value, "tj_alloc") || !check_ndim(value, ndim, !shape, "tj_alloc"))
         return NULL;
     int64_t want[TJ_MAX_NDIM];
     for (int d = 0; d < ndim; d++) {
-        if (!shape[d])
+        if (!tjG_live(shape[d], "tj_alloc"))
             return NULL;
         want[d] = TJ_DYN;
     }
@@ -492,7 +490,7 @@ tj_var *tj_alloc(tj_var *value, tj_var *const *shape, int ndim)
 
 static tj_var *fill_like(tj_var *a, double v, const char *fn)
 {
-    if (!live(a, fn))
+    if (!tjG_live(a, fn))
         return NULL;
     return tjG_elemwise(TJ_OP_SECOND, (tj_var *[]){a, tjG_const_like(a, v)}, 2);
 }
@@ -503,7 +501,7 @@ tj_var *tj_ones_like(tj_var *a) { return fill_like(a, 1.0, "tj_ones_like"); }
 tj_var *tj_arange(tj_var *start, tj_var *stop, tj_var *step, tj_dtype dtype)
 {
     char buf[160];
-    if (!live(stop, "tj_arange"))
+    if (!tjG_live(stop, "tj_arange"))
         return NULL;
     tj_ctx *ctx = stop->ctx;
     if (!tj_dtype_valid((int)dtype) || dtype == TJ_BOOL) {
@@ -516,7 +514,7 @@ tj_var *tj_arange(tj_var *start, tj_var *stop, tj_var *step, tj_dtype dtype)
     for (int i = 0; i < 3; i++) {
         if (!in[i])
             continue;
-        if (!live(in[i], "tj_arange"))
+        if (!tjG_live(in[i], "tj_arange"))
             return NULL;
         if (in[i]->ctx != ctx || in[i]->ndim != 0 || in[i]->dtype == TJ_BOOL) {
             tjC_error(ctx, TJ_ERR_TYPE, "tj_arange: %s must be a numeric scalar of the same "

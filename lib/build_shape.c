@@ -2,23 +2,12 @@
  * the other linear algebra: build_linalg.c; reshape and the rest of shape: build_reshape.c). */
 #include "internal.h"
 
-static bool live(tj_var *a, const char *fn)
-{
-    if (!a)
-        return false; /* sticky: the error that produced NULL stays recorded */
-    if (!tjG_valid(a)) {
-        tjA_error(TJ_ERR_INVALID, "%s: the operand is not a live tj_var", fn);
-        return false;
-    }
-    return true;
-}
-
 /* tj_dot: lib/build_linalg.c */
 
 tj_var *tj_dimshuffle(tj_var *a, const int *pattern, int n)
 {
     char buf[160];
-    if (!live(a, "tj_dimshuffle"))
+    if (!tjG_live(a, "tj_dimshuffle"))
         return NULL;
     if (n < 0 || n > TJ_MAX_NDIM || (n > 0 && !pattern)) {
         tjC_error(a->ctx, TJ_ERR_VALUE, "tj_dimshuffle: pattern of length %d is invalid", n);
@@ -59,7 +48,7 @@ tj_var *tj_dimshuffle(tj_var *a, const int *pattern, int n)
 
 tj_var *tj_transpose(tj_var *a)
 {
-    if (!live(a, "tj_transpose"))
+    if (!tjG_live(a, "tj_transpose"))
         return NULL;
     int pattern[TJ_MAX_NDIM];
     for (int d = 0; d < a->ndim; d++)
@@ -70,7 +59,7 @@ tj_var *tj_transpose(tj_var *a)
 tj_var *tj_shape_of(tj_var *a, int axis)
 {
     char buf[160];
-    if (!live(a, "tj_shape_of"))
+    if (!tjG_live(a, "tj_shape_of"))
         return NULL;
     int ax = axis < 0 ? axis + a->ndim : axis;
     if (ax < 0 || ax >= a->ndim) {

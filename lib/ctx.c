@@ -85,12 +85,65 @@ char *tjC_heap_strdup(tj_ctx *ctx, const char *s)
 
 /* ---- the context ---------------------------------------------------------------------------- */
 
+/* Freed headers of contexts on the C library's allocator are kept (magic cleared) and reused by
+ * tj_ctx_new, never returned to malloc: a stale tj_ctx handle then reads a header whose magic says
+ * it is dead (or, once reused, a live context) instead of freed memory. They number at most the
+ * peak of live contexts. A context on a user's allocator gives its header back to it. */
+static pthread_mutex_t dead_lock = PTHREAD_MUTEX_INITIALIZER;
+static tj_ctx **dead_ctxs;
+static size_t ndead, dead_cap;
+
+static tj_ctx *header_new(const tj_allocator *mem)
+{
+    tj_ctx *ctx = NULL;
+    if (!hooked(mem)) {
+        pthread_mutex_lock(&dead_lock);
+        if (ndead)
+            ctx = dead_ctxs[--ndead];
+        pthread_mutex_unlock(&dead_lock);
+    }
+    if (ctx) {
+        memset(ctx, 0, sizeof *ctx);
+        return ctx;
+    }
+    return tjC_mem_calloc(mem, 1, sizeof *ctx);
+}
+
+/* Out of memory for the list, the header is simply never reused (it stays dead and allocated). */
+static void header_free(tj_ctx *ctx)
+{
+    ctx->magic = 0;
+    if (hooked(&ctx->mem)) {
+        tj_allocator mem = ctx->mem;
+        tjC_mem_free(&mem, ctx);
+        return;
+    }
+    pthread_mutex_lock(&dead_lock);
+    if (ndead == dead_cap) {
+        size_t cap = dead_cap ? dead_cap * 2 : 8;
+        tj_ctx **list = realloc(dead_ctxs, cap * sizeof *list);
+        if (list) {
+            dead_ctxs = list;
+            dead_cap = cap;
+        }
+    }
+    if (ndead < dead_cap)
+        dead_ctxs[ndead++] = ctx;
+    pthread_mutex_unlock(&dead_lock);
+}
+
 tj_ctx *tj_ctx_new(void) { return tj_ctx_new_with_allocator(NULL); }
 
 tj_ctx *tj_ctx_new_with_allocator(const tj_allocator *alloc)
 {
-    tj_allocator mem = hooked(alloc) ? *alloc : (tj_allocator){0};
-    tj_ctx *ctx = tjC_mem_calloc(&mem, 1, sizeof *ctx);
+    if (alloc && !hooked(alloc)) {
+        tjA_error(TJ_ERR_INVALID, "tj_ctx_new_with_allocator: the allocator lacks %s; expected "
+                  "all three of malloc_fn, realloc_fn and free_fn (or NULL for the C library)",
+                  !alloc->malloc_fn ? "malloc_fn" : !alloc->realloc_fn ? "realloc_fn" : "free_fn");
+        return NULL;
+    }
+    tj_allocator mem = alloc ? *alloc : (tj_allocator){0};
+    tj_ctx *ctx = header_new(&mem);
     if (!ctx) {
         tjA_error(TJ_ERR_NOMEM, "tj_ctx_new: out of memory allocating the context");
         return NULL;
@@ -101,7 +154,7 @@ tj_ctx *tj_ctx_new_with_allocator(const tj_allocator *alloc)
     ctx->buckets = tjC_calloc(ctx, ctx->nbuckets, sizeof *ctx->buckets);
     if (!ctx->buckets) {
         tjA_error(TJ_ERR_NOMEM, "tj_ctx_new: out of memory allocating the context");
-        tjC_mem_free(&mem, ctx);
+        header_free(ctx);
         return NULL;
     }
     pthread_rwlock_init(&ctx->shared_lock, NULL);
@@ -109,9 +162,20 @@ tj_ctx *tj_ctx_new_with_allocator(const tj_allocator *alloc)
     return ctx;
 }
 
+/* A context argument of a public function: false, with TJ_ERR_INVALID in the thread's slot,
+ * when it is not a live context (a freed one included, while its header is not reused). */
+static bool ctx_arg(const tj_ctx *ctx, const char *fn)
+{
+    if (tjC_valid(ctx))
+        return true;
+    tjA_error(TJ_ERR_INVALID, "%s: the context is %s", fn,
+              ctx ? "not a live tj_ctx (freed, or another kind of handle)" : "NULL");
+    return false;
+}
+
 void tj_ctx_free(tj_ctx *ctx)
 {
-    if (!tjC_valid(ctx))
+    if (!ctx || !ctx_arg(ctx, "tj_ctx_free")) /* NULL-safe */
         return;
     tjF_free_all(ctx);
     for (size_t i = 0; i < ctx->nvars; i++)
@@ -124,9 +188,7 @@ void tj_ctx_free(tj_ctx *ctx)
     }
     pthread_rwlock_destroy(&ctx->shared_lock);
     pthread_mutex_destroy(&ctx->err_lock);
-    ctx->magic = 0;
-    tj_allocator mem = ctx->mem;
-    tjC_mem_free(&mem, ctx);
+    header_free(ctx);
 }
 
 bool tjC_valid(const tj_ctx *ctx) { return ctx && ctx->magic == TJ_CTX_MAGIC; }
@@ -135,7 +197,7 @@ tj_status tj_errcode(const tj_ctx *ctx)
 {
     if (!ctx)
         return tjA_last_status();
-    return tjC_valid(ctx) ? ctx->err : TJ_ERR_INVALID;
+    return ctx_arg(ctx, "tj_errcode") ? ctx->err : TJ_ERR_INVALID;
 }
 
 const char *tj_errmsg(const tj_ctx *ctx)
@@ -153,7 +215,7 @@ void tj_clear_error(tj_ctx *ctx)
         tjA_clear_error();
         return;
     }
-    if (!tjC_valid(ctx))
+    if (!ctx_arg(ctx, "tj_clear_error"))
         return;
     ctx->err = TJ_OK;
     ctx->errmsg[0] = '\0';
@@ -179,7 +241,7 @@ tj_status tjC_error(tj_ctx *ctx, tj_status st, const char *fmt, ...)
 
 void tj_ctx_set_log(tj_ctx *ctx, tj_log_fn fn, void *user)
 {
-    if (!tjC_valid(ctx))
+    if (!ctx_arg(ctx, "tj_ctx_set_log"))
         return;
     ctx->log_fn = fn;
     ctx->log_user = user;
@@ -187,9 +249,8 @@ void tj_ctx_set_log(tj_ctx *ctx, tj_log_fn fn, void *user)
 
 tj_status tj_ctx_set_num_threads(tj_ctx *ctx, int n)
 {
-    if (!tjC_valid(ctx))
-        return tjC_error(NULL, TJ_ERR_INVALID,
-                         "tj_ctx_set_num_threads: the context handle is not a live tj_ctx");
+    if (!ctx_arg(ctx, "tj_ctx_set_num_threads"))
+        return TJ_ERR_INVALID;
     if (n < 0 || n > TJP_MAX_THREADS)
         return tjC_error(ctx, TJ_ERR_INVALID,
                          "tj_ctx_set_num_threads: the thread count is %d, expected 1 to %d (or 0 "
@@ -199,7 +260,10 @@ tj_status tj_ctx_set_num_threads(tj_ctx *ctx, int n)
     return TJ_OK;
 }
 
-int tj_ctx_num_threads(const tj_ctx *ctx) { return tjC_valid(ctx) ? tjP_threads(ctx) : 0; }
+int tj_ctx_num_threads(const tj_ctx *ctx)
+{
+    return ctx_arg(ctx, "tj_ctx_num_threads") ? tjP_threads(ctx) : -1;
+}
 
 void tjC_log(tj_ctx *ctx, const char *fmt, ...)
 {
@@ -256,9 +320,11 @@ char *tjC_strdup(tj_ctx *ctx, const char *s)
 
 void tj_ctx_stats(const tj_ctx *ctx, tj_stats *out)
 {
-    if (!out)
+    if (!out) {
+        tjA_error(TJ_ERR_INVALID, "tj_ctx_stats: out is NULL; expected a tj_stats to fill");
         return;
-    if (!tjC_valid(ctx)) {
+    }
+    if (!ctx_arg(ctx, "tj_ctx_stats")) {
         memset(out, 0, sizeof *out);
         return;
     }

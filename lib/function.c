@@ -7,6 +7,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* fn_valid for a public function's argument: records TJ_ERR_INVALID in the thread's slot. */
+static bool fn_arg(const tj_fn *fn, const char *api)
+{
+    if (tjF_valid(fn))
+        return true;
+    tjA_error(TJ_ERR_INVALID, "%s: the function is %s", api,
+              fn ? "not a live tj_fn (freed, or another kind of handle)" : "NULL");
+    return false;
+}
+
 static void fn_destroy(tj_fn *fn)
 {
     if (fn->entry) { /* plan, code and rewrites are the entry's */
@@ -28,13 +38,12 @@ static void fn_destroy(tj_fn *fn)
     free(fn->leaf_var);
     free(fn->prof);
     free(fn->name);
-    fn->magic = 0;
-    free(fn);
+    fn->magic = 0; /* the header stays in the context's arena: a stale handle reads as dead */
 }
 
 void tj_fn_free(tj_fn *fn)
 {
-    if (!tjF_valid(fn))
+    if (!fn || !fn_arg(fn, "tj_fn_free")) /* NULL-safe */
         return;
     tj_ctx *ctx = fn->ctx;
     for (size_t i = 0; i < ctx->nfns; i++) {
@@ -195,6 +204,12 @@ static tj_status check_signature(tj_ctx *ctx, tj_var *const *inputs, int nin,
                              i);
     if ((int)o->mode < 0 || o->mode > TJ_MODE_DEBUG)
         return tjC_error(ctx, TJ_ERR_INVALID, "tj_function: mode %d is not a tj_mode", o->mode);
+    if ((int)o->on_unused_input < 0 || o->on_unused_input > TJ_UNUSED_IGNORE)
+        return tjC_error(ctx, TJ_ERR_INVALID, "tj_function: on_unused_input %d is not a "
+                         "tj_unused_input", (int)o->on_unused_input);
+    if (o->allow_input_downcast < -1 || o->allow_input_downcast > 1)
+        return tjC_error(ctx, TJ_ERR_INVALID, "tj_function: allow_input_downcast is %d; expected "
+                         "-1 (default), 0 or 1", o->allow_input_downcast);
     if (o->nupdates < 0 || (o->nupdates > 0 && !o->updates))
         return tjC_error(ctx, TJ_ERR_INVALID, "tj_function: %d updates but updates is NULL",
                          o->nupdates);
@@ -390,7 +405,10 @@ static tj_status compile(tj_fn *fn, const tj_function_opts *o)
                            .nexcluding = o->noptimizer_excluding,
                            .including = o->optimizer_including,
                            .nincluding = o->noptimizer_including};
-    tj_status rc = tjF_collect_shared(fn);
+    tjR_config checked = fn->cfg; /* the options are part of the graph cache's key */
+    tj_status rc = tjR_config_check(fn->ctx, &checked);
+    if (rc == TJ_OK)
+        rc = tjF_collect_shared(fn);
     plan_shared = fn->shared;
     /* the memory cache serves FAST_RUN only: DEBUG checks every rewrite on its own graph */
     if (rc == TJ_OK && fn->mode == TJ_MODE_FAST_RUN)
@@ -433,11 +451,9 @@ tj_fn *tj_function(tj_ctx *ctx, tj_var *const *inputs, int nin, tj_var *const *o
         ctx->fns = fns;
         ctx->fns_cap = cap;
     }
-    tj_fn *fn = calloc(1, sizeof *fn);
-    if (!fn) {
-        tjC_error(ctx, TJ_ERR_NOMEM, "out of memory creating a function");
+    tj_fn *fn = tjC_alloc(ctx, sizeof *fn); /* NOMEM recorded */
+    if (!fn)
         return NULL;
-    }
     *fn = (tj_fn){.magic = TJ_FN_MAGIC, .ctx = ctx, .mode = o->mode, .nin = nin, .nout = nout,
                   .nupd = o->nupdates, .allow_input_downcast = o->allow_input_downcast,
                   .profile = o->profile};
@@ -471,11 +487,17 @@ fail:
 
 /* ---- looking inside ---- */
 
-int tj_fn_nin(const tj_fn *fn) { return tjF_valid(fn) ? fn->nin : -1; }
-int tj_fn_nout(const tj_fn *fn) { return tjF_valid(fn) ? fn->nout : -1; }
-bool tj_fn_jitted(const tj_fn *fn) { return tjF_valid(fn) && fn->jitted && fn->mode != TJ_MODE_FAST_COMPILE; }
+int tj_fn_nin(const tj_fn *fn) { return fn_arg(fn, "tj_fn_nin") ? fn->nin : -1; }
+int tj_fn_nout(const tj_fn *fn) { return fn_arg(fn, "tj_fn_nout") ? fn->nout : -1; }
+bool tj_fn_jitted(const tj_fn *fn)
+{
+    return fn_arg(fn, "tj_fn_jitted") && fn->jitted && fn->mode != TJ_MODE_FAST_COMPILE;
+}
 
-const char *tj_fn_jit_reason(const tj_fn *fn) { return tjF_valid(fn) ? fn->jit_reason : NULL; }
+const char *tj_fn_jit_reason(const tj_fn *fn)
+{
+    return fn_arg(fn, "tj_fn_jit_reason") ? fn->jit_reason : NULL;
+}
 
 static char *no_code_text(tj_fn *fn, const char *what)
 {
@@ -491,7 +513,7 @@ static char *no_code_text(tj_fn *fn, const char *what)
 
 char *tj_fn_ir(tj_fn *fn, bool optimized)
 {
-    if (!tjF_valid(fn))
+    if (!fn_arg(fn, "tj_fn_ir"))
         return NULL;
     if (!fn->code)
         return no_code_text(fn, "LLVM IR");
@@ -501,7 +523,7 @@ char *tj_fn_ir(tj_fn *fn, bool optimized)
 
 char *tj_fn_asm(tj_fn *fn)
 {
-    if (!tjF_valid(fn))
+    if (!fn_arg(fn, "tj_fn_asm"))
         return NULL;
     if (!fn->code)
         return no_code_text(fn, "native code");
@@ -510,17 +532,17 @@ char *tj_fn_asm(tj_fn *fn)
 
 char *tj_fn_rewrites(tj_fn *fn)
 {
-    return tjF_valid(fn) ? tjR_log_text(&fn->rewrites) : NULL;
+    return fn_arg(fn, "tj_fn_rewrites") ? tjR_log_text(&fn->rewrites) : NULL;
 }
 
 int tj_fn_rewrite_count(const tj_fn *fn, const char *name)
 {
-    return tjF_valid(fn) ? tjR_log_count(&fn->rewrites, name) : -1;
+    return fn_arg(fn, "tj_fn_rewrite_count") ? tjR_log_count(&fn->rewrites, name) : -1;
 }
 
 char *tj_fn_graph(tj_fn *fn)
 {
-    if (!tjF_valid(fn))
+    if (!fn_arg(fn, "tj_fn_graph"))
         return NULL;
     /* the optimized graph (debugprint style), then the executed steps */
     char *graph = tjS_debugprint(fn->plan, fn->outs, fn->nout, fn->upd_vars, fn->nupd);

@@ -6,12 +6,8 @@
 
 static tj_var *marker(tj_op op, tj_var *x, const char *fn)
 {
-    if (!x)
-        return NULL; /* sticky: the error that made x NULL stays recorded */
-    if (!tjG_valid(x)) {
-        tjA_error(TJ_ERR_INVALID, "%s: the operand is not a live tj_var", fn);
+    if (!tjG_live(x, fn))
         return NULL;
-    }
     return tjG_make(x->ctx, op, x->dtype, x->ndim, x->bcast, &x, 1, NULL, 0, NULL);
 }
 
@@ -67,7 +63,7 @@ static tj_status check_jacobian_args(tj_var *expr, tj_var *wrt, int64_t n, tj_va
     if (wrt->ndim >= TJ_MAX_NDIM)
         return tjC_error(ctx, TJ_ERR_TYPE, "%s: wrt has %d dimensions; the result would exceed %d",
                          fn, wrt->ndim, TJ_MAX_NDIM);
-    if (expr->ndim == 1 && (n < 1 || n > (1 << 20)))
+    if (n < 0 || (expr->ndim == 1 && (n < 1 || n > (1 << 20))))
         return tjC_error(ctx, TJ_ERR_VALUE,
                          "%s: n = %lld must be the length of the vector %s (1 <= n <= 2^20); "
                          "graphs carry no static lengths, so it is given here and checked at "

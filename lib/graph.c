@@ -7,6 +7,21 @@
 
 bool tjG_valid(const tj_var *v) { return v && v->magic == TJ_VAR_MAGIC && tjC_valid(v->ctx); }
 
+bool tjG_live(const tj_var *v, const char *fn)
+{
+    if (tjG_valid(v))
+        return true;
+    if (!v) {
+        if (tjA_last_status() == TJ_OK) /* sticky: an earlier failure stays the one recorded */
+            tjA_error(TJ_ERR_INVALID, "%s: an operand is NULL (when an earlier builder failed, "
+                      "tj_errmsg of its context says why)", fn);
+    } else {
+        tjA_error(TJ_ERR_INVALID, "%s: an operand is not a live tj_var (another kind of handle, "
+                  "or its context was freed)", fn);
+    }
+    return false;
+}
+
 static uint64_t mix(uint64_t h, uint64_t v)
 {
     h ^= v + 0x9e3779b97f4a7c15ull + (h << 6) + (h >> 2);
@@ -213,19 +228,29 @@ tj_var **tjG_toposort(tj_ctx *ctx, tj_var *const *outs, int nouts, size_t *n)
 
 /* ---- public introspection ---- */
 
-tj_ctx *tj_var_ctx(const tj_var *v) { return tjG_valid(v) ? v->ctx : NULL; }
-tj_dtype tj_var_dtype(const tj_var *v) { return tjG_valid(v) ? v->dtype : TJ_NUM_DTYPES; }
-int tj_var_ndim(const tj_var *v) { return tjG_valid(v) ? v->ndim : -1; }
-const char *tj_var_name(const tj_var *v) { return tjG_valid(v) ? v->name : NULL; }
+tj_ctx *tj_var_ctx(const tj_var *v) { return tjG_live(v, "tj_var_ctx") ? v->ctx : NULL; }
+tj_dtype tj_var_dtype(const tj_var *v)
+{
+    return tjG_live(v, "tj_var_dtype") ? v->dtype : TJ_NUM_DTYPES;
+}
+int tj_var_ndim(const tj_var *v) { return tjG_live(v, "tj_var_ndim") ? v->ndim : -1; }
+const char *tj_var_name(const tj_var *v) { return tjG_live(v, "tj_var_name") ? v->name : NULL; }
 
 bool tj_var_broadcastable(const tj_var *v, int axis)
 {
-    return tjG_valid(v) && axis >= 0 && axis < v->ndim && ((v->bcast >> axis) & 1);
+    if (!tjG_live(v, "tj_var_broadcastable"))
+        return false;
+    if (axis < 0 || axis >= v->ndim) {
+        tjC_error(v->ctx, TJ_ERR_VALUE, "tj_var_broadcastable: axis %d is out of range for a "
+                  "variable of %d dimensions", axis, v->ndim);
+        return false;
+    }
+    return (v->bcast >> axis) & 1;
 }
 
 tj_status tj_var_set_name(tj_var *v, const char *name)
 {
-    if (!tjG_valid(v))
+    if (!tjG_live(v, "tj_var_set_name"))
         return TJ_ERR_INVALID;
     char *copy = name ? tjC_strdup(v->ctx, name) : NULL;
     if (name && !copy)

@@ -180,6 +180,10 @@ TJ_HIDDEN char *tjC_strdup(tj_ctx *ctx, const char *s);
 
 /* ---- graph ------------------------------------------------------------------------------------ */
 TJ_HIDDEN bool tjG_valid(const tj_var *v);
+/* tjG_valid for a builder's operand, recording TJ_ERR_INVALID in the thread's slot when it is
+ * not; a NULL only when that slot is empty (sticky; the context keeps the error that produced
+ * the NULL). */
+TJ_HIDDEN bool tjG_live(const tj_var *v, const char *fn);
 /* Makes (or finds, by hash-consing) a node. in/attr are copied. Records errors in ctx. */
 TJ_HIDDEN tj_var *tjG_make(tj_ctx *ctx, tj_op op, tj_dtype dtype, int ndim, uint32_t bcast,
                            tj_var *const *in, int nin, const int64_t *attr, int nattr,

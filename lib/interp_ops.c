@@ -36,10 +36,13 @@ tj_status tjI_broadcast_shape(tj_ctx *ctx, const tj_var *node, tj_array *const *
                 len = n;
                 from = k;
             } else if (n != len) {
+                char b1[160], b2[160]; /* the operands by name: a shared value may have changed */
                 return tjI_error(ctx, node, TJ_ERR_SHAPE,
-                                 "shapes do not match on axis %d: input %d has length %lld, "
-                                 "input %d has length %lld (only broadcastable axes stretch)",
-                                 d, from, (long long)len, k, (long long)n);
+                                 "shapes do not match on axis %d: input %d, %s, has length %lld, "
+                                 "input %d, %s, has length %lld (only broadcastable axes stretch)",
+                                 d, from, tjG_describe(node->in[from], b1, sizeof b1),
+                                 (long long)len, k, tjG_describe(node->in[k], b2, sizeof b2),
+                                 (long long)n);
             }
         }
         shape[d] = from < 0 ? 1 : len;
