@@ -58,19 +58,39 @@ bench: deps
 bench-peers:
 	@bash benchmarks/peers/setup-peers.sh
 
-# libFuzzer on the REPL's parser and evaluator (tools/fuzz_repl.c), built with clang against the
-# library of $(BUILD); runs FUZZ_SECONDS from tests/repl/corpus. Crashes land in $(BUILD)-fuzz/.
-FUZZ_SECONDS ?= 300
-LLVM_LIBDIR = $(shell llvm-config-19 --libdir 2>/dev/null || echo /usr/lib/llvm-19/lib)
-.PHONY: fuzz-repl
-fuzz-repl: build
-	@command -v clang >/dev/null || { echo "fuzz-repl needs clang: apt-get install clang"; exit 1; }
-	@mkdir -p $(BUILD)-fuzz/corpus
-	clang -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Iinclude -Itools/repl \
-	  $(filter-out tools/repl/main.c,$(wildcard tools/repl/*.c)) tools/fuzz_repl.c \
-	  $(BUILD)/libtensorjit_static.a -L$(LLVM_LIBDIR) -Wl,-rpath,$(LLVM_LIBDIR) -lLLVM \
-	  -lopenblas -lm -lpthread -ldl -o $(BUILD)-fuzz/fuzz_repl
-	ASAN_OPTIONS=allocator_may_return_null=1:max_allocation_size_mb=512 \
-	  $(BUILD)-fuzz/fuzz_repl -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -timeout=20 \
-	  -rss_limit_mb=3072 -dict=tools/fuzz_repl.dict -artifact_prefix=$(BUILD)-fuzz/ \
-	  $(BUILD)-fuzz/corpus tests/repl/corpus
+# ---- Fuzzing (fuzz/, tools/fuzz_repl.c; docs/RELIABILITY.md) ----
+# `make fuzz` builds the libFuzzer targets with clang (-fsanitize=fuzzer,address,undefined, the
+# whole library instrumented) in $(FUZZ_BUILD) and runs each of FUZZ_TARGETS for FUZZ_SECONDS,
+# one after the other at nice 19, from its checked-in corpus. New inputs collect in
+# $(FUZZ_BUILD)/corpus-<target>, crashes in $(FUZZ_BUILD)/crash-<target>-*: copy a crash into
+# the target's checked-in corpus (below) once fixed, so ctest replays it.
+FUZZ_SECONDS ?= 60
+FUZZ_BUILD ?= $(BUILD)-fuzz
+FUZZ_TARGETS ?= repl api diff
+FUZZ_ARGS ?=
+fuzz_corpus_repl = tests/repl/corpus
+fuzz_corpus_api = tests/fuzz/api
+fuzz_corpus_diff = tests/fuzz/diff
+fuzz_flags_repl = -max_len=4096 -timeout=20 -dict=tools/fuzz_repl.dict
+fuzz_flags_api = -max_len=512 -timeout=60
+fuzz_flags_diff = -max_len=256 -timeout=60
+.PHONY: fuzz fuzz-build fuzz-repl
+fuzz-build: deps
+	@command -v clang >/dev/null || { echo "make fuzz needs clang: apt-get install clang"; exit 1; }
+	@cmake -S . -B $(FUZZ_BUILD) -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	  -DTJ_FUZZ=ON -DTJ_BUILD_TESTS=OFF >/dev/null
+	@nice cmake --build $(FUZZ_BUILD) -j $(JOBS) --target $(addprefix fuzz-,$(FUZZ_TARGETS))
+fuzz: fuzz-build
+	@for t in $(FUZZ_TARGETS); do \
+	  case $$t in repl) c="$(fuzz_corpus_repl)"; f="$(fuzz_flags_repl)";; \
+	    api) c="$(fuzz_corpus_api)"; f="$(fuzz_flags_api)";; \
+	    diff) c="$(fuzz_corpus_diff)"; f="$(fuzz_flags_diff)";; esac; \
+	  mkdir -p $(FUZZ_BUILD)/corpus-$$t; \
+	  echo "== fuzz-$$t for $(FUZZ_SECONDS) s"; \
+	  TJ_CACHE_DIR=off ASAN_OPTIONS=allocator_may_return_null=1:max_allocation_size_mb=512 \
+	    nice -n 19 $(FUZZ_BUILD)/fuzz/fuzz-$$t -max_total_time=$(FUZZ_SECONDS) $$f \
+	    -rss_limit_mb=3072 -print_final_stats=1 -artifact_prefix=$(FUZZ_BUILD)/crash-$$t- \
+	    $(FUZZ_ARGS) $(FUZZ_BUILD)/corpus-$$t $$c || exit 1; \
+	done
+fuzz-repl:
+	@$(MAKE) --no-print-directory fuzz FUZZ_TARGETS=repl
