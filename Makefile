@@ -3,7 +3,7 @@ BUILD ?= build
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps configure build demo test test-asan clean
+.PHONY: all deps configure build demo test test-asan check-tsan check-valgrind clean
 
 all: build
 
@@ -31,8 +31,37 @@ test-asan: deps
 	ASAN_OPTIONS=detect_leaks=1 ctest --test-dir $(BUILD)-asan --output-on-failure -j $(JOBS) \
 		-E install_consumer # the installed copy is tested by the normal run
 
+# The multi-threaded suites under ThreadSanitizer (gcc or clang -fsanitize=thread) in $(BUILD)-tsan.
+# They run in one process each (tests/inprocess/: Criterion's forking runner cannot start under
+# TSan); a report ends the process (halt_on_error) and fails the suite. tools/tsan.supp says why
+# races inside libLLVM are suppressed.
+TSAN_SUITES ?= test_threads test_jit test_function test_seed
+check-tsan: deps
+	@cmake -S . -B $(BUILD)-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTJ_TSAN=ON \
+	  -DTJ_INPROCESS_SUITES="$(TSAN_SUITES)" >/dev/null
+	@cmake --build $(BUILD)-tsan -j $(JOBS) --target $(TSAN_SUITES)
+	TSAN_OPTIONS=halt_on_error=1:exitcode=66:second_deadlock_stack=1:suppressions=$(CURDIR)/tools/tsan.supp \
+	  ctest --test-dir $(BUILD)-tsan \
+	  --output-on-failure -j $(JOBS) -R '^($(subst $(eval) ,|,$(strip $(TSAN_SUITES))))$$'
+
+# Selected suites in one process each (tests/inprocess/) and the leak cycles (tools/leak_cycles.c)
+# under valgrind's memcheck in $(BUILD)-valgrind: any error or leak fails. --smc-check: the JIT
+# writes code into memory it may reuse.
+VALGRIND_SUITES ?= test_seed test_function test_threads
+VALGRIND_CYCLES ?= 20
+VALGRIND = valgrind --leak-check=full --error-exitcode=1 --smc-check=all-non-file --quiet
+check-valgrind: deps
+	@command -v valgrind >/dev/null || { echo "check-valgrind needs valgrind: apt-get install valgrind"; exit 1; }
+	@cmake -S . -B $(BUILD)-valgrind -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTJ_INPROCESS_TESTS=ON \
+	  -DTJ_INPROCESS_SUITES="$(VALGRIND_SUITES)" >/dev/null
+	@cmake --build $(BUILD)-valgrind -j $(JOBS) --target $(VALGRIND_SUITES) leak-cycles
+	@for s in $(VALGRIND_SUITES); do echo "== valgrind $$s"; \
+	  TJ_CACHE_DIR=off $(VALGRIND) $(BUILD)-valgrind/tests/$$s || exit 1; done
+	@echo "== valgrind leak-cycles $(VALGRIND_CYCLES)"
+	TJ_CACHE_DIR=off $(VALGRIND) $(BUILD)-valgrind/tools/leak-cycles $(VALGRIND_CYCLES)
+
 clean:
-	rm -rf $(BUILD) $(BUILD)-asan
+	rm -rf $(BUILD) $(BUILD)-asan $(BUILD)-tsan $(BUILD)-valgrind
 
 # ---- Benchmarks (benchmarks/, README "Performance") ----
 # `make bench` builds tensorjit and the harness in Release in $(BENCH_BUILD) and runs every workload
