@@ -61,10 +61,23 @@ static void keep(tj_fn *fn)
     kept[nkept++] = fn;
 }
 
+/* the pair under comparison and its inputs, shown on a mismatch */
+static tj_fn *cur_fr, *cur_fc;
+static tj_array *const *cur_ins;
+static int cur_nin;
+
 _Noreturn static void mismatch(const char *what, int out, int64_t k, double a, double b)
 {
     fprintf(stderr, "fuzz-diff: output %d element %lld: %s (FAST_RUN %.17g, FAST_COMPILE %.17g)\n",
             out, (long long)k, what, a, b);
+    char *gr = tj_fn_graph(cur_fr), *gc = tj_fn_graph(cur_fc), *rw = tj_fn_rewrites(cur_fr);
+    for (int i = 0; i < cur_nin; i++) {
+        char *text = tj_array_to_string(cur_ins[i]);
+        fprintf(stderr, "input %d: %s\n", i, text ? text : "?");
+        free(text);
+    }
+    fprintf(stderr, "FAST_RUN graph:\n%s\nits rewrites:\n%s\nFAST_COMPILE graph:\n%s\n",
+            gr ? gr : "?", rw ? rw : "?", gc ? gc : "?");
     abort();
 }
 
@@ -207,6 +220,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 for (idx[1] = 0; idx[1] < (nds[i] > 1 ? shape[1] : 1); idx[1]++)
                     tj_array_set(ins[i], nds[i] ? idx : NULL, fz_value(&in));
         }
+        cur_fr = fr;
+        cur_fc = fc;
+        cur_ins = ins;
+        cur_nin = nin;
         sr = tj_call(fr, ins, ro);
         tj_clear_error(ctx);
         sc = tj_call(fc, ins, co);
