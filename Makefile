@@ -3,7 +3,7 @@ BUILD ?= build
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps configure build demo test test-jit-off test-asan clean
+.PHONY: all deps configure build demo test test-jit-off test-asan check-tsan check-valgrind clean
 
 all: build
 
@@ -40,8 +40,37 @@ test-asan: deps
 	ASAN_OPTIONS=detect_leaks=1 ctest --test-dir $(BUILD)-asan --output-on-failure -j $(JOBS) \
 		-E install_consumer # the installed copy is tested by the normal run
 
+# The multi-threaded suites under ThreadSanitizer (gcc or clang -fsanitize=thread) in $(BUILD)-tsan.
+# They run in one process each (tests/inprocess/: Criterion's forking runner cannot start under
+# TSan); a report ends the process (halt_on_error) and fails the suite. tools/tsan.supp says why
+# races inside libLLVM are suppressed.
+TSAN_SUITES ?= test_threads test_jit test_function test_seed
+check-tsan: deps
+	@cmake -S . -B $(BUILD)-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTJ_TSAN=ON \
+	  -DTJ_INPROCESS_SUITES="$(TSAN_SUITES)" >/dev/null
+	@cmake --build $(BUILD)-tsan -j $(JOBS) --target $(TSAN_SUITES)
+	TSAN_OPTIONS=halt_on_error=1:exitcode=66:second_deadlock_stack=1:suppressions=$(CURDIR)/tools/tsan.supp \
+	  ctest --test-dir $(BUILD)-tsan \
+	  --output-on-failure -j $(JOBS) -R '^($(subst $(eval) ,|,$(strip $(TSAN_SUITES))))$$'
+
+# Selected suites in one process each (tests/inprocess/) and the leak cycles (tools/leak_cycles.c)
+# under valgrind's memcheck in $(BUILD)-valgrind: any error or leak fails. --smc-check: the JIT
+# writes code into memory it may reuse.
+VALGRIND_SUITES ?= test_seed test_function test_threads
+VALGRIND_CYCLES ?= 20
+VALGRIND = valgrind --leak-check=full --error-exitcode=1 --smc-check=all-non-file --quiet
+check-valgrind: deps
+	@command -v valgrind >/dev/null || { echo "check-valgrind needs valgrind: apt-get install valgrind"; exit 1; }
+	@cmake -S . -B $(BUILD)-valgrind -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTJ_INPROCESS_TESTS=ON \
+	  -DTJ_INPROCESS_SUITES="$(VALGRIND_SUITES)" >/dev/null
+	@cmake --build $(BUILD)-valgrind -j $(JOBS) --target $(VALGRIND_SUITES) leak-cycles
+	@for s in $(VALGRIND_SUITES); do echo "== valgrind $$s"; \
+	  TJ_CACHE_DIR=off $(VALGRIND) $(BUILD)-valgrind/tests/$$s || exit 1; done
+	@echo "== valgrind leak-cycles $(VALGRIND_CYCLES)"
+	TJ_CACHE_DIR=off $(VALGRIND) $(BUILD)-valgrind/tools/leak-cycles $(VALGRIND_CYCLES)
+
 clean:
-	rm -rf $(BUILD) $(BUILD)-asan
+	rm -rf $(BUILD) $(BUILD)-asan $(BUILD)-tsan $(BUILD)-valgrind
 
 # ---- Benchmarks (benchmarks/, README "Performance") ----
 # `make bench` builds tensorjit and the harness in Release in $(BENCH_BUILD) and runs every workload
@@ -67,19 +96,39 @@ bench: deps
 bench-peers:
 	@bash benchmarks/peers/setup-peers.sh
 
-# libFuzzer on the REPL's parser and evaluator (tools/fuzz_repl.c), built with clang against the
-# library of $(BUILD); runs FUZZ_SECONDS from tests/repl/corpus. Crashes land in $(BUILD)-fuzz/.
-FUZZ_SECONDS ?= 300
-LLVM_LIBDIR = $(shell llvm-config-19 --libdir 2>/dev/null || echo /usr/lib/llvm-19/lib)
-.PHONY: fuzz-repl
-fuzz-repl: build
-	@command -v clang >/dev/null || { echo "fuzz-repl needs clang: apt-get install clang"; exit 1; }
-	@mkdir -p $(BUILD)-fuzz/corpus
-	clang -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Iinclude -Itools/repl \
-	  $(filter-out tools/repl/main.c,$(wildcard tools/repl/*.c)) tools/fuzz_repl.c \
-	  $(BUILD)/libtensorjit_static.a -L$(LLVM_LIBDIR) -Wl,-rpath,$(LLVM_LIBDIR) -lLLVM \
-	  -lopenblas -lm -lpthread -ldl -o $(BUILD)-fuzz/fuzz_repl
-	ASAN_OPTIONS=allocator_may_return_null=1:max_allocation_size_mb=512 \
-	  $(BUILD)-fuzz/fuzz_repl -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -timeout=20 \
-	  -rss_limit_mb=3072 -dict=tools/fuzz_repl.dict -artifact_prefix=$(BUILD)-fuzz/ \
-	  $(BUILD)-fuzz/corpus tests/repl/corpus
+# ---- Fuzzing (fuzz/, tools/fuzz_repl.c; docs/RELIABILITY.md) ----
+# `make fuzz` builds the libFuzzer targets with clang (-fsanitize=fuzzer,address,undefined, the
+# whole library instrumented) in $(FUZZ_BUILD) and runs each of FUZZ_TARGETS for FUZZ_SECONDS,
+# one after the other at nice 19, from its checked-in corpus. New inputs collect in
+# $(FUZZ_BUILD)/corpus-<target>, crashes in $(FUZZ_BUILD)/crash-<target>-*: copy a crash into
+# the target's checked-in corpus (below) once fixed, so ctest replays it.
+FUZZ_SECONDS ?= 60
+FUZZ_BUILD ?= $(BUILD)-fuzz
+FUZZ_TARGETS ?= repl api diff
+FUZZ_ARGS ?=
+fuzz_corpus_repl = tests/repl/corpus
+fuzz_corpus_api = tests/fuzz/api
+fuzz_corpus_diff = tests/fuzz/diff
+fuzz_flags_repl = -max_len=4096 -timeout=20 -dict=tools/fuzz_repl.dict
+fuzz_flags_api = -max_len=512 -timeout=60
+fuzz_flags_diff = -max_len=256 -timeout=60
+.PHONY: fuzz fuzz-build fuzz-repl
+fuzz-build: deps
+	@command -v clang >/dev/null || { echo "make fuzz needs clang: apt-get install clang"; exit 1; }
+	@cmake -S . -B $(FUZZ_BUILD) -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	  -DTJ_FUZZ=ON -DTJ_BUILD_TESTS=OFF >/dev/null
+	@nice cmake --build $(FUZZ_BUILD) -j $(JOBS) --target $(addprefix fuzz-,$(FUZZ_TARGETS))
+fuzz: fuzz-build
+	@for t in $(FUZZ_TARGETS); do \
+	  case $$t in repl) c="$(fuzz_corpus_repl)"; f="$(fuzz_flags_repl)";; \
+	    api) c="$(fuzz_corpus_api)"; f="$(fuzz_flags_api)";; \
+	    diff) c="$(fuzz_corpus_diff)"; f="$(fuzz_flags_diff)";; esac; \
+	  mkdir -p $(FUZZ_BUILD)/corpus-$$t; \
+	  echo "== fuzz-$$t for $(FUZZ_SECONDS) s"; \
+	  TJ_CACHE_DIR=off ASAN_OPTIONS=allocator_may_return_null=1:max_allocation_size_mb=512 \
+	    nice -n 19 $(FUZZ_BUILD)/fuzz/fuzz-$$t -max_total_time=$(FUZZ_SECONDS) $$f \
+	    -rss_limit_mb=3072 -print_final_stats=1 -artifact_prefix=$(FUZZ_BUILD)/crash-$$t- \
+	    $(FUZZ_ARGS) $(FUZZ_BUILD)/corpus-$$t $$c || exit 1; \
+	done
+fuzz-repl:
+	@$(MAKE) --no-print-directory fuzz FUZZ_TARGETS=repl
