@@ -96,7 +96,7 @@ bench: deps
 bench-peers:
 	@bash benchmarks/peers/setup-peers.sh
 
-# ---- Fuzzing (fuzz/, tools/fuzz_repl.c; docs/RELIABILITY.md) ----
+# ---- Fuzzing (tools/fuzz/, tools/fuzz_repl.c; docs/RELIABILITY.md) ----
 # `make fuzz` builds the libFuzzer targets with clang (-fsanitize=fuzzer,address,undefined, the
 # whole library instrumented) in $(FUZZ_BUILD) and runs each of FUZZ_TARGETS for FUZZ_SECONDS,
 # one after the other at nice 19, from its checked-in corpus. New inputs collect in
@@ -126,7 +126,7 @@ fuzz: fuzz-build
 	  mkdir -p $(FUZZ_BUILD)/corpus-$$t; \
 	  echo "== fuzz-$$t for $(FUZZ_SECONDS) s"; \
 	  TJ_CACHE_DIR=off ASAN_OPTIONS=allocator_may_return_null=1:max_allocation_size_mb=512 \
-	    nice -n 19 $(FUZZ_BUILD)/fuzz/fuzz-$$t -max_total_time=$(FUZZ_SECONDS) $$f \
+	    nice -n 19 $(FUZZ_BUILD)/tools/fuzz/fuzz-$$t -max_total_time=$(FUZZ_SECONDS) $$f \
 	    -rss_limit_mb=3072 -print_final_stats=1 -artifact_prefix=$(FUZZ_BUILD)/crash-$$t- \
 	    $(FUZZ_ARGS) $(FUZZ_BUILD)/corpus-$$t $$c || exit 1; \
 	done
