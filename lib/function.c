@@ -382,10 +382,8 @@ static tj_status attach_plan(tj_fn *fn)
     }
     for (int i = 0; i < plan->nsteps; i++) {
         const tjS_step *st = &plan->steps[i];
-        bool chain_a = plan->step_chain && plan->step_chain[i] >= 0 &&
-                       plan->chains[plan->step_chain[i]].a == i; /* allocates like a kernel */
         bool pooled = (st->kind == STEP_KERNEL && st->reduce == TJ_OP_INPUT) ||
-                      (st->kind == STEP_DOT && st->root->op == TJ_OP_DOT) || chain_a;
+                      st->kind == STEP_DOT;
         for (int o = 0; pooled && o < st->nout; o++)
             fn->poolable[st->out_slots[o]] = !fn->keep[st->out_slots[o]];
     }

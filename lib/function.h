@@ -137,12 +137,14 @@ TJ_HIDDEN void tjS_kernel_end(tjS_launch *L);
 TJ_HIDDEN tj_status tjS_run_kernel(tj_ctx *ctx, const tjS_plan *plan, const tjS_step *st,
                                    tjK_fn fn, tj_array **slots, const struct tjS_mem *mem);
 /* The result buffer of a gemm/gemv/ger step of the given shape: Z's own buffer when the plan
- * allows it in place, else a new array holding Z broadcast (beta != 0) or garbage (beta == 0). */
+ * allows it in place (and the caller gave no array for it), else the caller's array, a pooled or
+ * a new one (tjS_out_array) holding Z broadcast (beta != 0) or garbage (beta == 0). */
 TJ_HIDDEN tj_status tjS_blas_out(tj_ctx *ctx, const tjS_step *st, tj_array *Z, const int64_t *shape,
-                                 double beta, tj_array **out);
+                                 double beta, const struct tjS_mem *mem, tj_array **out);
 /* Runs a gemm/gemv/ger step (lib/runtime_blas.c); the result takes over Z's buffer when the plan
  * allows it (st->inplace) and nothing else holds it. */
-TJ_HIDDEN tj_status tjS_run_blas(tj_ctx *ctx, const tjS_step *st, tj_array **slots);
+TJ_HIDDEN tj_status tjS_run_blas(tj_ctx *ctx, const tjS_step *st, tj_array **slots,
+                                 const struct tjS_mem *mem);
 /* Whether array a may become the result of shape/dtype (in place): exactly `refs` references, its
  * own C-contiguous memory (not a view, not a borrowed buffer), the same dtype and shape. */
 TJ_HIDDEN bool tjS_can_take(const tj_array *a, int refs, tj_dtype dtype, int ndim,

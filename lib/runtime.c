@@ -275,7 +275,7 @@ static tj_status run_step(tj_ctx *ctx, const tjS_plan *plan, tjK_fn const *fns, 
         return tjS_run_kernel(ctx, plan, st, fns[st->kernel], slots, mem);
     case STEP_DOT: /* numpy dot, or the optimizer's gemm/gemv/ger (runtime_blas.c) */
         return st->root->op == TJ_OP_DOT ? run_dot(ctx, st, slots, mem)
-                                         : tjS_run_blas(ctx, st, slots);
+                                         : tjS_run_blas(ctx, st, slots, mem);
     case STEP_VIEW:
         return run_view(ctx, st, slots);
     case STEP_SHAPE: {

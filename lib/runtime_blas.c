@@ -39,16 +39,17 @@ bool tjS_can_take(const tj_array *a, int refs, tj_dtype dtype, int ndim, const i
 }
 
 tj_status tjS_blas_out(tj_ctx *ctx, const tjS_step *st, tj_array *Z, const int64_t *shape,
-                       double beta, tj_array **out)
+                       double beta, const tjS_mem *mem, tj_array **out)
 {
     const tj_var *node = st->root;
-    bool z_inplace = st->inplace && st->inplace[0] == 4;
+    int so = st->out_slots[0];
+    bool z_inplace = st->inplace && st->inplace[0] == 4 && !(mem && mem->into && mem->into[so]);
     if (beta != 0 && z_inplace &&
         tjS_can_take(Z, st->inplace_refs[0], node->dtype, node->ndim, shape)) {
         *out = tj_array_ref(Z); /* in place: Z's buffer becomes the result */
         return TJ_OK;
     }
-    *out = tjA_alloc(ctx, node->dtype, node->ndim, shape, false);
+    *out = tjS_out_array(ctx, mem, so, node->dtype, node->ndim, shape);
     if (!*out) {
         char buf[160];
         return tjC_error(ctx, TJ_ERR_NOMEM, "out of memory for the result of %s",
@@ -59,7 +60,7 @@ tj_status tjS_blas_out(tj_ctx *ctx, const tjS_step *st, tj_array *Z, const int64
     return TJ_OK;
 }
 
-tj_status tjS_run_blas(tj_ctx *ctx, const tjS_step *st, tj_array **slots)
+tj_status tjS_run_blas(tj_ctx *ctx, const tjS_step *st, tj_array **slots, const tjS_mem *mem)
 {
     const tj_var *node = st->root;
     tj_array *in[5];
@@ -93,7 +94,7 @@ tj_status tjS_run_blas(tj_ctx *ctx, const tjS_step *st, tj_array **slots)
                                  tjG_describe(node, buf, sizeof buf), (long long)Z->shape[d], d,
                                  (long long)shape[d]);
     tj_array *out;
-    tj_status rc = tjS_blas_out(ctx, st, Z, shape, beta, &out);
+    tj_status rc = tjS_blas_out(ctx, st, Z, shape, beta, mem, &out);
     if (rc != TJ_OK)
         return rc;
     bool ok;

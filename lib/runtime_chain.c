@@ -141,7 +141,7 @@ static tj_status run_b(tj_ctx *ctx, const tjS_plan *plan, tjK_fn const *fns, tj_
     tj_array *X = slots[A->in_slots[0]], *x = slots[A->in_slots[1]];
     chain_run c;
     if (!blockable(A, X, x, &c)) {
-        tj_status rc = tjS_run_blas(ctx, A, slots);
+        tj_status rc = tjS_run_blas(ctx, A, slots, mem);
         return rc == TJ_OK ? tjS_run_kernel(ctx, plan, B, fns[B->kernel], slots, mem) : rc;
     }
     c.alpha = tj_array_get(slots[A->in_slots[2]], NULL);
@@ -168,7 +168,8 @@ static tj_status run_b(tj_ctx *ctx, const tjS_plan *plan, tjK_fn const *fns, tj_
 }
 
 /* C = beta Z + alpha X^T r with X^T r already in product */
-static tj_status run_c(tj_ctx *ctx, const tjS_step *C, tj_array **slots, tj_array *product)
+static tj_status run_c(tj_ctx *ctx, const tjS_step *C, tj_array **slots, const tjS_mem *mem,
+                       tj_array *product)
 {
     tj_array *Z = slots[C->in_slots[4]];
     double alpha = tj_array_get(slots[C->in_slots[2]], NULL);
@@ -182,7 +183,7 @@ static tj_status run_c(tj_ctx *ctx, const tjS_step *C, tj_array **slots, tj_arra
                          (long long)(Z->ndim ? Z->shape[0] : 1), (long long)n);
     }
     tj_array *out;
-    tj_status rc = tjS_blas_out(ctx, C, Z, &n, beta, &out);
+    tj_status rc = tjS_blas_out(ctx, C, Z, &n, beta, mem, &out);
     if (rc != TJ_OK)
         return rc;
     for (int64_t i = 0; i < n; i++) {
@@ -208,8 +209,8 @@ tj_status tjS_run_chain_step(tj_ctx *ctx, const tjS_plan *plan, tjK_fn const *fn
         return run_b(ctx, plan, fns, slots, mem, ch, product);
     const tjS_step *C = &plan->steps[ch->c];
     if (!*product)
-        return tjS_run_blas(ctx, C, slots);
-    tj_status rc = run_c(ctx, C, slots, *product);
+        return tjS_run_blas(ctx, C, slots, mem);
+    tj_status rc = run_c(ctx, C, slots, mem, *product);
     tj_array_unref(*product);
     *product = NULL;
     return rc;
