@@ -289,10 +289,8 @@ static tj_status check_inputs_used(tj_fn *fn, const tj_function_opts *o)
  * canonicalize (its reference executor then runs the optimized graph). */
 static tj_status optimize(tj_fn *fn)
 {
-    tjR_config cfg = fn->cfg;
-    tj_status rc = tjR_config_check(fn->ctx, &cfg);
-    if (rc == TJ_OK)
-        rc = tjR_optimize(fn->ctx, &cfg, fn->outs, fn->nout + fn->nupd, &fn->rewrites);
+    tjR_config cfg = fn->cfg; /* checked by compile() */
+    tj_status rc = tjR_optimize(fn->ctx, &cfg, fn->outs, fn->nout + fn->nupd, &fn->rewrites);
     bool fusion = tjR_pass_enabled(&cfg, "fusion");
     fn->fuse = (tjS_fuse_opts){
         .elemwise = fusion && tjR_rule_enabled(&cfg, "fusion", "elemwise_fusion", 0),
@@ -403,8 +401,8 @@ static tj_status compile(tj_fn *fn, const tj_function_opts *o)
                            .nexcluding = o->noptimizer_excluding,
                            .including = o->optimizer_including,
                            .nincluding = o->noptimizer_including};
-    tjR_config checked = fn->cfg; /* the options are part of the graph cache's key */
-    tj_status rc = tjR_config_check(fn->ctx, &checked);
+    /* checked before anything reads them: they are part of the graph cache's key */
+    tj_status rc = tjR_config_check(fn->ctx, &fn->cfg);
     if (rc == TJ_OK)
         rc = tjF_collect_shared(fn);
     plan_shared = fn->shared;
