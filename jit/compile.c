@@ -23,6 +23,7 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <malloc.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -396,6 +397,9 @@ tj_status tjJ_compile(tjJ_engine *eng, const tjK_kernel *const *kernels, int nke
     m->from_disk = cached && tjJ_cache_load(path, m->digest, &m->art);
     if (st == TJ_OK && !m->from_disk) {
         st = compile_all(eng, kernels, nkernels, m->digest, &m->art, err, errlen);
+#ifdef __GLIBC__
+        malloc_trim(0); /* LLVM's freed working memory goes back to the system, not to peak RSS */
+#endif
         if (st == TJ_OK && cached)
             tjJ_cache_store(path, tjJ_engine_cache_dir(eng), m->digest, &m->art);
     }

@@ -27,6 +27,7 @@ static void fn_destroy(tj_fn *fn)
         tjR_log_free(&fn->rewrites);
     }
     tjF_ws_free(atomic_load(&fn->ws));
+    tjF_direct_free(fn->direct);
     free(fn->inputs);
     free(fn->outs);
     free(fn->upd_vars);
@@ -420,6 +421,8 @@ static tj_status compile(tj_fn *fn, const tj_function_opts *o)
         rc = attach_plan(fn);
     if (rc == TJ_OK && fn->plan)
         rc = map_leaves(fn, plan_inputs, plan_shared);
+    if (rc == TJ_OK && fn->plan)
+        rc = tjF_direct_prepare(fn);
     if (rc == TJ_OK && !hit && key.bytes && fn->jitted)
         rc = tjF_graph_store(fn, &key);
     free(key.bytes);

@@ -215,6 +215,7 @@ TJ_HIDDEN void tjF_free_all(tj_ctx *ctx);
 
 typedef struct tjF_ws tjF_ws;       /* a call's workspace (lib/function_call.c) */
 typedef struct tjF_entry tjF_entry; /* a compile reused by graph (lib/graph_cache.c) */
+typedef struct tjF_direct tjF_direct; /* a one-kernel function's direct call (function_direct.c) */
 
 struct tj_fn {
     uint32_t magic;
@@ -242,6 +243,7 @@ struct tj_fn {
     int *leaf_in;     /* per plan leaf: the input index that fills it, or -1: */
     tj_var **leaf_var; /* the shared variable or constant whose value fills it */
     _Atomic(tjF_ws *) ws; /* the workspace of the next call (NULL: a call holds it) */
+    tjF_direct *direct;   /* NULL: every call takes the general path */
     bool reads_shared; /* the graph reads a shared variable: calls take the shared lock */
     bool profile;
     tjS_prof *prof;   /* per step, when profiling a compiled plan */
@@ -258,6 +260,16 @@ static inline bool tjF_valid(const tj_fn *fn)
     return fn && fn->magic == TJ_FN_MAGIC && tjC_valid(fn->ctx);
 }
 TJ_HIDDEN void tjF_ws_free(tjF_ws *ws);
+/* Whether the byte ranges of two arrays can meet (NULL or empty: no). */
+TJ_HIDDEN bool tjF_overlaps(const tj_array *a, const tj_array *b);
+/* The direct call (lib/function_direct.c): fn->direct is set when fn's plan is one elementwise
+ * kernel over leaves writing exactly fn's outputs (FAST_RUN, jitted, no updates, no profile).
+ * tjF_direct_call returns false when this call must take the general path (nothing done);
+ * true when it ran, *rc the status. */
+TJ_HIDDEN tj_status tjF_direct_prepare(tj_fn *fn);
+TJ_HIDDEN bool tjF_direct_call(tj_fn *fn, tj_array *const *inputs, tj_array **outputs, bool into,
+                               tj_status *rc);
+TJ_HIDDEN void tjF_direct_free(tjF_direct *d);
 
 /* The graph cache (lib/graph_cache.c): a compile keyed by the graph before optimization (after
  * givens and default updates), with inputs and shared variables as positional placeholders,

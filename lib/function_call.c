@@ -214,7 +214,7 @@ static void byte_range(const tj_array *a, const char **lo, const char **hi)
     *hi = a->data + h;
 }
 
-static bool overlaps(const tj_array *a, const tj_array *b)
+bool tjF_overlaps(const tj_array *a, const tj_array *b)
 {
     if (!a || !b || a->size == 0 || b->size == 0)
         return false;
@@ -249,20 +249,20 @@ static tj_status check_into(tj_fn *fn, tj_array *const *inputs, tj_array *const 
                              tjF_name(fn), i, bad, tj_dtype_name(v->dtype), v->ndim,
                              tjG_describe(v, buf, sizeof buf));
         for (int j = 0; j < fn->nin; j++)
-            if (overlaps(a, inputs[j]))
+            if (tjF_overlaps(a, inputs[j]))
                 return tjC_error(ctx, TJ_ERR_INVALID,
                                  "tj_call_into '%s': outputs[%d] shares memory with input %d; "
                                  "an output array must alias no input",
                                  tjF_name(fn), i, j);
         for (int k = 0; k < fn->nshared; k++)
-            if (overlaps(a, fn->shared[k]->value))
+            if (tjF_overlaps(a, fn->shared[k]->value))
                 return tjC_error(ctx, TJ_ERR_INVALID,
                                  "tj_call_into '%s': outputs[%d] shares memory with the value "
                                  "of shared variable %s; an output array must alias no "
                                  "shared variable",
                                  tjF_name(fn), i, tjG_describe(fn->shared[k], buf, sizeof buf));
         for (int j = 0; j < i; j++)
-            if (outputs[j] && overlaps(a, outputs[j]))
+            if (outputs[j] && tjF_overlaps(a, outputs[j]))
                 return tjC_error(ctx, TJ_ERR_INVALID,
                                  "tj_call_into '%s': outputs[%d] and outputs[%d] share memory; "
                                  "each output needs its own array",
@@ -309,6 +309,9 @@ static tj_status call(tj_fn *fn, tj_array *const *inputs, tj_array **outputs, bo
                          "%s '%s': %s is NULL (the function takes %d inputs and gives %d "
                          "outputs)",
                          api, tjF_name(fn), outputs ? "inputs" : "outputs", fn->nin, fn->nout);
+    tj_status rc = TJ_OK;
+    if (fn->direct && tjF_direct_call(fn, inputs, outputs, into, &rc))
+        return rc;
     int n = fn->nout + fn->nupd;
     struct timespec t0, t1;
     if (fn->profile)
@@ -317,7 +320,6 @@ static tj_status call(tj_fn *fn, tj_array *const *inputs, tj_array **outputs, bo
     if (!ws)
         return tjC_error(ctx, TJ_ERR_NOMEM, "%s: out of memory", api);
     tj_array **in = ws->in, **res = ws->res, **ref = ws->ref;
-    tj_status rc = TJ_OK;
     for (int i = 0; rc == TJ_OK && i < fn->nin; i++)
         rc = convert_input(fn, i, inputs[i], &in[i], &ws->in_owned[i]);
     if (rc == TJ_OK && into)

@@ -17,6 +17,10 @@
 
 /* The elements one pool item covers: small enough to balance a busy core, a multiple of
  * jit/lower.c's BLOCK so 1-D chunks stay aligned to its reduction segments. */
+/* below this many elements a kernel runs on the calling thread: a parked worker takes tens of
+ * microseconds to join (W1's kernel, 16K-element chunks: two threads gained nothing at 2^15 and
+ * 2^16 elements, ~5% at 2^17, ~35% at 2^18) */
+#define TJP_PARALLEL_ELEMS (1 << 17)
 #define TJP_CHUNK_ELEMS 16384 /* 64K elements balanced worse with a busy second core */
 
 /* Runs item `item` of a job; returns TJ_OK or an error it has already recorded (tjC_error). */

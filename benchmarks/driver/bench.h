@@ -114,6 +114,7 @@ void bx_choose_blas(bx_run *run, const char *tjrun, const char *mode);
 /* memory.c and compile_disk.c: measurements in fresh processes. */
 void bx_measure_memory(bx_run *run, const char *tjrun, const char *log_path);
 void bx_measure_disk_cache(bx_run *run, const char *tjrun, const char *log_path);
+void bx_remove_tree(const char *dir); /* a directory and everything in it */
 
 /* report_*.c */
 void bx_print_report(FILE *f, const bx_run *run);

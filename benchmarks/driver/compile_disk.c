@@ -21,6 +21,8 @@ static int remove_entry(const char *path, const struct stat *st, int flag, struc
     return remove(path);
 }
 
+void bx_remove_tree(const char *dir) { nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS); }
+
 static int compile_once(const char *tjrun, const char *dir, const char *log, const char *blas_env,
                         jl_obj *o)
 {
@@ -69,7 +71,7 @@ void bx_measure_disk_cache(bx_run *run, const char *tjrun, const char *log_path)
         int rc = compile_once(tjrun, dir, log_path, run->blas_env, &a);
         if (rc == 0)
             rc = compile_once(tjrun, dir, log_path, run->blas_env, &b);
-        nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+        bx_remove_tree(dir);
         if (rc != 0) {
             snprintf(d->note, sizeof d->note, "tjrun --compile-once failed (see the log)");
             d->ok = false;

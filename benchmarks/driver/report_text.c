@@ -170,7 +170,7 @@ static void memory_table(FILE *f, const bx_run *run)
         return;
     fprintf(f, "\nPeak memory (ru_maxrss of a fresh process: setup + 5 operations; median of %d; "
                "target tj <= 1.2 x C)\n", run->mem[0].n);
-    fprintf(f, "  %-16s %-20s %10s %10s\n", "workload", "configuration", "MiB", "/ C best");
+    fprintf(f, "  %-16s %-24s %10s %10s\n", "workload", "configuration", "MiB", "/ C best");
     for (int i = 0; i < run->nmem; i++) {
         const bx_mem *m = &run->mem[i];
         double best = 0;
@@ -179,13 +179,13 @@ static void memory_table(FILE *f, const bx_run *run)
                 (best == 0 || run->mem[k].median_mb < best))
                 best = run->mem[k].median_mb;
         if (!m->ok) {
-            fprintf(f, "  %-16s %-20s %10s  %s\n", m->what, m->config, "error", m->note);
+            fprintf(f, "  %-16s %-24s %10s  %s\n", m->what, m->config, "error", m->note);
             continue;
         }
         char r[16] = "";
         if (best > 0)
             snprintf(r, sizeof r, "%.2f", m->median_mb / best);
-        fprintf(f, "  %-16s %-20s %10.1f %10s\n", m->what, m->config, m->median_mb, r);
+        fprintf(f, "  %-16s %-24s %10.1f %10s\n", m->what, m->config, m->median_mb, r);
     }
 }
 
