@@ -22,7 +22,7 @@
 struct tjJ_engine {
     LLVMOrcLLJITRef jit;
     pthread_mutex_t lock;          /* held around every add, lookup and removal */
-    char *triple, *cpu, *features; /* LLVM strings: LLVMDisposeMessage */
+    const char *triple, *cpu, *features; /* the process-wide host strings (init_targets) */
     char session_err[512]; /* the last error the execution session reported (under lock) */
     tjJ_module *live;      /* modules whose code is in the JIT, by digest (under lock) */
     char *cache_dir;       /* the disk cache, or NULL when it is off */
@@ -95,16 +95,25 @@ tj_status tjJ_fail_llvm(char *err, size_t errlen, const char *what, LLVMErrorRef
 
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
 static bool init_ok;
+/* The host, asked once: the CPU queries run cpuid, which traps to the hypervisor on a virtual
+ * machine (~6% of a disk-cache-warm compile when asked per engine). Kept for the process. */
+static char *host_triple, *host_cpu, *host_features;
 
 static void init_targets(void)
 {
     /* without the asm printer the JIT is created but the first lookup fails */
     init_ok = !LLVMInitializeNativeTarget() && !LLVMInitializeNativeAsmPrinter();
+    host_triple = LLVMGetDefaultTargetTriple();
+    host_cpu = LLVMGetHostCPUName();
+    host_features = LLVMGetHostCPUFeatures();
+    init_ok = init_ok && host_triple && host_cpu && host_features;
 }
 
 /* ---- target machines ------------------------------------------------------------------------ */
 
-LLVMTargetMachineRef tjJ_target_machine(const tjJ_engine *eng, char *err, size_t errlen)
+static LLVMTargetMachineRef target_machine(const tjJ_engine *eng, const char *cpu,
+                                           const char *features, LLVMCodeGenOptLevel level,
+                                           char *err, size_t errlen)
 {
     LLVMTargetRef target;
     char *msg = NULL;
@@ -114,13 +123,17 @@ LLVMTargetMachineRef tjJ_target_machine(const tjJ_engine *eng, char *err, size_t
         LLVMDisposeMessage(msg);
         return NULL;
     }
-    LLVMTargetMachineRef tm =
-        LLVMCreateTargetMachine(target, eng->triple, eng->cpu, eng->features,
-                                LLVMCodeGenLevelAggressive, LLVMRelocPIC, LLVMCodeModelSmall);
+    LLVMTargetMachineRef tm = LLVMCreateTargetMachine(target, eng->triple, cpu, features, level,
+                                                      LLVMRelocPIC, LLVMCodeModelSmall);
     if (!tm)
         tjJ_fail(err, errlen, TJ_ERR_JIT, "LLVM could not create a target machine for %s (%s)",
-                 eng->triple, eng->cpu);
+                 eng->triple, cpu);
     return tm;
+}
+
+LLVMTargetMachineRef tjJ_target_machine(const tjJ_engine *eng, char *err, size_t errlen)
+{
+    return target_machine(eng, eng->cpu, eng->features, LLVMCodeGenLevelAggressive, err, errlen);
 }
 
 
@@ -186,10 +199,15 @@ tj_status tjJ_engine_new(tjJ_engine **out, char *err, size_t errlen)
     }
     tj_status st;
     eng->cache_dir = cache_dir_from_env();
-    eng->triple = LLVMGetDefaultTargetTriple();
-    eng->cpu = LLVMGetHostCPUName();
-    eng->features = LLVMGetHostCPUFeatures();
-    LLVMTargetMachineRef tm = tjJ_target_machine(eng, err, errlen);
+    eng->triple = host_triple;
+    eng->cpu = host_cpu;
+    eng->features = host_features;
+    /* The LLJIT only links objects compiled by our own target machines (compile.c), so its
+     * machines never generate code: a generic x86-64 one is enough for the data layout and much
+     * cheaper to make (the host's feature list took ~0.45 ms per machine here, and LLJIT makes
+     * two; a generic machine 0.014 ms). Anything that adds IR to this LLJIT must change this. */
+    LLVMTargetMachineRef tm =
+        target_machine(eng, "generic", "", LLVMCodeGenLevelDefault, err, errlen);
     if (!tm) {
         st = TJ_ERR_JIT;
         goto fail;
@@ -228,9 +246,6 @@ void tjJ_engine_free(tjJ_engine *eng)
     }
     pthread_mutex_destroy(&eng->lock);
     free(eng->cache_dir);
-    LLVMDisposeMessage(eng->triple);
-    LLVMDisposeMessage(eng->cpu);
-    LLVMDisposeMessage(eng->features);
     free(eng);
 }
 
