@@ -656,6 +656,34 @@ static void body(lw *w)
     LLVMBuildRetVoid(b);
 }
 
+/* A flat kernel (tjK_kernel.flat): the rows [begin, end) of its one row, through the unit row
+ * function; no odometer, no strided variants. A reduction's output has stride 0 here. */
+static void flat_body(lw *w)
+{
+    LLVMBuilderRef b = w->f.b;
+    LLVMBasicBlockRef entry = block(w, "entry"), go = block(w, "go");
+    w->ret = block(w, "ret");
+    LLVMPositionBuilderAtEnd(b, entry);
+    w->rowarr = LLVMBuildAlloca(b, LLVMArrayType2(w->f.ptr, (uint64_t)w->nops), "rowp");
+    for (int i = 0; i < w->nops; i++) {
+        if (!strided(w, i) && !(scalar_in(w, i) && w->used[i]))
+            continue;
+        LLVMValueRef ki = i64c(w, i);
+        LLVMValueRef p = LLVMBuildInBoundsGEP2(b, w->f.ptr, w->a_ptrs, &ki, 1, "");
+        LLVMBuildStore(b, LLVMBuildLoad2(b, w->f.ptr, p, ""),
+                       LLVMBuildInBoundsGEP2(b, w->f.ptr, w->rowarr, &ki, 1, ""));
+    }
+    LLVMBuildCondBr(b, LLVMBuildICmp(b, LLVMIntSLT, w->a_begin, w->a_end, ""), go, w->ret);
+    LLVMPositionBuilderAtEnd(b, go);
+    LLVMValueRef fn = row_function(w, w->k->reduce == TJ_OP_NONE_ ? M_STORE : M_ACC, true);
+    LLVMPositionBuilderAtEnd(b, go);
+    LLVMValueRef args[5] = {w->rowarr, w->a_strides, w->a_ndim, w->a_begin, w->a_end};
+    LLVMBuildCall2(b, LLVMGlobalGetValueType(fn), fn, args, 5, "");
+    LLVMBuildBr(b, w->ret);
+    LLVMPositionBuilderAtEnd(b, w->ret);
+    LLVMBuildRetVoid(b);
+}
+
 tj_status tjL_lower(LLVMModuleRef mod, const tjK_kernel *k, const char *fname, char *err,
                     size_t errlen)
 {
@@ -705,7 +733,10 @@ tj_status tjL_lower(LLVMModuleRef mod, const tjK_kernel *k, const char *fname, c
     w.fname = fname;
     alias_metadata(&w, fname);
     w.f.b = LLVMCreateBuilderInContext(w.f.ctx);
-    body(&w);
+    if (k->flat)
+        flat_body(&w);
+    else
+        body(&w);
     LLVMDisposeBuilder(w.f.b);
 done:
     free(w.base);

@@ -35,7 +35,7 @@ unsigned char *tjK_serialize(const tjK_kernel *const *kernels, int n, size_t *le
     put(&b, &n, sizeof n);
     for (int i = 0; i < n; i++) {
         const tjK_kernel *k = kernels[i];
-        int hdr[4] = {k->nin, k->nout, k->ncode, k->reduce};
+        int hdr[5] = {k->nin, k->nout, k->ncode, k->reduce, k->flat};
         put(&b, hdr, sizeof hdr);
         put(&b, k->dtype, sizeof *k->dtype * (size_t)(k->nin + k->nout));
         put(&b, k->scalar, sizeof *k->scalar * (size_t)k->nin);

@@ -60,6 +60,10 @@ typedef struct {
     int ncode;
     int32_t *out_instr; /* nout: which instruction each output stores */
     int reduce;         /* TJ_OP_NONE_, or the reduction: TJ_OP_SUM PROD MAX MIN ALL ANY */
+    /* the iteration space has rank 0 or 1: the kernel is called with ndim == 1 and inner stride
+     * 1 on every operand that is not scalar (the runtime copies a strided operand first), so it
+     * is one loop without row or strided variants, half the code for LLVM to compile */
+    bool flat;
 } tjK_kernel;
 
 /* The canonical bytes of n kernels (malloc'd; NULL when out of memory): equal bytes, equal code. */

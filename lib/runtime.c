@@ -173,9 +173,14 @@ tj_status tjS_kernel_begin(tj_ctx *ctx, const tjS_plan *plan, const tjS_step *st
     tj_array **tmp = L->tmp = small ? L->tmp_buf : calloc((size_t)st->nin + 1, sizeof *tmp);
     if (!strides || !ptrs || !tmp)
         return tjC_error(ctx, TJ_ERR_NOMEM, "out of memory running a kernel");
+    const tjK_kernel *k = st->kind == STEP_KERNEL ? plan->kernels[st->kernel] : NULL;
     for (int i = 0; i < st->nin; i++) {
         tj_array *a = slots[st->in_slots[i]];
-        if (!element_strides(a, st->in_bcast[i], nd, strides + i * TJ_MAX_NDIM)) {
+        bool ok = element_strides(a, st->in_bcast[i], nd, strides + i * TJ_MAX_NDIM);
+        /* a flat kernel reads every operand that is not a scalar with stride 1 */
+        if (ok && k && k->flat && nd == 1 && !k->scalar[i])
+            ok = strides[i * TJ_MAX_NDIM] == 1 || a->shape[0] == 1;
+        if (!ok) {
             tmp[i] = tjA_convert(ctx, a, a->dtype);
             if (!tmp[i])
                 return tjC_error(ctx, TJ_ERR_NOMEM, "out of memory copying an operand");

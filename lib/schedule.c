@@ -178,6 +178,7 @@ static tjK_kernel *build_kernel(sched *s, int root, tjS_step *st, tj_var ***oper
     kern->out_instr = out_instr;
     /* a mean is a sum kernel that the runtime divides */
     kern->reduce = !reduce ? TJ_OP_NONE_ : r->op == TJ_OP_MEAN ? TJ_OP_SUM : (int)r->op;
+    kern->flat = nd <= 1;
     st->nin = noperands;
     st->nout = nouts;
     st->out_nodes = outs;
@@ -234,7 +235,8 @@ int tjS_slot_of(const tjS_plan *plan, const tj_var *v)
 static bool same_kernel(const tjK_kernel *a, const tjK_kernel *b)
 {
     int nops = a->nin + a->nout;
-    if (a->nin != b->nin || a->nout != b->nout || a->ncode != b->ncode || a->reduce != b->reduce)
+    if (a->nin != b->nin || a->nout != b->nout || a->ncode != b->ncode || a->reduce != b->reduce ||
+        a->flat != b->flat)
         return false;
     for (int i = 0; i < a->ncode; i++) {
         const tjK_instr *x = &a->code[i], *y = &b->code[i];

@@ -47,7 +47,8 @@ static tjJ_module *compile_op(int op, tj_dtype d)
     tjK_instr bi[3] = {
         {TJK_LOAD, d, {0, -1, -1}, 0}, {TJK_LOAD, d, {1, -1, -1}, 0}, {op, d, {0, 1, -1}, 0}};
     int32_t outs[1] = {binary ? 2 : 1};
-    tjK_kernel k = {binary ? 2 : 1, 1, dt, sc, binary ? bi : un, binary ? 3 : 2, outs, TJ_OP_NONE_};
+    tjK_kernel k = {binary ? 2 : 1, 1, dt, sc, binary ? bi : un, binary ? 3 : 2, outs, TJ_OP_NONE_,
+                    true};
     const tjK_kernel *ks[1] = {&k};
     char err[512] = "";
     tjJ_module *m = NULL;

@@ -40,7 +40,7 @@ static tjJ_module *compile_unary(int op, tj_dtype d)
     bool sc[1] = {false};
     tjK_instr code[2] = {{TJK_LOAD, d, {0, -1, -1}, 0}, {op, d, {0, -1, -1}, 0}};
     int32_t outs[1] = {1};
-    tjK_kernel k = {1, 1, dt, sc, code, 2, outs, TJ_OP_NONE_};
+    tjK_kernel k = {1, 1, dt, sc, code, 2, outs, TJ_OP_NONE_, true};
     const tjK_kernel *ks[1] = {&k};
     char err[512] = "";
     tjJ_module *m = NULL;
