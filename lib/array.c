@@ -13,7 +13,9 @@
 #include <inttypes.h>
 #include <math.h>
 #include <stdlib.h>
+#include <stdatomic.h>
 #include <string.h>
+#include <sys/sysinfo.h>
 
 #define TJ_ALIGN 64
 
@@ -175,6 +177,22 @@ static tj_array *new_header(tj_ctx *ctx, const char *fn, tj_dtype dtype, int ndi
 }
 
 /* The header and its aligned data block, both from ctx's allocator. */
+/* What the system can back: RAM plus swap, the bound Linux's default overcommit heuristic
+ * refuses above. A larger request is refused here, with the sizes in the message, rather than
+ * left to malloc (which a sanitizer turns into an abort instead of NULL). */
+static unsigned long long memory_limit(void)
+{
+    static _Atomic unsigned long long limit;
+    unsigned long long l = atomic_load(&limit);
+    if (l == 0) {
+        struct sysinfo si;
+        l = sysinfo(&si) == 0 ? ((unsigned long long)si.totalram + si.totalswap) * si.mem_unit
+                              : ~0ull;
+        atomic_store(&limit, l ? l : ~0ull);
+    }
+    return l;
+}
+
 static tj_array *alloc_array(tj_ctx *ctx, const char *fn, tj_dtype dtype, int ndim,
                              const int64_t *shape, bool zero)
 {
@@ -182,6 +200,12 @@ static tj_array *alloc_array(tj_ctx *ctx, const char *fn, tj_dtype dtype, int nd
     size_t bytes;
     if (!check_shape(fn, dtype, ndim, shape, &size, &bytes))
         return NULL;
+    if (bytes > memory_limit()) {
+        tjA_error(TJ_ERR_NOMEM, "%s: %" PRId64 " %s elements need %zu bytes, more than this "
+                  "machine's memory and swap (%llu bytes)", fn, size, tj_dtype_name(dtype), bytes,
+                  memory_limit());
+        return NULL;
+    }
     tj_array *a = new_header(ctx, fn, dtype, ndim, shape, size);
     if (!a)
         return NULL;

@@ -183,7 +183,8 @@ tj_status tjS_kernel_begin(tj_ctx *ctx, const tjS_plan *plan, const tjS_step *st
         if (!ok) {
             tmp[i] = tjA_convert(ctx, a, a->dtype);
             if (!tmp[i])
-                return tjC_error(ctx, TJ_ERR_NOMEM, "out of memory copying an operand");
+                return tjC_error(ctx, TJ_ERR_NOMEM, "copying operand %d of %s: %s", i,
+                                 tjG_ops[st->root->op].name, tjA_last_msg());
             a = tmp[i];
             element_strides(a, st->in_bcast[i], nd, strides + i * TJ_MAX_NDIM);
         }
@@ -204,8 +205,8 @@ tj_status tjS_kernel_begin(tj_ctx *ctx, const tjS_plan *plan, const tjS_step *st
         else
             out = tjS_out_array(ctx, mem, so, st->out_nodes[o]->dtype, nd, shape);
         if (!out)
-            return tjC_error(ctx, TJ_ERR_NOMEM, "out of memory for the result of %s",
-                             tjG_ops[st->root->op].name);
+            return tjC_error(ctx, TJ_ERR_NOMEM, "the result of %s: %s",
+                             tjG_ops[st->root->op].name, tjA_last_msg());
         slots[so] = out;
         ptrs[st->nin + o] = out->data;
         /* output strides over the iteration space: contiguous */

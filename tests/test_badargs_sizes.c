@@ -117,3 +117,33 @@ Test(badargs_sizes, random_draw_shape_overflowing)
                  "uniform of shape (2^61, 1)");
     tj_ctx_free(ctx);
 }
+
+/* Sizes that fit 64 bits but not the machine: a valid view of 2^40 elements (stride 0 over one
+ * float) doubled needs 4 TiB. Both executors answer TJ_ERR_NOMEM with the sizes, in this run and
+ * under ASan (no allocator_may_return_null needed: the request never reaches malloc). */
+Test(badargs_sizes, result_larger_than_the_machine)
+{
+    tj_ctx *ctx = tj_ctx_new();
+    tj_var *x = tj_vector(ctx, TJ_FLOAT32, "x");
+    float one = 1.0f;
+    int64_t n = INT64_C(1) << 40, stride = 0;
+    tj_array *huge = tj_array_wrap(TJ_FLOAT32, 1, &n, &stride, &one, NULL, NULL);
+    cr_assert(huge, "a view of 2^40 elements over one float is valid");
+    for (int m = 0; m < 2; m++) {
+        tj_function_opts o = TJ_FUNCTION_OPTS_INIT;
+        o.mode = modes[m];
+        tj_fn *fn = tj_function(ctx, &x, 1, (tj_var *[]){tj_mulc(x, 2)}, 1, &o);
+        cr_assert(fn, "%s", tj_errmsg(ctx));
+        tj_array *res = NULL;
+        cr_expect_eq(tj_call(fn, &huge, &res), TJ_ERR_NOMEM, "mode %d: %s", m, tj_errmsg(ctx));
+        cr_expect(strstr(tj_errmsg(ctx), "more than this machine's memory"), "mode %d: %s", m,
+                  tj_errmsg(ctx));
+        cr_expect_null(res);
+        tj_fn_free(fn);
+    }
+    tj_clear_error(NULL);
+    cr_expect_null(tj_array_new(TJ_FLOAT64, 1, &n));
+    cr_expect_eq(tj_errcode(NULL), TJ_ERR_NOMEM, "%s", tj_errmsg(NULL));
+    tj_array_unref(huge);
+    tj_ctx_free(ctx);
+}
