@@ -201,9 +201,10 @@ static tj_array *alloc_array(tj_ctx *ctx, const char *fn, tj_dtype dtype, int nd
     if (!check_shape(fn, dtype, ndim, shape, &size, &bytes))
         return NULL;
     if (bytes > memory_limit()) {
-        tjA_error(TJ_ERR_NOMEM, "%s: %" PRId64 " %s elements need %zu bytes, more than this "
-                  "machine's memory and swap (%llu bytes)", fn, size, tj_dtype_name(dtype), bytes,
-                  memory_limit());
+        tjA_error(TJ_ERR_NOMEM,
+                  "%s: out of memory: %" PRId64 " %s elements need %zu bytes, more than this "
+                  "machine's memory and swap (%llu bytes)",
+                  fn, size, tj_dtype_name(dtype), bytes, memory_limit());
         return NULL;
     }
     tj_array *a = new_header(ctx, fn, dtype, ndim, shape, size);
