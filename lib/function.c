@@ -381,8 +381,7 @@ static tj_status attach_plan(tj_fn *fn)
     }
     for (int i = 0; i < plan->nsteps; i++) {
         const tjS_step *st = &plan->steps[i];
-        bool pooled = (st->kind == STEP_KERNEL && st->reduce == TJ_OP_INPUT) ||
-                      st->kind == STEP_DOT;
+        bool pooled = st->kind == STEP_KERNEL || st->kind == STEP_DOT;
         for (int o = 0; pooled && o < st->nout; o++)
             fn->poolable[st->out_slots[o]] = !fn->keep[st->out_slots[o]];
     }

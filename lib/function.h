@@ -108,7 +108,7 @@ TJ_HIDDEN int tjS_coalesce(int ndim, int64_t *shape, int nops, int64_t *strides)
  * result goes to the step's output slot. */
 TJ_HIDDEN tj_status tjS_run_reduce(tj_ctx *ctx, const tjS_step *st, tjK_fn fn,
                                    const int64_t *shape, char **ptrs, int64_t *strides,
-                                   tj_array **slots);
+                                   tj_array **slots, const struct tjS_mem *mem);
 /* Runs a STEP_SHAPE_OP step (lib/runtime_steps.c). */
 TJ_HIDDEN tj_status tjS_run_shape_op(tj_ctx *ctx, const tjS_step *st, tj_array **slots);
 /* An elementwise kernel step made ready to launch over rows [0, rows) (fn(ptrs, cshape, packed,

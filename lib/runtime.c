@@ -191,7 +191,7 @@ tj_status tjS_kernel_begin(tj_ctx *ctx, const tjS_plan *plan, const tjS_step *st
         ptrs[i] = a->data;
     }
     if (st->reduce != TJ_OP_INPUT) /* identities, pieces, means: runtime_reduce.c */
-        return tjS_run_reduce(ctx, st, fn, shape, ptrs, strides, slots);
+        return tjS_run_reduce(ctx, st, fn, shape, ptrs, strides, slots, mem);
     for (int o = 0; o < st->nout; o++) {
         int so = st->out_slots[o];
         tj_array *out = NULL, *in_o = st->inplace && st->inplace[o] >= 0

@@ -221,7 +221,7 @@ static tj_status nomem(tj_ctx *ctx, const tjS_step *st)
 }
 
 tj_status tjS_run_reduce(tj_ctx *ctx, const tjS_step *st, tjK_fn fn, const int64_t *shape,
-                         char **ptrs, int64_t *strides, tj_array **slots)
+                         char **ptrs, int64_t *strides, tj_array **slots, const tjS_mem *mem)
 {
     int nd = st->iter_ndim, nin = st->nin, nops = nin + 1;
     tj_op op = st->reduce;
@@ -245,7 +245,7 @@ tj_status tjS_run_reduce(tj_ctx *ctx, const tjS_step *st, tjK_fn fn, const int64
         ost[d] = red || shape[d] == 1 ? 0 : acc;
         acc *= red ? 1 : shape[d];
     }
-    tj_array *out = tjA_alloc(ctx, dt, ond, oshape, false);
+    tj_array *out = tjS_out_array(ctx, mem, st->out_slots[0], dt, ond, oshape);
     if (!out)
         return nomem(ctx, st);
     slots[st->out_slots[0]] = out;
@@ -272,9 +272,13 @@ tj_status tjS_run_reduce(tj_ctx *ctx, const tjS_step *st, tjK_fn fn, const int64
     if (last_kept)
         order[no++] = nd - 1;
     int64_t cshape[TJ_MAX_NDIM];
-    int64_t *pstr = malloc(sizeof *pstr * (size_t)nops * TJ_MAX_NDIM);
-    int64_t *packed = malloc(sizeof *packed * (size_t)nops * TJ_MAX_NDIM);
-    char **pptrs = malloc(sizeof *pptrs * (size_t)nops);
+    /* operand bookkeeping on the stack for ordinary kernels: this runs on every call */
+    int64_t pstr_buf[TJS_SMALL_OPS * TJ_MAX_NDIM], packed_buf[TJS_SMALL_OPS * TJ_MAX_NDIM];
+    char *pptrs_buf[TJS_SMALL_OPS];
+    bool small = nops <= TJS_SMALL_OPS;
+    int64_t *pstr = small ? pstr_buf : malloc(sizeof *pstr * (size_t)nops * TJ_MAX_NDIM);
+    int64_t *packed = small ? packed_buf : malloc(sizeof *packed * (size_t)nops * TJ_MAX_NDIM);
+    char **pptrs = small ? pptrs_buf : malloc(sizeof *pptrs * (size_t)nops);
     char *partial = NULL;
     tj_status rc = TJ_OK;
     int nthreads = tjP_threads(ctx);
@@ -345,8 +349,10 @@ finish:
     }
 done:
     free(partial);
-    free(pstr);
-    free(packed);
-    free(pptrs);
+    if (!small) {
+        free(pstr);
+        free(packed);
+        free(pptrs);
+    }
     return rc;
 }
