@@ -26,16 +26,17 @@ struct tjJ_engine {
     char session_err[512]; /* the last error the execution session reported (under lock) */
     tjJ_module *live;      /* modules whose code is in the JIT, by digest (under lock) */
     char *cache_dir;       /* the disk cache, or NULL when it is off */
+    tj_allocator mem;      /* the context's: the engine, its modules and their texts */
 };
 
 /* $TJ_CACHE_DIR, else $XDG_CACHE_HOME/tensorjit, else $HOME/.cache/tensorjit; "off" or an
  * empty value turns the disk cache off. */
-static char *cache_dir_from_env(void)
+static char *cache_dir_from_env(const tj_allocator *mem)
 {
     const char *dir = getenv("TJ_CACHE_DIR");
     char buf[4096];
     if (dir)
-        return (!*dir || !strcmp(dir, "off")) ? NULL : strdup(dir);
+        return (!*dir || !strcmp(dir, "off")) ? NULL : tjC_mem_strdup(mem, dir);
     const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
     if (xdg && *xdg)
         snprintf(buf, sizeof buf, "%s/tensorjit", xdg);
@@ -43,10 +44,11 @@ static char *cache_dir_from_env(void)
         snprintf(buf, sizeof buf, "%s/.cache/tensorjit", home);
     else
         return NULL;
-    return strdup(buf);
+    return tjC_mem_strdup(mem, buf);
 }
 
 const char *tjJ_engine_cache_dir(const tjJ_engine *eng) { return eng->cache_dir; }
+const tj_allocator *tjJ_engine_mem(const tjJ_engine *eng) { return &eng->mem; }
 
 void tjJ_engine_host(const tjJ_engine *eng, const char **triple, const char **cpu,
                      const char **features)
@@ -169,7 +171,7 @@ static void report_session_error(void *ctx, LLVMErrorRef e)
 
 /* ---- lifetime ------------------------------------------------------------------------------- */
 
-tj_status tjJ_engine_new(tjJ_engine **out, char *err, size_t errlen)
+tj_status tjJ_engine_new(const tj_allocator *mem, tjJ_engine **out, char *err, size_t errlen)
 {
     if (!out)
         return tjJ_fail(err, errlen, TJ_ERR_INVALID, "tjJ_engine_new: out is NULL");
@@ -177,15 +179,17 @@ tj_status tjJ_engine_new(tjJ_engine **out, char *err, size_t errlen)
     pthread_once(&init_once, init_targets);
     if (!init_ok)
         return tjJ_fail(err, errlen, TJ_ERR_JIT, "LLVM has no native target for this machine");
-    tjJ_engine *eng = calloc(1, sizeof *eng);
+    tjJ_engine *eng = tjC_mem_calloc(mem, 1, sizeof *eng);
     if (!eng)
         return tjJ_fail(err, errlen, TJ_ERR_NOMEM, "out of memory creating the JIT engine");
+    if (mem)
+        eng->mem = *mem;
     if (pthread_mutex_init(&eng->lock, NULL) != 0) {
-        free(eng);
+        tjC_mem_free(mem, eng);
         return tjJ_fail(err, errlen, TJ_ERR_NOMEM, "could not create the JIT engine lock");
     }
     tj_status st;
-    eng->cache_dir = cache_dir_from_env();
+    eng->cache_dir = cache_dir_from_env(mem);
     eng->triple = LLVMGetDefaultTargetTriple();
     eng->cpu = LLVMGetHostCPUName();
     eng->features = LLVMGetHostCPUFeatures();
@@ -227,11 +231,12 @@ void tjJ_engine_free(tjJ_engine *eng)
             LLVMConsumeError(e);
     }
     pthread_mutex_destroy(&eng->lock);
-    free(eng->cache_dir);
+    tj_allocator mem = eng->mem; /* the engine's own block goes back through it last */
+    tjC_mem_free(&mem, eng->cache_dir);
     LLVMDisposeMessage(eng->triple);
     LLVMDisposeMessage(eng->cpu);
     LLVMDisposeMessage(eng->features);
-    free(eng);
+    tjC_mem_free(&mem, eng);
 }
 
 /* ---- code ----------------------------------------------------------------------------------- */
