@@ -400,7 +400,11 @@ tj_status tjJ_compile(tjJ_engine *eng, const tjK_kernel *const *kernels, int nke
     char path[4200];
     bool cached = st == TJ_OK && tjJ_cache_path(tjJ_engine_cache_dir(eng), m->digest, path,
                                                 sizeof path);
-    m->from_disk = cached && tjJ_cache_load(mem, path, m->digest, &m->art);
+    bool nomem = false;
+    m->from_disk = cached && tjJ_cache_load(mem, path, m->digest, &m->art, &nomem);
+    if (nomem)
+        st = tjJ_fail(err, errlen, TJ_ERR_NOMEM, "out of memory reading the disk cache (%s)",
+                      path);
     if (st == TJ_OK && !m->from_disk) {
         st = compile_all(eng, kernels, nkernels, m->digest, &m->art, err, errlen);
         if (st == TJ_OK && cached)

@@ -30,21 +30,23 @@ struct tjJ_engine {
 };
 
 /* $TJ_CACHE_DIR, else $XDG_CACHE_HOME/tensorjit, else $HOME/.cache/tensorjit; "off" or an
- * empty value turns the disk cache off. */
-static char *cache_dir_from_env(const tj_allocator *mem)
+ * empty value turns the disk cache off (*dir NULL). false: out of memory. */
+static bool cache_dir_from_env(const tj_allocator *mem, char **dir)
 {
-    const char *dir = getenv("TJ_CACHE_DIR");
+    const char *env = getenv("TJ_CACHE_DIR");
     char buf[4096];
-    if (dir)
-        return (!*dir || !strcmp(dir, "off")) ? NULL : tjC_mem_strdup(mem, dir);
+    *dir = NULL;
+    if (env && (!*env || !strcmp(env, "off")))
+        return true;
     const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
-    if (xdg && *xdg)
+    if (!env && xdg && *xdg)
         snprintf(buf, sizeof buf, "%s/tensorjit", xdg);
-    else if (home && *home)
+    else if (!env && home && *home)
         snprintf(buf, sizeof buf, "%s/.cache/tensorjit", home);
-    else
-        return NULL;
-    return tjC_mem_strdup(mem, buf);
+    else if (!env)
+        return true;
+    *dir = tjC_mem_strdup(mem, env ? env : buf);
+    return *dir != NULL;
 }
 
 const char *tjJ_engine_cache_dir(const tjJ_engine *eng) { return eng->cache_dir; }
@@ -189,7 +191,10 @@ tj_status tjJ_engine_new(const tj_allocator *mem, tjJ_engine **out, char *err, s
         return tjJ_fail(err, errlen, TJ_ERR_NOMEM, "could not create the JIT engine lock");
     }
     tj_status st;
-    eng->cache_dir = cache_dir_from_env(mem);
+    if (!cache_dir_from_env(mem, &eng->cache_dir)) {
+        st = tjJ_fail(err, errlen, TJ_ERR_NOMEM, "out of memory creating the JIT engine");
+        goto fail;
+    }
     eng->triple = LLVMGetDefaultTargetTriple();
     eng->cpu = LLVMGetHostCPUName();
     eng->features = LLVMGetHostCPUFeatures();

@@ -160,9 +160,10 @@ static char *read_text(const tj_allocator *mem, const unsigned char *p, uint64_t
 }
 
 bool tjJ_cache_load(const tj_allocator *mem, const char *path, const uint8_t *digest,
-                    tjJ_artifacts *out)
+                    tjJ_artifacts *out, bool *nomem)
 {
     memset(out, 0, sizeof *out);
+    *nomem = false;
     if (!path)
         return false;
     FILE *f = fopen(path, "rb");
@@ -176,6 +177,7 @@ bool tjJ_cache_load(const tj_allocator *mem, const char *path, const uint8_t *di
         goto done;
     size_t n = (size_t)st.st_size;
     buf = tjC_mem_malloc(mem, n);
+    *nomem = !buf;
     if (!buf || fread(buf, 1, n, f) != n)
         goto done;
     header h;
@@ -203,8 +205,10 @@ bool tjJ_cache_load(const tj_allocator *mem, const char *path, const uint8_t *di
     llvm_blake3_hasher_finalize(&sum, check, sizeof check);
     if (memcmp(check, h.checksum, sizeof check) != 0)
         goto done;
-    if (!tjJ_artifacts_alloc(mem, out, (int)h.ngroups))
+    if (!tjJ_artifacts_alloc(mem, out, (int)h.ngroups)) {
+        *nomem = true;
         goto done;
+    }
     const unsigned char *p = buf + off + table;
     ok = true;
     for (uint32_t g = 0; g < h.ngroups && ok; g++) {
@@ -219,6 +223,7 @@ bool tjJ_cache_load(const tj_allocator *mem, const char *path, const uint8_t *di
             fault ? junk : (const char *)p, fault ? sizeof junk : sizes[g * 3 + 2], "tj.o");
         p += sizes[g * 3 + 2];
         ok = out->ir[g] && out->ir_opt[g] && out->obj[g];
+        *nomem = !out->ir[g] || !out->ir_opt[g];
     }
     if (!ok)
         tjJ_artifacts_free(out);

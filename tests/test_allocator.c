@@ -5,13 +5,15 @@
  *
  * Which N are tried (each N is a fresh context; LLVM's -O3 compile of the seed's kernels takes
  * ~0.4 s, so trying every N of a cold JIT compile would take minutes):
- *   - the seed's logistic regression (build -> grad -> tj_function -> tj_call) in FAST_COMPILE,
- *     in FAST_RUN with TJ_JIT=off (the plan run by the reference executor) and in FAST_RUN with
- *     the JIT over a warm disk cache (engine, code cache, cache load, linking, the runtime):
- *     every N of each path;
+ *   - the seed's logistic regression (build -> grad -> tj_function -> tj_call): every N in
+ *     FAST_COMPILE and in FAST_RUN with TJ_JIT=off (the plan run by the reference executor); in
+ *     FAST_RUN with the JIT over a warm disk cache, every N from where the JIT starts (engine,
+ *     code cache, cache load, linking, the call) and every 16th N before (the same allocations
+ *     as under TJ_JIT=off, but the disarmed rerun then starts the JIT in the failed context);
  *   - a two-kernel function compiled by LLVM on two threads (no disk cache): every N of the
- *     JIT compile window (lowering, IR texts, objects, module), found as the allocations its
- *     tj_function makes beyond the same compile under TJ_JIT=off.
+ *     JIT compile window (lowering, IR texts, objects, module).
+ * A JIT window is found as the allocations a tj_function makes beyond the same compile under
+ * TJ_JIT=off (jit_window).
  * Misrouted frees show here as foreign frees (a C-library block given to the hook) and under
  * ASan as a bad free (a hook block, which starts after its header, given to free()). */
 #include "support.h"
@@ -105,6 +107,9 @@ static tj_allocator hook(counter *c)
     return (tj_allocator){hook_malloc, hook_realloc, hook_free, c};
 }
 
+static counter cnt;           /* the counter of the every-N runs */
+static long fn_begin, fn_end; /* its count before and after a path's tj_function */
+
 /* ---- the seed's logistic regression ---- */
 
 enum { N = 4, FEATS = 3 };
@@ -137,7 +142,9 @@ static tj_status build(tj_ctx *ctx, tj_mode mode, tj_fn **train, tj_var **wout)
     o.mode = mode;
     o.updates = upd;
     o.nupdates = 2;
+    fn_begin = cnt.total;
     *train = tj_function(ctx, (tj_var *[]){x, y}, 2, &cost, 1, &o);
+    fn_end = cnt.total;
     *wout = w;
     return *train ? TJ_OK : tj_errcode(ctx);
 }
@@ -191,10 +198,8 @@ static tj_status path_logreg(tj_ctx *ctx, tj_mode mode)
 
 /* ---- a small function of two kernels (an elementwise one and a reduction) ---- */
 
-static long fn_begin, fn_end; /* the hooked allocations before and after its tj_function */
-
 /* y = 2x + 1 and s = sum(x * x) at x = (1, -2, 3): (3, -3, 7) and 14. */
-static tj_status path_small(tj_ctx *ctx, tj_mode mode, long *total)
+static tj_status path_small(tj_ctx *ctx, tj_mode mode)
 {
     tj_var *x = tj_vector(ctx, TJ_FLOAT64, "x");
     tj_var *outs[2] = {tj_addc(tj_mulc(x, 2), 1), tj_sum(tj_mul(x, x), NULL, 0, false)};
@@ -202,9 +207,9 @@ static tj_status path_small(tj_ctx *ctx, tj_mode mode, long *total)
         return tj_errcode(ctx);
     tj_function_opts o = TJ_FUNCTION_OPTS_INIT;
     o.mode = mode;
-    fn_begin = *total;
+    fn_begin = cnt.total;
     tj_fn *f = tj_function(ctx, &x, 1, outs, 2, &o);
-    fn_end = *total;
+    fn_end = cnt.total;
     if (!f)
         return tj_errcode(ctx);
     int64_t n = 3;
@@ -224,13 +229,11 @@ static tj_status path_small(tj_ctx *ctx, tj_mode mode, long *total)
 
 /* ---- failing the Nth allocation ---- */
 
-static counter cnt;
-
 typedef enum { LOGREG, SMALL } path;
 
 static tj_status run(path p, tj_ctx *ctx, tj_mode mode)
 {
-    return p == LOGREG ? path_logreg(ctx, mode) : path_small(ctx, mode, &cnt.total);
+    return p == LOGREG ? path_logreg(ctx, mode) : path_small(ctx, mode);
 }
 
 /* The number of hooked allocations along the path from a fresh context (which succeeds). */
@@ -247,14 +250,34 @@ static long path_length(path p, tj_mode mode)
     return cnt.total;
 }
 
-/* Fails the Nth hooked allocation for every N in [first, last], each from a fresh context: the
- * path gives TJ_ERR_NOMEM or succeeds, then, disarmed, the same context runs it again with the
- * right values, and once the context is freed every block has come back. */
-static void fail_each(path p, tj_mode mode, long first, long last)
+/* Where the JIT's allocations begin in the path's FAST_RUN: its tj_function makes the allocations
+ * of the same compile under TJ_JIT=off, then the JIT's, then 5 blocks of per-function tables
+ * (made last in both); the window starts 8 early to take no chance. The suite's JIT-off pass
+ * keeps the JIT off here too (the window is then those last tables). Sets fn_begin/fn_end to the
+ * FAST_RUN compile's. */
+static long jit_window(path p)
+{
+    bool jit_off = tjt_jit_off();
+    setenv("TJ_JIT", "off", 1);
+    path_length(p, TJ_MODE_FAST_RUN);
+    long planning = fn_end - fn_begin;
+    if (!jit_off)
+        unsetenv("TJ_JIT");
+    path_length(p, TJ_MODE_FAST_RUN);
+    if (!jit_off)
+        cr_expect_gt(fn_end - fn_begin - planning, 20, "a JIT window of %ld allocations",
+                     fn_end - fn_begin - planning);
+    return fn_begin + planning - 8 + 1;
+}
+
+/* Fails the Nth hooked allocation for N = first, first + stride, ... up to last, each from a
+ * fresh context: the path gives TJ_ERR_NOMEM or succeeds, then, disarmed, the same context runs
+ * it again with the right values, and once the context is freed every block has come back. */
+static void fail_each(path p, tj_mode mode, long first, long last, long stride)
 {
     tj_allocator a = hook(&cnt);
-    long nomem = 0;
-    for (long k = first; k <= last; k++) {
+    long nomem = 0, tried = 0;
+    for (long k = first; k <= last; k += stride, tried++) {
         cnt = (counter){.fail_at = k};
         tj_ctx *ctx = tj_ctx_new_with_allocator(&a);
         if (!ctx) {
@@ -275,8 +298,7 @@ static void fail_each(path p, tj_mode mode, long first, long last)
     }
     /* most failures surface; a few are absorbed by a fallback (a BLAS operand used in place of
      * its copy, the disk cache off, ...) and the run succeeds */
-    cr_expect_gt(nomem, (last - first + 1) / 2, "%ld of %ld failures gave TJ_ERR_NOMEM", nomem,
-                 last - first + 1);
+    cr_expect_gt(nomem, tried / 2, "%ld of %ld failures gave TJ_ERR_NOMEM", nomem, tried);
 }
 
 Test(allocator, every_block_comes_back_through_the_hook)
@@ -321,25 +343,29 @@ Test(allocator, context_creation_fails_cleanly)
 
 Test(allocator, fail_every_nth_fast_compile)
 {
-    fail_each(LOGREG, TJ_MODE_FAST_COMPILE, 1, path_length(LOGREG, TJ_MODE_FAST_COMPILE));
+    fail_each(LOGREG, TJ_MODE_FAST_COMPILE, 1, path_length(LOGREG, TJ_MODE_FAST_COMPILE), 1);
 }
 
 /* The plan (optimizer, scheduler, in-place and chain planning) run by the reference executor. */
 Test(allocator, fail_every_nth_fast_run_reference)
 {
     setenv("TJ_JIT", "off", 1);
-    fail_each(LOGREG, TJ_MODE_FAST_RUN, 1, path_length(LOGREG, TJ_MODE_FAST_RUN));
+    fail_each(LOGREG, TJ_MODE_FAST_RUN, 1, path_length(LOGREG, TJ_MODE_FAST_RUN), 1);
 }
 
-/* Every N with the JIT, its code loaded from a warm disk cache: LLVM's compile is left out (the
- * next test covers it) so each N costs milliseconds. */
+/* With the JIT, its code loaded from a warm disk cache (LLVM's compile is the next test's): every
+ * N from the JIT window on (engine, code cache, cache load, linking, the graph cache, the call),
+ * and every 16th before it, where the allocations are the reference test's but the disarmed
+ * run then starts the JIT in a context that failed (each N costs a JIT engine). */
 Test(allocator, fail_every_nth_fast_run_jit)
 {
     char dir[64] = "/tmp/tj-allocator-XXXXXX";
     cr_assert_not_null(mkdtemp(dir));
     setenv("TJ_CACHE_DIR", dir, 1);
-    path_length(LOGREG, TJ_MODE_FAST_RUN); /* compiles and stores */
-    fail_each(LOGREG, TJ_MODE_FAST_RUN, 1, path_length(LOGREG, TJ_MODE_FAST_RUN));
+    long window = jit_window(LOGREG); /* compiles and stores on the way */
+    long total = path_length(LOGREG, TJ_MODE_FAST_RUN);
+    fail_each(LOGREG, TJ_MODE_FAST_RUN, 1, window - 1, 16);
+    fail_each(LOGREG, TJ_MODE_FAST_RUN, window, total, 1);
     DIR *d = opendir(dir);
     for (struct dirent *e; d && (e = readdir(d));) {
         char file[128];
@@ -351,22 +377,12 @@ Test(allocator, fail_every_nth_fast_run_jit)
     rmdir(dir);
 }
 
-/* Every N of an LLVM compile on two threads (no disk cache). Its window: the allocations the
- * small function's tj_function makes beyond the same compile under TJ_JIT=off, which end with 5
- * blocks of per-function tables made after the JIT in FAST_RUN; the window starts 8 early. */
+/* Every N of an LLVM compile on two threads (no disk cache), through the small function: its JIT
+ * window to the end of its tj_function. */
 Test(allocator, fail_every_nth_llvm_compile)
 {
     setenv("TJ_CACHE_DIR", "off", 1);
     setenv("TJ_JIT_THREADS", "2", 1);
-    bool jit_off = tjt_jit_off();
-    setenv("TJ_JIT", "off", 1);
-    path_length(SMALL, TJ_MODE_FAST_RUN);
-    long planning = fn_end - fn_begin;
-    if (!jit_off) /* the suite's JIT-off pass keeps the JIT off here too */
-        unsetenv("TJ_JIT");
-    path_length(SMALL, TJ_MODE_FAST_RUN);
-    long first = fn_begin + planning - 8 + 1, last = fn_end;
-    if (!jit_off)
-        cr_expect_gt(last - first, 20, "a compile window of %ld allocations", last - first + 1);
-    fail_each(SMALL, TJ_MODE_FAST_RUN, first, last);
+    long first = jit_window(SMALL);
+    fail_each(SMALL, TJ_MODE_FAST_RUN, first, fn_end, 1);
 }
