@@ -94,6 +94,7 @@ TJ_HIDDEN tj_status tjS_plan_build(tj_ctx *ctx, tj_var *const *outs, int nouts,
 TJ_HIDDEN tj_status tjS_fuse(tj_ctx *ctx, tj_var **topo, size_t n, const int *pos,
                              const bool *required, const tjS_fuse_opts *opts, int *group,
                              bool *needed, bool *inlined, int *order, int *norder);
+/* Frees a plan and its kernels through the allocator of ctx, the context that built it. */
 TJ_HIDDEN void tjS_plan_free(tj_ctx *ctx, tjS_plan *plan);
 /* The slot holding node v, or -1. */
 TJ_HIDDEN int tjS_slot_of(const tjS_plan *plan, const tj_var *v);
@@ -260,6 +261,7 @@ static inline bool tjF_valid(const tj_fn *fn)
 {
     return fn && fn->magic == TJ_FN_MAGIC && tjC_valid(fn->ctx);
 }
+/* Frees a call workspace (made from ctx's allocator) and its pooled buffers. */
 TJ_HIDDEN void tjF_ws_free(tj_ctx *ctx, tjF_ws *ws);
 
 /* The graph cache (lib/graph_cache.c): a compile keyed by the graph before optimization (after
