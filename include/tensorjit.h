@@ -135,14 +135,19 @@ typedef struct tj_ctx tj_ctx;
 /* A new empty context, or NULL when out of memory. The caller owns it: free it with tj_ctx_free. */
 tj_ctx *tj_ctx_new(void);
 /* A context's allocator: malloc_fn/realloc_fn/free_fn with a user pointer (free_fn never sees
- * NULL; sizes are never 0). The allocations the library makes for the context go through it:
- * graph nodes and the arena, the optimizer, the schedule, functions, the code cache and the
- * arrays the context's functions return (such an array keeps a copy of the allocator and frees
- * itself through it: the allocator and its user data must outlive every array the context made).
- * A NULL result makes the operation fail with TJ_ERR_NOMEM and leaves the context usable.
- * Not hooked: LLVM's own C++ allocations inside the JIT (they cannot be), arrays made by the
- * context-free tj_array_* constructors, and strings returned for the caller to free().
- * (Issue 7: the plumbing through every module of lib/ and jit/ is in progress.) */
+ * NULL; sizes are never 0). Every heap allocation the library makes for the context goes through
+ * it: graph nodes and the arena, gradients, the optimizer, the schedule, functions, the code
+ * caches, the JIT engine's and compiled modules' own memory (lowering, IR texts, disk cache
+ * reads), the work memory of calls and the arrays the context makes (values of constants, the
+ * arrays its functions return: such an array keeps a copy of the allocator and frees itself
+ * through it, so the allocator and its user data must outlive every array the context made).
+ * The functions are called from several threads at once (parallel LLVM compiles, steps on the
+ * thread pool, concurrent tj_call): they must be thread-safe. A NULL result makes the operation
+ * fail with TJ_ERR_NOMEM (or take a slower path that needs no memory) and leaves the context
+ * usable. Not hooked: LLVM's own C++ allocations inside the JIT (LLVM's C API cannot route
+ * them), arrays made by the context-free tj_array_* constructors, strings returned for the
+ * caller to free() (tj_fn_graph, tj_fn_ir, tj_fn_asm, tj_fn_rewrites, tj_array_to_string), and
+ * process-wide state tied to no context (the thread pool). */
 typedef struct {
     void *(*malloc_fn)(void *user, size_t size);
     void *(*realloc_fn)(void *user, void *ptr, size_t size);

@@ -60,12 +60,12 @@ const char *tjJ_module_group_ir(const tjJ_module *m, int g)
     return m && g >= 0 && g < m->art.ngroups ? m->art.ir_opt[g] : NULL;
 }
 
-static char *join(char *const *parts, int n)
+static char *join(const tj_allocator *mem, char *const *parts, int n)
 {
     size_t len = 1;
     for (int i = 0; i < n; i++)
         len += strlen(parts[i]);
-    char *s = malloc(len), *p = s;
+    char *s = tjC_mem_malloc(mem, len), *p = s;
     for (int i = 0; s && i < n; i++) {
         size_t k = strlen(parts[i]);
         memcpy(p, parts[i], k);
@@ -83,7 +83,8 @@ const char *tjJ_module_ir(const tjJ_module *cm, bool optimized)
     tjJ_module *m = (tjJ_module *)cm; /* the joined text is a cache, made once */
     char **text = optimized ? &m->ir_opt : &m->ir;
     if (!*text)
-        *text = join(optimized ? m->art.ir_opt : m->art.ir, m->art.ngroups);
+        *text = join(tjJ_engine_mem(m->eng), optimized ? m->art.ir_opt : m->art.ir,
+                     m->art.ngroups);
     return *text;
 }
 
@@ -92,10 +93,11 @@ static void module_destroy(tjJ_module *m)
     if (m->rt)
         tjJ_engine_remove(m->eng, m->rt);
     tjJ_artifacts_free(&m->art);
-    free(m->fns);
-    free(m->ir);
-    free(m->ir_opt);
-    free(m);
+    const tj_allocator *mem = tjJ_engine_mem(m->eng);
+    tjC_mem_free(mem, m->fns);
+    tjC_mem_free(mem, m->ir);
+    tjC_mem_free(mem, m->ir_opt);
+    tjC_mem_free(mem, m);
 }
 
 void tjJ_module_free(tjJ_module *m)
@@ -128,7 +130,7 @@ static bool digest_of(const tjJ_engine *eng, const tjK_kernel *const *kernels, i
                       uint8_t *digest)
 {
     size_t len;
-    unsigned char *bytes = tjK_serialize(kernels, n, &len);
+    unsigned char *bytes = tjK_serialize(tjJ_engine_mem(eng), kernels, n, &len);
     if (!bytes)
         return false;
     const char *triple, *cpu, *features;
@@ -145,7 +147,7 @@ static bool digest_of(const tjJ_engine *eng, const tjK_kernel *const *kernels, i
         llvm_blake3_hasher_update(&h, parts[i], strlen(parts[i]) + 1);
     llvm_blake3_hasher_update(&h, bytes, len);
     llvm_blake3_hasher_finalize(&h, digest, LLVM_BLAKE3_OUT_LEN);
-    free(bytes);
+    tjC_mem_free(tjJ_engine_mem(eng), bytes);
     return true;
 }
 
@@ -220,7 +222,8 @@ static void *compile_group(void *arg)
     for (int i = 0; i < g->nmembers && g->st == TJ_OK; i++) {
         char sym[64];
         symbol_name(g->digest, g->members[i], sym, sizeof sym);
-        g->st = tjL_lower(mod, g->kernels[g->members[i]], sym, g->err, sizeof g->err);
+        g->st = tjL_lower(mod, g->kernels[g->members[i]], sym, tjJ_engine_mem(g->eng), g->err,
+                          sizeof g->err);
     }
     if (g->st == TJ_OK && tjJ_fault("verify"))
         g->st = tjJ_fail(g->err, sizeof g->err, TJ_ERR_JIT,
@@ -230,11 +233,11 @@ static void *compile_group(void *arg)
                          msg ? msg : "(no message)");
     LLVMDisposeMessage(msg);
     msg = NULL;
-    if (g->st == TJ_OK && !(g->ir = tjJ_module_text(mod)))
+    if (g->st == TJ_OK && !(g->ir = tjJ_module_text(tjJ_engine_mem(g->eng), mod)))
         g->st = tjJ_fail(g->err, sizeof g->err, TJ_ERR_NOMEM, "out of memory keeping the IR");
     if (g->st == TJ_OK)
         g->st = optimize(mod, tm, g->err, sizeof g->err);
-    if (g->st == TJ_OK && !(g->ir_opt = tjJ_module_text(mod)))
+    if (g->st == TJ_OK && !(g->ir_opt = tjJ_module_text(tjJ_engine_mem(g->eng), mod)))
         g->st = tjJ_fail(g->err, sizeof g->err, TJ_ERR_NOMEM, "out of memory keeping the IR");
     if (g->st == TJ_OK &&
         LLVMTargetMachineEmitToMemoryBuffer(tm, mod, LLVMObjectFile, &msg, &g->obj))
@@ -265,13 +268,16 @@ static tj_status compile_all(tjJ_engine *eng, const tjK_kernel *const *kernels, 
 {
     int ng = compile_threads();
     ng = ng < n ? ng : n;
-    group *gs = calloc((size_t)ng, sizeof *gs);
-    int *order = malloc(sizeof *order * (size_t)n), *load = calloc((size_t)ng, sizeof *load);
-    int *slots = malloc(sizeof *slots * (size_t)n);
-    pthread_t *th = calloc((size_t)ng, sizeof *th);
-    bool *started = calloc((size_t)ng, sizeof *started);
+    const tj_allocator *mem = tjJ_engine_mem(eng);
+    group *gs = tjC_mem_calloc(mem, (size_t)ng, sizeof *gs);
+    int *order = tjC_mem_malloc(mem, sizeof *order * (size_t)n);
+    int *load = tjC_mem_calloc(mem, (size_t)ng, sizeof *load);
+    int *slots = tjC_mem_malloc(mem, sizeof *slots * (size_t)n);
+    pthread_t *th = tjC_mem_calloc(mem, (size_t)ng, sizeof *th);
+    bool *started = tjC_mem_calloc(mem, (size_t)ng, sizeof *started);
     tj_status st = TJ_OK;
-    if (!gs || !order || !load || !slots || !th || !started || !tjJ_artifacts_alloc(art, ng)) {
+    if (!gs || !order || !load || !slots || !th || !started ||
+        !tjJ_artifacts_alloc(mem, art, ng)) {
         st = tjJ_fail(err, errlen, TJ_ERR_NOMEM, "out of memory compiling %d kernels", n);
         goto done;
     }
@@ -286,7 +292,7 @@ static tj_status compile_all(tjJ_engine *eng, const tjK_kernel *const *kernels, 
     for (int g = 0; g < ng; g++)
         gs[g] = (group){.eng = eng, .kernels = kernels, .digest = digest, .members = slots};
     /* members are stored contiguously per group: count first, then place */
-    int *assign = malloc(sizeof *assign * (size_t)n);
+    int *assign = tjC_mem_malloc(mem, sizeof *assign * (size_t)n);
     if (!assign) {
         st = tjJ_fail(err, errlen, TJ_ERR_NOMEM, "out of memory compiling %d kernels", n);
         goto done;
@@ -307,7 +313,7 @@ static tj_status compile_all(tjJ_engine *eng, const tjK_kernel *const *kernels, 
     }
     for (int i = 0; i < n; i++)
         gs[assign[i]].members[gs[assign[i]].nmembers++] = i;
-    free(assign);
+    tjC_mem_free(mem, assign);
     for (int g = 1; g < ng; g++) /* group 0 runs on this thread */
         started[g] = pthread_create(&th[g], NULL, compile_group, &gs[g]) == 0;
     compile_group(&gs[0]);
@@ -325,12 +331,12 @@ static tj_status compile_all(tjJ_engine *eng, const tjK_kernel *const *kernels, 
         art->obj[g] = gs[g].obj;
     }
 done:
-    free(gs);
-    free(order);
-    free(load);
-    free(slots);
-    free(th);
-    free(started);
+    tjC_mem_free(mem, gs);
+    tjC_mem_free(mem, order);
+    tjC_mem_free(mem, load);
+    tjC_mem_free(mem, slots);
+    tjC_mem_free(mem, th);
+    tjC_mem_free(mem, started);
     return st;
 }
 
@@ -360,15 +366,16 @@ tj_status tjJ_compile(tjJ_engine *eng, const tjK_kernel *const *kernels, int nke
             return st;
     }
     double t0 = now_ms();
-    tjJ_module *m = calloc(1, sizeof *m);
-    char **syms = calloc((size_t)nkernels, sizeof *syms);
+    const tj_allocator *mem = tjJ_engine_mem(eng);
+    tjJ_module *m = tjC_mem_calloc(mem, 1, sizeof *m);
+    char **syms = tjC_mem_calloc(mem, (size_t)nkernels, sizeof *syms);
     if (m)
-        m->fns = calloc((size_t)nkernels, sizeof *m->fns);
+        m->fns = tjC_mem_calloc(mem, (size_t)nkernels, sizeof *m->fns);
     if (!m || !m->fns || !syms || !digest_of(eng, kernels, nkernels, m->digest)) {
-        free(syms);
+        tjC_mem_free(mem, syms);
         if (m)
-            free(m->fns);
-        free(m);
+            tjC_mem_free(mem, m->fns);
+        tjC_mem_free(mem, m);
         return tjJ_fail(err, errlen, TJ_ERR_NOMEM, "out of memory compiling %d kernels",
                         nkernels);
     }
@@ -377,7 +384,7 @@ tj_status tjJ_compile(tjJ_engine *eng, const tjK_kernel *const *kernels, int nke
     m->refs = 1;
     tj_status st = TJ_OK;
     for (int i = 0; i < nkernels && st == TJ_OK; i++)
-        if (!(syms[i] = malloc(64)))
+        if (!(syms[i] = tjC_mem_malloc(mem, 64)))
             st = tjJ_fail(err, errlen, TJ_ERR_NOMEM, "out of memory naming kernels");
         else
             symbol_name(m->digest, i, syms[i], 64);
@@ -394,7 +401,11 @@ tj_status tjJ_compile(tjJ_engine *eng, const tjK_kernel *const *kernels, int nke
     char path[4200];
     bool cached = st == TJ_OK && tjJ_cache_path(tjJ_engine_cache_dir(eng), m->digest, path,
                                                 sizeof path);
-    m->from_disk = cached && tjJ_cache_load(path, m->digest, &m->art);
+    bool nomem = false;
+    m->from_disk = cached && tjJ_cache_load(mem, path, m->digest, &m->art, &nomem);
+    if (nomem)
+        st = tjJ_fail(err, errlen, TJ_ERR_NOMEM, "out of memory reading the disk cache (%s)",
+                      path);
     if (st == TJ_OK && !m->from_disk) {
         st = compile_all(eng, kernels, nkernels, m->digest, &m->art, err, errlen);
 #ifdef __GLIBC__
@@ -434,8 +445,8 @@ tj_status tjJ_compile(tjJ_engine *eng, const tjK_kernel *const *kernels, int nke
     }
 done:
     for (int i = 0; i < nkernels; i++)
-        free(syms[i]);
-    free(syms);
+        tjC_mem_free(mem, syms[i]);
+    tjC_mem_free(mem, syms);
     if (m)
         module_destroy(m);
     return st;

@@ -13,10 +13,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-char *tjJ_module_text(LLVMModuleRef m)
+char *tjJ_module_text(const tj_allocator *mem, LLVMModuleRef m)
 {
     char *s = LLVMPrintModuleToString(m);
-    char *copy = s ? strdup(s) : NULL;
+    char *copy = s ? tjC_mem_strdup(mem, s) : NULL;
     LLVMDisposeMessage(s);
     return copy;
 }
@@ -27,8 +27,8 @@ static void ignore_diagnostic(LLVMDiagnosticInfoRef di, void *ctx)
     (void)ctx;
 }
 
-/* One group's optimized IR -> assembly text (malloc'd), or NULL. */
-static char *group_asm(LLVMTargetMachineRef tm, const char *ir)
+/* One group's optimized IR -> assembly text (from mem), or NULL. */
+static char *group_asm(const tj_allocator *mem, LLVMTargetMachineRef tm, const char *ir)
 {
     char *out = NULL, *msg = NULL;
     LLVMContextRef ctx = LLVMContextCreate();
@@ -41,7 +41,7 @@ static char *group_asm(LLVMTargetMachineRef tm, const char *ir)
     if (LLVMTargetMachineEmitToMemoryBuffer(tm, mod, LLVMAssemblyFile, &msg, &code))
         goto done;
     size_t n = LLVMGetBufferSize(code);
-    out = malloc(n + 1);
+    out = tjC_mem_malloc(mem, n + 1);
     if (out) {
         memcpy(out, LLVMGetBufferStart(code), n);
         out[n] = '\0';
@@ -64,16 +64,18 @@ char *tjJ_module_asm(tjJ_module *m)
     LLVMTargetMachineRef tm = tjJ_target_machine(tjJ_module_engine(m), NULL, 0);
     if (!tm)
         return NULL;
+    /* the result is the caller's to free() (tj_fn_asm): the C library's, not the context's */
     char *all = NULL;
     size_t len = 0;
     FILE *f = open_memstream(&all, &len);
     bool ok = f != NULL;
+    const tj_allocator *mem = tjJ_engine_mem(tjJ_module_engine(m));
     for (int g = 0; ok && g < ng; g++) {
-        char *text = group_asm(tm, tjJ_module_group_ir(m, g));
+        char *text = group_asm(mem, tm, tjJ_module_group_ir(m, g));
         ok = text != NULL;
         if (ok)
             fputs(text, f);
-        free(text);
+        tjC_mem_free(mem, text);
     }
     if (f)
         fclose(f);

@@ -26,27 +26,31 @@ struct tjJ_engine {
     char session_err[512]; /* the last error the execution session reported (under lock) */
     tjJ_module *live;      /* modules whose code is in the JIT, by digest (under lock) */
     char *cache_dir;       /* the disk cache, or NULL when it is off */
+    tj_allocator mem;      /* the context's: the engine, its modules and their texts */
 };
 
 /* $TJ_CACHE_DIR, else $XDG_CACHE_HOME/tensorjit, else $HOME/.cache/tensorjit; "off" or an
- * empty value turns the disk cache off. */
-static char *cache_dir_from_env(void)
+ * empty value turns the disk cache off (*dir NULL). false: out of memory. */
+static bool cache_dir_from_env(const tj_allocator *mem, char **dir)
 {
-    const char *dir = getenv("TJ_CACHE_DIR");
+    const char *env = getenv("TJ_CACHE_DIR");
     char buf[4096];
-    if (dir)
-        return (!*dir || !strcmp(dir, "off")) ? NULL : strdup(dir);
+    *dir = NULL;
+    if (env && (!*env || !strcmp(env, "off")))
+        return true;
     const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
-    if (xdg && *xdg)
+    if (!env && xdg && *xdg)
         snprintf(buf, sizeof buf, "%s/tensorjit", xdg);
-    else if (home && *home)
+    else if (!env && home && *home)
         snprintf(buf, sizeof buf, "%s/.cache/tensorjit", home);
-    else
-        return NULL;
-    return strdup(buf);
+    else if (!env)
+        return true;
+    *dir = tjC_mem_strdup(mem, env ? env : buf);
+    return *dir != NULL;
 }
 
 const char *tjJ_engine_cache_dir(const tjJ_engine *eng) { return eng->cache_dir; }
+const tj_allocator *tjJ_engine_mem(const tjJ_engine *eng) { return &eng->mem; }
 
 void tjJ_engine_host(const tjJ_engine *eng, const char **triple, const char **cpu,
                      const char **features)
@@ -182,7 +186,7 @@ static void report_session_error(void *ctx, LLVMErrorRef e)
 
 /* ---- lifetime ------------------------------------------------------------------------------- */
 
-tj_status tjJ_engine_new(tjJ_engine **out, char *err, size_t errlen)
+tj_status tjJ_engine_new(const tj_allocator *mem, tjJ_engine **out, char *err, size_t errlen)
 {
     if (!out)
         return tjJ_fail(err, errlen, TJ_ERR_INVALID, "tjJ_engine_new: out is NULL");
@@ -190,15 +194,20 @@ tj_status tjJ_engine_new(tjJ_engine **out, char *err, size_t errlen)
     pthread_once(&init_once, init_targets);
     if (!init_ok)
         return tjJ_fail(err, errlen, TJ_ERR_JIT, "LLVM has no native target for this machine");
-    tjJ_engine *eng = calloc(1, sizeof *eng);
+    tjJ_engine *eng = tjC_mem_calloc(mem, 1, sizeof *eng);
     if (!eng)
         return tjJ_fail(err, errlen, TJ_ERR_NOMEM, "out of memory creating the JIT engine");
+    if (mem)
+        eng->mem = *mem;
     if (pthread_mutex_init(&eng->lock, NULL) != 0) {
-        free(eng);
+        tjC_mem_free(mem, eng);
         return tjJ_fail(err, errlen, TJ_ERR_NOMEM, "could not create the JIT engine lock");
     }
     tj_status st;
-    eng->cache_dir = cache_dir_from_env();
+    if (!cache_dir_from_env(mem, &eng->cache_dir)) {
+        st = tjJ_fail(err, errlen, TJ_ERR_NOMEM, "out of memory creating the JIT engine");
+        goto fail;
+    }
     eng->triple = host_triple;
     eng->cpu = host_cpu;
     eng->features = host_features;
@@ -245,8 +254,9 @@ void tjJ_engine_free(tjJ_engine *eng)
             LLVMConsumeError(e);
     }
     pthread_mutex_destroy(&eng->lock);
-    free(eng->cache_dir);
-    free(eng);
+    tj_allocator mem = eng->mem; /* the engine's own block goes back through it last */
+    tjC_mem_free(&mem, eng->cache_dir);
+    tjC_mem_free(&mem, eng);
 }
 
 /* ---- code ----------------------------------------------------------------------------------- */

@@ -7,9 +7,11 @@
 typedef struct tjJ_engine tjJ_engine; /* one LLJIT + host target machine, per context */
 typedef struct tjJ_module tjJ_module; /* the compiled kernels of one function: code + texts */
 
-/* Creates an engine for the host CPU. On failure returns TJ_ERR_JIT (or NOMEM) and writes a
- * sentence into err. */
-TJ_HIDDEN tj_status tjJ_engine_new(tjJ_engine **out, char *err, size_t errlen);
+/* Creates an engine for the host CPU whose own memory, modules and texts come from *mem (copied;
+ * NULL: the C library; LLVM's allocations are its own). On failure returns TJ_ERR_JIT (or NOMEM)
+ * and writes a sentence into err. */
+TJ_HIDDEN tj_status tjJ_engine_new(const tj_allocator *mem, tjJ_engine **out, char *err,
+                                   size_t errlen);
 /* Frees every module's code first (modules must have been freed), then the LLJIT. NULL-safe. */
 TJ_HIDDEN void tjJ_engine_free(tjJ_engine *eng);
 
@@ -23,7 +25,8 @@ TJ_HIDDEN tj_status tjJ_compile(tjJ_engine *eng, const tjK_kernel *const *kernel
 TJ_HIDDEN tjK_fn tjJ_kernel_fn(const tjJ_module *m, int i);
 /* IR text before (optimized=false) or after optimization; borrowed, lives with the module. */
 TJ_HIDDEN const char *tjJ_module_ir(const tjJ_module *m, bool optimized);
-/* Native assembly of the optimized module as a new malloc'd string, or NULL. */
+/* Native assembly of the optimized module as a new malloc'd string (the caller free()s it:
+ * tj_fn_asm hands it out), or NULL. */
 TJ_HIDDEN char *tjJ_module_asm(tjJ_module *m);
 /* True when the module's code came from the disk cache (no LLVM compile). */
 TJ_HIDDEN bool tjJ_module_from_disk(const tjJ_module *m);
@@ -63,6 +66,8 @@ TJ_HIDDEN void tjJ_engine_lock(tjJ_engine *eng);
 TJ_HIDDEN void tjJ_engine_unlock(tjJ_engine *eng);
 /* The head of the engine's list of modules with code in the JIT (use under the lock). */
 TJ_HIDDEN tjJ_module **tjJ_engine_live(tjJ_engine *eng);
+/* The allocator the engine's memory and its modules' memory come from (tjC_mem_*). */
+TJ_HIDDEN const tj_allocator *tjJ_engine_mem(const tjJ_engine *eng);
 /* The disk cache directory, or NULL when the disk cache is off. */
 TJ_HIDDEN const char *tjJ_engine_cache_dir(const tjJ_engine *eng);
 /* The host the engine compiles for (borrowed strings). */
@@ -72,16 +77,19 @@ TJ_HIDDEN void tjJ_engine_host(const tjJ_engine *eng, const char **triple, const
 /* What compiling a module produces, per group of kernels compiled together: IR texts before and
  * after optimization and the object file. objcache.c stores and loads it. */
 typedef struct {
+    const tj_allocator *mem; /* the texts' and arrays' allocator (tjJ_artifacts_alloc) */
     int ngroups;
     char **ir, **ir_opt;
     LLVMMemoryBufferRef *obj;
 } tjJ_artifacts;
-TJ_HIDDEN bool tjJ_artifacts_alloc(tjJ_artifacts *a, int ngroups);
+TJ_HIDDEN bool tjJ_artifacts_alloc(const tj_allocator *mem, tjJ_artifacts *a, int ngroups);
 TJ_HIDDEN void tjJ_artifacts_free(tjJ_artifacts *a);
 /* The cache file of a digest under dir; false when dir is NULL (the cache is off). */
 TJ_HIDDEN bool tjJ_cache_path(const char *dir, const uint8_t *digest, char *path, size_t len);
-/* Loads a valid cache file for digest into out (false: absent, foreign or damaged). */
-TJ_HIDDEN bool tjJ_cache_load(const char *path, const uint8_t *digest, tjJ_artifacts *out);
+/* Loads a valid cache file for digest into out, memory from mem (false: absent, foreign or
+ * damaged, or *nomem: mem failed, which is the compile's failure rather than a miss). */
+TJ_HIDDEN bool tjJ_cache_load(const tj_allocator *mem, const char *path, const uint8_t *digest,
+                              tjJ_artifacts *out, bool *nomem);
 /* Writes the artifacts atomically; a failure only means no cache file. */
 TJ_HIDDEN void tjJ_cache_store(const char *path, const char *dir, const uint8_t *digest,
                                const tjJ_artifacts *a);
@@ -92,8 +100,8 @@ TJ_HIDDEN int tjJ_module_groups(const tjJ_module *m);
 TJ_HIDDEN const char *tjJ_module_group_ir(const tjJ_module *m, int g);
 /* The engine a module was compiled by (borrowed). */
 TJ_HIDDEN tjJ_engine *tjJ_module_engine(const tjJ_module *m);
-/* The IR text of m as a new malloc'd string, or NULL. */
-TJ_HIDDEN char *tjJ_module_text(LLVMModuleRef m);
+/* The IR text of m as a new string from mem (tjC_mem_free), or NULL. */
+TJ_HIDDEN char *tjJ_module_text(const tj_allocator *mem, LLVMModuleRef m);
 
 /* At most this many operands per kernel (bounds the O(n^2) alias metadata and stack use). */
 #define TJL_MAX_OPERANDS 1024
@@ -101,10 +109,10 @@ TJ_HIDDEN char *tjJ_module_text(LLVMModuleRef m);
 /* Checks a kernel description before lowering: TJ_ERR_INVALID with a sentence on a bad one. */
 TJ_HIDDEN tj_status tjL_validate(const tjK_kernel *k, char *err, size_t errlen);
 /* Adds the kernel function `fname` (and its internal row functions) computing the validated
- * kernel k to mod, whose target triple and data layout are already set. TJ_ERR_NOMEM is the only
- * failure. */
+ * kernel k to mod, whose target triple and data layout are already set; its work arrays come
+ * from mem. TJ_ERR_NOMEM is the only failure. */
 TJ_HIDDEN tj_status tjL_lower(LLVMModuleRef mod, const tjK_kernel *k, const char *fname,
-                              char *err, size_t errlen);
+                              const tj_allocator *mem, char *err, size_t errlen);
 
 /* Marks the loop whose back edge is `br`: never unrolled, and not vectorized unless asked (for
  * loops that gain nothing from it but would still cost LLVM time). */

@@ -684,8 +684,8 @@ static void flat_body(lw *w)
     LLVMBuildRetVoid(b);
 }
 
-tj_status tjL_lower(LLVMModuleRef mod, const tjK_kernel *k, const char *fname, char *err,
-                    size_t errlen)
+tj_status tjL_lower(LLVMModuleRef mod, const tjK_kernel *k, const char *fname,
+                    const tj_allocator *mem, char *err, size_t errlen)
 {
     lw w;
     memset(&w, 0, sizeof w);
@@ -700,15 +700,15 @@ tj_status tjL_lower(LLVMModuleRef mod, const tjK_kernel *k, const char *fname, c
     w.f.i64 = LLVMInt64TypeInContext(w.f.ctx);
     w.f.ptr = LLVMPointerTypeInContext(w.f.ctx, 0);
     size_t nops = (size_t)w.nops, nin = (size_t)k->nin + 1;
-    w.base = calloc(nops, sizeof *w.base);
-    w.istr = calloc(nops, sizeof *w.istr);
-    w.buf = calloc(nops, sizeof *w.buf);
-    w.mscope = calloc(nops, sizeof *w.mscope);
-    w.mnoalias = calloc(nops, sizeof *w.mnoalias);
-    w.ival = calloc(nin, sizeof *w.ival);
-    w.in = calloc(nin, sizeof *w.in);
-    w.used = calloc(nin, sizeof *w.used);
-    w.vals = calloc((size_t)k->ncode, sizeof *w.vals);
+    w.base = tjC_mem_calloc(mem, nops, sizeof *w.base);
+    w.istr = tjC_mem_calloc(mem, nops, sizeof *w.istr);
+    w.buf = tjC_mem_calloc(mem, nops, sizeof *w.buf);
+    w.mscope = tjC_mem_calloc(mem, nops, sizeof *w.mscope);
+    w.mnoalias = tjC_mem_calloc(mem, nops, sizeof *w.mnoalias);
+    w.ival = tjC_mem_calloc(mem, nin, sizeof *w.ival);
+    w.in = tjC_mem_calloc(mem, nin, sizeof *w.in);
+    w.used = tjC_mem_calloc(mem, nin, sizeof *w.used);
+    w.vals = tjC_mem_calloc(mem, (size_t)k->ncode, sizeof *w.vals);
     tj_status st = TJ_OK;
     if (!w.base || !w.istr || !w.buf || !w.mscope || !w.mnoalias || !w.ival || !w.in || !w.used ||
         !w.vals) {
@@ -739,14 +739,14 @@ tj_status tjL_lower(LLVMModuleRef mod, const tjK_kernel *k, const char *fname, c
         body(&w);
     LLVMDisposeBuilder(w.f.b);
 done:
-    free(w.base);
-    free(w.istr);
-    free(w.buf);
-    free(w.mscope);
-    free(w.mnoalias);
-    free(w.ival);
-    free(w.in);
-    free(w.used);
-    free(w.vals);
+    tjC_mem_free(mem, w.base);
+    tjC_mem_free(mem, w.istr);
+    tjC_mem_free(mem, w.buf);
+    tjC_mem_free(mem, w.mscope);
+    tjC_mem_free(mem, w.mnoalias);
+    tjC_mem_free(mem, w.ival);
+    tjC_mem_free(mem, w.in);
+    tjC_mem_free(mem, w.used);
+    tjC_mem_free(mem, w.vals);
     return st;
 }

@@ -33,24 +33,25 @@ void tjJ_artifacts_free(tjJ_artifacts *a)
 {
     for (int g = 0; g < a->ngroups; g++) {
         if (a->ir)
-            free(a->ir[g]);
+            tjC_mem_free(a->mem, a->ir[g]);
         if (a->ir_opt)
-            free(a->ir_opt[g]);
+            tjC_mem_free(a->mem, a->ir_opt[g]);
         if (a->obj && a->obj[g])
             LLVMDisposeMemoryBuffer(a->obj[g]);
     }
-    free(a->ir);
-    free(a->ir_opt);
-    free(a->obj);
+    tjC_mem_free(a->mem, a->ir);
+    tjC_mem_free(a->mem, a->ir_opt);
+    tjC_mem_free(a->mem, a->obj);
     memset(a, 0, sizeof *a);
 }
 
-bool tjJ_artifacts_alloc(tjJ_artifacts *a, int ngroups)
+bool tjJ_artifacts_alloc(const tj_allocator *mem, tjJ_artifacts *a, int ngroups)
 {
+    a->mem = mem;
     a->ngroups = ngroups;
-    a->ir = calloc((size_t)ngroups, sizeof *a->ir);
-    a->ir_opt = calloc((size_t)ngroups, sizeof *a->ir_opt);
-    a->obj = calloc((size_t)ngroups, sizeof *a->obj);
+    a->ir = tjC_mem_calloc(mem, (size_t)ngroups, sizeof *a->ir);
+    a->ir_opt = tjC_mem_calloc(mem, (size_t)ngroups, sizeof *a->ir_opt);
+    a->obj = tjC_mem_calloc(mem, (size_t)ngroups, sizeof *a->obj);
     if (a->ir && a->ir_opt && a->obj)
         return true;
     tjJ_artifacts_free(a);
@@ -148,9 +149,9 @@ void tjJ_cache_store(const char *path, const char *dir, const uint8_t *digest,
         unlink(tmp);
 }
 
-static char *read_text(const unsigned char *p, uint64_t n)
+static char *read_text(const tj_allocator *mem, const unsigned char *p, uint64_t n)
 {
-    char *s = malloc(n + 1);
+    char *s = tjC_mem_malloc(mem, n + 1);
     if (s) {
         memcpy(s, p, n);
         s[n] = '\0';
@@ -158,9 +159,11 @@ static char *read_text(const unsigned char *p, uint64_t n)
     return s;
 }
 
-bool tjJ_cache_load(const char *path, const uint8_t *digest, tjJ_artifacts *out)
+bool tjJ_cache_load(const tj_allocator *mem, const char *path, const uint8_t *digest,
+                    tjJ_artifacts *out, bool *nomem)
 {
     memset(out, 0, sizeof *out);
+    *nomem = false;
     if (!path)
         return false;
     FILE *f = fopen(path, "rb");
@@ -173,7 +176,8 @@ bool tjJ_cache_load(const char *path, const uint8_t *digest, tjJ_artifacts *out)
         st.st_size > (off_t)1 << 31)
         goto done;
     size_t n = (size_t)st.st_size;
-    buf = malloc(n);
+    buf = tjC_mem_malloc(mem, n);
+    *nomem = !buf;
     if (!buf || fread(buf, 1, n, f) != n)
         goto done;
     header h;
@@ -201,14 +205,16 @@ bool tjJ_cache_load(const char *path, const uint8_t *digest, tjJ_artifacts *out)
     llvm_blake3_hasher_finalize(&sum, check, sizeof check);
     if (memcmp(check, h.checksum, sizeof check) != 0)
         goto done;
-    if (!tjJ_artifacts_alloc(out, (int)h.ngroups))
+    if (!tjJ_artifacts_alloc(mem, out, (int)h.ngroups)) {
+        *nomem = true;
         goto done;
+    }
     const unsigned char *p = buf + off + table;
     ok = true;
     for (uint32_t g = 0; g < h.ngroups && ok; g++) {
-        out->ir[g] = read_text(p, sizes[g * 3]);
+        out->ir[g] = read_text(mem, p, sizes[g * 3]);
         p += sizes[g * 3];
-        out->ir_opt[g] = read_text(p, sizes[g * 3 + 1]);
+        out->ir_opt[g] = read_text(mem, p, sizes[g * 3 + 1]);
         p += sizes[g * 3 + 1];
         /* the cache fault: an object the checksum passes but LLVM cannot load */
         static const char junk[] = "injected fault (TJ_JIT_FAULT=cache): not an object file";
@@ -217,11 +223,12 @@ bool tjJ_cache_load(const char *path, const uint8_t *digest, tjJ_artifacts *out)
             fault ? junk : (const char *)p, fault ? sizeof junk : sizes[g * 3 + 2], "tj.o");
         p += sizes[g * 3 + 2];
         ok = out->ir[g] && out->ir_opt[g] && out->obj[g];
+        *nomem = !out->ir[g] || !out->ir_opt[g];
     }
     if (!ok)
         tjJ_artifacts_free(out);
 done:
-    free(buf);
+    tjC_mem_free(mem, buf);
     fclose(f);
     return ok;
 }

@@ -28,6 +28,7 @@ enum { LINE_WIDTH = 75, THRESHOLD = 1000, EDGE_ITEMS = 3, PRECISION = 8 };
 #define PREFIX "array("
 
 /* ---- a growing string ------------------------------------------------------------------------ */
+/* On the C library: arrays print without a context, and the text is the caller's to free(). */
 typedef struct {
     char *p;
     size_t len, cap;

@@ -70,7 +70,7 @@ static view2 as_view(const tj_array *a, bool left)
 /* ---- the BLAS path --------------------------------------------------------------------------- */
 
 /* float32/float64 through BLAS; false when the case has to go to the plain loop. */
-static bool dot_blas(const tj_array *a0, const tj_array *b0, tj_array *out)
+static bool dot_blas(tj_ctx *ctx, const tj_array *a0, const tj_array *b0, tj_array *out)
 {
     bool f32 = out->dtype == TJ_FLOAT32, ok = false;
     int64_t m = a0->ndim == 2 ? a0->shape[0] : 1, k = b0->shape[0];
@@ -78,7 +78,7 @@ static bool dot_blas(const tj_array *a0, const tj_array *b0, tj_array *out)
     if (!tjB_fits_int(m) || !tjB_fits_int(n) || !tjB_fits_int(k) || !tjA_is_contiguous(out))
         return false;
     tj_array *ta = NULL, *tb = NULL;
-    const tj_array *a = tjB_ready(a0, &ta), *b = tjB_ready(b0, &tb);
+    const tj_array *a = tjB_ready(ctx, a0, &ta), *b = tjB_ready(ctx, b0, &tb);
     tjB_mat A, B;
     blasint incx, incy;
     if (!a || !b)
@@ -132,7 +132,7 @@ done:
     return ok;
 }
 
-void tjB_dot(const tj_array *a, const tj_array *b, tj_array *out)
+void tjB_dot(tj_ctx *ctx, const tj_array *a, const tj_array *b, tj_array *out)
 {
     size_t es = tj_dtype_size(out->dtype);
     int64_t m = a->ndim == 2 ? a->shape[0] : 1, n = b->ndim == 2 ? b->shape[1] : 1;
@@ -154,7 +154,7 @@ void tjB_dot(const tj_array *a, const tj_array *b, tj_array *out)
                 memset(out->data + i * os0 + j * os1, 0, es);
         return;
     }
-    if (tj_dtype_is_float(out->dtype) && dot_blas(a, b, out))
+    if (tj_dtype_is_float(out->dtype) && dot_blas(ctx, a, b, out))
         return;
     view2 va = as_view(a, true), vb = as_view(b, false);
     naive[out->dtype](&va, &vb, out->data, os0, os1);
@@ -179,7 +179,7 @@ static bool collapses(const tj_array *a, int last, int64_t *stride)
     return true;
 }
 
-void tjB_matmul(const tj_array *a, const tj_array *b, tj_array *out)
+void tjB_matmul(tj_ctx *ctx, const tj_array *a, const tj_array *b, tj_array *out)
 {
     int r = out->ndim, nb = r - 2;
     int64_t m = out->shape[r - 2], n = out->shape[r - 1], k = a->shape[r - 1];
@@ -200,7 +200,7 @@ void tjB_matmul(const tj_array *a, const tj_array *b, tj_array *out)
         tjI_view_init(&va, a->dtype, 2, ashape, astr, a->data);
         tjI_view_init(&vb, b->dtype, 2, bshape, bstr, b->data);
         tjI_view_init(&vo, out->dtype, 2, oshape, ostr, out->data);
-        tjB_dot(&va, &vb, &vo);
+        tjB_dot(ctx, &va, &vb, &vo);
         return;
     }
     int64_t ashape[2] = {m, k}, astr[2] = {a->strides[r - 2], a->strides[r - 1]};
@@ -211,7 +211,7 @@ void tjB_matmul(const tj_array *a, const tj_array *b, tj_array *out)
         tjI_view_init(&va, a->dtype, 2, ashape, astr, a->data + aoff);
         tjI_view_init(&vb, b->dtype, 2, bshape, bstr, b->data + boff);
         tjI_view_init(&vo, out->dtype, 2, oshape, ostr, out->data + i * m * n * es);
-        tjB_dot(&va, &vb, &vo);
+        tjB_dot(ctx, &va, &vb, &vo);
         /* next batch index; a length-1 batch axis of an operand broadcasts (stays put) */
         for (int d = nb - 1; d >= 0; d--) {
             int64_t sa = a->shape[d] == 1 ? 0 : a->strides[d];

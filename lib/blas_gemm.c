@@ -20,8 +20,8 @@ static void scale(tj_array *c, double beta)
     }
 }
 
-bool tjB_gemm(bool ta, bool tb, double alpha, const tj_array *A, const tj_array *B, double beta,
-              tj_array *C)
+bool tjB_gemm(tj_ctx *ctx, bool ta, bool tb, double alpha, const tj_array *A, const tj_array *B,
+              double beta, tj_array *C)
 {
     int64_t m = C->shape[0], n = C->shape[1], k = ta ? A->shape[0] : A->shape[1];
     if (m == 0 || n == 0)
@@ -33,7 +33,7 @@ bool tjB_gemm(bool ta, bool tb, double alpha, const tj_array *A, const tj_array 
         return true;
     }
     tj_array *t1 = NULL, *t2 = NULL;
-    const tj_array *a = tjB_ready(A, &t1), *b = tjB_ready(B, &t2);
+    const tj_array *a = tjB_ready(ctx, A, &t1), *b = tjB_ready(ctx, B, &t2);
     bool ok = a && b;
     if (ok) {
         tjB_mat ma, mb;
@@ -55,7 +55,7 @@ bool tjB_gemm(bool ta, bool tb, double alpha, const tj_array *A, const tj_array 
     return ok;
 }
 
-bool tjB_gemv(bool ta, double alpha, const tj_array *A, const tj_array *x, double beta,
+bool tjB_gemv(tj_ctx *ctx, bool ta, double alpha, const tj_array *A, const tj_array *x, double beta,
               tj_array *y)
 {
     int64_t rows = A->shape[0], cols = A->shape[1], m = y->shape[0];
@@ -69,7 +69,7 @@ bool tjB_gemv(bool ta, double alpha, const tj_array *A, const tj_array *x, doubl
         return true;
     }
     tj_array *t1 = NULL, *t2 = NULL;
-    const tj_array *a = tjB_ready(A, &t1), *v = tjB_ready(x, &t2);
+    const tj_array *a = tjB_ready(ctx, A, &t1), *v = tjB_ready(ctx, x, &t2);
     bool ok = a && v;
     if (ok) {
         tjB_mat ma;
@@ -91,7 +91,7 @@ bool tjB_gemv(bool ta, double alpha, const tj_array *A, const tj_array *x, doubl
     return ok;
 }
 
-bool tjB_ger(double alpha, const tj_array *x, const tj_array *y, tj_array *C)
+bool tjB_ger(tj_ctx *ctx, double alpha, const tj_array *x, const tj_array *y, tj_array *C)
 {
     int64_t m = C->shape[0], n = C->shape[1];
     if (m == 0 || n == 0)
@@ -99,7 +99,7 @@ bool tjB_ger(double alpha, const tj_array *x, const tj_array *y, tj_array *C)
     if (!tjB_fits_int(m) || !tjB_fits_int(n))
         return false;
     tj_array *t1 = NULL, *t2 = NULL;
-    const tj_array *a = tjB_ready(x, &t1), *b = tjB_ready(y, &t2);
+    const tj_array *a = tjB_ready(ctx, x, &t1), *b = tjB_ready(ctx, y, &t2);
     bool ok = a && b;
     if (ok) {
         blasint ia, ib;

@@ -36,12 +36,12 @@ bool tjB_as_vec(const tj_array *a, blasint *inc)
     return true;
 }
 
-const tj_array *tjB_ready(const tj_array *a, tj_array **tmp)
+const tj_array *tjB_ready(tj_ctx *ctx, const tj_array *a, tj_array **tmp)
 {
     tjB_mat m;
     blasint inc;
     if (a->ndim == 2 ? tjB_as_mat(a, &m) : tjB_as_vec(a, &inc))
         return a;
-    *tmp = tj_array_copy(a);
+    *tmp = tjA_convert(ctx, a, a->dtype);
     return *tmp;
 }

@@ -23,7 +23,8 @@ typedef struct {
 TJ_HIDDEN bool tjB_as_mat(const tj_array *a, tjB_mat *m);
 /* A vector as BLAS takes it: a positive increment in elements. */
 TJ_HIDDEN bool tjB_as_vec(const tj_array *a, blasint *inc);
-/* a as BLAS can take it, or a C-contiguous copy of it in *tmp (NULL: out of memory). */
-TJ_HIDDEN const tj_array *tjB_ready(const tj_array *a, tj_array **tmp);
+/* a as BLAS can take it, or a C-contiguous copy of it in *tmp from ctx's allocator (NULL: out of
+ * memory). */
+TJ_HIDDEN const tj_array *tjB_ready(tj_ctx *ctx, const tj_array *a, tj_array **tmp);
 
 #endif

@@ -85,7 +85,7 @@ tj_var *tj_const(tj_ctx *ctx, tj_dtype dtype, double value)
         tjC_error(ctx, TJ_ERR_TYPE, "tj_const: dtype %d is not a tj_dtype", (int)dtype);
         return NULL;
     }
-    tj_array *a = tj_array_scalar(dtype, value);
+    tj_array *a = tjA_scalar(ctx, dtype, value);
     if (!a) {
         tjC_error(ctx, TJ_ERR_NOMEM, "tj_const: out of memory");
         return NULL;
@@ -97,7 +97,7 @@ static tj_var *literal(tj_ctx *ctx, tj_dtype dtype, double value, const char *fn
 {
     if (!check_ctx(ctx, fn))
         return NULL;
-    tj_array *a = tj_array_scalar(dtype, value);
+    tj_array *a = tjA_scalar(ctx, dtype, value);
     if (!a) {
         tjC_error(ctx, TJ_ERR_NOMEM, "%s: out of memory", fn);
         return NULL;
@@ -111,7 +111,7 @@ tj_var *tj_lit_int(tj_ctx *ctx, int64_t value)
 {
     if (!check_ctx(ctx, "tj_lit_int"))
         return NULL;
-    tj_array *a = tj_array_new(TJ_INT64, 0, NULL);
+    tj_array *a = tjA_alloc(ctx, TJ_INT64, 0, NULL, false);
     if (!a) {
         tjC_error(ctx, TJ_ERR_NOMEM, "tj_lit_int: out of memory");
         return NULL;
@@ -124,7 +124,7 @@ tj_var *tjG_const_like(tj_var *like, double value)
 {
     if (!like)
         return NULL;
-    tj_array *a = tj_array_scalar(like->dtype, value);
+    tj_array *a = tjA_scalar(like->ctx, like->dtype, value);
     if (!a) {
         tjC_error(like->ctx, TJ_ERR_NOMEM, "out of memory making a constant");
         return NULL;

@@ -19,7 +19,9 @@ tj_var *tj_rng_state(tj_ctx *ctx, uint64_t seed, const char *name)
     }
     int64_t init[2] = {0, 0}; /* key = the seed's 64 bits, counter 0 */
     memcpy(&init[0], &seed, sizeof seed);
-    tj_array *a = tj_array_from_data(TJ_INT64, 1, (int64_t[]){2}, init);
+    tj_array *a = tjA_alloc(ctx, TJ_INT64, 1, (int64_t[]){2}, false);
+    if (a)
+        memcpy(a->data, init, sizeof init);
     if (!a) {
         tjC_error(ctx, TJ_ERR_NOMEM, "tj_rng_state: out of memory");
         return NULL;

@@ -27,17 +27,17 @@ struct tjF_cache {
     uint64_t serial; /* makes symbol names unique in the engine */
 };
 
-static void code_free(tjF_code *c)
+static void code_free(tj_ctx *ctx, tjF_code *c)
 {
     tjJ_module_free(c->module);
-    free(c->fns);
-    free(c->key);
-    free(c);
+    tjC_free(ctx, c->fns);
+    tjC_free(ctx, c->key);
+    tjC_free(ctx, c);
 }
 
 static tjF_cache *cache_of(tj_ctx *ctx)
 {
-    if (!ctx->cache && !(ctx->cache = calloc(1, sizeof *ctx->cache)))
+    if (!ctx->cache && !(ctx->cache = tjC_calloc(ctx, 1, sizeof *ctx->cache)))
         tjC_error(ctx, TJ_ERR_NOMEM, "out of memory creating the code cache");
     return ctx->cache;
 }
@@ -57,7 +57,8 @@ tj_status tjF_code_get(tj_ctx *ctx, const tjS_plan *plan, tjF_code **out)
     if (!cache_of(ctx))
         return ctx->err;
     sbuf key = {0};
-    key.p = tjK_serialize((const tjK_kernel *const *)plan->kernels, plan->nkernels, &key.len);
+    key.p = tjK_serialize(&ctx->mem, (const tjK_kernel *const *)plan->kernels, plan->nkernels,
+                          &key.len);
     if (!key.p)
         return tjC_error(ctx, TJ_ERR_NOMEM, "out of memory hashing the kernels");
     uint64_t hash = 0xcbf29ce484222325ull; /* FNV-1a of the serialized kernels */
@@ -65,23 +66,26 @@ tj_status tjF_code_get(tj_ctx *ctx, const tjS_plan *plan, tjF_code **out)
         hash = (hash ^ key.p[i]) * 0x100000001b3ull;
     for (tjF_code *c = ctx->cache->head; c; c = c->next) {
         if (c->hash == hash && c->keylen == key.len && !memcmp(c->key, key.p, key.len)) {
-            free(key.p);
+            tjC_free(ctx, key.p);
             c->refs++;
             ctx->stats.cache_hits++;
             *out = c;
             return TJ_OK;
         }
     }
-    if (!ctx->jit && tjJ_engine_new(&ctx->jit, err, sizeof err) != TJ_OK) {
-        free(key.p);
-        return tjC_error(ctx, TJ_ERR_JIT, "cannot start the LLVM JIT: %s", err);
+    tj_status est = ctx->jit ? TJ_OK : tjJ_engine_new(&ctx->mem, &ctx->jit, err, sizeof err);
+    if (est != TJ_OK) {
+        tjC_free(ctx, key.p);
+        /* out of memory is the context's failure; anything else leaves the reference executor */
+        return tjC_error(ctx, est == TJ_ERR_NOMEM ? TJ_ERR_NOMEM : TJ_ERR_JIT,
+                         "cannot start the LLVM JIT: %s", err);
     }
-    tjF_code *c = calloc(1, sizeof *c);
+    tjF_code *c = tjC_calloc(ctx, 1, sizeof *c);
     if (c)
-        c->fns = calloc((size_t)plan->nkernels, sizeof *c->fns);
+        c->fns = tjC_calloc(ctx, (size_t)plan->nkernels, sizeof *c->fns);
     if (!c || !c->fns) {
-        free(c);
-        free(key.p);
+        tjC_free(ctx, c);
+        tjC_free(ctx, key.p);
         return tjC_error(ctx, TJ_ERR_NOMEM, "out of memory for compiled code");
     }
     char name[64];
@@ -90,9 +94,9 @@ tj_status tjF_code_get(tj_ctx *ctx, const tjS_plan *plan, tjF_code **out)
     tj_status rc = tjJ_compile(ctx->jit, (const tjK_kernel *const *)plan->kernels,
                                plan->nkernels, name, &c->module, err, sizeof err);
     if (rc != TJ_OK) {
-        free(c->fns);
-        free(c);
-        free(key.p);
+        tjC_free(ctx, c->fns);
+        tjC_free(ctx, c);
+        tjC_free(ctx, key.p);
         return tjC_error(ctx, rc, "LLVM could not compile the function's kernels: %s", err);
     }
     if (tjJ_module_from_disk(c->module))
@@ -122,7 +126,7 @@ void tjF_code_release(tj_ctx *ctx, tjF_code *code)
             break;
         }
     }
-    code_free(code);
+    code_free(ctx, code);
 }
 
 bool tjF_jit_off(void)
@@ -139,9 +143,9 @@ void tjF_cache_free(tj_ctx *ctx)
     if (ctx->cache) {
         for (tjF_code *c = ctx->cache->head, *next; c; c = next) {
             next = c->next;
-            code_free(c);
+            code_free(ctx, c);
         }
-        free(ctx->cache);
+        tjC_free(ctx, ctx->cache);
         ctx->cache = NULL;
     }
     tjJ_engine_free(ctx->jit);

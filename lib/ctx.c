@@ -72,15 +72,20 @@ void *tjC_realloc(tj_ctx *ctx, void *p, size_t bytes)
 }
 void tjC_free(tj_ctx *ctx, void *p) { tjC_mem_free(ctx ? &ctx->mem : NULL, p); }
 
-char *tjC_heap_strdup(tj_ctx *ctx, const char *s)
+char *tjC_mem_strdup(const tj_allocator *m, const char *s)
 {
     if (!s)
         return NULL;
     size_t n = strlen(s) + 1;
-    char *p = tjC_malloc(ctx, n);
+    char *p = tjC_mem_malloc(m, n);
     if (p)
         memcpy(p, s, n);
     return p;
+}
+
+char *tjC_heap_strdup(tj_ctx *ctx, const char *s)
+{
+    return tjC_mem_strdup(ctx ? &ctx->mem : NULL, s);
 }
 
 /* ---- the context ---------------------------------------------------------------------------- */

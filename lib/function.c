@@ -23,22 +23,22 @@ static void fn_destroy(tj_fn *fn)
         tjF_entry_release(fn->ctx, fn->entry);
     } else {
         tjF_code_release(fn->ctx, fn->code);
-        tjS_plan_free(fn->plan);
-        tjR_log_free(&fn->rewrites);
+        tjS_plan_free(fn->ctx, fn->plan);
+        tjR_log_free(fn->ctx, &fn->rewrites);
     }
-    tjF_ws_free(atomic_load(&fn->ws));
-    tjF_direct_free(fn->direct);
-    free(fn->inputs);
-    free(fn->outs);
-    free(fn->upd_vars);
-    free(fn->shared);
-    free(fn->out_slot);
-    free(fn->keep);
-    free(fn->poolable);
-    free(fn->leaf_in);
-    free(fn->leaf_var);
-    free(fn->prof);
-    free(fn->name);
+    tjF_ws_free(fn->ctx, atomic_load(&fn->ws));
+    tjF_direct_free(fn->ctx, fn->direct);
+    tjC_free(fn->ctx, fn->inputs);
+    tjC_free(fn->ctx, fn->outs);
+    tjC_free(fn->ctx, fn->upd_vars);
+    tjC_free(fn->ctx, fn->shared);
+    tjC_free(fn->ctx, fn->out_slot);
+    tjC_free(fn->ctx, fn->keep);
+    tjC_free(fn->ctx, fn->poolable);
+    tjC_free(fn->ctx, fn->leaf_in);
+    tjC_free(fn->ctx, fn->leaf_var);
+    tjC_free(fn->ctx, fn->prof);
+    tjC_free(fn->ctx, fn->name);
     fn->magic = 0; /* the header stays in the context's arena: a stale handle reads as dead */
 }
 
@@ -60,7 +60,7 @@ void tjF_free_all(tj_ctx *ctx)
 {
     for (size_t i = 0; i < ctx->nfns; i++)
         fn_destroy(ctx->fns[i]);
-    free(ctx->fns);
+    tjC_free(ctx, ctx->fns);
     ctx->fns = NULL;
     ctx->nfns = 0;
     tjF_cache_free(ctx);
@@ -116,8 +116,8 @@ static tj_status apply_givens(tj_fn *fn, const tj_function_opts *o)
 {
     if (o->ngivens == 0)
         return TJ_OK;
-    tj_var **from = malloc(sizeof *from * (size_t)o->ngivens);
-    tj_var **to = malloc(sizeof *to * (size_t)o->ngivens);
+    tj_var **from = tjC_malloc(fn->ctx, sizeof *from * (size_t)o->ngivens);
+    tj_var **to = tjC_malloc(fn->ctx, sizeof *to * (size_t)o->ngivens);
     tj_status rc = TJ_ERR_NOMEM;
     if (from && to) {
         for (int g = 0; g < o->ngivens; g++) {
@@ -129,8 +129,8 @@ static tj_status apply_givens(tj_fn *fn, const tj_function_opts *o)
     } else {
         tjC_error(fn->ctx, rc, "out of memory applying givens");
     }
-    free(from);
-    free(to);
+    tjC_free(fn->ctx, from);
+    tjC_free(fn->ctx, to);
     return rc;
 }
 
@@ -155,9 +155,9 @@ static tj_status add_default_updates(tj_fn *fn, const tj_function_opts *o)
             explicit = explicit || fn->upd_vars[u] == v;
         if (explicit)
             continue;
-        tj_var **uv = realloc(fn->upd_vars, sizeof *uv * (size_t)(fn->nupd + 1));
-        tj_var **outs = uv ? realloc(fn->outs, sizeof *outs * (size_t)(fn->nout + fn->nupd + 1))
-                           : NULL;
+        tj_var **uv = tjC_realloc(ctx, fn->upd_vars, sizeof *uv * (size_t)(fn->nupd + 1));
+        size_t nouts = (size_t)(fn->nout + fn->nupd + 1);
+        tj_var **outs = uv ? tjC_realloc(ctx, fn->outs, sizeof *outs * nouts) : NULL;
         if (uv)
             fn->upd_vars = uv;
         if (!outs) {
@@ -169,7 +169,7 @@ static tj_status add_default_updates(tj_fn *fn, const tj_function_opts *o)
         fn->outs[fn->nout + fn->nupd] = v->default_update;
         fn->nupd++;
     }
-    free(topo);
+    tjC_free(ctx, topo);
     return rc;
 }
 
@@ -282,7 +282,7 @@ static tj_status check_inputs_used(tj_fn *fn, const tj_function_opts *o)
                            "update (pass on_unused_input = TJ_UNUSED_WARN or IGNORE to allow it)",
                            tjF_name(fn), i, buf);
     }
-    free(topo);
+    tjC_free(ctx, topo);
     return rc;
 }
 
@@ -341,8 +341,8 @@ static tj_status build_plan(tj_fn *fn)
 static tj_status map_leaves(tj_fn *fn, tj_var *const *plan_inputs, tj_var *const *plan_shared)
 {
     const tjS_plan *plan = fn->plan;
-    fn->leaf_in = malloc(sizeof *fn->leaf_in * (size_t)(plan->nleaves + 1));
-    fn->leaf_var = calloc((size_t)plan->nleaves + 1, sizeof *fn->leaf_var);
+    fn->leaf_in = tjC_malloc(fn->ctx, sizeof *fn->leaf_in * (size_t)(plan->nleaves + 1));
+    fn->leaf_var = tjC_calloc(fn->ctx, (size_t)plan->nleaves + 1, sizeof *fn->leaf_var);
     if (!fn->leaf_in || !fn->leaf_var)
         return tjC_error(fn->ctx, TJ_ERR_NOMEM, "out of memory compiling '%s'", tjF_name(fn));
     for (int l = 0; l < plan->nleaves; l++) {
@@ -370,9 +370,9 @@ static tj_status attach_plan(tj_fn *fn)
     tj_ctx *ctx = fn->ctx;
     const tjS_plan *plan = fn->plan;
     int n = fn->nout + fn->nupd;
-    fn->out_slot = malloc(sizeof *fn->out_slot * (size_t)(n + 1));
-    fn->keep = calloc((size_t)plan->nslots + 1, sizeof *fn->keep);
-    fn->poolable = calloc((size_t)plan->nslots + 1, sizeof *fn->poolable);
+    fn->out_slot = tjC_malloc(ctx, sizeof *fn->out_slot * (size_t)(n + 1));
+    fn->keep = tjC_calloc(ctx, (size_t)plan->nslots + 1, sizeof *fn->keep);
+    fn->poolable = tjC_calloc(ctx, (size_t)plan->nslots + 1, sizeof *fn->poolable);
     if (!fn->out_slot || !fn->keep || !fn->poolable)
         return tjC_error(ctx, TJ_ERR_NOMEM, "out of memory compiling '%s'", tjF_name(fn));
     for (int i = 0; i < n; i++) {
@@ -385,7 +385,7 @@ static tj_status attach_plan(tj_fn *fn)
         for (int o = 0; pooled && o < st->nout; o++)
             fn->poolable[st->out_slots[o]] = !fn->keep[st->out_slots[o]];
     }
-    if (fn->profile && !(fn->prof = calloc((size_t)plan->nsteps + 1, sizeof *fn->prof)))
+    if (fn->profile && !(fn->prof = tjC_calloc(ctx, (size_t)plan->nsteps + 1, sizeof *fn->prof)))
         return tjC_error(ctx, TJ_ERR_NOMEM, "out of memory for the profile of '%s'", tjF_name(fn));
     return TJ_OK;
 }
@@ -424,7 +424,7 @@ static tj_status compile(tj_fn *fn, const tj_function_opts *o)
         rc = tjF_direct_prepare(fn);
     if (rc == TJ_OK && !hit && key.bytes && fn->jitted)
         rc = tjF_graph_store(fn, &key);
-    free(key.bytes);
+    tjC_free(fn->ctx, key.bytes);
     return rc;
 }
 
@@ -441,7 +441,7 @@ tj_fn *tj_function(tj_ctx *ctx, tj_var *const *inputs, int nin, tj_var *const *o
         return NULL;
     if (ctx->nfns == ctx->fns_cap) {
         size_t cap = ctx->fns_cap ? ctx->fns_cap * 2 : 16;
-        tj_fn **fns = realloc(ctx->fns, cap * sizeof *fns);
+        tj_fn **fns = tjC_realloc(ctx, ctx->fns, cap * sizeof *fns);
         if (!fns) {
             tjC_error(ctx, TJ_ERR_NOMEM, "out of memory creating a function");
             return NULL;
@@ -455,10 +455,10 @@ tj_fn *tj_function(tj_ctx *ctx, tj_var *const *inputs, int nin, tj_var *const *o
     *fn = (tj_fn){.magic = TJ_FN_MAGIC, .ctx = ctx, .mode = o->mode, .nin = nin, .nout = nout,
                   .nupd = o->nupdates, .allow_input_downcast = o->allow_input_downcast,
                   .profile = o->profile};
-    fn->name = o->name ? strdup(o->name) : NULL;
-    fn->inputs = malloc(sizeof *fn->inputs * (size_t)(nin + 1));
-    fn->outs = malloc(sizeof *fn->outs * (size_t)(nout + o->nupdates + 1));
-    fn->upd_vars = malloc(sizeof *fn->upd_vars * (size_t)(o->nupdates + 1));
+    fn->name = o->name ? tjC_heap_strdup(ctx, o->name) : NULL;
+    fn->inputs = tjC_malloc(ctx, sizeof *fn->inputs * (size_t)(nin + 1));
+    fn->outs = tjC_malloc(ctx, sizeof *fn->outs * (size_t)(nout + o->nupdates + 1));
+    fn->upd_vars = tjC_malloc(ctx, sizeof *fn->upd_vars * (size_t)(o->nupdates + 1));
     if ((o->name && !fn->name) || !fn->inputs || !fn->outs || !fn->upd_vars) {
         tjC_error(ctx, TJ_ERR_NOMEM, "out of memory creating a function");
         goto fail;
@@ -483,7 +483,9 @@ fail:
     return NULL;
 }
 
-/* ---- looking inside ---- */
+/* ---- looking inside ----
+ * The strings below are the caller's, freed with free() (tensorjit.h): they stay on the C
+ * library, not on the context's allocator. */
 
 int tj_fn_nin(const tj_fn *fn) { return fn_arg(fn, "tj_fn_nin") ? fn->nin : -1; }
 int tj_fn_nout(const tj_fn *fn) { return fn_arg(fn, "tj_fn_nout") ? fn->nout : -1; }
@@ -550,6 +552,9 @@ char *tj_fn_graph(tj_fn *fn)
         text = NULL;
     free(graph);
     free(steps);
+    if (!text)
+        tjC_error(fn->ctx, TJ_ERR_NOMEM, "tj_fn_graph: out of memory rendering function '%s'",
+                  tjF_name(fn));
     return text;
 }
 

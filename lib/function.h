@@ -94,7 +94,8 @@ TJ_HIDDEN tj_status tjS_plan_build(tj_ctx *ctx, tj_var *const *outs, int nouts,
 TJ_HIDDEN tj_status tjS_fuse(tj_ctx *ctx, tj_var **topo, size_t n, const int *pos,
                              const bool *required, const tjS_fuse_opts *opts, int *group,
                              bool *needed, bool *inlined, int *order, int *norder);
-TJ_HIDDEN void tjS_plan_free(tjS_plan *plan);
+/* Frees a plan and its kernels through the allocator of ctx, the context that built it. */
+TJ_HIDDEN void tjS_plan_free(tj_ctx *ctx, tjS_plan *plan);
 /* The slot holding node v, or -1. */
 TJ_HIDDEN int tjS_slot_of(const tjS_plan *plan, const tj_var *v);
 /* new_outs[i] = outs[i] with the softmax family rewritten into ops kernels compute
@@ -116,6 +117,7 @@ TJ_HIDDEN tj_status tjS_run_shape_op(tj_ctx *ctx, const tjS_step *st, tj_array *
  * entirely inside tjS_kernel_begin (rows stays 0). tjS_kernel_end releases the launch. */
 enum { TJS_SMALL_OPS = 16 }; /* operand bookkeeping lives in the launch up to this many */
 typedef struct {
+    tj_ctx *ctx; /* whose allocator holds the bookkeeping beyond the inline buffers */
     tjK_fn fn;
     char **ptrs;
     int64_t cshape[TJ_MAX_NDIM];
@@ -162,6 +164,7 @@ typedef struct {
  * result of the same dtype and shape, so a function stops paying fresh pages per call;
  * poolable[s]: slot s is made by a step that allocates through the pool. */
 typedef struct {
+    tj_ctx *ctx; /* whose allocator holds arr and fresh (set by the pool's owner) */
     tj_array **arr;
     bool *fresh; /* released during the current call (the rest are freed by tjS_pool_trim) */
     int n, cap;
@@ -189,10 +192,11 @@ TJ_HIDDEN tj_status tjS_run(tj_ctx *ctx, const tjS_plan *plan, tjK_fn const *fns
                             const tjS_mem *mem);
 /* The optimized graph, Theano-debugprint style, with fused kernels shown as their inner
  * expressions (lib/print_graph.c); plan NULL prints the nodes only. outs: nout outputs then nupd
- * update values of upd_vars. Caller frees. */
+ * update values of upd_vars. NULL when out of memory. The text is on the C library (it becomes
+ * tj_fn_graph's result): the caller free()s it. */
 TJ_HIDDEN char *tjS_debugprint(const tjS_plan *plan, tj_var *const *outs, int nout,
                                tj_var *const *upd_vars, int nupd);
-/* A text rendering of the plan's steps (for tj_fn_graph). Caller frees. */
+/* A text rendering of the plan's steps (for tj_fn_graph). The caller free()s it (C library). */
 TJ_HIDDEN char *tjS_plan_text(const tjS_plan *plan);
 
 /* ---- code cache (per context): compiled modules by structural hash of the kernels ---- */
@@ -259,7 +263,8 @@ static inline bool tjF_valid(const tj_fn *fn)
 {
     return fn && fn->magic == TJ_FN_MAGIC && tjC_valid(fn->ctx);
 }
-TJ_HIDDEN void tjF_ws_free(tjF_ws *ws);
+/* Frees a call workspace (made from ctx's allocator) and its pooled buffers. */
+TJ_HIDDEN void tjF_ws_free(tj_ctx *ctx, tjF_ws *ws);
 /* Whether the byte ranges of two arrays can meet (NULL or empty: no). */
 TJ_HIDDEN bool tjF_overlaps(const tj_array *a, const tj_array *b);
 /* The direct call (lib/function_direct.c): fn->direct is set when fn's plan is one elementwise
@@ -269,7 +274,7 @@ TJ_HIDDEN bool tjF_overlaps(const tj_array *a, const tj_array *b);
 TJ_HIDDEN tj_status tjF_direct_prepare(tj_fn *fn);
 TJ_HIDDEN bool tjF_direct_call(tj_fn *fn, tj_array *const *inputs, tj_array **outputs, bool into,
                                tj_status *rc);
-TJ_HIDDEN void tjF_direct_free(tjF_direct *d);
+TJ_HIDDEN void tjF_direct_free(tj_ctx *ctx, tjF_direct *d);
 
 /* The graph cache (lib/graph_cache.c): a compile keyed by the graph before optimization (after
  * givens and default updates), with inputs and shared variables as positional placeholders,
@@ -279,6 +284,7 @@ TJ_HIDDEN void tjF_direct_free(tjF_direct *d);
  * leaves fn alone; tjF_graph_store records fn's fresh compile. *key (caller frees bytes) is
  * kept between the two. */
 typedef struct {
+    tj_ctx *ctx; /* whose allocator holds bytes (set by tjF_graph_lookup) */
     unsigned char *bytes;
     size_t len, cap;
     uint64_t hash;

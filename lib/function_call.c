@@ -26,9 +26,10 @@ static tjF_ws *ws_new(const tj_fn *fn)
     size_t nslots = fn->plan ? (size_t)fn->plan->nslots : 0, n = (size_t)(fn->nout + fn->nupd);
     size_t count = 2 * nslots + (size_t)fn->nin + 2 * n;
     size_t bytes = sizeof(tjF_ws) + sizeof(tj_array *) * (count + 1) + (size_t)fn->nin + 1;
-    tjF_ws *ws = calloc(1, bytes);
+    tjF_ws *ws = tjC_calloc(fn->ctx, 1, bytes);
     if (!ws)
         return NULL;
+    ws->pool.ctx = fn->ctx;
     tj_array **p = (tj_array **)(ws + 1);
     ws->in_owned = (bool *)(p + count + 1);
     ws->slots = p;
@@ -39,12 +40,12 @@ static tjF_ws *ws_new(const tj_fn *fn)
     return ws;
 }
 
-void tjF_ws_free(tjF_ws *ws)
+void tjF_ws_free(tj_ctx *ctx, tjF_ws *ws)
 {
     if (!ws)
         return;
     tjS_pool_free(&ws->pool);
-    free(ws);
+    tjC_free(ctx, ws);
 }
 
 static tjF_ws *ws_take(tj_fn *fn)
@@ -59,7 +60,7 @@ static void ws_give(tj_fn *fn, tjF_ws *ws)
     tjF_ws *none = NULL;
     if (!atomic_compare_exchange_strong_explicit(&fn->ws, &none, ws, memory_order_release,
                                                  memory_order_relaxed))
-        tjF_ws_free(ws);
+        tjF_ws_free(fn->ctx, ws);
 }
 
 /* The value handed to the kernel for input i: the caller's array (borrowed: the caller holds it

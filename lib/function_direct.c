@@ -24,7 +24,7 @@ struct tjF_direct {
     int64_t kin_size[TJS_SMALL_OPS], in_size[TJS_SMALL_OPS], out_size[TJS_SMALL_OPS];
 };
 
-void tjF_direct_free(tjF_direct *d) { free(d); }
+void tjF_direct_free(tj_ctx *ctx, tjF_direct *d) { tjC_free(ctx, d); }
 
 static int leaf_of(const tjS_plan *plan, int slot)
 {
@@ -105,7 +105,7 @@ tj_status tjF_direct_prepare(tj_fn *fn)
             return TJ_OK;
         taken[d.out_of[o]] = true;
     }
-    if (!(fn->direct = malloc(sizeof d)))
+    if (!(fn->direct = tjC_malloc(fn->ctx, sizeof d)))
         return tjC_error(fn->ctx, TJ_ERR_NOMEM, "out of memory compiling '%s'", tjF_name(fn));
     *fn->direct = d;
     return TJ_OK;

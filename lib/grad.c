@@ -406,10 +406,10 @@ tj_status tj_grad_v2(tj_var *cost, tj_var *const *wrt, int nwrt, tj_var **grads,
     tj_ctx *ctx = cost ? cost->ctx : o.known_grads[0].var->ctx;
     size_t n = 0, nv = ctx->nvars; /* every existing node has id < nv */
     int nsources = 0;
-    tj_var **sources = malloc(sizeof *sources * (size_t)(o.nknown_grads + 1));
+    tj_var **sources = tjC_malloc(ctx, sizeof *sources * (size_t)(o.nknown_grads + 1));
     tj_var **order = NULL;
-    unsigned char *flag = calloc(nv, 1);
-    tj_var **acc = calloc(nv, sizeof *acc);
+    unsigned char *flag = tjC_calloc(ctx, nv, 1);
+    tj_var **acc = tjC_calloc(ctx, nv, sizeof *acc);
     if (sources) {
         if (cost)
             sources[nsources++] = cost;
@@ -444,10 +444,10 @@ done:
     if (st != TJ_OK)
         for (int i = 0; i < nwrt; i++)
             grads[i] = NULL;
-    free(sources);
-    free(order);
-    free(flag);
-    free(acc);
+    tjC_free(ctx, sources);
+    tjC_free(ctx, order);
+    tjC_free(ctx, flag);
+    tjC_free(ctx, acc);
     return st;
 }
 

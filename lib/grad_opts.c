@@ -28,7 +28,7 @@ tj_var *tj_stop_gradient(tj_var *x)
  * silently stretch instead). */
 static tj_var *one_hot(tj_ctx *ctx, tj_dtype d, int64_t n, int64_t k)
 {
-    tj_array *a = tj_array_new(d, 1, &n);
+    tj_array *a = tjA_alloc(ctx, d, 1, &n, true);
     if (!a) {
         tjC_error(ctx, TJ_ERR_NOMEM, "tj_jacobian: out of memory for a row selector of %lld",
                   (long long)n);
@@ -87,7 +87,7 @@ static tj_status jacobian(tj_var *expr, tj_var *wrt, int64_t n, tj_var **out,
     if (expr->ndim == 0)
         return tj_grad_v2(expr, &wrt, 1, out, opts);
     tj_ctx *ctx = expr->ctx;
-    tj_var **rows = malloc(sizeof *rows * (size_t)n);
+    tj_var **rows = tjC_malloc(ctx, sizeof *rows * (size_t)n);
     if (!rows)
         return tjC_error(ctx, TJ_ERR_NOMEM, "%s: out of memory for %lld rows", fn, (long long)n);
     for (int64_t k = 0; k < n && st == TJ_OK; k++) {
@@ -97,7 +97,7 @@ static tj_status jacobian(tj_var *expr, tj_var *wrt, int64_t n, tj_var **out,
     }
     if (st == TJ_OK && !(*out = tj_stack(rows, (int)n, 0)))
         st = ctx->err != TJ_OK ? ctx->err : TJ_ERR_INVALID;
-    free(rows);
+    tjC_free(ctx, rows);
     return st;
 }
 

@@ -188,13 +188,13 @@ tj_var **tjG_toposort(tj_ctx *ctx, tj_var *const *outs, int nouts, size_t *n)
     /* Iterative DFS with an explicit stack: a 100,000-node chain must not overflow the C stack.
      * mark[id]: 0 unseen, 1 on the stack, 2 emitted. */
     size_t nv = ctx->nvars;
-    unsigned char *mark = calloc(nv ? nv : 1, 1);
-    tj_var **order = malloc(sizeof *order * (nv ? nv : 1));
-    struct frame { tj_var *v; int next; } *stack = malloc(sizeof *stack * (nv ? nv : 1));
+    unsigned char *mark = tjC_calloc(ctx, nv ? nv : 1, 1);
+    tj_var **order = tjC_malloc(ctx, sizeof *order * (nv ? nv : 1));
+    struct frame { tj_var *v; int next; } *stack = tjC_malloc(ctx, sizeof *stack * (nv ? nv : 1));
     if (!mark || !order || !stack) {
-        free(mark);
-        free(order);
-        free(stack);
+        tjC_free(ctx, mark);
+        tjC_free(ctx, order);
+        tjC_free(ctx, stack);
         tjC_error(ctx, TJ_ERR_NOMEM, "out of memory sorting a graph of %zu nodes", nv);
         return NULL;
     }
@@ -220,8 +220,8 @@ tj_var **tjG_toposort(tj_ctx *ctx, tj_var *const *outs, int nouts, size_t *n)
             }
         }
     }
-    free(mark);
-    free(stack);
+    tjC_free(ctx, mark);
+    tjC_free(ctx, stack);
     *n = count;
     return order;
 }

@@ -32,7 +32,7 @@ static void put(tjF_key *k, const void *p, size_t n)
         size_t cap = k->cap ? k->cap * 2 : 1024;
         while (cap < k->len + n)
             cap *= 2;
-        unsigned char *b = realloc(k->bytes, cap);
+        unsigned char *b = tjC_realloc(k->ctx, k->bytes, cap);
         if (!b) {
             k->cap = SIZE_MAX; /* out of memory: the key is unusable */
             return;
@@ -69,9 +69,9 @@ tj_status tjF_collect_shared(tj_fn *fn)
     tj_var **topo = tjG_toposort(fn->ctx, fn->outs, fn->nout + fn->nupd, &n);
     if (!topo)
         return fn->ctx->err;
-    fn->shared = malloc(sizeof *fn->shared * (n + (size_t)fn->nupd + 1));
+    fn->shared = tjC_malloc(fn->ctx, sizeof *fn->shared * (n + (size_t)fn->nupd + 1));
     if (!fn->shared) {
-        free(topo);
+        tjC_free(fn->ctx, topo);
         return tjC_error(fn->ctx, TJ_ERR_NOMEM, "out of memory compiling '%s'", tjF_name(fn));
     }
     fn->nshared = 0;
@@ -81,7 +81,7 @@ tj_status tjF_collect_shared(tj_fn *fn)
     for (int u = 0; u < fn->nupd; u++) /* an updated variable its update does not read */
         if (index_of(fn->shared, fn->nshared, fn->upd_vars[u]) < 0)
             fn->shared[fn->nshared++] = fn->upd_vars[u];
-    free(topo);
+    tjC_free(fn->ctx, topo);
     return TJ_OK;
 }
 
@@ -95,7 +95,7 @@ static bool put_value(tjF_key *k, const tj_array *a)
         put(k, a->data, (size_t)a->size * tj_dtype_size(a->dtype));
         return true;
     }
-    tj_array *c = tjA_convert(NULL, a, a->dtype); /* a moment's copy */
+    tj_array *c = tjA_convert(k->ctx, a, a->dtype); /* a moment's copy */
     if (c)
         put(k, c->data, (size_t)c->size * tj_dtype_size(c->dtype));
     tj_array_unref(c);
@@ -119,11 +119,12 @@ static tj_status make_key(tj_fn *fn, tjF_key *k)
     tj_ctx *ctx = fn->ctx;
     size_t n;
     tj_var **topo = tjG_toposort(ctx, fn->outs, fn->nout + fn->nupd, &n);
-    int *pos = topo ? malloc(sizeof *pos * (ctx->nvars + 1)) : NULL;
+    int *pos = topo ? tjC_malloc(ctx, sizeof *pos * (ctx->nvars + 1)) : NULL;
     if (!pos) {
-        free(topo);
+        tjC_free(ctx, topo);
         return tjC_error(ctx, TJ_ERR_NOMEM, "out of memory hashing a graph");
     }
+    k->ctx = ctx;
     put_options(k, fn);
     put_i64(k, fn->nin);
     for (int i = 0; i < fn->nin; i++) {
@@ -152,8 +153,8 @@ static tj_status make_key(tj_fn *fn, tjF_key *k)
         put_i64(k, pos[fn->outs[i]->id]);
     for (int u = 0; u < fn->nupd; u++)
         put_i64(k, index_of(fn->shared, fn->nshared, fn->upd_vars[u]));
-    free(pos);
-    free(topo);
+    tjC_free(ctx, pos);
+    tjC_free(ctx, topo);
     if (!ok || k->cap == SIZE_MAX)
         return tjC_error(ctx, TJ_ERR_NOMEM, "out of memory hashing a graph");
     uint64_t h = 0xcbf29ce484222325ull; /* FNV-1a */
@@ -195,9 +196,9 @@ tj_status tjF_graph_lookup(tj_fn *fn, tjF_key *key, bool *hit, tj_var *const **p
     return TJ_OK;
 }
 
-static tj_var **copy_vars(tj_var *const *v, int n)
+static tj_var **copy_vars(tj_ctx *ctx, tj_var *const *v, int n)
 {
-    tj_var **c = malloc(sizeof *c * (size_t)(n + 1));
+    tj_var **c = tjC_malloc(ctx, sizeof *c * (size_t)(n + 1));
     if (c && n)
         memcpy(c, v, sizeof *c * (size_t)n);
     return c;
@@ -206,19 +207,20 @@ static tj_var **copy_vars(tj_var *const *v, int n)
 tj_status tjF_graph_store(tj_fn *fn, tjF_key *key)
 {
     tjF_entry **head = tjF_cache_graphs(fn->ctx);
-    tjF_entry *e = head ? calloc(1, sizeof *e) : NULL;
+    tj_ctx *ctx = fn->ctx;
+    tjF_entry *e = head ? tjC_calloc(ctx, 1, sizeof *e) : NULL;
     if (e) {
-        e->outs = copy_vars(fn->outs, fn->nout + fn->nupd);
-        e->inputs = copy_vars(fn->inputs, fn->nin);
-        e->shared = copy_vars(fn->shared, fn->nshared);
+        e->outs = copy_vars(ctx, fn->outs, fn->nout + fn->nupd);
+        e->inputs = copy_vars(ctx, fn->inputs, fn->nin);
+        e->shared = copy_vars(ctx, fn->shared, fn->nshared);
     }
     if (!e || !e->outs || !e->inputs || !e->shared) {
         if (e) {
-            free(e->outs);
-            free(e->inputs);
-            free(e->shared);
+            tjC_free(ctx, e->outs);
+            tjC_free(ctx, e->inputs);
+            tjC_free(ctx, e->shared);
         }
-        free(e);
+        tjC_free(ctx, e);
         return tjC_error(fn->ctx, TJ_ERR_NOMEM, "out of memory caching '%s'", tjF_name(fn));
     }
     e->key = *key;
@@ -248,11 +250,11 @@ void tjF_entry_release(tj_ctx *ctx, tjF_entry *e)
         }
     }
     tjF_code_release(ctx, e->code);
-    tjS_plan_free(e->plan);
-    tjR_log_free(&e->rewrites);
-    free(e->outs);
-    free(e->inputs);
-    free(e->shared);
-    free(e->key.bytes);
-    free(e);
+    tjS_plan_free(ctx, e->plan);
+    tjR_log_free(ctx, &e->rewrites);
+    tjC_free(ctx, e->outs);
+    tjC_free(ctx, e->inputs);
+    tjC_free(ctx, e->shared);
+    tjC_free(ctx, e->key.bytes);
+    tjC_free(ctx, e);
 }

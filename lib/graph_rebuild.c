@@ -50,11 +50,11 @@ tj_status tjG_replace(tj_ctx *ctx, tj_var *const *outs, int nouts, tj_var *const
 {
     size_t n;
     tj_var **topo = tjG_toposort(ctx, outs, nouts, &n);
-    tj_var **map = calloc(ctx->nvars + 1, sizeof *map); /* node id -> its replacement */
+    tj_var **map = tjC_calloc(ctx, ctx->nvars + 1, sizeof *map); /* node id -> its replacement */
     tj_var **in = NULL;
     if (!topo || !map) {
-        free(topo);
-        free(map);
+        tjC_free(ctx, topo);
+        tjC_free(ctx, map);
         return tjC_error(ctx, TJ_ERR_NOMEM, "out of memory replacing variables in a graph");
     }
     /* nodes made below get ids beyond the map; only ids of the original graph are looked up */
@@ -70,11 +70,12 @@ tj_status tjG_replace(tj_ctx *ctx, tj_var *const *outs, int nouts, tj_var *const
             changed = changed || map[v->in[i]->id];
         if (!changed)
             continue;
-        in = realloc(in, sizeof *in * (size_t)v->nin);
-        if (!in) {
+        tj_var **grown = tjC_realloc(ctx, in, sizeof *in * (size_t)v->nin);
+        if (!grown) {
             rc = tjC_error(ctx, TJ_ERR_NOMEM, "out of memory replacing variables in a graph");
             break;
         }
+        in = grown;
         for (int i = 0; i < v->nin; i++)
             in[i] = map[v->in[i]->id] ? map[v->in[i]->id] : v->in[i];
         tj_var *nv = tjG_rebuild(v, in, strict);
@@ -85,8 +86,8 @@ tj_status tjG_replace(tj_ctx *ctx, tj_var *const *outs, int nouts, tj_var *const
     }
     for (int o = 0; o < nouts && rc == TJ_OK; o++)
         new_outs[o] = map[outs[o]->id] ? map[outs[o]->id] : outs[o];
-    free(in);
-    free(topo);
-    free(map);
+    tjC_free(ctx, in);
+    tjC_free(ctx, topo);
+    tjC_free(ctx, map);
     return rc;
 }

@@ -166,6 +166,8 @@ TJ_HIDDEN void *tjC_mem_malloc(const tj_allocator *m, size_t bytes);
 TJ_HIDDEN void *tjC_mem_calloc(const tj_allocator *m, size_t n, size_t size);
 TJ_HIDDEN void *tjC_mem_realloc(const tj_allocator *m, void *p, size_t bytes);
 TJ_HIDDEN void tjC_mem_free(const tj_allocator *m, void *p);
+/* A copy of s from m (NULL for NULL or failure). */
+TJ_HIDDEN char *tjC_mem_strdup(const tj_allocator *m, const char *s);
 /* The same through ctx's allocator (ctx NULL: the C library): every heap allocation made for a
  * context uses these, and the block goes back through tjC_free. */
 TJ_HIDDEN void *tjC_malloc(tj_ctx *ctx, size_t bytes);
@@ -193,7 +195,8 @@ TJ_HIDDEN tj_var *tjG_make_weak(tj_ctx *ctx, tj_array *value);
 /* A short description for messages: "'x' (input float32 vector)" or "node #12 (add float32 (3,?))". */
 TJ_HIDDEN const char *tjG_describe(const tj_var *v, char *buf, size_t len);
 /* The variables reachable from outs, in topological order (inputs first). Iterative.
- * Returns a malloc'd array and its count through *n, or NULL (NOMEM recorded). */
+ * Returns an array from ctx's allocator (tjC_free) and its count through *n, or NULL (NOMEM
+ * recorded). */
 TJ_HIDDEN tj_var **tjG_toposort(tj_ctx *ctx, tj_var *const *outs, int nouts, size_t *n);
 /* node made again from new inputs: with equal input types (or strict) the same op/type/attrs,
  * otherwise inferred again through the builders (lib/graph_rebuild.c). */
@@ -243,8 +246,9 @@ TJ_HIDDEN tj_status tjI_alloc(tj_ctx *ctx, const tj_var *node, int ndim, const i
 
 /* ---- BLAS ------------------------------------------------------------------------------------- */
 /* out = dot(a, b) for ranks 1/2 with numpy semantics; float32/float64 via OpenBLAS, integers by a
- * plain loop. out is preallocated with the right shape and dtype (a, b, out share dtype). */
-TJ_HIDDEN void tjB_dot(const tj_array *a, const tj_array *b, tj_array *out);
+ * plain loop. out is preallocated with the right shape and dtype (a, b, out share dtype). The
+ * BLAS wrappers' temporary copies come from ctx's allocator. */
+TJ_HIDDEN void tjB_dot(tj_ctx *ctx, const tj_array *a, const tj_array *b, tj_array *out);
 
 /* ---- random numbers (lib/build_random.c, lib/runtime_random.c) ------------------------------- */
 enum { TJ_RANDOM_UNIFORM, TJ_RANDOM_NORMAL, TJ_RANDOM_BINOMIAL }; /* a random node's attr[0] */
@@ -302,16 +306,17 @@ TJ_HIDDEN tj_var *tjD_shape_vjp(tj_var *node, int i, tj_var *g, bool *none);
 /* out = matmul(a, b): a (B..., M, K), b (B..., K, N), out C-contiguous (B..., M, N) of one dtype;
  * a batch axis of length 1 in a or b broadcasts. float32/float64 through BLAS (one gemm when the
  * batch folds into the rows), others by a plain loop. */
-TJ_HIDDEN void tjB_matmul(const tj_array *a, const tj_array *b, tj_array *out);
+TJ_HIDDEN void tjB_matmul(tj_ctx *ctx, const tj_array *a, const tj_array *b, tj_array *out);
 /* The optimizer's BLAS ops (issue 4; lib/blas_gemm.c): C = alpha op(A) op(B) + beta C,
  * y = alpha op(A) x + beta y, C = alpha x y^T + C, float32/float64, op = transpose when the flag
  * is set; C and y are C-contiguous results (not read when beta is 0). false when BLAS cannot take
  * the sizes or a temporary copy failed (the caller falls back to tjI_blas). */
-TJ_HIDDEN bool tjB_gemm(bool ta, bool tb, double alpha, const tj_array *A, const tj_array *B,
-                        double beta, tj_array *C);
-TJ_HIDDEN bool tjB_gemv(bool ta, double alpha, const tj_array *A, const tj_array *x, double beta,
-                        tj_array *y);
-TJ_HIDDEN bool tjB_ger(double alpha, const tj_array *x, const tj_array *y, tj_array *C);
+TJ_HIDDEN bool tjB_gemm(tj_ctx *ctx, bool ta, bool tb, double alpha, const tj_array *A,
+                        const tj_array *B, double beta, tj_array *C);
+TJ_HIDDEN bool tjB_gemv(tj_ctx *ctx, bool ta, double alpha, const tj_array *A, const tj_array *x,
+                        double beta, tj_array *y);
+TJ_HIDDEN bool tjB_ger(tj_ctx *ctx, double alpha, const tj_array *x, const tj_array *y,
+                       tj_array *C);
 /* Reference evaluation of a GEMM, GEMV or GER node (lib/interp_blas.c). */
 TJ_HIDDEN tj_status tjI_blas(tj_ctx *ctx, const tj_var *node, tj_array *const *in,
                              tj_array **out);

@@ -155,7 +155,7 @@ static tj_status eval_dot(tj_ctx *ctx, const tj_var *node, tj_array *const *in, 
         shape[nd++] = b->shape[1];
     tj_status st = tjI_alloc(ctx, node, nd, shape, out);
     if (st == TJ_OK)
-        tjB_dot(a, b, *out);
+        tjB_dot(ctx, a, b, *out);
     return st;
 }
 
@@ -299,14 +299,14 @@ static bool map_find(const nodemap *m, const tj_var *v, size_t *val)
     }
 }
 
-static bool map_grow(nodemap *m)
+static bool map_grow(tj_ctx *ctx, nodemap *m)
 {
     size_t cap = m->cap ? m->cap * 2 : 64;
-    const tj_var **keys = calloc(cap, sizeof *keys);
-    size_t *vals = calloc(cap, sizeof *vals);
+    const tj_var **keys = tjC_calloc(ctx, cap, sizeof *keys);
+    size_t *vals = tjC_calloc(ctx, cap, sizeof *vals);
     if (!keys || !vals) {
-        free(keys);
-        free(vals);
+        tjC_free(ctx, keys);
+        tjC_free(ctx, vals);
         return false;
     }
     for (size_t j = 0; j < m->cap; j++) {
@@ -318,8 +318,8 @@ static bool map_grow(nodemap *m)
         keys[i] = m->keys[j];
         vals[i] = m->vals[j];
     }
-    free(m->keys);
-    free(m->vals);
+    tjC_free(ctx, m->keys);
+    tjC_free(ctx, m->vals);
     m->keys = keys;
     m->vals = vals;
     m->cap = cap;
@@ -327,9 +327,9 @@ static bool map_grow(nodemap *m)
 }
 
 /* Inserts v (not yet present) with value val. */
-static bool map_put(nodemap *m, const tj_var *v, size_t val)
+static bool map_put(tj_ctx *ctx, nodemap *m, const tj_var *v, size_t val)
 {
-    if (2 * (m->n + 1) > m->cap && !map_grow(m))
+    if (2 * (m->n + 1) > m->cap && !map_grow(ctx, m))
         return false;
     size_t i = hash_ptr(v, m->cap);
     while (m->keys[i])
@@ -351,24 +351,24 @@ typedef struct {
     size_t n, norder, cap;
 } walk;
 
-static bool walk_reserve(walk *w)
+static bool walk_reserve(tj_ctx *ctx, walk *w)
 {
     if (w->n < w->cap)
         return true;
     size_t cap = w->cap ? w->cap * 2 : 64;
-    const tj_var **node = realloc(w->node, cap * sizeof *node);
+    const tj_var **node = tjC_realloc(ctx, w->node, cap * sizeof *node);
     if (node)
         w->node = node;
-    tj_array **value = realloc(w->value, cap * sizeof *value);
+    tj_array **value = tjC_realloc(ctx, w->value, cap * sizeof *value);
     if (value)
         w->value = value;
-    int64_t *uses = realloc(w->uses, cap * sizeof *uses);
+    int64_t *uses = tjC_realloc(ctx, w->uses, cap * sizeof *uses);
     if (uses)
         w->uses = uses;
-    unsigned char *state = realloc(w->state, cap * sizeof *state);
+    unsigned char *state = tjC_realloc(ctx, w->state, cap * sizeof *state);
     if (state)
         w->state = state;
-    size_t *order = realloc(w->order, cap * sizeof *order);
+    size_t *order = tjC_realloc(ctx, w->order, cap * sizeof *order);
     if (order)
         w->order = order;
     if (!node || !value || !uses || !state || !order)
@@ -378,9 +378,9 @@ static bool walk_reserve(walk *w)
 }
 
 /* A new slot for v; false on NOMEM. */
-static bool walk_add(walk *w, const tj_var *v, unsigned char state, size_t *slot)
+static bool walk_add(tj_ctx *ctx, walk *w, const tj_var *v, unsigned char state, size_t *slot)
 {
-    if (!walk_reserve(w) || !map_put(&w->map, v, w->n))
+    if (!walk_reserve(ctx, w) || !map_put(ctx, &w->map, v, w->n))
         return false;
     *slot = w->n++;
     w->node[*slot] = v;
@@ -390,17 +390,17 @@ static bool walk_add(walk *w, const tj_var *v, unsigned char state, size_t *slot
     return true;
 }
 
-static void walk_free(walk *w)
+static void walk_free(tj_ctx *ctx, walk *w)
 {
     for (size_t i = 0; i < w->n; i++)
         tj_array_unref(w->value[i]);
-    free(w->map.keys);
-    free(w->map.vals);
-    free(w->node);
-    free(w->value);
-    free(w->uses);
-    free(w->state);
-    free(w->order);
+    tjC_free(ctx, w->map.keys);
+    tjC_free(ctx, w->map.vals);
+    tjC_free(ctx, w->node);
+    tjC_free(ctx, w->value);
+    tjC_free(ctx, w->uses);
+    tjC_free(ctx, w->state);
+    tjC_free(ctx, w->order);
 }
 
 /* Iterative DFS from the outputs (a 100,000-node chain must not overflow the C stack); supplied
@@ -426,13 +426,13 @@ static tj_status walk_sort(tj_ctx *ctx, walk *w, tj_var *const *outs, int nouts)
                 }
                 if (depth == stack_cap) {
                     size_t cap = stack_cap ? stack_cap * 2 : 64;
-                    struct frame *s = realloc(stack, cap * sizeof *s);
+                    struct frame *s = tjC_realloc(ctx, stack, cap * sizeof *s);
                     if (!s)
                         goto nomem;
                     stack = s;
                     stack_cap = cap;
                 }
-                if (!walk_add(w, root, 1, &slot))
+                if (!walk_add(ctx, w, root, 1, &slot))
                     goto nomem;
                 stack[depth++] = (struct frame){slot, 0};
                 root = NULL;
@@ -465,10 +465,10 @@ static tj_status walk_sort(tj_ctx *ctx, walk *w, tj_var *const *outs, int nouts)
             }
         }
     }
-    free(stack);
+    tjC_free(ctx, stack);
     return st;
 nomem:
-    free(stack);
+    tjC_free(ctx, stack);
     return tjC_error(ctx, TJ_ERR_NOMEM, "out of memory walking a graph of %zu nodes", w->n);
 }
 
@@ -498,7 +498,7 @@ tj_status tjI_eval(tj_ctx *ctx, tj_var *const *inputs, tj_array *const *values, 
             st = tjI_error(ctx, inputs[i], TJ_ERR_INVALID, "given two values");
             goto done;
         }
-        if (!walk_add(&w, inputs[i], 3, &slot)) {
+        if (!walk_add(ctx, &w, inputs[i], 3, &slot)) {
             st = tjC_error(ctx, TJ_ERR_NOMEM, "out of memory walking a graph");
             goto done;
         }
@@ -532,8 +532,8 @@ tj_status tjI_eval(tj_ctx *ctx, tj_var *const *inputs, tj_array *const *values, 
         size_t s = w.order[k];
         const tj_var *v = w.node[s];
         if ((size_t)v->nin > in_cap) {
-            tj_array **p =
-                inv == in ? malloc(v->nin * sizeof *p) : realloc(inv, v->nin * sizeof *p);
+            tj_array **p = inv == in ? tjC_malloc(ctx, v->nin * sizeof *p)
+                                     : tjC_realloc(ctx, inv, v->nin * sizeof *p);
             if (!p) {
                 st = tjC_error(ctx, TJ_ERR_NOMEM, "out of memory evaluating a graph");
                 goto done;
@@ -562,8 +562,8 @@ tj_status tjI_eval(tj_ctx *ctx, tj_var *const *inputs, tj_array *const *values, 
     }
 done:
     if (inv != in)
-        free(inv);
-    walk_free(&w);
+        tjC_free(ctx, inv);
+    walk_free(ctx, &w);
     if (st != TJ_OK) {
         for (int j = 0; j < nouts; j++) {
             tj_array_unref(results[j]);

@@ -70,7 +70,7 @@ tj_status tjI_blas(tj_ctx *ctx, const tj_var *node, tj_array *const *in, tj_arra
     tj_array *d;
     if ((st = tjI_alloc(ctx, node, node->ndim, shape, &d)) != TJ_OK)
         return st;
-    tjB_dot(&a, &b, d);
+    tjB_dot(ctx, &a, &b, d);
     double alpha = tj_array_get(in[2], NULL), beta = tj_array_get(in[3], NULL);
     const tj_array *z = in[4];
     if (beta != 0)

@@ -31,6 +31,6 @@ tj_status tjI_eval_matmul(tj_ctx *ctx, const tj_var *node, tj_array *const *in, 
     shape[r - 1] = b->shape[r - 1];
     tj_status st = tjI_alloc(ctx, node, r, shape, out);
     if (st == TJ_OK)
-        tjB_matmul(a, b, *out);
+        tjB_matmul(ctx, a, b, *out);
     return st;
 }

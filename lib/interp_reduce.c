@@ -163,31 +163,22 @@ enum { PW_BLOCK = 8 };
                 m = x[j];                                                                          \
         return m;                                                                                  \
     }                                                                                              \
-    /* sum of exp(x - m), pairwise when there is room for the terms */                            \
-    static T sumexp_##SUF(const T *x, int64_t n, T m)                                              \
+    /* sum of exp(x - m), pairwise: the terms go to e (n elements of scratch) */                  \
+    static T sumexp_##SUF(const T *x, int64_t n, T m, T *e)                                        \
     {                                                                                              \
-        T *e = malloc(sizeof *e * (size_t)(n ? n : 1)), s = 0;                                     \
-        for (int64_t j = 0; j < n; j++) {                                                          \
-            T v = EXP(x[j] - m);                                                                   \
-            if (e)                                                                                 \
-                e[j] = v;                                                                          \
-            else                                                                                   \
-                s += v;                                                                            \
-        }                                                                                          \
-        if (e)                                                                                     \
-            s = sum_##SUF(e, n);                                                                   \
-        free(e);                                                                                   \
-        return s;                                                                                  \
+        for (int64_t j = 0; j < n; j++)                                                            \
+            e[j] = EXP(x[j] - m);                                                                  \
+        return sum_##SUF(e, n);                                                                    \
     }                                                                                              \
     /* m + log(sum(exp(x - m))) with an infinite max replaced by 0 (all -inf gives -inf) */       \
-    static T lse_##SUF(const T *x, int64_t n)                                                      \
+    static T lse_##SUF(const T *x, int64_t n, T *e)                                                \
     {                                                                                              \
         T m = extreme_##SUF(true, x, n);                                                           \
         if (m - m != 0 && m == m)                                                                  \
             m = 0;                                                                                 \
-        return m + LOG(sumexp_##SUF(x, n, m));                                                     \
+        return m + LOG(sumexp_##SUF(x, n, m, e));                                                  \
     }                                                                                              \
-    static T reduce_##SUF(tj_op op, const T *x, int64_t n)                                         \
+    static T reduce_##SUF(tj_op op, const T *x, int64_t n, T *e)                                   \
     {                                                                                              \
         T acc = 1;                                                                                 \
         switch (op) {                                                                              \
@@ -195,7 +186,7 @@ enum { PW_BLOCK = 8 };
         case TJ_OP_MEAN: return sum_##SUF(x, n) / (T)n; /* 0/0: the mean of nothing is NaN */     \
         case TJ_OP_MAX: return extreme_##SUF(true, x, n);                                          \
         case TJ_OP_MIN: return extreme_##SUF(false, x, n);                                         \
-        case TJ_OP_LOGSUMEXP: return lse_##SUF(x, n);                                              \
+        case TJ_OP_LOGSUMEXP: return lse_##SUF(x, n, e);                                           \
         default: /* PROD */                                                                        \
             for (int64_t j = 0; j < n; j++)                                                        \
                 acc *= x[j];                                                                       \
@@ -212,10 +203,10 @@ enum { PW_BLOCK = 8 };
         return at;                                                                                 \
     }                                                                                              \
     /* softmax = exp(x - max) / sum(exp(x - max)); log_softmax = (x - max) - log(sum(...)) */    \
-    static void softmax_##SUF(bool log_out, T *x, int64_t n)                                       \
+    static void softmax_##SUF(bool log_out, T *x, int64_t n, T *e)                                 \
     {                                                                                              \
         T m = extreme_##SUF(true, x, n);                                                           \
-        T s = sumexp_##SUF(x, n, m), ls = LOG(s);                                                  \
+        T s = sumexp_##SUF(x, n, m, e), ls = LOG(s);                                               \
         for (int64_t j = 0; j < n; j++)                                                            \
             x[j] = log_out ? (x[j] - m) - ls : EXP(x[j] - m) / s;                                  \
     }
@@ -304,8 +295,9 @@ static bool needs_element(tj_op op)
 
 /* ---- the driver ------------------------------------------------------------------------------ */
 
-/* Reduces (or transforms) one gathered lane and writes the result(s) at o. */
-static void do_lane(tj_op op, tj_dtype d, char *lane, int64_t n, char *o)
+/* Reduces (or transforms) one gathered lane and writes the result(s) at o; scratch holds n
+ * elements of d (the terms of a pairwise sum of exponentials). */
+static void do_lane(tj_op op, tj_dtype d, char *lane, int64_t n, char *o, char *scratch)
 {
     if (is_arg(op)) {
         bool max = op == TJ_OP_ARGMAX;
@@ -315,14 +307,14 @@ static void do_lane(tj_op op, tj_dtype d, char *lane, int64_t n, char *o)
         memcpy(o, &at, sizeof at);
     } else if (is_softmax(op)) {
         if (d == TJ_FLOAT32)
-            softmax_f32(op == TJ_OP_LOG_SOFTMAX, (float *)lane, n);
+            softmax_f32(op == TJ_OP_LOG_SOFTMAX, (float *)lane, n, (float *)scratch);
         else
-            softmax_f64(op == TJ_OP_LOG_SOFTMAX, (double *)lane, n);
+            softmax_f64(op == TJ_OP_LOG_SOFTMAX, (double *)lane, n, (double *)scratch);
     } else if (d == TJ_FLOAT32) {
-        float v = reduce_f32(op, (const float *)lane, n);
+        float v = reduce_f32(op, (const float *)lane, n, (float *)scratch);
         memcpy(o, &v, sizeof v);
     } else if (d == TJ_FLOAT64) {
-        double v = reduce_f64(op, (const double *)lane, n);
+        double v = reduce_f64(op, (const double *)lane, n, (double *)scratch);
         memcpy(o, &v, sizeof v);
     } else {
         tjA_store_int(d, o, int_reduce(op, d, lane, n));
@@ -357,18 +349,20 @@ tj_status tjI_reduce(tj_ctx *ctx, const tj_var *node, tj_array *const *in, tj_ar
         return TJ_OK;
     size_t es = tj_dtype_size(a->dtype), os = tj_dtype_size(res->dtype);
     /* The output is not empty, so every lane exists and the lane is at most the input's size. */
-    char *lane = malloc(L.count ? (size_t)L.count * es : 1);
+    /* the lane, then as much scratch (softmax and logsumexp keep their terms there) */
+    char *lane = tjC_malloc(ctx, L.count ? 2 * (size_t)L.count * es : 1);
     if (!lane)
         return tjI_error(ctx, node, TJ_ERR_NOMEM, "out of memory for a lane of %lld elements",
                          (long long)L.count);
+    char *scratch = lane + (size_t)L.count * es;
     int64_t idx[TJ_MAX_NDIM] = {0}, off_in = 0, off_out = 0;
     for (int64_t i = 0; i < L.lanes; i++) {
         lane_copy(&L, lane, a->data + off_in, NULL, es, true);
         if (is_softmax(op)) {
-            do_lane(op, a->dtype, lane, L.count, NULL);
+            do_lane(op, a->dtype, lane, L.count, NULL, scratch);
             lane_copy(&L, lane, NULL, res->data + off_out, es, false);
         } else {
-            do_lane(op, a->dtype, lane, L.count, res->data + (size_t)i * os);
+            do_lane(op, a->dtype, lane, L.count, res->data + (size_t)i * os, scratch);
         }
         for (int d = L.nk - 1; d >= 0; d--) {
             off_in += L.kin[d];
@@ -380,6 +374,6 @@ tj_status tjI_reduce(tj_ctx *ctx, const tj_var *node, tj_array *const *in, tj_ar
             idx[d] = 0;
         }
     }
-    free(lane);
+    tjC_free(ctx, lane);
     return TJ_OK;
 }

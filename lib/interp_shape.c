@@ -46,7 +46,7 @@ tj_status tjI_result(tj_ctx *ctx, const tj_var *node, tj_array *base, int ndim,
                      tj_array **out)
 {
     if (view) {
-        *out = tj_array_wrap(base->dtype, ndim, shape, strides, data, release_base, base);
+        *out = tjA_wrap(ctx, base->dtype, ndim, shape, strides, data, release_base, base);
         if (!*out)
             return tjI_error(ctx, node, TJ_ERR_NOMEM, "out of memory making a view");
         tj_array_ref(base);

@@ -6,6 +6,7 @@
 #include <string.h>
 
 typedef struct {
+    const tj_allocator *mem;
     unsigned char *p;
     size_t len, cap;
     bool oom;
@@ -17,7 +18,7 @@ static void put(sbuf *b, const void *data, size_t n)
         return;
     if (b->len + n > b->cap) {
         size_t cap = (b->cap ? b->cap * 2 : 256) + n;
-        unsigned char *p = realloc(b->p, cap);
+        unsigned char *p = tjC_mem_realloc(b->mem, b->p, cap);
         if (!p) {
             b->oom = true;
             return;
@@ -29,9 +30,10 @@ static void put(sbuf *b, const void *data, size_t n)
     b->len += n;
 }
 
-unsigned char *tjK_serialize(const tjK_kernel *const *kernels, int n, size_t *len)
+unsigned char *tjK_serialize(const tj_allocator *mem, const tjK_kernel *const *kernels, int n,
+                             size_t *len)
 {
-    sbuf b = {0};
+    sbuf b = {.mem = mem};
     put(&b, &n, sizeof n);
     for (int i = 0; i < n; i++) {
         const tjK_kernel *k = kernels[i];
@@ -48,7 +50,7 @@ unsigned char *tjK_serialize(const tjK_kernel *const *kernels, int n, size_t *le
         put(&b, k->out_instr, sizeof *k->out_instr * (size_t)k->nout);
     }
     if (b.oom) {
-        free(b.p);
+        tjC_mem_free(mem, b.p);
         return NULL;
     }
     *len = b.len;

@@ -66,8 +66,10 @@ typedef struct {
     bool flat;
 } tjK_kernel;
 
-/* The canonical bytes of n kernels (malloc'd; NULL when out of memory): equal bytes, equal code. */
-TJ_HIDDEN unsigned char *tjK_serialize(const tjK_kernel *const *kernels, int n, size_t *len);
+/* The canonical bytes of n kernels (from mem, released with tjC_mem_free; NULL when out of
+ * memory): equal bytes, equal code. */
+TJ_HIDDEN unsigned char *tjK_serialize(const tj_allocator *mem, const tjK_kernel *const *kernels,
+                                       int n, size_t *len);
 
 typedef void (*tjK_fn)(char *const *ptrs, const int64_t *shape, const int64_t *strides,
                        int64_t ndim, int64_t begin, int64_t end);

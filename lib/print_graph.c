@@ -14,6 +14,8 @@
 enum { MAX_DEPTH = 48, EXPR_LEN = 480 };
 
 typedef struct {
+    tj_ctx *ctx; /* the work memory's allocator (the text itself is the caller's, on libc) */
+    bool nomem;  /* some work memory was missing: the text is incomplete and dropped */
     const tjS_plan *plan;
     int *step_of, *out_of; /* node id -> the step making it and which output (-1 none) */
     unsigned *label;       /* node id -> 1 + its [id] number, 0 when not printed yet */
@@ -46,10 +48,11 @@ static void shape_str(const tj_var *v, char *buf, size_t len)
 }
 
 /* The inner expression of output o of kernel k. */
-static void kernel_expr(const tjK_kernel *k, int o, char *out, size_t len)
+static void kernel_expr(printer *p, const tjK_kernel *k, int o, char *out, size_t len)
 {
-    char **e = calloc((size_t)k->ncode, sizeof *e);
+    char **e = tjC_calloc(p->ctx, (size_t)k->ncode, sizeof *e);
     if (!e) {
+        p->nomem = true;
         snprintf(out, len, "?");
         return;
     }
@@ -72,13 +75,14 @@ static void kernel_expr(const tjK_kernel *k, int o, char *out, size_t len)
             if (n >= sizeof buf - 1)
                 memcpy(buf + sizeof buf - 4, "...", 4);
         }
-        e[j] = strdup(buf);
+        if (!(e[j] = tjC_heap_strdup(p->ctx, buf)))
+            p->nomem = true;
     }
     int top = k->out_instr[o];
     snprintf(out, len, "%s", e[top] ? e[top] : "?");
     for (int j = 0; j < k->ncode; j++)
-        free(e[j]);
-    free(e);
+        tjC_free(p->ctx, e[j]);
+    tjC_free(p->ctx, e);
 }
 
 /* The op part of v's line and, through children/nchildren, what is printed below it. */
@@ -115,7 +119,7 @@ static void describe(printer *p, tj_var *v, char *buf, size_t len, tj_var ***chi
         const tjS_step *st = &plan->steps[s];
         const tjK_kernel *k = plan->kernels[st->kernel];
         char expr[EXPR_LEN];
-        kernel_expr(k, p->out_of[v->id], expr, sizeof expr);
+        kernel_expr(p, k, p->out_of[v->id], expr, sizeof expr);
         if (st->reduce != TJ_OP_INPUT)
             snprintf(buf, len, "Kernel{step %d} %s{axes 0x%x%s}(Composite{%s})", s,
                      tjG_ops[st->reduce].name, st->red_mask, st->keepdims ? ", keepdims" : "",
@@ -124,7 +128,8 @@ static void describe(printer *p, tj_var *v, char *buf, size_t len, tj_var ***chi
             snprintf(buf, len, "Kernel{step %d}.%d Composite{%s}", s, p->out_of[v->id], expr);
         else
             snprintf(buf, len, "Kernel{step %d} Composite{%s}", s, expr);
-        *children = st->nin ? malloc(sizeof **children * (size_t)st->nin) : NULL;
+        *children = st->nin ? tjC_malloc(p->ctx, sizeof **children * (size_t)st->nin) : NULL;
+        p->nomem = p->nomem || (st->nin && !*children);
         for (int i = 0; i < st->nin && *children; i++)
             (*children)[i] = plan->slot_node[st->in_slots[i]];
         *nchildren = *children ? st->nin : 0;
@@ -177,11 +182,12 @@ typedef struct {
 static void print_tree(printer *p, FILE *f, tj_var *root)
 {
     size_t cap = 64, sp = 0;
-    frame *stack = malloc(sizeof *stack * cap);
-    char *prefix = calloc(MAX_DEPTH * 2 + 4, 1);
+    frame *stack = tjC_malloc(p->ctx, sizeof *stack * cap);
+    char *prefix = tjC_calloc(p->ctx, MAX_DEPTH * 2 + 4, 1);
     if (!stack || !prefix) {
-        free(stack);
-        free(prefix);
+        p->nomem = true;
+        tjC_free(p->ctx, stack);
+        tjC_free(p->ctx, prefix);
         return;
     }
     stack[sp++] = (frame){root, 0, true};
@@ -216,31 +222,35 @@ static void print_tree(printer *p, FILE *f, tj_var *root)
         }
         if (sp + (size_t)nchildren >= cap) {
             cap = 2 * (sp + (size_t)nchildren) + 8;
-            frame *ns = realloc(stack, sizeof *stack * cap);
-            if (!ns)
+            frame *ns = tjC_realloc(p->ctx, stack, sizeof *stack * cap);
+            if (!ns) {
+                p->nomem = true;
+                if (children != v->in)
+                    tjC_free(p->ctx, children);
                 break;
+            }
             stack = ns;
         }
         for (int i = nchildren - 1; i >= 0; i--)
             stack[sp++] = (frame){children[i], fr.depth + 1, i == nchildren - 1};
         if (children != v->in)
-            free(children);
+            tjC_free(p->ctx, children);
     }
-    free(stack);
-    free(prefix);
+    tjC_free(p->ctx, stack);
+    tjC_free(p->ctx, prefix);
 }
 
 char *tjS_debugprint(const tjS_plan *plan, tj_var *const *outs, int nout,
                      tj_var *const *upd_vars, int nupd)
 {
     if (nout + nupd == 0)
-        return strdup("");
+        return strdup(""); /* the caller's, freed with free() as the memstream's text */
     tj_ctx *ctx = (nout ? outs[0] : upd_vars[0])->ctx;
     size_t nv = ctx->nvars + 1;
-    printer p = {.plan = plan};
-    p.step_of = malloc(sizeof *p.step_of * nv);
-    p.out_of = malloc(sizeof *p.out_of * nv);
-    p.label = calloc(nv, sizeof *p.label);
+    printer p = {.ctx = ctx, .plan = plan};
+    p.step_of = tjC_malloc(ctx, sizeof *p.step_of * nv);
+    p.out_of = tjC_malloc(ctx, sizeof *p.out_of * nv);
+    p.label = tjC_calloc(ctx, nv, sizeof *p.label);
     char *text = NULL;
     size_t len = 0;
     FILE *f = p.step_of && p.out_of && p.label ? open_memstream(&text, &len) : NULL;
@@ -263,9 +273,13 @@ char *tjS_debugprint(const tjS_plan *plan, tj_var *const *outs, int nout,
         print_tree(&p, f, outs[nout + u]);
     }
     fclose(f);
+    if (p.nomem) {
+        free(text);
+        text = NULL;
+    }
 done:
-    free(p.step_of);
-    free(p.out_of);
-    free(p.label);
+    tjC_free(ctx, p.step_of);
+    tjC_free(ctx, p.out_of);
+    tjC_free(ctx, p.label);
     return text;
 }

@@ -30,8 +30,8 @@ static tj_status run_view(tj_ctx *ctx, const tjS_step *st, tj_array **slots)
                              tjG_describe(v, buf, sizeof buf), d, (long long)in->shape[d]);
         }
     }
-    tj_array *out = tj_array_wrap(in->dtype, v->ndim, shape, strides, in->data, release_view_base,
-                                  tj_array_ref(in));
+    tj_array *out = tjA_wrap(ctx, in->dtype, v->ndim, shape, strides, in->data, release_view_base,
+                             tj_array_ref(in));
     if (!out) {
         tj_array_unref(in);
         return tjC_error(ctx, TJ_ERR_NOMEM, "out of memory making a view");
@@ -61,7 +61,7 @@ static tj_status run_dot(tj_ctx *ctx, const tjS_step *st, tj_array **slots, cons
     if (!out)
         return tjC_error(ctx, TJ_ERR_NOMEM, "out of memory for the result of a dot");
     tjP_blas_threads(tjP_threads(ctx));
-    tjB_dot(a, b, out);
+    tjB_dot(ctx, a, b, out);
     slots[st->out_slots[0]] = out;
     return TJ_OK;
 }
@@ -160,17 +160,18 @@ tj_status tjS_kernel_begin(tj_ctx *ctx, const tjS_plan *plan, const tjS_step *st
                            tj_array **slots, const tjS_mem *mem, tjS_launch *L)
 {
     int nd = st->iter_ndim, nops = st->nin + st->nout;
-    *L = (tjS_launch){.fn = fn, .ntmp = st->nin};
+    *L = (tjS_launch){.ctx = ctx, .fn = fn, .ntmp = st->nin};
     int64_t shape[TJ_MAX_NDIM];
     tj_status rc = iteration_shape(ctx, plan, st, slots, shape);
     if (rc != TJ_OK)
         return rc;
     bool small = nops <= TJS_SMALL_OPS; /* no allocation per call for ordinary kernels */
     int64_t *strides = L->strides =
-        small ? L->strides_buf : malloc(sizeof *strides * (size_t)nops * TJ_MAX_NDIM);
-    char **ptrs = L->ptrs = small ? L->ptrs_buf : malloc(sizeof *ptrs * (size_t)nops);
+        small ? L->strides_buf : tjC_malloc(ctx, sizeof *strides * (size_t)nops * TJ_MAX_NDIM);
+    char **ptrs = L->ptrs = small ? L->ptrs_buf : tjC_malloc(ctx, sizeof *ptrs * (size_t)nops);
     /* contiguous copies of operands, when needed */
-    tj_array **tmp = L->tmp = small ? L->tmp_buf : calloc((size_t)st->nin + 1, sizeof *tmp);
+    tj_array **tmp = L->tmp =
+        small ? L->tmp_buf : tjC_calloc(ctx, (size_t)st->nin + 1, sizeof *tmp);
     if (!strides || !ptrs || !tmp)
         return tjC_error(ctx, TJ_ERR_NOMEM, "out of memory running a kernel");
     const tjK_kernel *k = st->kind == STEP_KERNEL ? plan->kernels[st->kernel] : NULL;
@@ -227,7 +228,7 @@ tj_status tjS_kernel_begin(tj_ctx *ctx, const tjS_plan *plan, const tjS_step *st
     size_t npacked = (size_t)nops * (size_t)cnd;
     L->packed = npacked <= sizeof L->packed_buf / sizeof L->packed_buf[0]
                     ? L->packed_buf
-                    : malloc(sizeof *L->packed * npacked);
+                    : tjC_malloc(ctx, sizeof *L->packed * npacked);
     if (!L->packed)
         return tjC_error(ctx, TJ_ERR_NOMEM, "out of memory running a kernel");
     for (int k = 0; k < nops; k++)
@@ -245,13 +246,13 @@ void tjS_kernel_end(tjS_launch *L)
     for (int i = 0; L->tmp && i < L->ntmp; i++)
         tj_array_unref(L->tmp[i]);
     if (L->tmp != L->tmp_buf)
-        free(L->tmp);
+        tjC_free(L->ctx, L->tmp);
     if (L->strides != L->strides_buf)
-        free(L->strides);
+        tjC_free(L->ctx, L->strides);
     if (L->ptrs != L->ptrs_buf)
-        free(L->ptrs);
+        tjC_free(L->ctx, L->ptrs);
     if (L->packed != L->packed_buf)
-        free(L->packed);
+        tjC_free(L->ctx, L->packed);
 }
 
 tj_status tjS_run_kernel(tj_ctx *ctx, const tjS_plan *plan, const tjS_step *st, tjK_fn fn,
@@ -286,7 +287,8 @@ static tj_status run_step(tj_ctx *ctx, const tjS_plan *plan, tjK_fn const *fns, 
         return run_view(ctx, st, slots);
     case STEP_SHAPE: {
         tj_array *in = slots[st->in_slots[0]];
-        slots[st->out_slots[0]] = tj_array_scalar(TJ_INT64, (double)in->shape[st->root->attr[0]]);
+        slots[st->out_slots[0]] =
+            tjA_scalar(ctx, TJ_INT64, (double)in->shape[st->root->attr[0]]);
         return slots[st->out_slots[0]] ? TJ_OK : tjC_error(ctx, TJ_ERR_NOMEM, "out of memory");
     }
     case STEP_SHAPE_OP:

@@ -100,13 +100,13 @@ tj_status tjS_run_blas(tj_ctx *ctx, const tjS_step *st, tj_array **slots, const 
     bool ok;
     tjP_blas_threads(tjP_threads(ctx));
     if (node->op == TJ_OP_GEMM) {
-        ok = tjB_gemm(ta, tb, alpha, A, B, beta, out);
+        ok = tjB_gemm(ctx, ta, tb, alpha, A, B, beta, out);
     } else if (node->op == TJ_OP_GEMV) {
-        ok = tjB_gemv(ta, alpha, A, B, beta, out);
+        ok = tjB_gemv(ctx, ta, alpha, A, B, beta, out);
     } else {
         if (beta != 1)
             scale(out, beta);
-        ok = tjB_ger(alpha, A, B, out);
+        ok = tjB_ger(ctx, alpha, A, B, out);
     }
     if (!ok) { /* beyond BLAS: the reference evaluation (Z is intact unless taken over) */
         tj_array *ref = NULL;

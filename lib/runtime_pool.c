@@ -39,10 +39,10 @@ void tjS_release(const tjS_mem *mem, int s, tj_array *a)
         atomic_load_explicit(&a->refcount, memory_order_acquire) == 1) {
         if (p->n == p->cap) {
             int cap = p->cap ? p->cap * 2 : 8;
-            tj_array **arr = realloc(p->arr, sizeof *arr * (size_t)cap);
+            tj_array **arr = tjC_realloc(p->ctx, p->arr, sizeof *arr * (size_t)cap);
             if (arr)
                 p->arr = arr;
-            bool *fresh = arr ? realloc(p->fresh, sizeof *fresh * (size_t)cap) : NULL;
+            bool *fresh = arr ? tjC_realloc(p->ctx, p->fresh, sizeof *fresh * (size_t)cap) : NULL;
             if (fresh) {
                 p->fresh = fresh;
                 p->cap = cap;
@@ -75,7 +75,7 @@ void tjS_pool_free(tjS_pool *pool)
 {
     for (int k = 0; k < pool->n; k++)
         tj_array_unref(pool->arr[k]);
-    free(pool->arr);
-    free(pool->fresh);
-    *pool = (tjS_pool){0};
+    tjC_free(pool->ctx, pool->arr);
+    tjC_free(pool->ctx, pool->fresh);
+    *pool = (tjS_pool){.ctx = pool->ctx};
 }

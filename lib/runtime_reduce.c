@@ -180,7 +180,8 @@ static tj_status piece_task(void *arg, int64_t item)
 {
     const pieces_job *j = arg;
     char *local[LOCAL_PTRS], **ptrs = local;
-    if (j->nin + 1 > LOCAL_PTRS && !(ptrs = malloc(sizeof *ptrs * (size_t)(j->nin + 1))))
+    if (j->nin + 1 > LOCAL_PTRS &&
+        !(ptrs = tjC_malloc(j->ctx, sizeof *ptrs * (size_t)(j->nin + 1))))
         return nomem(j->ctx, j->st);
     memcpy(ptrs, j->in_ptrs, sizeof *ptrs * (size_t)j->nin);
     int64_t q_end = (item + 1) * j->batch < j->npieces ? (item + 1) * j->batch : j->npieces;
@@ -191,7 +192,7 @@ static tj_status piece_task(void *arg, int64_t item)
         j->fn(ptrs, j->shape, j->strides, j->cnd, r * j->unit_len + lo, r * j->unit_len + hi);
     }
     if (ptrs != local)
-        free(ptrs);
+        tjC_free(j->ctx, ptrs);
     return TJ_OK;
 }
 
@@ -276,9 +277,10 @@ tj_status tjS_run_reduce(tj_ctx *ctx, const tjS_step *st, tjK_fn fn, const int64
     int64_t pstr_buf[TJS_SMALL_OPS * TJ_MAX_NDIM], packed_buf[TJS_SMALL_OPS * TJ_MAX_NDIM];
     char *pptrs_buf[TJS_SMALL_OPS];
     bool small = nops <= TJS_SMALL_OPS;
-    int64_t *pstr = small ? pstr_buf : malloc(sizeof *pstr * (size_t)nops * TJ_MAX_NDIM);
-    int64_t *packed = small ? packed_buf : malloc(sizeof *packed * (size_t)nops * TJ_MAX_NDIM);
-    char **pptrs = small ? pptrs_buf : malloc(sizeof *pptrs * (size_t)nops);
+    size_t table = sizeof(int64_t) * (size_t)nops * TJ_MAX_NDIM;
+    int64_t *pstr = small ? pstr_buf : tjC_malloc(ctx, table);
+    int64_t *packed = small ? packed_buf : tjC_malloc(ctx, table);
+    char **pptrs = small ? pptrs_buf : tjC_malloc(ctx, sizeof *pptrs * (size_t)nops);
     char *partial = NULL;
     tj_status rc = TJ_OK;
     int nthreads = tjP_threads(ctx);
@@ -320,7 +322,7 @@ tj_status tjS_run_reduce(tj_ctx *ctx, const tjS_step *st, tjK_fn fn, const int64
     }
     int64_t per_run = (unit_len + piece - 1) / piece, nruns = cnd == 1 ? 1 : rows / run;
     int64_t width = acc_mode ? 1 : inner, nparts = nruns * per_run * width;
-    partial = malloc((size_t)nparts * es);
+    partial = tjC_malloc(ctx, (size_t)nparts * es);
     if (!partial) {
         rc = nomem(ctx, st);
         goto done;
@@ -348,11 +350,11 @@ finish:
         }
     }
 done:
-    free(partial);
+    tjC_free(ctx, partial);
     if (!small) {
-        free(pstr);
-        free(packed);
-        free(pptrs);
+        tjC_free(ctx, pstr);
+        tjC_free(ctx, packed);
+        tjC_free(ctx, pptrs);
     }
     return rc;
 }

@@ -10,12 +10,12 @@
 tj_status tjS_run_shape_op(tj_ctx *ctx, const tjS_step *st, tj_array **slots)
 {
     tj_array *buf[8] = {NULL}, **in = buf;
-    if (st->nin > 8 && !(in = malloc(sizeof *in * (size_t)st->nin)))
+    if (st->nin > 8 && !(in = tjC_malloc(ctx, sizeof *in * (size_t)st->nin)))
         return tjC_error(ctx, TJ_ERR_NOMEM, "out of memory running a step");
     for (int j = 0; j < st->nin; j++)
         in[j] = slots[st->in_slots[j]];
     tj_status rc = tjI_shape_op(ctx, st->root, in, true, &slots[st->out_slots[0]]);
     if (in != buf)
-        free(in);
+        tjC_free(ctx, in);
     return rc;
 }

@@ -71,8 +71,9 @@ tj_status tjS_plan_chains(tj_ctx *ctx, tjS_plan *plan)
             in_chain(plan, ch.c))
             continue;
         if (!plan->chains) {
-            plan->chains = malloc(sizeof *plan->chains * TJS_MAX_CHAINS);
-            plan->step_chain = malloc(sizeof *plan->step_chain * ((size_t)plan->nsteps + 1));
+            plan->chains = tjC_malloc(ctx, sizeof *plan->chains * TJS_MAX_CHAINS);
+            plan->step_chain =
+                tjC_malloc(ctx, sizeof *plan->step_chain * ((size_t)plan->nsteps + 1));
             if (!plan->chains || !plan->step_chain)
                 return tjC_error(ctx, TJ_ERR_NOMEM, "out of memory planning blocked steps");
             for (int i = 0; i < plan->nsteps; i++)

@@ -59,11 +59,11 @@ tj_status tjS_expand(tj_ctx *ctx, tj_var *const *outs, int nouts, tj_var **new_o
     for (size_t k = 0; k < n && !any; k++)
         any = expandable(topo[k]->op);
     if (!any) {
-        free(topo);
+        tjC_free(ctx, topo);
         return TJ_OK;
     }
     /* node id -> its rewritten form; only ids of the original graph are looked up */
-    tj_var **map = calloc(ctx->nvars + 1, sizeof *map), **in = NULL;
+    tj_var **map = tjC_calloc(ctx, ctx->nvars + 1, sizeof *map), **in = NULL;
     int in_cap = 0;
     tj_status rc = TJ_OK;
     char buf[160];
@@ -74,7 +74,7 @@ tj_status tjS_expand(tj_ctx *ctx, tj_var *const *outs, int nouts, tj_var **new_o
         if (v->nin == 0)
             continue;
         if (v->nin > in_cap) {
-            tj_var **p = realloc(in, sizeof *p * (size_t)v->nin);
+            tj_var **p = tjC_realloc(ctx, in, sizeof *p * (size_t)v->nin);
             if (!p) {
                 rc = tjC_error(ctx, TJ_ERR_NOMEM, "out of memory expanding a graph");
                 break;
@@ -112,8 +112,8 @@ tj_status tjS_expand(tj_ctx *ctx, tj_var *const *outs, int nouts, tj_var **new_o
     for (int i = 0; i < nouts && rc == TJ_OK; i++)
         if (map[outs[i]->id])
             new_outs[i] = map[outs[i]->id];
-    free(in);
-    free(map);
-    free(topo);
+    tjC_free(ctx, in);
+    tjC_free(ctx, map);
+    tjC_free(ctx, topo);
     return rc;
 }

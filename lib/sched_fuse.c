@@ -19,6 +19,7 @@
 #include <string.h>
 
 typedef struct {
+    tj_ctx *ctx; /* whose allocator the work arrays come from */
     tj_var **topo;
     int n;
     const int *pos;
@@ -203,13 +204,14 @@ static void group_consumers_first(fz *f)
     }
 }
 
-static void merge_siblings(fz *f)
+/* false: out of memory (nothing merged then). */
+static bool merge_siblings(fz *f)
 {
     if (!f->o->sibling)
-        return;
-    int *cand = malloc(sizeof *cand * (size_t)(f->n + 1));
+        return true;
+    int *cand = tjC_malloc(f->ctx, sizeof *cand * (size_t)(f->n + 1));
     if (!cand)
-        return;
+        return false;
     for (int p = 0; p < f->n; p++) {
         tj_var *pv = f->topo[p];
         int nc = 0;
@@ -245,7 +247,8 @@ static void merge_siblings(fz *f)
         else if (try_merge(f, single[d], k))
             single[d] = find(f, k);
     }
-    free(cand);
+    tjC_free(f->ctx, cand);
+    return true;
 }
 
 static void mark_needed(fz *f, int *group, bool *needed)
@@ -272,12 +275,12 @@ static void mark_needed(fz *f, int *group, bool *needed)
 static bool order_steps(fz *f, const int *group, const bool *needed, int *order, int *norder)
 {
     int n = f->n;
-    int *unit = malloc(sizeof *unit * (size_t)(n + 1));
-    int *mstart = calloc((size_t)n + 2, sizeof *mstart);
-    int *members = malloc(sizeof *members * (size_t)(n + 1));
-    int *dstart = calloc((size_t)n + 2, sizeof *dstart);
-    int *work = malloc(sizeof *work * (size_t)(n + 1));
-    int *state = calloc((size_t)n + 1, sizeof *state);
+    int *unit = tjC_malloc(f->ctx, sizeof *unit * (size_t)(n + 1));
+    int *mstart = tjC_calloc(f->ctx, (size_t)n + 2, sizeof *mstart);
+    int *members = tjC_malloc(f->ctx, sizeof *members * (size_t)(n + 1));
+    int *dstart = tjC_calloc(f->ctx, (size_t)n + 2, sizeof *dstart);
+    int *work = tjC_malloc(f->ctx, sizeof *work * (size_t)(n + 1));
+    int *state = tjC_calloc(f->ctx, (size_t)n + 1, sizeof *state);
     int *deps = NULL, ndeps = 0, cap = 0;
     bool ok = unit && mstart && members && dstart && work && state;
     for (int k = 0; ok && k < n; k++) {
@@ -316,7 +319,7 @@ static bool order_steps(fz *f, const int *group, const bool *needed, int *order,
                     continue;
                 if (ndeps == cap) {
                     cap = cap ? cap * 2 : 256;
-                    int *d = realloc(deps, sizeof *d * (size_t)cap);
+                    int *d = tjC_realloc(f->ctx, deps, sizeof *d * (size_t)cap);
                     if (!d) {
                         ok = false;
                         break;
@@ -327,10 +330,11 @@ static bool order_steps(fz *f, const int *group, const bool *needed, int *order,
             }
         }
     }
-    dstart[n] = ndeps;
+    if (ok)
+        dstart[n] = ndeps;
     /* iterative post-order DFS over units, roots in index order; work[u] is u's iterator */
     *norder = 0;
-    int *dfs = ok ? malloc(sizeof *dfs * (size_t)(n + 1)) : NULL;
+    int *dfs = ok ? tjC_malloc(f->ctx, sizeof *dfs * (size_t)(n + 1)) : NULL;
     ok = ok && dfs;
     for (int r = 0; ok && r < n; r++) {
         if (unit[r] != r || state[r])
@@ -357,14 +361,14 @@ static bool order_steps(fz *f, const int *group, const bool *needed, int *order,
             }
         }
     }
-    free(dfs);
-    free(unit);
-    free(mstart);
-    free(members);
-    free(dstart);
-    free(work);
-    free(state);
-    free(deps);
+    tjC_free(f->ctx, dfs);
+    tjC_free(f->ctx, unit);
+    tjC_free(f->ctx, mstart);
+    tjC_free(f->ctx, members);
+    tjC_free(f->ctx, dstart);
+    tjC_free(f->ctx, work);
+    tjC_free(f->ctx, state);
+    tjC_free(f->ctx, deps);
     return ok;
 }
 
@@ -373,25 +377,25 @@ tj_status tjS_fuse(tj_ctx *ctx, tj_var **topo, size_t n, const int *pos, const b
                    int *norder)
 {
     static const tjS_fuse_opts all = {true, true, true, true};
-    fz f = {.topo = topo, .n = (int)n, .pos = pos, .required = required,
+    fz f = {.ctx = ctx, .topo = topo, .n = (int)n, .pos = pos, .required = required,
             .o = opts ? opts : &all};
     size_t N = n + 2;
-    f.cstart = calloc(N, sizeof *f.cstart);
-    f.parent = malloc(sizeof *f.parent * N);
-    f.next = malloc(sizeof *f.next * N);
-    f.maxm = malloc(sizeof *f.maxm * N);
-    f.gnd = malloc(sizeof *f.gnd * N);
-    f.gbc = malloc(sizeof *f.gbc * N);
-    f.greduce = calloc(N, sizeof *f.greduce);
-    f.stamp = calloc(N, sizeof *f.stamp);
-    f.stamp2 = calloc(N, sizeof *f.stamp2);
-    f.stack = malloc(sizeof *f.stack * N);
-    f.stack2 = malloc(sizeof *f.stack2 * N);
+    f.cstart = tjC_calloc(ctx, N, sizeof *f.cstart);
+    f.parent = tjC_malloc(ctx, sizeof *f.parent * N);
+    f.next = tjC_malloc(ctx, sizeof *f.next * N);
+    f.maxm = tjC_malloc(ctx, sizeof *f.maxm * N);
+    f.gnd = tjC_malloc(ctx, sizeof *f.gnd * N);
+    f.gbc = tjC_malloc(ctx, sizeof *f.gbc * N);
+    f.greduce = tjC_calloc(ctx, N, sizeof *f.greduce);
+    f.stamp = tjC_calloc(ctx, N, sizeof *f.stamp);
+    f.stamp2 = tjC_calloc(ctx, N, sizeof *f.stamp2);
+    f.stack = tjC_malloc(ctx, sizeof *f.stack * N);
+    f.stack2 = tjC_malloc(ctx, sizeof *f.stack2 * N);
     f.inl = inlined;
     size_t nedges = 0;
     for (size_t k = 0; k < n; k++)
         nedges += (size_t)topo[k]->nin;
-    f.cons = malloc(sizeof *f.cons * (nedges + 1));
+    f.cons = tjC_malloc(ctx, sizeof *f.cons * (nedges + 1));
     tj_status rc = TJ_OK;
     if (!f.cstart || !f.parent || !f.next || !f.maxm || !f.gnd || !f.gbc || !f.greduce ||
         !f.stamp || !f.stamp2 || !f.stack || !f.stack2 || !f.cons) {
@@ -416,24 +420,27 @@ tj_status tjS_fuse(tj_ctx *ctx, tj_var **topo, size_t n, const int *pos, const b
     }
     mark_inline(&f);
     group_consumers_first(&f);
-    merge_siblings(&f);
+    if (!merge_siblings(&f)) {
+        rc = tjC_error(ctx, TJ_ERR_NOMEM, "out of memory merging the kernels of %zu nodes", n);
+        goto done;
+    }
     for (size_t k = 0; k < n; k++)
         group[k] = f.parent[k] >= 0 ? f.maxm[find(&f, (int)k)] : -1;
     mark_needed(&f, group, needed);
     if (!order_steps(&f, group, needed, order, norder))
         rc = tjC_error(ctx, TJ_ERR_NOMEM, "out of memory ordering the steps of %zu nodes", n);
 done:
-    free(f.cstart);
-    free(f.cons);
-    free(f.parent);
-    free(f.next);
-    free(f.maxm);
-    free(f.gnd);
-    free(f.gbc);
-    free(f.greduce);
-    free(f.stamp);
-    free(f.stamp2);
-    free(f.stack);
-    free(f.stack2);
+    tjC_free(ctx, f.cstart);
+    tjC_free(ctx, f.cons);
+    tjC_free(ctx, f.parent);
+    tjC_free(ctx, f.next);
+    tjC_free(ctx, f.maxm);
+    tjC_free(ctx, f.gnd);
+    tjC_free(ctx, f.gbc);
+    tjC_free(ctx, f.greduce);
+    tjC_free(ctx, f.stamp);
+    tjC_free(ctx, f.stamp2);
+    tjC_free(ctx, f.stack);
+    tjC_free(ctx, f.stack2);
     return rc;
 }

@@ -46,8 +46,10 @@ static const tj_var *inline_constant(const tj_var *v)
 /* ---- building one kernel description ---- */
 
 typedef struct {
+    tj_ctx *ctx;
     tjK_instr *code;
     int ncode, cap;
+    bool nomem; /* an instruction could not be stored: the kernel is abandoned */
 } kbuild;
 
 static int emit(kbuild *b, tjK_instr ins)
@@ -58,8 +60,14 @@ static int emit(kbuild *b, tjK_instr ins)
             (ins.op != TJK_CONST || b->code[i].value == ins.value))
             return i;
     if (b->ncode == b->cap) {
-        b->cap = b->cap ? b->cap * 2 : 16;
-        b->code = realloc(b->code, sizeof *b->code * (size_t)b->cap);
+        int cap = b->cap ? b->cap * 2 : 16;
+        tjK_instr *code = tjC_realloc(b->ctx, b->code, sizeof *code * (size_t)cap);
+        if (!code) {
+            b->nomem = true;
+            return 0; /* any index: the caller drops the kernel */
+        }
+        b->code = code;
+        b->cap = cap;
     }
     b->code[b->ncode] = ins;
     return b->ncode++;
@@ -117,18 +125,36 @@ static int value_of(sched *s, kbuild *b, int root, tj_var *in, int *instr_of, bo
     return instr_of[p];
 }
 
+static void kernel_free(tj_ctx *ctx, tjK_kernel *k)
+{
+    if (!k)
+        return;
+    tjC_free(ctx, k->dtype);
+    tjC_free(ctx, k->scalar);
+    tjC_free(ctx, k->code);
+    tjC_free(ctx, k->out_instr);
+    tjC_free(ctx, k);
+}
+
+/* The kernel of group root; NULL when out of memory (error recorded, nothing left allocated
+ * except what st owns, which tjS_plan_free releases). */
 static tjK_kernel *build_kernel(sched *s, int root, tjS_step *st, tj_var ***operands_out)
 {
+    tj_ctx *ctx = s->ctx;
     tj_var *r = s->topo[root];
     bool reduce = tj_op_is(r->op, OPF_REDUCE);
-    kbuild b = {0};
-    int *instr_of = malloc(sizeof *instr_of * s->n); /* topo index -> instruction */
-    bool *have = calloc(s->n, sizeof *have);            /* inlined scalars already emitted */
-    int *stack = malloc(sizeof *stack * (4 * s->n + 4)); /* DFS pushes: at most edges + nodes */
-    tj_var **operands = malloc(sizeof *operands * s->n);
+    kbuild b = {.ctx = ctx};
+    tjK_kernel *kern = NULL;
+    int *instr_of = tjC_malloc(ctx, sizeof *instr_of * s->n); /* topo index -> instruction */
+    bool *have = tjC_calloc(ctx, s->n, sizeof *have);          /* inlined scalars already emitted */
+    int *stack = tjC_malloc(ctx, sizeof *stack * (4 * s->n + 4)); /* DFS pushes: edges + nodes */
+    tj_var **operands = tjC_malloc(ctx, sizeof *operands * s->n);
     int noperands = 0;
-    tj_var **outs = malloc(sizeof *outs * s->n);
+    tj_var **outs = tjC_malloc(ctx, sizeof *outs * s->n);
     int nouts = 0;
+    int32_t *out_instr = NULL;
+    if (!instr_of || !have || !stack || !operands || !outs)
+        goto nomem;
     for (size_t k = 0; k <= (size_t)root; k++) {
         if (s->group[k] != root || (reduce && (int)k == root))
             continue;
@@ -141,7 +167,9 @@ static tjK_kernel *build_kernel(sched *s, int root, tjS_step *st, tj_var ***oper
         if ((int)k == root || s->needed[k])
             outs[nouts++] = v;
     }
-    int32_t *out_instr = malloc(sizeof *out_instr * (size_t)(nouts + 1));
+    out_instr = tjC_malloc(ctx, sizeof *out_instr * (size_t)(nouts + 1));
+    if (!out_instr)
+        goto nomem;
     if (reduce) {
         out_instr[0] = value_of(s, &b, root, r->in[0], instr_of, have, stack, operands,
                                 &noperands);
@@ -155,17 +183,26 @@ static tjK_kernel *build_kernel(sched *s, int root, tjS_step *st, tj_var ***oper
         for (int i = 0; i < nouts; i++)
             out_instr[i] = instr_of[P(s, outs[i])];
     }
-    tjK_kernel *kern = calloc(1, sizeof *kern);
+    kern = tjC_calloc(ctx, 1, sizeof *kern);
+    if (b.nomem || !kern)
+        goto nomem;
     kern->nin = noperands;
     kern->nout = nouts;
-    kern->dtype = malloc(sizeof *kern->dtype * (size_t)(noperands + nouts));
-    kern->scalar = malloc(sizeof *kern->scalar * (size_t)(noperands + 1));
+    kern->code = b.code;
+    kern->ncode = b.ncode;
+    kern->out_instr = out_instr;
+    b.code = NULL;
+    out_instr = NULL;
+    kern->dtype = tjC_malloc(ctx, sizeof *kern->dtype * (size_t)(noperands + nouts));
+    kern->scalar = tjC_malloc(ctx, sizeof *kern->scalar * (size_t)(noperands + 1));
+    st->in_bcast = tjC_malloc(ctx, sizeof *st->in_bcast * (size_t)(noperands + 1));
+    if (!kern->dtype || !kern->scalar || !st->in_bcast)
+        goto nomem;
     int nd;
     uint32_t bc;
     iter_type(r, &nd, &bc);
     st->iter_ndim = nd;
     st->iter_bcast = bc;
-    st->in_bcast = malloc(sizeof *st->in_bcast * (size_t)(noperands + 1));
     for (int i = 0; i < noperands; i++) {
         kern->dtype[i] = operands[i]->dtype;
         st->in_bcast[i] = operands[i]->bcast;
@@ -173,52 +210,55 @@ static tjK_kernel *build_kernel(sched *s, int root, tjS_step *st, tj_var ***oper
     }
     for (int i = 0; i < nouts; i++)
         kern->dtype[noperands + i] = outs[i]->dtype;
-    kern->code = b.code;
-    kern->ncode = b.ncode;
-    kern->out_instr = out_instr;
     /* a mean is a sum kernel that the runtime divides */
     kern->reduce = !reduce ? TJ_OP_NONE_ : r->op == TJ_OP_MEAN ? TJ_OP_SUM : (int)r->op;
     kern->flat = nd <= 1;
     st->nin = noperands;
     st->nout = nouts;
     st->out_nodes = outs;
-    free(instr_of);
-    free(have);
-    free(stack);
+    tjC_free(ctx, instr_of);
+    tjC_free(ctx, have);
+    tjC_free(ctx, stack);
     *operands_out = operands;
     return kern;
+nomem:
+    tjC_error(ctx, TJ_ERR_NOMEM, "out of memory building the kernel of %s",
+              tjG_ops[r->op].name);
+    kernel_free(ctx, kern);
+    tjC_free(ctx, b.code);
+    tjC_free(ctx, out_instr);
+    tjC_free(ctx, instr_of);
+    tjC_free(ctx, have);
+    tjC_free(ctx, stack);
+    tjC_free(ctx, operands);
+    tjC_free(ctx, outs);
+    return NULL;
 }
 
-void tjS_plan_free(tjS_plan *plan)
+void tjS_plan_free(tj_ctx *ctx, tjS_plan *plan)
 {
     if (!plan)
         return;
     for (int i = 0; i < plan->nsteps; i++) {
-        free(plan->steps[i].in_slots);
-        free(plan->steps[i].out_slots);
-        free(plan->steps[i].out_nodes);
-        free(plan->steps[i].in_bcast);
-        free(plan->steps[i].inplace);
-        free(plan->steps[i].inplace_refs);
+        tjC_free(ctx, plan->steps[i].in_slots);
+        tjC_free(ctx, plan->steps[i].out_slots);
+        tjC_free(ctx, plan->steps[i].out_nodes);
+        tjC_free(ctx, plan->steps[i].in_bcast);
+        tjC_free(ctx, plan->steps[i].inplace);
+        tjC_free(ctx, plan->steps[i].inplace_refs);
     }
-    for (int i = 0; i < plan->nkernels; i++) {
-        tjK_kernel *k = plan->kernels[i];
-        free(k->dtype);
-        free(k->scalar);
-        free(k->code);
-        free(k->out_instr);
-        free(k);
-    }
-    free(plan->kernels);
-    free(plan->steps);
-    free(plan->slot_node);
-    free(plan->leaf_slots);
-    free(plan->last_use);
-    free(plan->alias_node);
-    free(plan->alias_slot);
-    free(plan->chains);
-    free(plan->step_chain);
-    free(plan);
+    for (int i = 0; i < plan->nkernels; i++)
+        kernel_free(ctx, plan->kernels[i]);
+    tjC_free(ctx, plan->kernels);
+    tjC_free(ctx, plan->steps);
+    tjC_free(ctx, plan->slot_node);
+    tjC_free(ctx, plan->leaf_slots);
+    tjC_free(ctx, plan->last_use);
+    tjC_free(ctx, plan->alias_node);
+    tjC_free(ctx, plan->alias_slot);
+    tjC_free(ctx, plan->chains);
+    tjC_free(ctx, plan->step_chain);
+    tjC_free(ctx, plan);
 }
 
 int tjS_slot_of(const tjS_plan *plan, const tj_var *v)
@@ -252,15 +292,11 @@ static bool same_kernel(const tjK_kernel *a, const tjK_kernel *b)
 /* Adds k to the plan's kernels, or frees it and reuses an identical one: kernels are generic
  * over sizes and strides, so steps that differ only in shapes, reduced axes or keepdims run the
  * same code (LLVM's time is per kernel: a reduction costs tens of ms). Returns its index. */
-static int add_kernel(tjS_plan *plan, tjK_kernel *k)
+static int add_kernel(tj_ctx *ctx, tjS_plan *plan, tjK_kernel *k)
 {
     for (int i = 0; i < plan->nkernels; i++) {
         if (same_kernel(plan->kernels[i], k)) {
-            free(k->dtype);
-            free(k->scalar);
-            free(k->code);
-            free(k->out_instr);
-            free(k);
+            kernel_free(ctx, k);
             return i;
         }
     }
@@ -269,15 +305,16 @@ static int add_kernel(tjS_plan *plan, tjK_kernel *k)
 }
 
 /* Requested nodes that tjS_expand rewrote: where their values are. */
-static bool record_aliases(tjS_plan *plan, tj_var *const *req, tj_var *const *outs, int n)
+static bool record_aliases(tj_ctx *ctx, tjS_plan *plan, tj_var *const *req,
+                           tj_var *const *outs, int n)
 {
     int k = 0;
     for (int i = 0; i < n; i++)
         k += req[i] != outs[i];
     if (k == 0)
         return true;
-    plan->alias_node = malloc(sizeof *plan->alias_node * (size_t)k);
-    plan->alias_slot = malloc(sizeof *plan->alias_slot * (size_t)k);
+    plan->alias_node = tjC_malloc(ctx, sizeof *plan->alias_node * (size_t)k);
+    plan->alias_slot = tjC_malloc(ctx, sizeof *plan->alias_slot * (size_t)k);
     if (!plan->alias_node || !plan->alias_slot)
         return false;
     for (int i = 0; i < n; i++) {
@@ -295,27 +332,27 @@ tj_status tjS_plan_build(tj_ctx *ctx, tj_var *const *req, int nouts, const tjS_f
     *out = NULL;
     sched s = {.ctx = ctx};
     /* the softmax family becomes max/sum kernels (sched_expand.c): schedule the rewritten graph */
-    tj_var **outs = malloc(sizeof *outs * (size_t)(nouts + 1));
+    tj_var **outs = tjC_malloc(ctx, sizeof *outs * (size_t)(nouts + 1));
     if (!outs)
         return tjC_error(ctx, TJ_ERR_NOMEM, "out of memory scheduling %d outputs", nouts);
     if (tjS_expand(ctx, req, nouts, outs) == TJ_OK)
         s.topo = tjG_toposort(ctx, outs, nouts, &s.n);
     if (!s.topo) {
-        free(outs);
+        tjC_free(ctx, outs);
         return ctx->err;
     }
-    s.pos = malloc(sizeof *s.pos * (ctx->nvars + 1));
-    s.nconsumers = calloc(s.n + 1, sizeof *s.nconsumers);
-    s.group = malloc(sizeof *s.group * (s.n + 1));
-    s.required = calloc(s.n + 1, sizeof *s.required);
-    s.needed = calloc(s.n + 1, sizeof *s.needed);
-    s.inlined = calloc(s.n + 1, sizeof *s.inlined);
-    s.order = malloc(sizeof *s.order * (s.n + 1));
-    tjS_plan *plan = calloc(1, sizeof *plan);
+    s.pos = tjC_malloc(ctx, sizeof *s.pos * (ctx->nvars + 1));
+    s.nconsumers = tjC_calloc(ctx, s.n + 1, sizeof *s.nconsumers);
+    s.group = tjC_malloc(ctx, sizeof *s.group * (s.n + 1));
+    s.required = tjC_calloc(ctx, s.n + 1, sizeof *s.required);
+    s.needed = tjC_calloc(ctx, s.n + 1, sizeof *s.needed);
+    s.inlined = tjC_calloc(ctx, s.n + 1, sizeof *s.inlined);
+    s.order = tjC_malloc(ctx, sizeof *s.order * (s.n + 1));
+    tjS_plan *plan = tjC_calloc(ctx, 1, sizeof *plan);
     if (!s.pos || !s.nconsumers || !s.group || !s.required || !s.needed || !s.inlined ||
         !s.order || !plan) {
         tjC_error(ctx, TJ_ERR_NOMEM, "out of memory scheduling a graph of %zu nodes", s.n);
-        goto fail;
+        goto done;
     }
     for (size_t i = 0; i < ctx->nvars; i++)
         s.pos[i] = -1;
@@ -325,18 +362,18 @@ tj_status tjS_plan_build(tj_ctx *ctx, tj_var *const *req, int nouts, const tjS_f
         s.required[P(&s, outs[o])] = true;
     if (tjS_fuse(ctx, s.topo, s.n, s.pos, s.required, fuse, s.group, s.needed, s.inlined,
                  s.order, &s.norder) != TJ_OK)
-        goto fail;
+        goto done;
 
     /* slots: every needed node; leaves listed for the call to fill */
-    int *slot_of = malloc(sizeof *slot_of * (s.n + 1));
-    plan->slot_node = malloc(sizeof *plan->slot_node * (s.n + 1));
-    plan->leaf_slots = malloc(sizeof *plan->leaf_slots * (s.n + 1));
-    plan->steps = calloc(s.n + 1, sizeof *plan->steps);
-    plan->kernels = calloc(s.n + 1, sizeof *plan->kernels);
+    int *slot_of = tjC_malloc(ctx, sizeof *slot_of * (s.n + 1));
+    plan->slot_node = tjC_malloc(ctx, sizeof *plan->slot_node * (s.n + 1));
+    plan->leaf_slots = tjC_malloc(ctx, sizeof *plan->leaf_slots * (s.n + 1));
+    plan->steps = tjC_calloc(ctx, s.n + 1, sizeof *plan->steps);
+    plan->kernels = tjC_calloc(ctx, s.n + 1, sizeof *plan->kernels);
     if (!slot_of || !plan->slot_node || !plan->leaf_slots || !plan->steps || !plan->kernels) {
-        free(slot_of);
+        tjC_free(ctx, slot_of);
         tjC_error(ctx, TJ_ERR_NOMEM, "out of memory scheduling a graph of %zu nodes", s.n);
-        goto fail;
+        goto done;
     }
     for (size_t k = 0; k < s.n; k++) {
         slot_of[k] = -1;
@@ -361,7 +398,10 @@ tj_status tjS_plan_build(tj_ctx *ctx, tj_var *const *req, int nouts, const tjS_f
         tj_var **operands = NULL;
         if (s.group[k] == (int)k) {
             st->kind = STEP_KERNEL;
-            st->kernel = add_kernel(plan, build_kernel(&s, (int)k, st, &operands));
+            tjK_kernel *kern = build_kernel(&s, (int)k, st, &operands);
+            if (!kern)
+                goto fail_slots;
+            st->kernel = add_kernel(ctx, plan, kern);
             if (tj_op_is(v->op, OPF_REDUCE)) {
                 st->reduce = v->op;
                 st->red_mask = (uint32_t)v->attr[0];
@@ -377,42 +417,60 @@ tj_status tjS_plan_build(tj_ctx *ctx, tj_var *const *req, int nouts, const tjS_f
                                                  : STEP_HOST;
             st->nin = v->nin;
             st->nout = 1;
-            operands = malloc(sizeof *operands * (size_t)v->nin);
+            operands = tjC_malloc(ctx, sizeof *operands * (size_t)(v->nin + 1));
+            st->out_nodes = tjC_malloc(ctx, sizeof *st->out_nodes);
+            if (!operands || !st->out_nodes) {
+                tjC_free(ctx, operands);
+                goto nomem_slots;
+            }
             memcpy(operands, v->in, sizeof *operands * (size_t)v->nin);
-            st->out_nodes = malloc(sizeof *st->out_nodes);
             st->out_nodes[0] = v;
         }
-        st->in_slots = malloc(sizeof *st->in_slots * (size_t)(st->nin + 1));
-        st->out_slots = malloc(sizeof *st->out_slots * (size_t)(st->nout + 1));
+        st->in_slots = tjC_malloc(ctx, sizeof *st->in_slots * (size_t)(st->nin + 1));
+        st->out_slots = tjC_malloc(ctx, sizeof *st->out_slots * (size_t)(st->nout + 1));
+        if (!st->in_slots || !st->out_slots) {
+            tjC_free(ctx, operands);
+            goto nomem_slots;
+        }
         for (int i = 0; i < st->nin; i++)
             st->in_slots[i] = slot_of[P(&s, operands[i])];
         for (int i = 0; i < st->nout; i++)
             st->out_slots[i] = slot_of[P(&s, st->out_nodes[i])];
-        free(operands);
+        tjC_free(ctx, operands);
     }
-    free(slot_of);
-    plan->last_use = malloc(sizeof *plan->last_use * (size_t)(plan->nslots + 1));
+    tjC_free(ctx, slot_of);
+    slot_of = NULL;
+    plan->last_use = tjC_malloc(ctx, sizeof *plan->last_use * (size_t)(plan->nslots + 1));
+    if (!plan->last_use) {
+        tjC_error(ctx, TJ_ERR_NOMEM, "out of memory scheduling a graph of %zu nodes", s.n);
+        goto done;
+    }
     for (int i = 0; i < plan->nslots; i++)
         plan->last_use[i] = -1;
     for (int i = 0; i < plan->nsteps; i++)
         for (int j = 0; j < plan->steps[i].nin; j++)
             plan->last_use[plan->steps[i].in_slots[j]] = i;
-    if (!record_aliases(plan, req, outs, nouts)) {
+    if (!record_aliases(ctx, plan, req, outs, nouts)) {
         tjC_error(ctx, TJ_ERR_NOMEM, "out of memory scheduling a graph of %zu nodes", s.n);
-        goto fail;
+        goto done;
     }
     *out = plan;
     plan = NULL;
-fail:
-    tjS_plan_free(plan);
-    free(outs);
-    free(s.topo);
-    free(s.pos);
-    free(s.nconsumers);
-    free(s.group);
-    free(s.required);
-    free(s.needed);
-    free(s.inlined);
-    free(s.order);
+    goto done;
+nomem_slots:
+    tjC_error(ctx, TJ_ERR_NOMEM, "out of memory scheduling a graph of %zu nodes", s.n);
+fail_slots:
+    tjC_free(ctx, slot_of);
+done:
+    tjS_plan_free(ctx, plan);
+    tjC_free(ctx, outs);
+    tjC_free(ctx, s.topo);
+    tjC_free(ctx, s.pos);
+    tjC_free(ctx, s.nconsumers);
+    tjC_free(ctx, s.group);
+    tjC_free(ctx, s.required);
+    tjC_free(ctx, s.needed);
+    tjC_free(ctx, s.inlined);
+    tjC_free(ctx, s.order);
     return *out ? TJ_OK : ctx->err;
 }

@@ -85,7 +85,7 @@ static tjJ_engine *eng;
 static void setup(void)
 {
     char err[512] = "";
-    cr_assert_eq(tjJ_engine_new(&eng, err, sizeof err), TJ_OK, "engine: %s", err);
+    cr_assert_eq(tjJ_engine_new(NULL, &eng, err, sizeof err), TJ_OK, "engine: %s", err);
 }
 
 static void teardown(void)
@@ -1255,7 +1255,7 @@ Test(jit, same_kernels_twice_and_teardown)
     /* a second engine alongside the first, freed in the other order */
     tjJ_engine *e2 = NULL;
     char err[256];
-    cr_assert_eq(tjJ_engine_new(&e2, err, sizeof err), TJ_OK, "%s", err);
+    cr_assert_eq(tjJ_engine_new(NULL, &e2, err, sizeof err), TJ_OK, "%s", err);
     const tjK_kernel *ks[1] = {kb_kernel(&b)};
     tjJ_module *m4 = NULL;
     cr_assert_eq(tjJ_compile(e2, ks, 1, "other", &m4, err, sizeof err), TJ_OK, "%s", err);

@@ -104,7 +104,7 @@ Test(opt, cycling_rules_are_an_error_naming_them)
     cr_expect_eq(st, TJ_ERR_INVALID);
     cr_expect(strstr(tj_errmsg(ctx), "neg_as_mul") && strstr(tj_errmsg(ctx), "mul_as_neg"), "%s",
               tj_errmsg(ctx));
-    tjR_log_free(&log);
+    tjR_log_free(ctx, &log);
     tj_ctx_free(ctx);
 }
 
@@ -120,14 +120,14 @@ Test(opt, sweep_cap_names_the_rules_still_firing)
     tj_status st = tjR_run_pass(ctx, &cfg, "blas", fams, 1, &out, 1, &log, 1);
     cr_expect_eq(st, TJ_ERR_INVALID);
     cr_expect(strstr(tj_errmsg(ctx), "blas_dot"), "%s", tj_errmsg(ctx));
-    tjR_log_free(&log);
+    tjR_log_free(ctx, &log);
     /* with room, the same pass reaches its fixpoint */
     tj_clear_error(ctx);
     out = tj_mulc(tj_dot(A, x), 2);
     cr_expect_eq(tjR_run_pass(ctx, &cfg, "blas", fams, 1, &out, 1, &log, 8), TJ_OK, "%s",
                  tj_errmsg(ctx));
     cr_expect_eq(tj_var_ndim(out), 1);
-    tjR_log_free(&log);
+    tjR_log_free(ctx, &log);
     tj_ctx_free(ctx);
 }
 
@@ -178,9 +178,9 @@ Test(opt, debug_check_names_the_rewrite)
     cr_expect_eq(tjR_debug_check(ctx, &nan, &x, &v, 1, "f"), TJ_ERR_VALUE);
     cr_expect(strstr(tj_errmsg(ctx), "nan_rule") && strstr(tj_errmsg(ctx), "NaN"), "%s",
               tj_errmsg(ctx));
-    tjR_log_free(&good);
-    tjR_log_free(&bad);
-    tjR_log_free(&nan);
+    tjR_log_free(ctx, &good);
+    tjR_log_free(ctx, &bad);
+    tjR_log_free(ctx, &nan);
     tj_array_unref(v);
     tj_ctx_free(ctx);
 }
@@ -393,14 +393,14 @@ Test(opt, mlp_gradient_of_ten_thousand_nodes, .timeout = 300)
         upd[i] = (tj_update){params[i], tj_sub(params[i], tj_mulc(grads[i], 0.01))};
     size_t n0 = 0;
     tj_var **all = tjG_toposort(ctx, (tj_var *[]){cost}, 1, &n0);
-    free(all);
+    tjC_free(ctx, all);
     tj_var *outs[2 * LAYERS + 1];
     outs[0] = cost;
     for (int i = 0; i < 2 * LAYERS; i++)
         outs[i + 1] = upd[i].new_value;
     size_t n = 0;
     all = tjG_toposort(ctx, outs, 2 * LAYERS + 1, &n);
-    free(all);
+    tjC_free(ctx, all);
     /* the optimizer alone (FAST_COMPILE with every pass) */
     tj_function_opts o = TJ_FUNCTION_OPTS_INIT;
     o.mode = TJ_MODE_FAST_COMPILE;

@@ -219,7 +219,7 @@ static bool has_float32(tj_ctx *ctx, tj_var *const *outs, int n)
     bool f32 = false;
     for (size_t k = 0; topo && k < nn; k++)
         f32 = f32 || topo[k]->dtype == TJ_FLOAT32;
-    free(topo);
+    tjC_free(ctx, topo);
     return f32;
 }
 
@@ -297,7 +297,7 @@ static bool overflows_somewhere(graph *g)
     for (size_t k = 0; vals && k < n; k++)
         tj_array_unref(vals[k]);
     free(vals);
-    free(topo);
+    tjC_free(g->ctx, topo);
     return found;
 }
 
@@ -424,8 +424,8 @@ done:
         tj_array_unref(ref[o]);
         tj_array_unref(opt[o]);
     }
-    tjR_log_free(&log);
-    tjR_log_free(&log2);
+    tjR_log_free(g.ctx, &log);
+    tjR_log_free(g.ctx, &log2);
     free_graph(&g);
     return ok;
 }

@@ -22,7 +22,7 @@ static tjJ_engine *eng;
 static void setup(void)
 {
     char err[512] = "";
-    cr_assert_eq(tjJ_engine_new(&eng, err, sizeof err), TJ_OK, "engine: %s", err);
+    cr_assert_eq(tjJ_engine_new(NULL, &eng, err, sizeof err), TJ_OK, "engine: %s", err);
 }
 
 static void teardown(void)

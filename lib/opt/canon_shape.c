@@ -133,7 +133,7 @@ static tj_var *rw_fold(tjR_match *m)
     }
     tj_var *res;
     if (tjR_is_scalar(r) && r->ndim > 0) { /* one element: the scalar literal form */
-        tj_array *a = tj_array_new(r->dtype, 0, NULL);
+        tj_array *a = tjA_alloc(ctx, r->dtype, 0, NULL, false);
         if (!a) {
             tj_array_unref(val);
             tjC_error(ctx, TJ_ERR_NOMEM, "out of memory folding a constant");

@@ -20,7 +20,7 @@ static double tolerance(tj_dtype d, bool stabilizing)
 }
 
 /* The first element where after differs from before (-1: none); *why says how. */
-static int64_t first_difference(const tj_array *b, const tj_array *a, bool stabilizing,
+static int64_t first_difference(tj_ctx *ctx, const tj_array *b, const tj_array *a, bool stabilizing,
                                 const char **why, double *bv, double *av)
 {
     *why = "";
@@ -29,7 +29,7 @@ static int64_t first_difference(const tj_array *b, const tj_array *a, bool stabi
         *why = "the shapes differ";
         return 0;
     }
-    tj_array *cb = tjA_convert(NULL, b, TJ_FLOAT64), *ca = tjA_convert(NULL, a, TJ_FLOAT64);
+    tj_array *cb = tjA_convert(ctx, b, TJ_FLOAT64), *ca = tjA_convert(ctx, a, TJ_FLOAT64);
     int64_t bad = -1;
     if (!cb || !ca) {
         tj_array_unref(cb);
@@ -74,9 +74,9 @@ tj_status tjR_debug_check(tj_ctx *ctx, const tjR_log *log, tj_var *const *inputs
         n += !log->e[i].note;
     if (n == 0)
         return TJ_OK;
-    tj_var **outs = malloc(sizeof *outs * 2 * n);
-    tj_array **res = calloc(2 * n, sizeof *res);
-    size_t *entry = malloc(sizeof *entry * n);
+    tj_var **outs = tjC_malloc(ctx, sizeof *outs * 2 * n);
+    tj_array **res = tjC_calloc(ctx, 2 * n, sizeof *res);
+    size_t *entry = tjC_malloc(ctx, sizeof *entry * n);
     tj_status st = TJ_OK;
     if (!outs || !res || !entry) {
         st = tjC_error(ctx, TJ_ERR_NOMEM, "DEBUG mode: out of memory checking the rewrites");
@@ -120,7 +120,7 @@ tj_status tjR_debug_check(tj_ctx *ctx, const tjR_log *log, tj_var *const *inputs
         const char *why;
         double u, v;
         bool stabilizing = strcmp(e->pass, "stabilize") == 0;
-        int64_t bad = first_difference(pair[0], pair[1], stabilizing, &why, &u, &v);
+        int64_t bad = first_difference(ctx, pair[0], pair[1], stabilizing, &why, &u, &v);
         if (bad >= 0) {
             tjR_expr(e->before, b1, sizeof b1);
             tjR_expr(e->after, b2, sizeof b2);
@@ -142,8 +142,8 @@ tj_status tjR_debug_check(tj_ctx *ctx, const tjR_log *log, tj_var *const *inputs
 done:
     for (size_t i = 0; res && i < 2 * n; i++)
         tj_array_unref(res[i]);
-    free(outs);
-    free(res);
-    free(entry);
+    tjC_free(ctx, outs);
+    tjC_free(ctx, res);
+    tjC_free(ctx, entry);
     return st;
 }

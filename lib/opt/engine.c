@@ -56,7 +56,7 @@ bool tjR_in_graph(const tjR_run *run, const tj_var *v)
 
 tj_var *tjR_const(tj_ctx *ctx, tj_dtype d, double value)
 {
-    tj_array *a = tj_array_scalar(d, value);
+    tj_array *a = tjA_scalar(ctx, d, value);
     if (!a) {
         tjC_error(ctx, TJ_ERR_NOMEM, "out of memory making a constant");
         return NULL;
@@ -172,11 +172,11 @@ typedef struct {
     int *order; /* indices into refs, grouped by op */
 } rule_index;
 
-static void index_free(rule_index *ix)
+static void index_free(tj_ctx *ctx, rule_index *ix)
 {
-    free(ix->refs);
-    free(ix->first);
-    free(ix->order);
+    tjC_free(ctx, ix->refs);
+    tjC_free(ctx, ix->first);
+    tjC_free(ctx, ix->order);
 }
 
 /* Rules for every op: the ANY rules first (constant folding before anything else), then the rules
@@ -188,11 +188,11 @@ static tj_status index_build(tj_ctx *ctx, const tjR_config *cfg, const tjR_famil
     for (int f = 0; f < nfams; f++)
         total += fams[f]->nrules;
     memset(ix, 0, sizeof *ix);
-    ix->refs = calloc((size_t)total + 1, sizeof *ix->refs);
-    ix->first = calloc(TJ_NUM_OPS + 1, sizeof *ix->first);
-    ix->order = calloc((size_t)total * TJ_NUM_OPS + 1, sizeof *ix->order);
+    ix->refs = tjC_calloc(ctx, (size_t)total + 1, sizeof *ix->refs);
+    ix->first = tjC_calloc(ctx, TJ_NUM_OPS + 1, sizeof *ix->first);
+    ix->order = tjC_calloc(ctx, (size_t)total * TJ_NUM_OPS + 1, sizeof *ix->order);
     if (!ix->refs || !ix->first || !ix->order) {
-        index_free(ix);
+        index_free(ctx, ix);
         return tjC_error(ctx, TJ_ERR_NOMEM, "out of memory indexing the optimizer's rules");
     }
     for (int f = 0; f < nfams; f++)
@@ -266,7 +266,7 @@ static tj_status rewrite_node(sweep_state *s, tjR_run *run, tj_var *r, tj_var **
             tj_var *nr = ref->rule->rhs(&m);
             if (ctx->err != TJ_OK) {
                 if (ctx->err == TJ_ERR_NOMEM) {
-                    free(hist);
+                    tjC_free(ctx, hist);
                     return ctx->err;
                 }
                 /* a rule built something a builder rejected: a bug in the rule, not the graph */
@@ -290,11 +290,13 @@ static tj_status rewrite_node(sweep_state *s, tjR_run *run, tj_var *r, tj_var **
             if (!nr->name && r->name && nr->id >= run->base)
                 nr->name = r->name; /* keep the user's names readable in the optimized graph */
             tj_status st = tjR_log_add(ctx, s->log, s->pass, ref->rule->name, r, nr, NULL);
-            if (st != TJ_OK)
+            if (st != TJ_OK) {
+                tjC_free(ctx, hist);
                 return st;
+            }
             ref->hits++;
             s->fired++;
-            if (!hist && !(hist = malloc(sizeof *hist * NODE_CAP)))
+            if (!hist && !(hist = tjC_malloc(ctx, sizeof *hist * NODE_CAP)))
                 return tjC_error(ctx, TJ_ERR_NOMEM, "out of memory optimizing a graph");
             bool back = false;
             for (int i = 0; i < CYCLE_WINDOW && !back; i++)
@@ -304,7 +306,7 @@ static tj_status rewrite_node(sweep_state *s, tjR_run *run, tj_var *r, tj_var **
             if (back || nhist == NODE_CAP) {
                 int from = back && nhist > CYCLE_WINDOW ? nhist - CYCLE_WINDOW : 0;
                 tj_status rc = cycle_error(s, r, hist + from, nhist - from);
-                free(hist);
+                tjC_free(ctx, hist);
                 return rc;
             }
             r = nr;
@@ -313,7 +315,7 @@ static tj_status rewrite_node(sweep_state *s, tjR_run *run, tj_var *r, tj_var **
         if (!hit)
             break;
     }
-    free(hist);
+    tjC_free(ctx, hist);
     *out = r;
     return TJ_OK;
 }
@@ -326,8 +328,8 @@ static tj_status sweep(sweep_state *s, tj_var **outs, int nouts)
     if (!topo)
         return ctx->err;
     tjR_run run = {.ctx = ctx, .base = ctx->nvars};
-    run.clients = calloc(run.base + 1, sizeof *run.clients);
-    tj_var **map = calloc(run.base + 1, sizeof *map);
+    run.clients = tjC_calloc(ctx, run.base + 1, sizeof *run.clients);
+    tj_var **map = tjC_calloc(ctx, run.base + 1, sizeof *map);
     tj_var **in = NULL;
     size_t in_cap = 0;
     tj_status st = TJ_OK;
@@ -344,7 +346,7 @@ static tj_status sweep(sweep_state *s, tj_var **outs, int nouts)
         tj_var *v = topo[k], *r = v;
         if (v->nin > 0) {
             if ((size_t)v->nin > in_cap) {
-                tj_var **p = realloc(in, sizeof *p * (size_t)v->nin);
+                tj_var **p = tjC_realloc(ctx, in, sizeof *p * (size_t)v->nin);
                 if (!p) {
                     st = tjC_error(ctx, TJ_ERR_NOMEM, "out of memory optimizing a graph");
                     break;
@@ -373,10 +375,10 @@ static tj_status sweep(sweep_state *s, tj_var **outs, int nouts)
     for (int o = 0; o < nouts && st == TJ_OK; o++)
         outs[o] = map[outs[o]->id];
 done:
-    free(topo);
-    free(run.clients);
-    free(map);
-    free(in);
+    tjC_free(ctx, topo);
+    tjC_free(ctx, run.clients);
+    tjC_free(ctx, map);
+    tjC_free(ctx, in);
     return st;
 }
 
@@ -386,14 +388,13 @@ tj_status tjR_run_pass(tj_ctx *ctx, const tjR_config *cfg, const char *pass,
 {
     /* rules detect builder failures through ctx->err: run with it clear, restore it after */
     tj_status saved = ctx->err;
-    char *saved_msg = saved != TJ_OK ? strdup(ctx->errmsg) : NULL;
+    char saved_msg[sizeof ctx->errmsg];
+    snprintf(saved_msg, sizeof saved_msg, "%s", ctx->errmsg);
     ctx->err = TJ_OK;
     rule_index ix;
     tj_status st = index_build(ctx, cfg, fams, nfams, &ix);
-    if (st != TJ_OK) {
-        free(saved_msg);
+    if (st != TJ_OK)
         return st;
-    }
     sweep_state s = {.ctx = ctx, .pass = pass, .ix = &ix, .log = log};
     for (int i = 0;; i++) {
         for (int r = 0; r < ix.nrefs; r++)
@@ -418,12 +419,11 @@ tj_status tjR_run_pass(tj_ctx *ctx, const tjR_config *cfg, const char *pass,
             break;
         }
     }
-    index_free(&ix);
+    index_free(ctx, &ix);
     if (st == TJ_OK && saved != TJ_OK) {
         ctx->err = saved;
-        snprintf(ctx->errmsg, sizeof ctx->errmsg, "%s", saved_msg ? saved_msg : "");
+        snprintf(ctx->errmsg, sizeof ctx->errmsg, "%s", saved_msg);
     }
-    free(saved_msg);
     return st;
 }
 
@@ -565,6 +565,6 @@ tj_status tjR_optimize(tj_ctx *ctx, const tjR_config *cfg, tj_var **outs, int no
     }
     if (st == TJ_OK)
         st = run_passes(ctx, cfg, LAST_ROUND_PASS + 1, NPASSES - 1, outs, nouts, l);
-    tjR_log_free(&local);
+    tjR_log_free(ctx, &local);
     return st;
 }

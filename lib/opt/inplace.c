@@ -25,8 +25,8 @@ static bool same_type(const tj_var *a, const tj_var *b)
 static bool set_inplace(tj_ctx *ctx, tjS_step *st, int o, int i, int refs)
 {
     if (!st->inplace) {
-        st->inplace = malloc(sizeof *st->inplace * (size_t)st->nout);
-        st->inplace_refs = malloc(sizeof *st->inplace_refs * (size_t)st->nout);
+        st->inplace = tjC_malloc(ctx, sizeof *st->inplace * (size_t)st->nout);
+        st->inplace_refs = tjC_malloc(ctx, sizeof *st->inplace_refs * (size_t)st->nout);
         if (!st->inplace || !st->inplace_refs) {
             tjC_error(ctx, TJ_ERR_NOMEM, "out of memory planning in-place steps");
             return false;
@@ -80,9 +80,10 @@ tj_status tjR_plan_inplace(tj_ctx *ctx, tjS_plan *plan, const tjR_config *cfg,
     bool ew = tjR_rule_enabled(cfg, "inplace", "elemwise_inplace", 0);
     bool bl = tjR_rule_enabled(cfg, "inplace", "blas_inplace", 0);
     bool up = updates_allowed && tjR_rule_enabled(cfg, "inplace", "update_inplace", 0);
-    bool *kept = calloc((size_t)plan->nslots + 1, sizeof *kept);
-    int *upd_of = malloc(sizeof *upd_of * ((size_t)plan->nslots + 1)); /* slot -> update index */
-    bool *moved = calloc((size_t)plan->nsteps + 1, sizeof *moved);
+    bool *kept = tjC_calloc(ctx, (size_t)plan->nslots + 1, sizeof *kept);
+    /* slot -> update index */
+    int *upd_of = tjC_malloc(ctx, sizeof *upd_of * ((size_t)plan->nslots + 1));
+    bool *moved = tjC_calloc(ctx, (size_t)plan->nsteps + 1, sizeof *moved);
     tj_status st = TJ_OK;
     if (!kept || !upd_of || !moved) {
         st = tjC_error(ctx, TJ_ERR_NOMEM, "out of memory planning in-place steps");
@@ -162,7 +163,7 @@ tj_status tjR_plan_inplace(tj_ctx *ctx, tjS_plan *plan, const tjR_config *cfg,
             moved[s] = false;
         }
     }
-    tjS_step *order = malloc(sizeof *order * ((size_t)plan->nsteps + 1));
+    tjS_step *order = tjC_malloc(ctx, sizeof *order * ((size_t)plan->nsteps + 1));
     if (!order) {
         st = tjC_error(ctx, TJ_ERR_NOMEM, "out of memory planning in-place steps");
         goto done;
@@ -173,12 +174,12 @@ tj_status tjR_plan_inplace(tj_ctx *ctx, tjS_plan *plan, const tjR_config *cfg,
             if (moved[s] == (pass == 1))
                 order[k++] = plan->steps[s];
     memcpy(plan->steps, order, sizeof *order * (size_t)plan->nsteps);
-    free(order);
+    tjC_free(ctx, order);
     recompute_last_use(plan);
 done:
-    free(kept);
-    free(upd_of);
-    free(moved);
+    tjC_free(ctx, kept);
+    tjC_free(ctx, upd_of);
+    tjC_free(ctx, moved);
     return st;
 }
 

@@ -14,26 +14,26 @@ tj_status tjR_log_add(tj_ctx *ctx, tjR_log *log, const char *pass, const char *r
         return TJ_OK;
     if (log->n == log->cap) {
         size_t cap = log->cap ? log->cap * 2 : 64;
-        tjR_entry *e = realloc(log->e, sizeof *e * cap);
+        tjR_entry *e = tjC_realloc(ctx, log->e, sizeof *e * cap);
         if (!e)
             return tjC_error(ctx, TJ_ERR_NOMEM, "out of memory recording a rewrite");
         log->e = e;
         log->cap = cap;
     }
-    char *copy = note ? strdup(note) : NULL;
+    char *copy = note ? tjC_heap_strdup(ctx, note) : NULL;
     if (note && !copy)
         return tjC_error(ctx, TJ_ERR_NOMEM, "out of memory recording a rewrite");
     log->e[log->n++] = (tjR_entry){pass, rule, before, after, copy};
     return TJ_OK;
 }
 
-void tjR_log_free(tjR_log *log)
+void tjR_log_free(tj_ctx *ctx, tjR_log *log)
 {
     if (!log)
         return;
     for (size_t i = 0; i < log->n; i++)
-        free(log->e[i].note);
-    free(log->e);
+        tjC_free(ctx, log->e[i].note);
+    tjC_free(ctx, log->e);
     log->e = NULL;
     log->n = log->cap = 0;
 }

@@ -27,7 +27,7 @@ static tj_var *rw_scalar_constant(tjR_match *m)
     tj_var *r = m->root;
     if (r->ndim == 0 || !tjR_is_scalar(r) || !r->value || r->value->size != 1)
         return NULL;
-    tj_array *a = tj_array_new(r->dtype, 0, NULL);
+    tj_array *a = tjA_alloc(r->ctx, r->dtype, 0, NULL, false);
     if (!a) {
         tjC_error(r->ctx, TJ_ERR_NOMEM, "out of memory merging a constant");
         return NULL;

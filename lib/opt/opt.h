@@ -96,9 +96,10 @@ typedef struct {
     size_t n, cap;
 } tjR_log;
 
+/* Entries and notes come from ctx's allocator; tjR_log_free takes the same ctx. */
 TJ_HIDDEN tj_status tjR_log_add(tj_ctx *ctx, tjR_log *log, const char *pass, const char *rule,
                                 tj_var *before, tj_var *after, const char *note);
-TJ_HIDDEN void tjR_log_free(tjR_log *log);
+TJ_HIDDEN void tjR_log_free(tj_ctx *ctx, tjR_log *log);
 /* The log as text, one firing per line; the caller frees it. */
 TJ_HIDDEN char *tjR_log_text(const tjR_log *log);
 /* Firings whose rule or pass is `name` (NULL: all). */
