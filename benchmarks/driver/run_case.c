@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 enum { SETUP_TIMEOUT = 1800, RUN_TIMEOUT = 900, END_TIMEOUT = 120 };
 
@@ -219,6 +220,18 @@ static void sample_row(bx_row *row)
     row->samples[row->nsamples++] = t;
 }
 
+/* Every participant is its own process, and the one sampled before may leave threads spinning
+ * after its last operation (OpenBLAS's workers spin ~0.1 s before sleeping, OpenMP runtimes
+ * for their block time): on two cores they take CPU from whoever is sampled next. Rotating the
+ * order keeps who-follows-whom fixed, so without a pause the same participant always paid for
+ * the same neighbour (tensorjit followed the last peer: W4's single sgemm measured 1.4-1.9x the
+ * same call in C in full runs, 1.0 alone). A pause before each sample lets them park. */
+static void settle(bool quick)
+{
+    struct timespec t = {0, quick ? 100000000L : 250000000L};
+    nanosleep(&t, NULL);
+}
+
 void bx_run_case(const bc_case *c, bx_run *run, bx_result *res)
 {
     memset(res, 0, sizeof *res);
@@ -234,8 +247,10 @@ void bx_run_case(const bc_case *c, bx_run *run, bx_result *res)
     for (int s = 0; s < run->cfg.samples && s < BX_MAX_SAMPLES; s++)
         for (int k = 0; k < n; k++) {
             bx_row *row = &res->rows[(k + s) % n];
-            if (row->status == RS_OK)
-                sample_row(row);
+            if (row->status != RS_OK)
+                continue;
+            settle(run->cfg.quick);
+            sample_row(row);
         }
     for (int i = 0; i < res->nrows; i++) {
         bx_row *row = &res->rows[i];
