@@ -156,9 +156,12 @@ bool tjF_direct_call(tj_fn *fn, tj_array *const *inputs, tj_array **outputs, boo
     span in_span[TJS_SMALL_OPS], out_span[TJS_SMALL_OPS]; /* out_span: by kernel output */
     for (int i = 0; i < fn->nin; i++) {
         const tj_array *a = inputs[i];
-        if (!a || a->magic != TJ_ARRAY_MAGIC || a->dtype != fn->inputs[i]->dtype ||
-            a->ndim != fn->inputs[i]->ndim)
+        const tj_var *v = fn->inputs[i];
+        if (!a || a->magic != TJ_ARRAY_MAGIC || a->dtype != v->dtype || a->ndim != v->ndim)
             return false;
+        for (int k = 0; v->bcast && k < v->ndim; k++) /* broadcastable axes have length 1 */
+            if (((v->bcast >> k) & 1) && a->shape[k] != 1)
+                return false;
         in_span[i] = span_of(a, d->in_size[i]);
     }
     bool locked = fn->reads_shared;

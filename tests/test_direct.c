@@ -188,3 +188,31 @@ Test(direct, errors_are_the_general_paths)
     tj_array_unref(wrong);
     tj_ctx_free(ctx);
 }
+
+/* An input no output reads is still checked as the general path checks it: a broadcastable
+ * axis must have length 1. */
+Test(direct, unused_input_checked)
+{
+    tj_ctx *ctx = tj_ctx_new();
+    tj_var *x = tj_vector(ctx, TJ_FLOAT32, "x");
+    tj_var *r = tj_tensor(ctx, TJ_FLOAT32, 2, (bool[]){true, false}, "r"); /* a row */
+    tj_function_opts o = TJ_FUNCTION_OPTS_INIT;
+    o.on_unused_input = TJ_UNUSED_IGNORE;
+    tj_fn *f = tj_function(ctx, (tj_var *[]){x, r}, 2, (tj_var *[]){tj_mulc(x, 3)}, 1, &o);
+    cr_assert(f, "%s", tj_errmsg(ctx));
+    cr_expect_eq(direct(f), !tjt_jit_off());
+    tj_array *xv = ramp(TJ_FLOAT32, 4, 1.0), *out = NULL;
+    int64_t bad[2] = {2, 3}, good[2] = {1, 3};
+    tj_array *rb = tj_array_new(TJ_FLOAT32, 2, bad), *rg = tj_array_new(TJ_FLOAT32, 2, good);
+    cr_expect_eq(tj_call(f, (tj_array *[]){xv, rb}, &out), TJ_ERR_SHAPE);
+    cr_expect(strstr(tj_errmsg(ctx), "broadcastable on axis 0"), "%s", tj_errmsg(ctx));
+    cr_expect_null(out);
+    cr_assert_eq(tj_call(f, (tj_array *[]){xv, rg}, &out), TJ_OK, "%s", tj_errmsg(ctx));
+    for (int64_t i = 0; i < 4; i++)
+        cr_expect_eq(tjt_at(out, i), (double)(3.0f * (float)cos(0.001 * (double)i)));
+    tj_array_unref(out);
+    tj_array_unref(xv);
+    tj_array_unref(rb);
+    tj_array_unref(rg);
+    tj_ctx_free(ctx);
+}
