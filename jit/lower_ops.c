@@ -4,8 +4,9 @@
  * dtype; integers wrap (no nsw/nuw anywhere); bool lives in registers as i1 and reads any
  * non-zero byte as true; comparisons give bool and are false on NaN except NEQ; maximum/minimum
  * propagate NaN as numpy; CAST saturates float -> integer with NaN -> 0. The only deliberate
- * differences are the fast-math flags on float arithmetic (reassoc contract afn arcp nsz, never
- * nnan/ninf) and our own exp/log/tanh (docs/VMATH.md). */
+ * differences are the fast-math flags on float arithmetic (reassoc contract afn nsz, never
+ * nnan/ninf, and not arcp: x / c as x * (1/c) overflows for a subnormal c, 0 / c became 0 * inf
+ * = NaN, found by fuzz-diff) and our own exp/log/tanh (docs/VMATH.md). */
 #define TJ_JIT_PRIVATE
 #include "jit.h"
 
@@ -15,8 +16,7 @@ LLVMValueRef tjL_fast(LLVMValueRef v)
 {
     if (LLVMIsAInstruction(v) && LLVMCanValueUseFastMathFlags(v))
         LLVMSetFastMathFlags(v, LLVMFastMathAllowReassoc | LLVMFastMathAllowContract |
-                                    LLVMFastMathApproxFunc | LLVMFastMathAllowReciprocal |
-                                    LLVMFastMathNoSignedZeros);
+                                    LLVMFastMathApproxFunc | LLVMFastMathNoSignedZeros);
     return v;
 }
 
