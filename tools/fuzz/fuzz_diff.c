@@ -229,14 +229,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         cur_fc = fc;
         cur_ins = ins;
         cur_nin = nin;
+        char mr[1024], mc[1024];
         sr = tj_call(fr, ins, ro);
+        snprintf(mr, sizeof mr, "%s", tj_errmsg(ctx));
         tj_clear_error(ctx);
         sc = tj_call(fc, ins, co);
+        snprintf(mc, sizeof mc, "%s", tj_errmsg(ctx));
         tj_clear_error(ctx);
         if (sr != sc) {
-            fprintf(stderr, "fuzz-diff: statuses differ (FAST_RUN %s, FAST_COMPILE %s)\n",
-                    tj_status_name(sr), tj_status_name(sc));
-            abort();
+            fprintf(stderr, "fuzz-diff: FAST_RUN: %s\nFAST_COMPILE: %s\n", mr, mc);
+            mismatch("statuses differ", -1, -1, sr, sc);
         }
         if (sr == TJ_OK) {
             double m = 0;
