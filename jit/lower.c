@@ -619,6 +619,23 @@ static long long chunk_elems(const lw *w)
     return n;
 }
 
+/* The base pointer of every operand the kernel reads or writes (w->base); the row pointer
+ * array gets the scalars' (the same for every row) and, with all, every operand's. */
+static void load_bases(lw *w, bool all)
+{
+    LLVMBuilderRef b = w->f.b;
+    for (int i = 0; i < w->nops; i++) {
+        if (!strided(w, i) && !(scalar_in(w, i) && w->used[i]))
+            continue;
+        LLVMValueRef ki = i64c(w, i);
+        LLVMValueRef p = LLVMBuildInBoundsGEP2(b, w->f.ptr, w->a_ptrs, &ki, 1, "");
+        w->base[i] = LLVMBuildLoad2(b, w->f.ptr, p, "");
+        if (all || !strided(w, i))
+            LLVMBuildStore(b, w->base[i],
+                           LLVMBuildInBoundsGEP2(b, w->f.ptr, w->rowarr, &ki, 1, ""));
+    }
+}
+
 static void body(lw *w)
 {
     LLVMBuilderRef b = w->f.b;
@@ -628,18 +645,10 @@ static void body(lw *w)
     w->rowarr = LLVMBuildAlloca(b, LLVMArrayType2(w->f.ptr, (uint64_t)w->nops), "rowp");
     w->idx = LLVMBuildArrayAlloca(b, w->f.i64, w->a_ndim, "idx");
     w->offs = LLVMBuildAlloca(b, LLVMArrayType2(w->f.i64, (uint64_t)w->nops), "offs");
-    for (int i = 0; i < w->nops; i++) {
-        if (!strided(w, i) && !(scalar_in(w, i) && w->used[i]))
-            continue;
-        LLVMValueRef ki = i64c(w, i);
-        LLVMValueRef p = LLVMBuildInBoundsGEP2(b, w->f.ptr, w->a_ptrs, &ki, 1, "");
-        w->base[i] = LLVMBuildLoad2(b, w->f.ptr, p, "");
+    load_bases(w, false);
+    for (int i = 0; i < w->nops; i++)
         if (strided(w, i))
             w->istr[i] = inner_stride(w, w->a_strides, w->a_ndim, i);
-        else /* a scalar: the same pointer for every row */
-            LLVMBuildStore(b, w->base[i],
-                           LLVMBuildInBoundsGEP2(b, w->f.ptr, w->rowarr, &ki, 1, ""));
-    }
     LLVMValueRef ninner = shape_of(w, LLVMBuildSub(b, w->a_ndim, i64c(w, 1), ""));
     LLVMBuildCondBr(b, LLVMBuildICmp(b, LLVMIntSLT, w->a_begin, w->a_end, ""), go, w->ret);
 
@@ -665,14 +674,7 @@ static void flat_body(lw *w)
     w->ret = block(w, "ret");
     LLVMPositionBuilderAtEnd(b, entry);
     w->rowarr = LLVMBuildAlloca(b, LLVMArrayType2(w->f.ptr, (uint64_t)w->nops), "rowp");
-    for (int i = 0; i < w->nops; i++) {
-        if (!strided(w, i) && !(scalar_in(w, i) && w->used[i]))
-            continue;
-        LLVMValueRef ki = i64c(w, i);
-        LLVMValueRef p = LLVMBuildInBoundsGEP2(b, w->f.ptr, w->a_ptrs, &ki, 1, "");
-        LLVMBuildStore(b, LLVMBuildLoad2(b, w->f.ptr, p, ""),
-                       LLVMBuildInBoundsGEP2(b, w->f.ptr, w->rowarr, &ki, 1, ""));
-    }
+    load_bases(w, true);
     LLVMBuildCondBr(b, LLVMBuildICmp(b, LLVMIntSLT, w->a_begin, w->a_end, ""), go, w->ret);
     LLVMPositionBuilderAtEnd(b, go);
     LLVMValueRef fn = row_function(w, w->k->reduce == TJ_OP_NONE_ ? M_STORE : M_ACC, true);
