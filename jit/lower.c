@@ -636,13 +636,22 @@ static void load_bases(lw *w, bool all)
     }
 }
 
-static void body(lw *w)
+/* The kernel's entry block (builder left there), its return block and row pointer array;
+ * returns the block that runs when [begin, end) is not empty. */
+static LLVMBasicBlockRef prologue(lw *w)
 {
     LLVMBuilderRef b = w->f.b;
     LLVMBasicBlockRef entry = block(w, "entry"), go = block(w, "go");
     w->ret = block(w, "ret");
     LLVMPositionBuilderAtEnd(b, entry);
     w->rowarr = LLVMBuildAlloca(b, LLVMArrayType2(w->f.ptr, (uint64_t)w->nops), "rowp");
+    return go;
+}
+
+static void body(lw *w)
+{
+    LLVMBuilderRef b = w->f.b;
+    LLVMBasicBlockRef go = prologue(w);
     w->idx = LLVMBuildArrayAlloca(b, w->f.i64, w->a_ndim, "idx");
     w->offs = LLVMBuildAlloca(b, LLVMArrayType2(w->f.i64, (uint64_t)w->nops), "offs");
     load_bases(w, false);
@@ -670,10 +679,7 @@ static void body(lw *w)
 static void flat_body(lw *w)
 {
     LLVMBuilderRef b = w->f.b;
-    LLVMBasicBlockRef entry = block(w, "entry"), go = block(w, "go");
-    w->ret = block(w, "ret");
-    LLVMPositionBuilderAtEnd(b, entry);
-    w->rowarr = LLVMBuildAlloca(b, LLVMArrayType2(w->f.ptr, (uint64_t)w->nops), "rowp");
+    LLVMBasicBlockRef go = prologue(w);
     load_bases(w, true);
     LLVMBuildCondBr(b, LLVMBuildICmp(b, LLVMIntSLT, w->a_begin, w->a_end, ""), go, w->ret);
     LLVMPositionBuilderAtEnd(b, go);

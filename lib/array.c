@@ -139,17 +139,7 @@ static void contiguous_strides(tj_dtype dtype, int ndim, const int64_t *shape, i
 
 bool tjA_is_contiguous(const tj_array *a)
 {
-    if (!tjA_valid(a))
-        return false;
-    if (a->size == 0)
-        return true;
-    int64_t s = (int64_t)tj_dtype_size(a->dtype);
-    for (int d = a->ndim - 1; d >= 0; d--) {
-        if (a->shape[d] != 1 && a->strides[d] != s) /* length-1 axes may have any stride */
-            return false;
-        s *= a->shape[d];
-    }
-    return true;
+    return tjA_valid(a) && tjA_contiguous_es(a, (int64_t)tj_dtype_size(a->dtype));
 }
 
 /* ---- construction and destruction ------------------------------------------------------------ */

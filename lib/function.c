@@ -395,7 +395,7 @@ static tj_status compile(tj_fn *fn, const tj_function_opts *o)
 {
     tjF_key key = {0};
     bool hit = false;
-    tj_var *const *plan_inputs = fn->inputs, *const *plan_shared = fn->shared;
+    tj_var *const *plan_inputs = fn->inputs, *const *plan_shared;
     fn->cfg = (tjR_config){.fast_compile = fn->mode == TJ_MODE_FAST_COMPILE,
                            .excluding = o->optimizer_excluding,
                            .nexcluding = o->noptimizer_excluding,

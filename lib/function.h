@@ -265,6 +265,22 @@ static inline bool tjF_valid(const tj_fn *fn)
 }
 /* Frees a call workspace (made from ctx's allocator) and its pooled buffers. */
 TJ_HIDDEN void tjF_ws_free(tj_ctx *ctx, tjF_ws *ws);
+/* The bytes an array of element size es can touch, [lo, hi) ({NULL, NULL} when empty):
+ * enough to rule out two arrays sharing memory. Inline: the direct call checks on every call. */
+typedef struct {
+    const char *lo, *hi;
+} tjF_span;
+static inline tjF_span tjF_span_of(const tj_array *a, int64_t es)
+{
+    int64_t l = 0, h = es;
+    for (int d = 0; d < a->ndim; d++) {
+        int64_t ext = (a->shape[d] - 1) * a->strides[d];
+        l += ext < 0 ? ext : 0;
+        h += ext < 0 ? 0 : ext;
+    }
+    return a->size ? (tjF_span){a->data + l, a->data + h} : (tjF_span){NULL, NULL};
+}
+static inline bool tjF_spans_meet(tjF_span a, tjF_span b) { return a.lo < b.hi && b.lo < a.hi; }
 /* Whether the byte ranges of two arrays can meet (NULL or empty: no). */
 TJ_HIDDEN bool tjF_overlaps(const tj_array *a, const tj_array *b);
 /* The direct call (lib/function_direct.c): fn->direct is set when fn's plan is one elementwise

@@ -200,29 +200,11 @@ static tj_status make_private(tj_ctx *ctx, tj_array **a)
     return TJ_OK;
 }
 
-/* The bytes an array can touch, [*lo, *hi): enough to rule out two arrays sharing memory. */
-static void byte_range(const tj_array *a, const char **lo, const char **hi)
-{
-    int64_t l = 0, h = (int64_t)tj_dtype_size(a->dtype);
-    for (int d = 0; d < a->ndim; d++) {
-        int64_t span = (a->shape[d] - 1) * a->strides[d];
-        if (span < 0)
-            l += span;
-        else
-            h += span;
-    }
-    *lo = a->data + l;
-    *hi = a->data + h;
-}
-
 bool tjF_overlaps(const tj_array *a, const tj_array *b)
 {
-    if (!a || !b || a->size == 0 || b->size == 0)
-        return false;
-    const char *a0, *a1, *b0, *b1;
-    byte_range(a, &a0, &a1);
-    byte_range(b, &b0, &b1);
-    return a0 < b1 && b0 < a1;
+    return a && b &&
+           tjF_spans_meet(tjF_span_of(a, (int64_t)tj_dtype_size(a->dtype)),
+                          tjF_span_of(b, (int64_t)tj_dtype_size(b->dtype)));
 }
 
 /* tj_call_into: outputs[i] (non-NULL) must be a plain array the result can be written into. */

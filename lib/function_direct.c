@@ -8,9 +8,6 @@
 #include "function.h"
 #include "pool.h"
 
-#include <stdlib.h>
-#include <string.h>
-
 struct tjF_direct {
     tjK_fn fn;
     int nin, nout; /* the kernel's operands */
@@ -111,7 +108,6 @@ tj_status tjF_direct_prepare(tj_fn *fn)
     return TJ_OK;
 }
 
-/* The checks below run on every call: no calls out of this file on the common path. */
 static bool same_shape(const int64_t *a, const int64_t *b, int ndim)
 {
     for (int k = 0; k < ndim; k++)
@@ -120,40 +116,12 @@ static bool same_shape(const int64_t *a, const int64_t *b, int ndim)
     return true;
 }
 
-static bool contiguous(const tj_array *a, int64_t es)
-{
-    for (int k = a->ndim - 1; k >= 0; k--) {
-        if (a->shape[k] != 1 && a->strides[k] != es) /* length-1 axes may have any stride */
-            return a->size == 0;
-        es *= a->shape[k];
-    }
-    return true;
-}
-
-/* The bytes a can touch, [lo, hi) (an empty array: none). */
-typedef struct {
-    const char *lo, *hi;
-} span;
-
-static span span_of(const tj_array *a, int64_t es)
-{
-    int64_t l = 0, h = es;
-    for (int k = 0; k < a->ndim; k++) {
-        int64_t ext = (a->shape[k] - 1) * a->strides[k];
-        l += ext < 0 ? ext : 0;
-        h += ext < 0 ? 0 : ext;
-    }
-    return a->size ? (span){a->data + l, a->data + h} : (span){NULL, NULL};
-}
-
-static bool meet(span a, span b) { return a.lo < b.hi && b.lo < a.hi; }
-
 bool tjF_direct_call(tj_fn *fn, tj_array *const *inputs, tj_array **outputs, bool into,
                      tj_status *rc)
 {
     const tjF_direct *d = fn->direct;
     tj_ctx *ctx = fn->ctx;
-    span in_span[TJS_SMALL_OPS], out_span[TJS_SMALL_OPS]; /* out_span: by kernel output */
+    tjF_span in_span[TJS_SMALL_OPS], out_span[TJS_SMALL_OPS]; /* out_span: by kernel output */
     for (int i = 0; i < fn->nin; i++) {
         const tj_array *a = inputs[i];
         const tj_var *v = fn->inputs[i];
@@ -162,7 +130,7 @@ bool tjF_direct_call(tj_fn *fn, tj_array *const *inputs, tj_array **outputs, boo
         for (int k = 0; v->bcast && k < v->ndim; k++) /* broadcastable axes have length 1 */
             if (((v->bcast >> k) & 1) && a->shape[k] != 1)
                 return false;
-        in_span[i] = span_of(a, d->in_size[i]);
+        in_span[i] = tjF_span_of(a, d->in_size[i]);
     }
     bool locked = fn->reads_shared;
     if (locked) /* shared values are read under the lock updates take */
@@ -177,7 +145,7 @@ bool tjF_direct_call(tj_fn *fn, tj_array *const *inputs, tj_array **outputs, boo
         if (d->scalar[i]) {
             ok = a->size == 1;
         } else {
-            ok = a->ndim == d->ndim && contiguous(a, d->kin_size[i]) &&
+            ok = a->ndim == d->ndim && tjA_contiguous_es(a, d->kin_size[i]) &&
                  (!shape || same_shape(a->shape, shape, d->ndim));
             shape = shape ? shape : a->shape;
         }
@@ -200,17 +168,17 @@ bool tjF_direct_call(tj_fn *fn, tj_array *const *inputs, tj_array **outputs, boo
         if (out) { /* the caller's array: the right kind, and sharing memory with nothing */
             ok = out->magic == TJ_ARRAY_MAGIC && out->dtype == fn->outs[i]->dtype &&
                  out->owns_data && out->ndim == d->ndim && same_shape(out->shape, shape, d->ndim) &&
-                 contiguous(out, d->out_size[i]);
-            out_span[o] = ok ? span_of(out, d->out_size[i]) : (span){NULL, NULL};
+                 tjA_contiguous_es(out, d->out_size[i]);
+            out_span[o] = ok ? tjF_span_of(out, d->out_size[i]) : (tjF_span){NULL, NULL};
             for (int j = 0; j < fn->nin && ok; j++)
-                ok = !meet(out_span[o], in_span[j]);
+                ok = !tjF_spans_meet(out_span[o], in_span[j]);
             for (int j = 0; j < o && ok; j++)
-                ok = !meet(out_span[o], out_span[j]);
+                ok = !tjF_spans_meet(out_span[o], out_span[j]);
             for (int k = 0; k < fn->nshared && ok; k++)
                 ok = !tjF_overlaps(out, fn->shared[k]->value);
         } else {
             out = made[o] = tjA_alloc(ctx, fn->outs[i]->dtype, d->ndim, shape, false);
-            out_span[o] = (span){NULL, NULL};
+            out_span[o] = (tjF_span){NULL, NULL};
             ok = !(nomem = !out);
         }
         ptrs[d->nin + o] = ok ? out->data : NULL;
@@ -218,10 +186,7 @@ bool tjF_direct_call(tj_fn *fn, tj_array *const *inputs, tj_array **outputs, boo
     }
     if (ok && total > 0) {
         int64_t cshape[1] = {total};
-        if (total <= TJP_PARALLEL_ELEMS) /* the pool would run it here: skip the thread count */
-            d->fn(ptrs, cshape, packed, 1, 0, total);
-        else
-            tjP_run_rows(tjP_threads(ctx), d->fn, ptrs, cshape, packed, 1, total, 1);
+        tjP_run_rows(ctx, d->fn, ptrs, cshape, packed, 1, total, 1);
     }
     if (locked)
         pthread_rwlock_unlock(&ctx->shared_lock);

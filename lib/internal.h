@@ -81,6 +81,17 @@ struct tj_array {
 TJ_HIDDEN tj_array *tjA_alloc(tj_ctx *ctx, tj_dtype dtype, int ndim, const int64_t *shape,
                               bool zero);
 TJ_HIDDEN bool tjA_is_contiguous(const tj_array *a);
+/* The same for a live array whose element size es is known (inline: the direct call checks it
+ * on every call). */
+static inline bool tjA_contiguous_es(const tj_array *a, int64_t es)
+{
+    for (int d = a->ndim - 1; d >= 0; d--) {
+        if (a->shape[d] != 1 && a->strides[d] != es) /* length-1 axes may have any stride */
+            return a->size == 0;
+        es *= a->shape[d];
+    }
+    return true;
+}
 /* Checked product of a shape; false on overflow or a negative entry. */
 TJ_HIDDEN bool tjA_shape_size(int ndim, const int64_t *shape, int64_t *out);
 /* Copies src into dst (same shape, any strides), converting dtype. */

@@ -157,6 +157,11 @@ void tjP_blas_threads(int nthreads)
 
 /* ---- kernels over row ranges ----------------------------------------------------------------- */
 
+/* below this many elements a kernel runs on the calling thread: a parked worker takes tens of
+ * microseconds to join (W1's kernel, 16K-element chunks: two threads gained nothing at 2^15 and
+ * 2^16 elements, ~5% at 2^17, ~35% at 2^18) */
+#define TJP_PARALLEL_ELEMS (1 << 17)
+
 typedef struct {
     tjK_fn fn;
     char *const *ptrs;
@@ -172,11 +177,13 @@ static tj_status rows_task(void *arg, int64_t item)
     return TJ_OK;
 }
 
-void tjP_run_rows(int nthreads, tjK_fn fn, char *const *ptrs, const int64_t *shape,
+void tjP_run_rows(const tj_ctx *ctx, tjK_fn fn, char *const *ptrs, const int64_t *shape,
                   const int64_t *strides, int64_t ndim, int64_t rows, int64_t unit)
 {
     int64_t row_elems = ndim == 1 ? 1 : shape[ndim - 1];
-    if (nthreads <= 1 || rows <= unit || row_elems == 0 || rows <= TJP_PARALLEL_ELEMS / row_elems) {
+    bool small = rows <= unit || row_elems == 0 || rows <= TJP_PARALLEL_ELEMS / row_elems;
+    int nthreads = small ? 1 : tjP_threads(ctx);
+    if (nthreads <= 1) {
         fn(ptrs, shape, strides, ndim, 0, rows);
         return;
     }

@@ -17,10 +17,6 @@
 
 /* The elements one pool item covers: small enough to balance a busy core, a multiple of
  * jit/lower.c's BLOCK so 1-D chunks stay aligned to its reduction segments. */
-/* below this many elements a kernel runs on the calling thread: a parked worker takes tens of
- * microseconds to join (W1's kernel, 16K-element chunks: two threads gained nothing at 2^15 and
- * 2^16 elements, ~5% at 2^17, ~35% at 2^18) */
-#define TJP_PARALLEL_ELEMS (1 << 17)
 #define TJP_CHUNK_ELEMS 16384 /* 64K elements balanced worse with a busy second core */
 
 /* Runs item `item` of a job; returns TJ_OK or an error it has already recorded (tjC_error). */
@@ -40,8 +36,9 @@ TJ_HIDDEN int tjP_threads(const tj_ctx *ctx);
 TJ_HIDDEN void tjP_blas_threads(int nthreads);
 
 /* A kernel over rows [0, rows) (lib/kernel.h), cut at multiples of `unit` rows into chunks of
- * about TJP_CHUNK_ELEMS elements run on the pool when the space is large enough to pay for it. */
-TJ_HIDDEN void tjP_run_rows(int nthreads, tjK_fn fn, char *const *ptrs, const int64_t *shape,
+ * about TJP_CHUNK_ELEMS elements run on ctx's threads (tjP_threads) when the space is large
+ * enough to pay for it; a small one runs here without asking for the thread count. */
+TJ_HIDDEN void tjP_run_rows(const tj_ctx *ctx, tjK_fn fn, char *const *ptrs, const int64_t *shape,
                             const int64_t *strides, int64_t ndim, int64_t rows, int64_t unit);
 
 #endif

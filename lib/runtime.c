@@ -174,12 +174,12 @@ tj_status tjS_kernel_begin(tj_ctx *ctx, const tjS_plan *plan, const tjS_step *st
         small ? L->tmp_buf : tjC_calloc(ctx, (size_t)st->nin + 1, sizeof *tmp);
     if (!strides || !ptrs || !tmp)
         return tjC_error(ctx, TJ_ERR_NOMEM, "out of memory running a kernel");
-    const tjK_kernel *k = st->kind == STEP_KERNEL ? plan->kernels[st->kernel] : NULL;
+    const tjK_kernel *k = plan->kernels[st->kernel];
     for (int i = 0; i < st->nin; i++) {
         tj_array *a = slots[st->in_slots[i]];
         bool ok = element_strides(a, st->in_bcast[i], nd, strides + i * TJ_MAX_NDIM);
         /* a flat kernel reads every operand that is not a scalar with stride 1 */
-        if (ok && k && k->flat && nd == 1 && !k->scalar[i])
+        if (ok && k->flat && nd == 1 && !k->scalar[i])
             ok = strides[i * TJ_MAX_NDIM] == 1 || a->shape[0] == 1;
         if (!ok) {
             tmp[i] = tjA_convert(ctx, a, a->dtype);
@@ -261,7 +261,7 @@ tj_status tjS_run_kernel(tj_ctx *ctx, const tjS_plan *plan, const tjS_step *st, 
     tjS_launch L;
     tj_status rc = tjS_kernel_begin(ctx, plan, st, fn, slots, mem, &L);
     if (rc == TJ_OK && L.rows > 0)
-        tjP_run_rows(tjP_threads(ctx), fn, L.ptrs, L.cshape, L.packed, L.cnd, L.rows, 1);
+        tjP_run_rows(ctx, fn, L.ptrs, L.cshape, L.packed, L.cnd, L.rows, 1);
     tjS_kernel_end(&L);
     return rc;
 }

@@ -283,7 +283,6 @@ tj_status tjS_run_reduce(tj_ctx *ctx, const tjS_step *st, tjK_fn fn, const int64
     char **pptrs = small ? pptrs_buf : tjC_malloc(ctx, sizeof *pptrs * (size_t)nops);
     char *partial = NULL;
     tj_status rc = TJ_OK;
-    int nthreads = tjP_threads(ctx);
     if (!pstr || !packed || !pptrs) {
         rc = nomem(ctx, st);
         goto done;
@@ -316,7 +315,7 @@ tj_status tjS_run_reduce(tj_ctx *ctx, const tjS_step *st, tjK_fn fn, const int64
     if ((cnd == 1 && !acc_mode) || unit_len <= piece) {
         /* direct: every run is one piece; a pool may cut [0, rows) at multiples of run */
         pack(packed, pstr, nops, cnd, false, acc_mode);
-        tjP_run_rows(nthreads, fn, pptrs, cshape, packed, cnd, cnd == 1 ? inner : rows,
+        tjP_run_rows(ctx, fn, pptrs, cshape, packed, cnd, cnd == 1 ? inner : rows,
                      cnd == 1 ? (acc_mode ? inner : 1) : run);
         goto finish;
     }
@@ -334,7 +333,7 @@ tj_status tjS_run_reduce(tj_ctx *ctx, const tjS_step *st, tjK_fn fn, const int64
                       cnd,   per_run, piece, unit_len, width, nruns * per_run,
                       piece_elems >= TJP_CHUNK_ELEMS ? 1 : TJP_CHUNK_ELEMS / piece_elems,
                       partial, es};
-    rc = tjP_run(nthreads, (job.npieces + job.batch - 1) / job.batch, piece_task, &job);
+    rc = tjP_run(tjP_threads(ctx), (job.npieces + job.batch - 1) / job.batch, piece_task, &job);
     if (rc != TJ_OK)
         goto done;
     for (int64_t r = 0; r < nruns; r++)

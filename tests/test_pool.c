@@ -106,8 +106,11 @@ static int by_lo(const void *a, const void *b)
 static int cuts(int nthreads, int64_t rows, int64_t inner, int64_t unit)
 {
     int64_t shape[2] = {rows, inner};
+    tj_ctx *ctx = tj_ctx_new();
+    cr_assert_eq(tj_ctx_set_num_threads(ctx, nthreads), TJ_OK);
     atomic_store(&calls.n, 0);
-    tjP_run_rows(nthreads, record_rows, NULL, shape, NULL, 2, rows, unit);
+    tjP_run_rows(ctx, record_rows, NULL, shape, NULL, 2, rows, unit);
+    tj_ctx_free(ctx);
     int n = atomic_load(&calls.n);
     cr_assert(n <= 4096);
     int64_t pairs[4096][2];
