@@ -61,9 +61,7 @@ tj_status tjF_code_get(tj_ctx *ctx, const tjS_plan *plan, tjF_code **out)
                           &key.len);
     if (!key.p)
         return tjC_error(ctx, TJ_ERR_NOMEM, "out of memory hashing the kernels");
-    uint64_t hash = 0xcbf29ce484222325ull; /* FNV-1a of the serialized kernels */
-    for (size_t i = 0; i < key.len; i++)
-        hash = (hash ^ key.p[i]) * 0x100000001b3ull;
+    uint64_t hash = tjF_hash_bytes(key.p, key.len);
     for (tjF_code *c = ctx->cache->head; c; c = c->next) {
         if (c->hash == hash && c->keylen == key.len && !memcmp(c->key, key.p, key.len)) {
             tjC_free(ctx, key.p);

@@ -157,10 +157,7 @@ static tj_status make_key(tj_fn *fn, tjF_key *k)
     tjC_free(ctx, topo);
     if (!ok || k->cap == SIZE_MAX)
         return tjC_error(ctx, TJ_ERR_NOMEM, "out of memory hashing a graph");
-    uint64_t h = 0xcbf29ce484222325ull; /* FNV-1a */
-    for (size_t i = 0; i < k->len; i++)
-        h = (h ^ k->bytes[i]) * 0x100000001b3ull;
-    k->hash = h;
+    k->hash = tjF_hash_bytes(k->bytes, k->len);
     return TJ_OK;
 }
 
