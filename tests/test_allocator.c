@@ -3,15 +3,16 @@
  * freed, when the arrays go), and failing the Nth hooked allocation gives TJ_ERR_NOMEM or
  * success, leaks nothing, frees nothing the hook did not make, and leaves the context usable.
  *
- * Which N are tried (each N is a fresh context; LLVM's -O3 compile of the seed's kernels takes
- * ~0.4 s, so trying every N of a cold JIT compile would take minutes):
+ * Which N are tried (each N is a fresh context):
  *   - the seed's logistic regression (build -> grad -> tj_function -> tj_call): every N in
  *     FAST_COMPILE and in FAST_RUN with TJ_JIT=off (the plan run by the reference executor); in
  *     FAST_RUN with the JIT over a warm disk cache, every N from where the JIT starts (engine,
  *     code cache, cache load, linking, the call) and every 16th N before (the same allocations
  *     as under TJ_JIT=off, but the disarmed rerun then starts the JIT in the failed context);
  *   - a two-kernel function compiled by LLVM on two threads (no disk cache): every N of the
- *     JIT compile window (lowering, IR texts, objects, module).
+ *     JIT compile window (lowering, IR texts, objects, module);
+ *   - the seed's own cold LLVM compile (no disk cache): every N from its JIT window to the end
+ *     of the call (~100 N, ~12 s; each N compiles its kernels with LLVM).
  * A JIT window is found as the allocations a tj_function makes beyond the same compile under
  * TJ_JIT=off (jit_window).
  * Misrouted frees show here as foreign frees (a C-library block given to the hook) and under
@@ -385,4 +386,14 @@ Test(allocator, fail_every_nth_llvm_compile)
     setenv("TJ_JIT_THREADS", "2", 1);
     long first = jit_window(SMALL);
     fail_each(SMALL, TJ_MODE_FAST_RUN, first, fn_end, 1);
+}
+
+/* Every N of the seed's own cold LLVM compile (no disk cache): its JIT window to the end of its
+ * tj_function, then the call. Each N compiles the train function's kernels with LLVM. */
+Test(allocator, fail_every_nth_llvm_compile_logreg)
+{
+    setenv("TJ_CACHE_DIR", "off", 1);
+    long first = jit_window(LOGREG);
+    long total = path_length(LOGREG, TJ_MODE_FAST_RUN);
+    fail_each(LOGREG, TJ_MODE_FAST_RUN, first, total, 1);
 }
