@@ -397,3 +397,97 @@ Test(allocator, fail_every_nth_llvm_compile_logreg)
     long total = path_length(LOGREG, TJ_MODE_FAST_RUN);
     fail_each(LOGREG, TJ_MODE_FAST_RUN, first, total, 1);
 }
+
+/* ---- failing the Nth allocation while two threads call one function ---- */
+
+enum { CALLERS = 2, CALLS = 5, LEN = 1000 };
+
+typedef struct {
+    tj_fn *f;
+    int id;
+    long ok, nomem, other, wrong;
+} caller;
+
+/* y = 2x + 1 and s = sum(x * x) on the caller's own input, checked when the call succeeds */
+static void *call_loop(void *arg)
+{
+    caller *c = arg;
+    double x[LEN], sum = 0;
+    for (int i = 0; i < LEN; i++) {
+        x[i] = (double)((i * 7 + c->id * 13) % 17) - 8; /* small integers: exact sums */
+        sum += x[i] * x[i];
+    }
+    int64_t n = LEN;
+    tj_array *xa = tj_array_from_data(TJ_FLOAT64, 1, &n, x);
+    for (int k = 0; k < CALLS; k++) {
+        tj_array *res[2] = {NULL, NULL};
+        tj_status st = xa ? tj_call(c->f, &xa, res) : TJ_ERR_NOMEM;
+        c->ok += st == TJ_OK;
+        c->nomem += st == TJ_ERR_NOMEM;
+        c->other += st != TJ_OK && st != TJ_ERR_NOMEM;
+        if (st == TJ_OK) {
+            const double *y = tj_array_data(res[0]);
+            for (int i = 0; i < LEN; i++)
+                c->wrong += y[i] != 2 * x[i] + 1;
+            c->wrong += tj_array_get(res[1], NULL) != sum;
+        }
+        tj_array_unref(res[0]);
+        tj_array_unref(res[1]);
+    }
+    tj_array_unref(xa);
+    return NULL;
+}
+
+/* Runs CALLERS threads of CALLS calls each; returns the calls that gave TJ_ERR_NOMEM. */
+static long concurrent_calls(tj_fn *f)
+{
+    pthread_t t[CALLERS];
+    caller c[CALLERS];
+    for (int i = 0; i < CALLERS; i++) {
+        c[i] = (caller){.f = f, .id = i};
+        cr_assert_eq(pthread_create(&t[i], NULL, call_loop, &c[i]), 0);
+    }
+    long nomem = 0;
+    for (int i = 0; i < CALLERS; i++) {
+        pthread_join(t[i], NULL);
+        cr_expect_eq(c[i].other, 0, "caller %d: %ld calls failed with another status", i,
+                     c[i].other);
+        cr_expect_eq(c[i].wrong, 0, "caller %d: %ld wrong values", i, c[i].wrong);
+        nomem += c[i].nomem;
+    }
+    return nomem;
+}
+
+/* One context, one function (two kernels, no updates: calls run side by side); for each N
+ * along two threads' calls, the Nth allocation from there fails. Each call gives the right
+ * values or TJ_ERR_NOMEM; the function keeps working after each round; every block comes back. */
+Test(allocator, fail_every_nth_during_concurrent_calls)
+{
+    cnt = (counter){0};
+    tj_allocator a = hook(&cnt);
+    tj_ctx *ctx = tj_ctx_new_with_allocator(&a);
+    cr_assert(ctx);
+    tj_var *x = tj_vector(ctx, TJ_FLOAT64, "x");
+    tj_var *outs[2] = {tj_addc(tj_mulc(x, 2), 1), tj_sum(tj_mul(x, x), NULL, 0, false)};
+    tj_fn *f = tj_function(ctx, &x, 1, outs, 2, NULL);
+    cr_assert(f, "%s", tj_errmsg(ctx));
+    long before = cnt.total;
+    cr_assert_eq(concurrent_calls(f), 0);
+    long per_round = cnt.total - before, nomem = 0;
+    cr_assert_gt(per_round, CALLERS * CALLS, "the calls allocate (%ld allocations)", per_round);
+    for (long k = 1; k <= per_round; k++) {
+        pthread_mutex_lock(&lock);
+        cnt.fail_at = cnt.total + k;
+        pthread_mutex_unlock(&lock);
+        nomem += concurrent_calls(f);
+        pthread_mutex_lock(&lock);
+        cnt.fail_at = 0;
+        pthread_mutex_unlock(&lock);
+        tj_clear_error(ctx);
+        cr_expect_eq(concurrent_calls(f), 0, "N = %ld: the next round failed", k);
+    }
+    cr_expect_gt(nomem, per_round / 2, "%ld of %ld failures gave TJ_ERR_NOMEM", nomem, per_round);
+    tj_ctx_free(ctx);
+    cr_expect_eq(cnt.live, 0, "%ld blocks leaked", cnt.live);
+    cr_expect_eq(cnt.foreign, 0, "%ld foreign frees", cnt.foreign);
+}
