@@ -28,10 +28,11 @@ enum {
     CHUNK = 16 * BLOCK, /* the piece of a single long row (a multiple of BLOCK) */
     /* rows of a piece: their results are combined plainly (no compensation), so at most
      * MAX_ROWS of them (float32: <= 256 roundings, ~1.5e-5 relative at worst); column-style
-     * pieces have at least MIN_RMW_ROWS rows (their partial rows are <= 1/64 of the input:
-     * with 16, writing and folding the partials cost as much as the kernel, W3 column sums) */
+     * pieces have MAX_ROWS rows (their partial rows are 1/256 of the input: with 16 rows,
+     * writing and folding the partials cost as much as the kernel; 64 rows were still ~6%
+     * slower than 256 on W3's 4000x4000 column sums) */
     MAX_ROWS = 256,
-    MIN_RMW_ROWS = 64,
+    MIN_RMW_ROWS = MAX_ROWS,
 };
 
 /* ---- identities ------------------------------------------------------------------------------ */
