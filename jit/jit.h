@@ -137,7 +137,8 @@ TJ_HIDDEN LLVMTypeRef tjL_mem_type(const tjL_fn *f, tj_dtype d);
 TJ_HIDDEN void tjL_emit_code(tjL_fn *f, LLVMValueRef const *in, LLVMValueRef *v);
 /* v (register value of dtype from) converted to dtype to with CAST semantics. */
 TJ_HIDDEN LLVMValueRef tjL_convert(tjL_fn *f, LLVMValueRef v, tj_dtype from, tj_dtype to);
-/* Sets the kernels' fast-math flags (reassoc contract afn arcp nsz) on v if it takes them. */
+/* Sets the kernels' fast-math flags (reassoc contract afn nsz; not arcp: lower_ops.c says why)
+ * on v if it takes them. */
 TJ_HIDDEN LLVMValueRef tjL_fast(LLVMValueRef v);
 
 /* Inline polynomial vector math on a float or double scalar; the loop vectorizer widens it. */
