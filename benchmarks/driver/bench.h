@@ -111,6 +111,9 @@ void bx_note(char *dst, size_t len, const char *a, const char *b);
 /* blas.c: the OpenBLAS kernel set for tjrun and the system-BLAS peers ("auto", "default", NAME). */
 void bx_choose_blas(bx_run *run, const char *tjrun, const char *mode);
 
+/* runners.c: the C limit's runner, tjrun-c next to tjrun (no tensorjit, no libLLVM). */
+void bx_c_runner(const char *tjrun, char *out, size_t len);
+
 /* memory.c and compile_disk.c: measurements in fresh processes. */
 void bx_measure_memory(bx_run *run, const char *tjrun, const char *log_path);
 void bx_measure_disk_cache(bx_run *run, const char *tjrun, const char *log_path);

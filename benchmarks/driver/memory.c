@@ -1,6 +1,8 @@
 /* Peak memory: each configuration runs in a fresh `tjrun --rss` process (setup, a few operations)
  * that reports its getrusage ru_maxrss; three rounds (one in QUICK), interleaved, median reported.
- * An idle process (the same binary, nothing run) gives the floor every configuration shares.
+ * The C limit runs in tjrun-c, a process without tensorjit and libLLVM, as a C program would.
+ * Idle processes (each binary, nothing run) give the floors: tjrun's is mostly libLLVM, whose
+ * static constructors alone make ~37 MB of its code resident when it is loaded.
  * tensorjit runs without a disk cache (LLVM compiles in the process: its optimizer and code
  * generator page in ~20 MB of libLLVM's code) and, once per workload, with the disk cache warm
  * (a process of a program run before: the compiled code is loaded, LLVM's passes never run). */
@@ -20,6 +22,7 @@ typedef struct {
 
 static const config configs[] = {
     {"idle process", "tj", "idle", "-", "-", 0, false},
+    {"idle process", "c", "idle", "-", "-", 0, false},
     {"W6 batch 256", "tj", "W6", "256", "-", 1, false},
     {"W6 batch 256", "tj", "W6", "256", "-", 2, false},
     {"W6 batch 256", "tj", "W6", "256", "-", 1, true},
@@ -43,13 +46,16 @@ static void run_one(const config *c, bx_mem *m, const char *tjrun, const char *l
     snprintf(blas, sizeof blas, "OPENBLAS_NUM_THREADS=%d", c->tj == 1 ? 1 : cores);
     const char *env[] = {th, blas, cache, blas_env[0] ? blas_env : NULL, NULL};
     const char *cenv[] = {blas_env[0] ? blas_env : NULL, NULL};
-    char *argv[] = {(char *)tjrun, "--rss", (char *)c->impl, (char *)c->workload,
+    char crun[1024];
+    bx_c_runner(tjrun, crun, sizeof crun);
+    const char *bin = strcmp(c->impl, "c") == 0 ? crun : tjrun;
+    char *argv[] = {(char *)bin, "--rss", (char *)c->impl, (char *)c->workload,
                     (char *)c->size, (char *)c->variant, ops, NULL};
     bp_proc *p = bp_start(argv, c->tj ? env : cenv, log);
     char line[1024];
     jl_obj o;
     if (!p) {
-        snprintf(m->note, sizeof m->note, "could not start %s", tjrun);
+        snprintf(m->note, sizeof m->note, "could not start %.200s", bin);
         m->ok = false;
         return;
     }
@@ -76,11 +82,12 @@ void bx_measure_memory(bx_run *run, const char *tjrun, const char *log_path)
             snprintf(m->config, sizeof m->config, "tj %dt%s",
                      configs[i].tj == 1 ? 1 : run->cfg.cores,
                      configs[i].disk ? ", disk cache warm" : "");
-        else if (strcmp(configs[i].impl, "c") == 0)
-            snprintf(m->config, sizeof m->config, "C %s", configs[i].variant);
+        else if (strcmp(configs[i].workload, "idle") == 0)
+            snprintf(m->config, sizeof m->config, "%s, nothing run",
+                     strcmp(configs[i].impl, "c") == 0 ? "tjrun-c" : "tjrun");
         else
-            snprintf(m->config, sizeof m->config, "tjrun, nothing run");
-        m->is_c = strcmp(configs[i].impl, "c") == 0;
+            snprintf(m->config, sizeof m->config, "C %s", configs[i].variant);
+        m->is_c = strcmp(configs[i].impl, "c") == 0 && strcmp(configs[i].workload, "idle") != 0;
         m->ok = true;
     }
     char dir[] = "/tmp/tjbench-mem-XXXXXX";

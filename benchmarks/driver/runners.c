@@ -63,6 +63,11 @@ static bx_runner *add(bx_run *run, const char *name, rk_kind kind, int threads)
     return r;
 }
 
+void bx_c_runner(const char *tjrun, char *out, size_t len)
+{
+    snprintf(out, len, "%s-c", tjrun);
+}
+
 static void start_native(bx_run *run, const char *tjrun, const char *logs)
 {
     int cores = run->cfg.cores;
@@ -77,19 +82,21 @@ static void start_native(bx_run *run, const char *tjrun, const char *logs)
     const char *env1[] = {th1, blas1, "TJ_CACHE_DIR=off", core, NULL};
     const char *envn[] = {thn, blasn, "TJ_CACHE_DIR=off", core, NULL};
     const char *envc[] = {"OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", core, NULL};
+    char crun[1024];
+    bx_c_runner(tjrun, crun, sizeof crun); /* the C limit in a process without tensorjit */
     struct {
-        const char *name, *impl, *const *env;
+        const char *name, *bin, *impl, *const *env;
         rk_kind kind;
         int threads;
-    } defs[] = {{"tj 1t", "tj", env1, RK_TJ, 1}, {name, "tj", envn, RK_TJ, cores},
-                {"C", "c", envc, RK_C, 0}};
+    } defs[] = {{"tj 1t", tjrun, "tj", env1, RK_TJ, 1}, {name, tjrun, "tj", envn, RK_TJ, cores},
+                {"C", crun, "c", envc, RK_C, 0}};
     for (int i = 0; i < 3; i++) {
         bx_runner *r = add(run, defs[i].name, defs[i].kind, defs[i].threads);
-        char *argv[] = {(char *)tjrun, (char *)defs[i].impl, NULL};
+        char *argv[] = {(char *)defs[i].bin, (char *)defs[i].impl, NULL};
         log_path(logs, r->name, path, sizeof path);
         r->proc = bp_start(argv, defs[i].env, path);
         if (!r->proc)
-            snprintf(r->note, sizeof r->note, "could not start %s", tjrun);
+            snprintf(r->note, sizeof r->note, "could not start %.200s", defs[i].bin);
     }
     for (int i = run->nrunners - 3; i < run->nrunners; i++) {
         bx_runner *r = &run->runners[i];

@@ -1,6 +1,8 @@
 /* The tables of implementations the runner dispatches to, by workload name. */
 #include "bench_impl.h"
 #include "c_impls.h"
+
+#ifndef TJB_C_ONLY /* tjrun-c: the C limit alone, without tensorjit (CMakeLists.txt) */
 #include "tj_impls.h"
 
 const bi_entry bi_tj_entries[] = {
@@ -9,6 +11,7 @@ const bi_entry bi_tj_entries[] = {
     {"W5", tjw5_setup},         {"W6", tjw6_setup},          {"W7cold", tjw7_cold_setup},
     {"W7again", tjw7_again_setup}, {NULL, NULL},
 };
+#endif
 
 const bi_entry bi_c_entries[] = {
     {"W1", cw1_setup},         {"W2", cw2_setup},          {"W3sum", cw3_sum_setup},

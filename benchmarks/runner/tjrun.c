@@ -18,8 +18,12 @@
 #include "bench_impl.h"
 #include "json_out.h"
 #include "sampler.h"
+#include "tensorjit.h" /* TJ_VERSION_STRING; tjrun-c links no tensorjit symbol */
+#ifndef TJB_C_ONLY
 #include "tj_impls.h"
+#endif
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,6 +66,18 @@ static const bi_entry *find(const bi_entry *table, const char *workload)
         if (strcmp(table->workload, workload) == 0)
             return table;
     return NULL;
+}
+
+/* The implementations behind "tj" and "c". tjrun-c (built with TJB_C_ONLY) has only the C
+ * limit: a process without tensorjit and libLLVM, whose load alone makes ~40 MB resident, so
+ * the C limit's peak memory is what a C program would use. */
+static const bi_entry *table_of(const char *impl)
+{
+#ifndef TJB_C_ONLY
+    if (strcmp(impl, "tj") == 0)
+        return bi_tj_entries;
+#endif
+    return strcmp(impl, "c") == 0 ? bi_c_entries : NULL;
 }
 
 static void reply_error(const char *key, const char *msg)
@@ -149,9 +165,7 @@ static void reply_time(double t, long reps)
 
 static int serve(const char *impl)
 {
-    const bi_entry *table = strcmp(impl, "tj") == 0 ? bi_tj_entries
-                            : strcmp(impl, "c") == 0 ? bi_c_entries
-                                                     : NULL;
+    const bi_entry *table = table_of(impl);
     if (!table) {
         fprintf(stderr, "tjrun: unknown implementation '%s'\n", impl);
         return 2;
@@ -226,7 +240,11 @@ static int rss(int argc, char **argv)
         fprintf(stderr, "usage: tjrun --rss tj|c WORKLOAD SIZE VARIANT OPS\n");
         return 2;
     }
-    const bi_entry *table = strcmp(argv[2], "tj") == 0 ? bi_tj_entries : bi_c_entries;
+    const bi_entry *table = table_of(argv[2]);
+    if (!table) {
+        reply_error("error", "unknown implementation");
+        return 2;
+    }
     long ops = atol(argv[6]);
     bi_case c;
     char err[512] = "";
@@ -243,6 +261,7 @@ static int rss(int argc, char **argv)
     return 0; /* the process ends: nothing to free */
 }
 
+#ifndef TJB_C_ONLY
 /* The first compile of W2's train function in this fresh process (W7 across processes). */
 static int compile_once(int argc, char **argv)
 {
@@ -267,6 +286,7 @@ static int compile_once(int argc, char **argv)
     tj_ctx_free(ctx);
     return 0;
 }
+#endif
 
 /* The OpenBLAS kernel set in use and what the CPU could run (the driver's OPENBLAS_CORETYPE). */
 static int blas_info(void)
@@ -285,8 +305,10 @@ int main(int argc, char **argv)
         return blas_info();
     if (argc >= 2 && strcmp(argv[1], "--rss") == 0)
         return rss(argc, argv);
+#ifndef TJB_C_ONLY
     if (argc >= 2 && strcmp(argv[1], "--compile-once") == 0)
         return compile_once(argc, argv);
+#endif
     if (argc != 2) {
         fprintf(stderr, "usage: tjrun tj|c  (a protocol on stdin; see the top of tjrun.c)\n");
         return 2;
