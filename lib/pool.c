@@ -1,11 +1,18 @@
 /* The persistent thread pool (pool.h). One job at a time: its description lives on the
  * submitter's stack, workers join it under the lock while helpers are still wanted, take items
  * from an atomic counter, and the submitter waits until every worker that joined has left before
- * its stack frame goes away. Workers are detached and live until the process exits. */
+ * its stack frame goes away. Workers are detached and live until the process exits.
+ *
+ * Between jobs a worker spins for a short while before it parks on the condition variable, and
+ * the submitter spins before it sleeps waiting for the helpers: waking a parked thread costs a
+ * futex call and, on a virtual machine, an interrupt to a halted virtual CPU, which is a large
+ * part of a sub-millisecond kernel. A BLAS step makes spinning workers park at once, so they
+ * never compete with OpenBLAS's threads for the cores. */
 #include "pool.h"
 
 #include <cblas.h>
 #include <stdlib.h>
+#include <time.h>
 #include <unistd.h>
 
 typedef struct {
@@ -24,10 +31,63 @@ static struct {
     int nworkers;
     bool busy;
     job *cur;
-    int want;   /* helpers the current job still takes */
-    int active; /* workers inside the current job */
+    /* written under the lock; atomic so that spinning threads may read them without it */
+    _Atomic int want;   /* helpers the current job still takes */
+    _Atomic int active; /* workers inside the current job */
+    _Atomic unsigned park; /* bumped to make spinning workers park now (a BLAS step) */
+    _Atomic int spinning;  /* workers spinning between jobs */
 } P = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, false,
-       NULL, 0, 0};
+       NULL, 0, 0, 0, 0};
+
+static int64_t now_ns(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
+}
+
+/* How long a thread spins for the pool's next event before it sleeps: $TJ_POOL_SPIN_US
+ * microseconds (0 disables spinning), default 100. */
+static int64_t spin_ns;
+static pthread_once_t spin_once = PTHREAD_ONCE_INIT;
+
+static void read_spin(void)
+{
+    const char *env = getenv("TJ_POOL_SPIN_US");
+    char *end = NULL;
+    long v = env ? strtol(env, &end, 10) : -1;
+    spin_ns = env && end != env && *end == '\0' && v >= 0 && v <= 1000000 ? v * 1000 : 100000;
+}
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define cpu_relax() _mm_pause() /* lets the sibling hyperthread run, saves power */
+#else
+#define cpu_relax() ((void)0)
+#endif
+
+/* Spins (without the lock) until done() holds, the spin time runs out or, for a worker, a
+ * BLAS step asks it to park; returns done(arg). */
+static bool spin_until(bool (*done)(void), bool parkable)
+{
+    pthread_once(&spin_once, read_spin);
+    if (spin_ns == 0)
+        return done();
+    unsigned park = atomic_load_explicit(&P.park, memory_order_relaxed);
+    int64_t deadline = now_ns() + spin_ns;
+    for (unsigned k = 1;; k++) {
+        if (done())
+            return true;
+        if (parkable && atomic_load_explicit(&P.park, memory_order_relaxed) != park)
+            return false;
+        if (k % 64 == 0 && now_ns() > deadline)
+            return false;
+        cpu_relax();
+    }
+}
+
+static bool job_posted(void) { return atomic_load(&P.want) > 0; }
+static bool helpers_left(void) { return atomic_load(&P.active) == 0; }
 
 static void record_failure(job *j, int64_t item, tj_status st)
 {
@@ -56,6 +116,13 @@ static void *worker_main(void *unused)
     (void)unused;
     pthread_mutex_lock(&P.lock);
     for (;;) {
+        if (P.want == 0) { /* spin a while for the next job, then park */
+            atomic_fetch_add(&P.spinning, 1);
+            pthread_mutex_unlock(&P.lock);
+            spin_until(job_posted, true);
+            atomic_fetch_sub(&P.spinning, 1);
+            pthread_mutex_lock(&P.lock);
+        }
         while (P.want == 0)
             pthread_cond_wait(&P.wake, &P.lock);
         P.want--;
@@ -111,6 +178,11 @@ tj_status tjP_run(int nthreads, int64_t n, tjP_task task, void *arg)
     if (pooled) {
         pthread_mutex_lock(&P.lock);
         P.want = 0; /* latecomers would find nothing left */
+        if (P.active > 0) { /* the helpers finish their last items: spin a while first */
+            pthread_mutex_unlock(&P.lock);
+            spin_until(helpers_left, false);
+            pthread_mutex_lock(&P.lock);
+        }
         while (P.active > 0)
             pthread_cond_wait(&P.done, &P.lock);
         P.cur = NULL;
@@ -150,6 +222,8 @@ int tjP_threads(const tj_ctx *ctx)
 
 void tjP_blas_threads(int nthreads)
 {
+    if (nthreads > 1 && atomic_load_explicit(&P.spinning, memory_order_relaxed) > 0)
+        atomic_fetch_add(&P.park, 1); /* OpenBLAS's threads get the cores */
     static _Atomic int given; /* what we last handed OpenBLAS (0: nothing yet) */
     if (atomic_exchange(&given, nthreads) != nthreads)
         openblas_set_num_threads(nthreads);
