@@ -26,6 +26,11 @@ static long rss_kb(void)
     return resident * (sysconf(_SC_PAGESIZE) / 1024);
 }
 
+/* what the cycles did: functions that ran jitted, LLVM compiles, disk-cache loads */
+static struct {
+    long jitted, llvm, disk;
+} seen;
+
 /* one cycle; with x all ones and w all zeros, sigmoid(x . w) = 1/2 on each row, so the cost is
  * ROWS / 2 and d cost / d w[j] = sum over rows of sigmoid' (0) * x = ROWS / 4 */
 static int cycle(tj_mode mode, bool free_fn_first)
@@ -62,6 +67,11 @@ done:
     tj_array_unref(out[1]);
     tj_array_unref(xa);
     tj_array_unref(wa);
+    tj_stats st;
+    tj_ctx_stats(ctx, &st);
+    seen.jitted += fn && tj_fn_jitted(fn);
+    seen.llvm += (long)st.llvm_compiles;
+    seen.disk += (long)st.disk_cache_hits;
     if (free_fn_first) /* else the context frees it */
         tj_fn_free(fn);
     tj_ctx_free(ctx);
@@ -82,7 +92,9 @@ int main(int argc, char **argv)
     }
     long end_rss = rss_kb();
     printf("leak-cycles: %ld cycles; RSS %ld kB after %ld (warm-up), %ld kB at the end: "
-           "%+.1f kB per 1000 cycles\n", cycles, warm_rss, warm, end_rss,
-           cycles > warm ? (end_rss - warm_rss) * 1000.0 / (double)(cycles - warm) : 0.0);
+           "%+.1f kB per 1000 cycles; %ld functions jitted, %ld LLVM compiles, %ld disk-cache "
+           "loads\n", cycles, warm_rss, warm, end_rss,
+           cycles > warm ? (end_rss - warm_rss) * 1000.0 / (double)(cycles - warm) : 0.0,
+           seen.jitted, seen.llvm, seen.disk);
     return 0;
 }
