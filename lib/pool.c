@@ -15,6 +15,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define cpu_relax() _mm_pause() /* lets the sibling hyperthread run, saves power */
+#else
+#define cpu_relax() ((void)0)
+#endif
+
 typedef struct {
     tjP_task task;
     void *arg;
@@ -59,15 +66,8 @@ static void read_spin(void)
     spin_ns = env && end != env && *end == '\0' && v >= 0 && v <= 1000000 ? v * 1000 : 100000;
 }
 
-#if defined(__x86_64__) || defined(__i386__)
-#include <immintrin.h>
-#define cpu_relax() _mm_pause() /* lets the sibling hyperthread run, saves power */
-#else
-#define cpu_relax() ((void)0)
-#endif
-
 /* Spins (without the lock) until done() holds, the spin time runs out or, for a worker, a
- * BLAS step asks it to park; returns done(arg). */
+ * BLAS step asks it to park; returns whether done() held. */
 static bool spin_until(bool (*done)(void), bool parkable)
 {
     pthread_once(&spin_once, read_spin);
