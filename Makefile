@@ -89,7 +89,7 @@ BENCH_REV = $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)$(she
 bench: deps
 	@cmake -S . -B $(BENCH_BUILD) -DCMAKE_BUILD_TYPE=Release -DTJ_BUILD_TESTS=OFF \
 		-DTJ_BUILD_BENCH=ON "-DCMAKE_C_FLAGS=$(BENCH_CFLAGS)" >/dev/null
-	@cmake --build $(BENCH_BUILD) -j $(JOBS) --target tjrun tjbench
+	@cmake --build $(BENCH_BUILD) -j $(JOBS) --target tjrun tjrun-c tjbench
 	$(BENCH_BUILD)/benchmarks/tjbench $(if $(filter 1 yes true,$(QUICK)),--quick) \
 		$(foreach p,$(BENCH_PYTHONS),--python $(abspath $(p))) --git "$(BENCH_REV)" $(BENCH_ARGS)
 
