@@ -18,25 +18,32 @@ struct tjF_ws {
     bool *in_owned;
     tj_array **res;   /* nout + nupd: results */
     tj_array **ref;   /* nout + nupd: the reference executor's results (DEBUG) */
+    tj_array **cache; /* nslots: view and shape_of headers kept for the next call (tjS_mem) */
+    int *cache_base;  /* nslots */
+    int ncache;
     tjS_pool pool;    /* intermediates kept for the next call */
 };
 
 static tjF_ws *ws_new(const tj_fn *fn)
 {
     size_t nslots = fn->plan ? (size_t)fn->plan->nslots : 0, n = (size_t)(fn->nout + fn->nupd);
-    size_t count = 2 * nslots + (size_t)fn->nin + 2 * n;
-    size_t bytes = sizeof(tjF_ws) + sizeof(tj_array *) * (count + 1) + (size_t)fn->nin + 1;
+    size_t count = 3 * nslots + (size_t)fn->nin + 2 * n;
+    size_t bytes = sizeof(tjF_ws) + sizeof(tj_array *) * (count + 1) + sizeof(int) * nslots +
+                   (size_t)fn->nin + 1;
     tjF_ws *ws = tjC_calloc(fn->ctx, 1, bytes);
     if (!ws)
         return NULL;
     ws->pool.ctx = fn->ctx;
     tj_array **p = (tj_array **)(ws + 1);
-    ws->in_owned = (bool *)(p + count + 1);
+    ws->cache_base = (int *)(p + count + 1);
+    ws->in_owned = (bool *)(ws->cache_base + nslots);
     ws->slots = p;
     ws->into = p + nslots;
     ws->in = ws->into + nslots;
     ws->res = ws->in + fn->nin;
     ws->ref = ws->res + n;
+    ws->cache = ws->ref + n;
+    ws->ncache = (int)nslots;
     return ws;
 }
 
@@ -44,6 +51,8 @@ void tjF_ws_free(tj_ctx *ctx, tjF_ws *ws)
 {
     if (!ws)
         return;
+    for (int s = 0; s < ws->ncache; s++)
+        tj_array_unref(ws->cache[s]);
     tjS_pool_free(&ws->pool);
     tjC_free(ctx, ws);
 }
@@ -116,7 +125,9 @@ static tj_status run_plan(tj_fn *fn, tjF_ws *ws, tj_array **results)
         int s = plan->leaf_slots[l], i = fn->leaf_in[l];
         slots[s] = tj_array_ref(i >= 0 ? ws->in[i] : fn->leaf_var[l]->value);
     }
-    tjS_mem mem = {.into = ws->into, .pool = &ws->pool, .poolable = fn->poolable};
+    tjS_mem mem = {
+        .into = ws->into, .pool = &ws->pool, .poolable = fn->poolable, .cache = ws->cache,
+        .cache_base = ws->cache_base};
     tj_status rc = tjS_run(fn->ctx, plan, tjF_code_fns(fn->code), slots, fn->keep, fn->prof, &mem);
     /* results take the slots' references (a slot given twice: one more reference) */
     for (int i = 0; rc == TJ_OK && i < fn->nout + fn->nupd; i++) {
@@ -137,6 +148,7 @@ static tj_status run_plan(tj_fn *fn, tjF_ws *ws, tj_array **results)
             tj_array_unref(slots[s]);
         slots[s] = NULL;
     }
+    tjS_cache_settle(plan, &mem);
     tjS_pool_trim(&ws->pool);
     return rc;
 }

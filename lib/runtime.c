@@ -7,39 +7,6 @@
 #include <string.h>
 #include <time.h>
 
-static void release_view_base(void *base) { tj_array_unref(base); }
-
-static tj_status run_view(tj_ctx *ctx, const tjS_step *st, tj_array **slots)
-{
-    tj_array *in = slots[st->in_slots[0]];
-    const tj_var *v = st->root;
-    int64_t shape[TJ_MAX_NDIM], strides[TJ_MAX_NDIM];
-    uint32_t kept = 0;
-    for (int i = 0; i < v->ndim; i++) {
-        int64_t p = v->attr[i];
-        shape[i] = p < 0 ? 1 : in->shape[p];
-        strides[i] = p < 0 ? 0 : in->strides[p];
-        if (p >= 0)
-            kept |= 1u << p;
-    }
-    for (int d = 0; d < in->ndim; d++) {
-        if (!(kept & (1u << d)) && in->shape[d] != 1) {
-            char buf[160];
-            return tjC_error(ctx, TJ_ERR_SHAPE,
-                             "%s drops axis %d, which must have length 1 but has %lld",
-                             tjG_describe(v, buf, sizeof buf), d, (long long)in->shape[d]);
-        }
-    }
-    tj_array *out = tjA_wrap(ctx, in->dtype, v->ndim, shape, strides, in->data, release_view_base,
-                             tj_array_ref(in));
-    if (!out) {
-        tj_array_unref(in);
-        return tjC_error(ctx, TJ_ERR_NOMEM, "out of memory making a view");
-    }
-    slots[st->out_slots[0]] = out;
-    return TJ_OK;
-}
-
 static tj_status run_dot(tj_ctx *ctx, const tjS_step *st, tj_array **slots, const tjS_mem *mem)
 {
     tj_array *a = slots[st->in_slots[0]], *b = slots[st->in_slots[1]];
@@ -284,13 +251,9 @@ static tj_status run_step(tj_ctx *ctx, const tjS_plan *plan, tjK_fn const *fns, 
         return st->root->op == TJ_OP_DOT ? run_dot(ctx, st, slots, mem)
                                          : tjS_run_blas(ctx, st, slots, mem);
     case STEP_VIEW:
-        return run_view(ctx, st, slots);
-    case STEP_SHAPE: {
-        tj_array *in = slots[st->in_slots[0]];
-        slots[st->out_slots[0]] =
-            tjA_scalar(ctx, TJ_INT64, (double)in->shape[st->root->attr[0]]);
-        return slots[st->out_slots[0]] ? TJ_OK : tjC_error(ctx, TJ_ERR_NOMEM, "out of memory");
-    }
+        return tjS_run_view(ctx, st, slots, mem);
+    case STEP_SHAPE:
+        return tjS_run_shape(ctx, st, slots, mem);
     case STEP_SHAPE_OP:
         return tjS_run_shape_op(ctx, st, slots);
     case STEP_HOST: {

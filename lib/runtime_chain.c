@@ -86,19 +86,29 @@ static tj_status run_piece(void *arg, int64_t k)
 }
 
 /* X^T r over every row, the pieces spread over the pool and their shares summed in order */
-static tj_status product_by_pieces(tj_ctx *ctx, chain_run *c, tj_array **product)
+/* A buffer for the chain's own use: pooled (the call's pool) or new */
+static tj_array *scratch(tj_ctx *ctx, tjS_pool *pool, tj_dtype dtype, int ndim,
+                         const int64_t *shape)
+{
+    tj_array *a = tjS_pool_take(pool, dtype, ndim, shape);
+    return a ? a : tjA_alloc(ctx, dtype, ndim, shape, false);
+}
+
+static tj_status product_by_pieces(tj_ctx *ctx, chain_run *c, tjS_pool *pool,
+                                   tj_array **product)
 {
     int64_t cols = c->cols;
     c->nblocks = (c->n + c->rb - 1) / c->rb;
     c->pieces = c->nblocks < MAX_PIECES ? (int)c->nblocks : MAX_PIECES;
     int64_t shape2[2] = {c->pieces, cols};
-    tj_array *P = tjA_alloc(ctx, c->dtype, 1, &cols, true);
-    tj_array *shares = c->pieces > 1 ? tjA_alloc(ctx, c->dtype, 2, shape2, false) : NULL;
+    tj_array *P = scratch(ctx, pool, c->dtype, 1, &cols);
+    tj_array *shares = c->pieces > 1 ? scratch(ctx, pool, c->dtype, 2, shape2) : NULL;
     if (!P || (c->pieces > 1 && !shares)) {
-        tj_array_unref(P);
-        tj_array_unref(shares);
+        tjS_pool_put(pool, P);
+        tjS_pool_put(pool, shares);
         return tjC_error(ctx, TJ_ERR_NOMEM, "out of memory for a blocked gradient product");
     }
+    memset(P->data, 0, (size_t)cols * tj_dtype_size(c->dtype));
     c->product = P->data;
     c->shares = shares ? shares->data : NULL;
     int threads = tjP_threads(ctx);
@@ -109,9 +119,9 @@ static tj_status product_by_pieces(tj_ctx *ctx, chain_run *c, tj_array **product
     size_t es = tj_dtype_size(c->dtype);
     for (int k = 0; k < c->pieces && c->pieces > 1; k++)
         add_into(c->dtype, P->data, c->shares + (size_t)k * (size_t)cols * es, cols);
-    tj_array_unref(shares);
+    tjS_pool_put(pool, shares);
     if (rc != TJ_OK) {
-        tj_array_unref(P);
+        tjS_pool_put(pool, P);
         return rc;
     }
     *product = P;
@@ -157,7 +167,7 @@ static tj_status run_b(tj_ctx *ctx, const tjS_plan *plan, tjK_fn const *fns, tj_
         tjA_is_contiguous(r)) {
         c.L = &L;
         c.r = r->data;
-        rc = product_by_pieces(ctx, &c, product);
+        rc = product_by_pieces(ctx, &c, mem ? mem->pool : NULL, product);
     } else if (rc == TJ_OK) { /* B's space is not X's rows after all: one pass each */
         gemv_rows(&c, false, 0, c.n, c.alpha, c.x, c.incx, 0, c.v);
         if (L.rows > 0)
@@ -211,7 +221,7 @@ tj_status tjS_run_chain_step(tj_ctx *ctx, const tjS_plan *plan, tjK_fn const *fn
     if (!*product)
         return tjS_run_blas(ctx, C, slots, mem);
     tj_status rc = run_c(ctx, C, slots, mem, *product);
-    tj_array_unref(*product);
+    tjS_pool_put(mem ? mem->pool : NULL, *product);
     *product = NULL;
     return rc;
 }
