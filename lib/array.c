@@ -326,9 +326,11 @@ void tj_array_unref(tj_array *a)
 {
     if (!a || !check_array(a, "tj_array_unref", "the array")) /* NULL-safe */
         return;
-    /* acq_rel: the thread that frees sees every other thread's writes to the data */
-    if (atomic_fetch_sub_explicit(&a->refcount, 1, memory_order_acq_rel) != 1)
-        return;
+    tjA_unref(a);
+}
+
+void tjA_free(tj_array *a)
+{
     if (a->owns_data)
         tjC_mem_free(&a->mem, a->raw);
     else if (a->release)

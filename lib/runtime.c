@@ -76,14 +76,15 @@ static tj_status iteration_shape(tj_ctx *ctx, const tjS_plan *plan, const tjS_st
  * byte stride is not a multiple of the element size (the caller copies then). */
 static bool element_strides(const tj_array *a, uint32_t bcast, int ndim, int64_t *out)
 {
-    int64_t es = (int64_t)tj_dtype_size(a->dtype);
+    int64_t es = (int64_t)tjA_es(a->dtype);
+    int shift = __builtin_ctzll((unsigned long long)es); /* a power of two: no division */
     for (int d = 0; d < ndim; d++) {
         if (((bcast >> d) & 1) || a->shape[d] == 1) {
             out[d] = 0;
         } else {
-            if (a->strides[d] % es != 0)
+            if (a->strides[d] & (es - 1))
                 return false;
-            out[d] = a->strides[d] / es;
+            out[d] = a->strides[d] >> shift; /* exact, negative strides too */
         }
     }
     return true;
@@ -127,7 +128,17 @@ tj_status tjS_kernel_begin(tj_ctx *ctx, const tjS_plan *plan, const tjS_step *st
                            tj_array **slots, const tjS_mem *mem, tjS_launch *L)
 {
     int nd = st->iter_ndim, nops = st->nin + st->nout;
-    *L = (tjS_launch){.ctx = ctx, .fn = fn, .ntmp = st->nin};
+    /* field by field: zeroing the whole launch (its 2 KiB of inline buffers) cost more than
+     * the rest of a small kernel's setup */
+    L->ctx = ctx;
+    L->fn = fn;
+    L->ptrs = NULL;
+    L->cnd = 0;
+    L->rows = 0;
+    L->packed = L->packed_buf;
+    L->strides = NULL;
+    L->tmp = NULL;
+    L->ntmp = st->nin;
     int64_t shape[TJ_MAX_NDIM];
     tj_status rc = iteration_shape(ctx, plan, st, slots, shape);
     if (rc != TJ_OK)
@@ -141,6 +152,8 @@ tj_status tjS_kernel_begin(tj_ctx *ctx, const tjS_plan *plan, const tjS_step *st
         small ? L->tmp_buf : tjC_calloc(ctx, (size_t)st->nin + 1, sizeof *tmp);
     if (!strides || !ptrs || !tmp)
         return tjC_error(ctx, TJ_ERR_NOMEM, "out of memory running a kernel");
+    if (small)
+        memset(tmp, 0, sizeof *tmp * (size_t)st->nin);
     const tjK_kernel *k = plan->kernels[st->kernel];
     for (int i = 0; i < st->nin; i++) {
         tj_array *a = slots[st->in_slots[i]];
@@ -169,7 +182,7 @@ tj_status tjS_kernel_begin(tj_ctx *ctx, const tjS_plan *plan, const tjS_step *st
          * caller gave the output's array (tj_call_into) */
         if (in_o && !(mem && mem->into && mem->into[so]) &&
             tjS_can_take(in_o, st->inplace_refs[o], st->out_nodes[o]->dtype, nd, shape))
-            out = tj_array_ref(in_o);
+            out = tjA_ref(in_o);
         else
             out = tjS_out_array(ctx, mem, so, st->out_nodes[o]->dtype, nd, shape);
         if (!out)
@@ -211,7 +224,7 @@ tj_status tjS_kernel_begin(tj_ctx *ctx, const tjS_plan *plan, const tjS_step *st
 void tjS_kernel_end(tjS_launch *L)
 {
     for (int i = 0; L->tmp && i < L->ntmp; i++)
-        tj_array_unref(L->tmp[i]);
+        tjA_unref(L->tmp[i]);
     if (L->tmp != L->tmp_buf)
         tjC_free(L->ctx, L->tmp);
     if (L->strides != L->strides_buf)
@@ -288,7 +301,7 @@ tj_status tjS_run(tj_ctx *ctx, const tjS_plan *plan, tjK_fn const *fns, tj_array
             prof[i].ns += now_ns() - t0;
             for (int o = 0; o < st->nout; o++) {
                 const tj_array *a = slots[st->out_slots[o]];
-                prof[i].bytes += (uint64_t)a->size * tj_dtype_size(a->dtype);
+                prof[i].bytes += (uint64_t)a->size * tjA_es(a->dtype);
             }
         }
         /* drop intermediates nobody reads any more (into the pool, for the next result) */
@@ -301,6 +314,6 @@ tj_status tjS_run(tj_ctx *ctx, const tjS_plan *plan, tjK_fn const *fns, tj_array
         }
     }
     for (int k = 0; k < plan->nchains; k++)
-        tj_array_unref(products[k]);
+        tjA_unref(products[k]);
     return rc;
 }

@@ -42,7 +42,7 @@ static void gemv_rows(const chain_run *c, bool trans, int64_t r0, int64_t m, dou
                       const char *x, blasint incx, double beta, char *y)
 {
     enum CBLAS_TRANSPOSE t = trans ? CblasTrans : CblasNoTrans;
-    size_t es = tj_dtype_size(c->dtype);
+    size_t es = tjA_es(c->dtype);
     const char *a = c->X + (size_t)r0 * (size_t)c->ld * es;
     if (c->dtype == TJ_FLOAT32)
         cblas_sgemv(CblasRowMajor, t, (blasint)m, c->cols, (float)alpha, (const float *)a, c->ld,
@@ -55,7 +55,7 @@ static void gemv_rows(const chain_run *c, bool trans, int64_t r0, int64_t m, dou
 /* rows [lo, hi): A and B on each block, the block's X^T r added into share (cols elements) */
 static void run_rows(const chain_run *c, int64_t lo, int64_t hi, char *share)
 {
-    size_t es = tj_dtype_size(c->dtype);
+    size_t es = tjA_es(c->dtype);
     for (int64_t r0 = lo; r0 < hi; r0 += c->rb) {
         int64_t m = hi - r0 < c->rb ? hi - r0 : c->rb;
         gemv_rows(c, false, r0, m, c->alpha, c->x, c->incx, 0, c->v + (size_t)r0 * es);
@@ -80,7 +80,7 @@ static tj_status run_piece(void *arg, int64_t k)
     const chain_run *c = arg;
     int64_t lo = c->nblocks * k / c->pieces * c->rb;
     int64_t hi = c->nblocks * (k + 1) / c->pieces * c->rb;
-    size_t share = (size_t)k * (size_t)c->cols * tj_dtype_size(c->dtype);
+    size_t share = (size_t)k * (size_t)c->cols * tjA_es(c->dtype);
     run_rows(c, lo, hi < c->n ? hi : c->n, c->pieces > 1 ? c->shares + share : c->product);
     return TJ_OK;
 }
@@ -108,7 +108,7 @@ static tj_status product_by_pieces(tj_ctx *ctx, chain_run *c, tjS_pool *pool,
         tjS_pool_put(pool, shares);
         return tjC_error(ctx, TJ_ERR_NOMEM, "out of memory for a blocked gradient product");
     }
-    memset(P->data, 0, (size_t)cols * tj_dtype_size(c->dtype));
+    memset(P->data, 0, (size_t)cols * tjA_es(c->dtype));
     c->product = P->data;
     c->shares = shares ? shares->data : NULL;
     int threads = tjP_threads(ctx);
@@ -116,7 +116,7 @@ static tj_status product_by_pieces(tj_ctx *ctx, chain_run *c, tjS_pool *pool,
     if (threads > 1)
         tjP_blas_threads(1); /* the pieces are the parallelism: their gemv calls stay serial */
     tj_status rc = tjP_run(threads, c->pieces, run_piece, c);
-    size_t es = tj_dtype_size(c->dtype);
+    size_t es = tjA_es(c->dtype);
     for (int k = 0; k < c->pieces && c->pieces > 1; k++)
         add_into(c->dtype, P->data, c->shares + (size_t)k * (size_t)cols * es, cols);
     tjS_pool_put(pool, shares);
@@ -140,7 +140,7 @@ static bool blockable(const tjS_step *A, tj_array *X, tj_array *x, chain_run *c)
         return false;
     *c = (chain_run){.dtype = X->dtype, .X = m.p, .ld = m.ld, .cols = (blasint)X->shape[1],
                      .x = x->data, .incx = inc, .n = X->shape[0],
-                     .rb = block_rows(X->shape[1], tj_dtype_size(X->dtype))};
+                     .rb = block_rows(X->shape[1], tjA_es(X->dtype))};
     return true;
 }
 

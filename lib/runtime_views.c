@@ -7,7 +7,7 @@
 
 #include <string.h>
 
-static void release_view_base(void *base) { tj_array_unref(base); }
+static void release_view_base(void *base) { tjA_unref(base); }
 
 /* slot s's cached header when it may be refilled (only the cache holds it); one something else
  * still holds is dropped from the cache */
@@ -17,14 +17,14 @@ static tj_array *reusable(const tjS_mem *mem, int s)
     if (!a || (atomic_load_explicit(&a->refcount, memory_order_acquire) == 1 && !a->release))
         return a;
     mem->cache[s] = NULL;
-    tj_array_unref(a);
+    tjA_unref(a);
     return NULL;
 }
 
 static void remember(const tjS_mem *mem, int s, tj_array *a, int base)
 {
     if (mem && mem->cache) {
-        mem->cache[s] = tj_array_ref(a);
+        mem->cache[s] = tjA_ref(a);
         mem->cache_base[s] = base;
     }
 }
@@ -43,7 +43,7 @@ static void drop_base(const tjS_mem *mem, int s)
 
 void tjS_cache_release(const tjS_mem *mem, int s)
 {
-    tj_array_unref(mem->cache[s]); /* never the last reference: the cache holds one */
+    tjA_unref(mem->cache[s]); /* never the last reference: the cache holds one */
     drop_base(mem, s);
 }
 
@@ -78,14 +78,14 @@ tj_status tjS_run_view(tj_ctx *ctx, const tjS_step *st, tj_array **slots, const 
         memcpy(out->strides, strides, sizeof(int64_t) * (size_t)v->ndim);
         out->data = in->data;
         out->release = release_view_base;
-        out->release_arg = tj_array_ref(in);
-        slots[s] = tj_array_ref(out);
+        out->release_arg = tjA_ref(in);
+        slots[s] = tjA_ref(out);
         return TJ_OK;
     }
     out = tjA_wrap(ctx, in->dtype, v->ndim, shape, strides, in->data, release_view_base,
-                   tj_array_ref(in));
+                   tjA_ref(in));
     if (!out) {
-        tj_array_unref(in);
+        tjA_unref(in);
         return tjC_error(ctx, TJ_ERR_NOMEM, "out of memory making a view");
     }
     remember(mem, s, out, st->in_slots[0]);
@@ -100,7 +100,7 @@ tj_status tjS_run_shape(tj_ctx *ctx, const tjS_step *st, tj_array **slots, const
     tj_array *out = reusable(mem, s);
     if (out) {
         *(int64_t *)out->data = n;
-        slots[s] = tj_array_ref(out);
+        slots[s] = tjA_ref(out);
         return TJ_OK;
     }
     out = tjA_scalar(ctx, TJ_INT64, (double)n);
@@ -124,7 +124,7 @@ void tjS_cache_settle(const tjS_plan *plan, const tjS_mem *mem)
             continue;
         if (atomic_load_explicit(&a->refcount, memory_order_acquire) != 1) {
             mem->cache[s] = NULL; /* a result holds it: an ordinary array from now on */
-            tj_array_unref(a);
+            tjA_unref(a);
         } else {
             drop_base(mem, s); /* a kept slot's view: released without tjS_release */
         }
