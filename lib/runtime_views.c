@@ -9,6 +9,14 @@
 
 static void release_view_base(void *base) { tjA_unref(base); }
 
+/* A cached header's count changed by d without a locked instruction: until the end of the run
+ * (tjS_cache_settle) only the thread holding the workspace can reach the header */
+static void bump(tj_array *a, int d)
+{
+    int n = atomic_load_explicit(&a->refcount, memory_order_relaxed);
+    atomic_store_explicit(&a->refcount, n + d, memory_order_relaxed);
+}
+
 /* slot s's cached header when it may be refilled (only the cache holds it); one something else
  * still holds is dropped from the cache */
 static tj_array *reusable(const tjS_mem *mem, int s)
@@ -43,7 +51,7 @@ static void drop_base(const tjS_mem *mem, int s)
 
 void tjS_cache_release(const tjS_mem *mem, int s)
 {
-    tjA_unref(mem->cache[s]); /* never the last reference: the cache holds one */
+    bump(mem->cache[s], -1); /* never the last reference: the cache holds one */
     drop_base(mem, s);
 }
 
@@ -79,7 +87,8 @@ tj_status tjS_run_view(tj_ctx *ctx, const tjS_step *st, tj_array **slots, const 
         out->data = in->data;
         out->release = release_view_base;
         out->release_arg = tjA_ref(in);
-        slots[s] = tjA_ref(out);
+        bump(out, 1);
+        slots[s] = out;
         return TJ_OK;
     }
     out = tjA_wrap(ctx, in->dtype, v->ndim, shape, strides, in->data, release_view_base,
@@ -100,7 +109,8 @@ tj_status tjS_run_shape(tj_ctx *ctx, const tjS_step *st, tj_array **slots, const
     tj_array *out = reusable(mem, s);
     if (out) {
         *(int64_t *)out->data = n;
-        slots[s] = tjA_ref(out);
+        bump(out, 1);
+        slots[s] = out;
         return TJ_OK;
     }
     out = tjA_scalar(ctx, TJ_INT64, (double)n);
