@@ -183,6 +183,7 @@ typedef struct tjS_mem {
      * call, refilled instead of allocated again when nothing else holds it (tjS_cache_settle) */
     tj_array **cache;
     int *cache_base; /* per cached view: the slot of its base */
+    const bool *borrowed; /* per slot: holds no reference of its own (tj_fn.borrowed; NULL: none) */
 } tjS_mem;
 /* The array for result slot s (dtype, shape): mem->into[s], a pooled buffer or a new one;
  * NULL when out of memory. */
@@ -267,6 +268,10 @@ struct tj_fn {
     bool *poolable;   /* per slot: its buffer may be kept for the next call (tjS_mem) */
     int *leaf_in;     /* per plan leaf: the input index that fills it, or -1: */
     tj_var **leaf_var; /* the shared variable or constant whose value fills it */
+    /* per slot: a leaf whose array the run borrows without a reference (an input, which the
+     * caller holds through the call, or a constant, which its node holds; no step takes either
+     * in place): fewer locked instructions per call */
+    bool *borrowed;
     _Atomic(tjF_ws *) ws; /* the workspace of the next call (NULL: a call holds it) */
     tjF_direct *direct;   /* NULL: every call takes the general path */
     bool reads_shared; /* the graph reads a shared variable: calls take the shared lock */

@@ -123,9 +123,11 @@ static tj_status run_plan(tj_fn *fn, tjF_ws *ws, tj_array **results)
     tj_array **slots = ws->slots;
     for (int l = 0; l < plan->nleaves; l++) {
         int s = plan->leaf_slots[l], i = fn->leaf_in[l];
-        slots[s] = tjA_ref(i >= 0 ? ws->in[i] : fn->leaf_var[l]->value);
+        tj_array *a = i >= 0 ? ws->in[i] : fn->leaf_var[l]->value;
+        slots[s] = fn->borrowed[s] ? a : tjA_ref(a);
     }
     tjS_mem mem = {
+        .borrowed = fn->borrowed,
         .into = ws->into, .pool = &ws->pool, .poolable = fn->poolable, .cache = ws->cache,
         .cache_base = ws->cache_base};
     tj_status rc = tjS_run(fn->ctx, plan, tjF_code_fns(fn->code), slots, fn->keep, fn->prof, &mem);
@@ -133,7 +135,7 @@ static tj_status run_plan(tj_fn *fn, tjF_ws *ws, tj_array **results)
     for (int i = 0; rc == TJ_OK && i < fn->nout + fn->nupd; i++) {
         int s = fn->out_slot[i];
         if (slots[s]) {
-            results[i] = slots[s];
+            results[i] = fn->borrowed[s] ? tjA_ref(slots[s]) : slots[s];
             slots[s] = NULL;
         } else {
             for (int j = 0; j < i && !results[i]; j++)
@@ -142,7 +144,9 @@ static tj_status run_plan(tj_fn *fn, tjF_ws *ws, tj_array **results)
         }
     }
     for (int s = 0; s < plan->nslots; s++) {
-        if (slots[s] && !fn->keep[s])
+        if (fn->borrowed[s])
+            ; /* no reference to give back */
+        else if (slots[s] && !fn->keep[s])
             tjS_release(&mem, s, slots[s]);
         else
             tjA_unref(slots[s]);

@@ -308,7 +308,8 @@ tj_status tjS_run(tj_ctx *ctx, const tjS_plan *plan, tjK_fn const *fns, tj_array
         for (int j = 0; j < st->nin; j++) {
             int s = st->in_slots[j];
             if (plan->last_use[s] == i && !keep[s]) {
-                tjS_release(mem, s, slots[s]);
+                if (!(mem && mem->borrowed && mem->borrowed[s]))
+                    tjS_release(mem, s, slots[s]);
                 slots[s] = NULL;
             }
         }

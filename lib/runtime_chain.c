@@ -115,7 +115,8 @@ static tj_status product_by_pieces(tj_ctx *ctx, chain_run *c, tjS_pool *pool,
     threads = threads < c->pieces ? threads : c->pieces;
     if (threads > 1)
         tjP_blas_threads(1); /* the pieces are the parallelism: their gemv calls stay serial */
-    tj_status rc = tjP_run(threads, c->pieces, run_piece, c);
+    /* one piece (a small X): run here, without the pool's job bookkeeping */
+    tj_status rc = c->pieces == 1 ? run_piece(c, 0) : tjP_run(threads, c->pieces, run_piece, c);
     size_t es = tjA_es(c->dtype);
     for (int k = 0; k < c->pieces && c->pieces > 1; k++)
         add_into(c->dtype, P->data, c->shares + (size_t)k * (size_t)cols * es, cols);

@@ -275,3 +275,35 @@ Test(call_reuse, updates_seen_through_views)
     }
     tj_ctx_free(ctx);
 }
+
+/* Inputs and constants are borrowed by a run without a reference of their own: an output that is
+ * the input or the constant itself still comes back as the caller's private array, and neither
+ * the input nor the constant changes when the caller writes into it. */
+Test(call_reuse, borrowed_leaves_as_outputs)
+{
+    tj_ctx *ctx = tj_ctx_new();
+    tj_var *x = tj_vector(ctx, TJ_FLOAT64, "x");
+    tj_array *cv = tjt_array(TJ_FLOAT64, 1, (int64_t[]){2}, (double[]){4, 5});
+    tj_var *c = tj_constant(ctx, cv);
+    tj_array_unref(cv);
+    tj_var *outs[3] = {x, c, tj_mul(x, c)};
+    tj_fn *fn = tj_function(ctx, &x, 1, outs, 3, NULL);
+    cr_assert(fn, "%s", tj_errmsg(ctx));
+    tj_array *in = tjt_array(TJ_FLOAT64, 1, (int64_t[]){2}, (double[]){1, 2});
+    for (int k = 0; k < 4; k++) {
+        tj_array *res[3] = {NULL};
+        cr_assert_eq(tj_call(fn, &in, res), TJ_OK, "%s", tj_errmsg(ctx));
+        cr_expect(res[0] != in, "an output equal to the input is a copy");
+        for (int64_t i = 0; i < 2; i++) {
+            cr_expect_eq(tjt_at(res[0], i), (double)(i + 1), "call %d x[%lld]", k, (long long)i);
+            cr_expect_eq(tjt_at(res[1], i), (double)(i + 4), "call %d c[%lld]", k, (long long)i);
+            cr_expect_eq(tjt_at(res[2], i), (double)((i + 1) * (i + 4)), "call %d x*c", k);
+            tj_array_set(res[0], &i, -1); /* must reach neither the input nor the constant */
+            tj_array_set(res[1], &i, -1);
+        }
+        for (int o = 0; o < 3; o++)
+            tj_array_unref(res[o]);
+    }
+    tj_array_unref(in);
+    tj_ctx_free(ctx);
+}
