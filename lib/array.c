@@ -139,7 +139,7 @@ static void contiguous_strides(tj_dtype dtype, int ndim, const int64_t *shape, i
 
 bool tjA_is_contiguous(const tj_array *a)
 {
-    return tjA_valid(a) && tjA_contiguous_es(a, (int64_t)tj_dtype_size(a->dtype));
+    return tjA_valid(a) && tjA_contiguous_es(a, (int64_t)tjA_es(a->dtype));
 }
 
 /* ---- construction and destruction ------------------------------------------------------------ */
