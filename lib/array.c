@@ -139,7 +139,7 @@ static void contiguous_strides(tj_dtype dtype, int ndim, const int64_t *shape, i
 
 bool tjA_is_contiguous(const tj_array *a)
 {
-    return tjA_valid(a) && tjA_contiguous_es(a, (int64_t)tj_dtype_size(a->dtype));
+    return tjA_valid(a) && tjA_contiguous_es(a, (int64_t)tjA_es(a->dtype));
 }
 
 /* ---- construction and destruction ------------------------------------------------------------ */
@@ -326,9 +326,11 @@ void tj_array_unref(tj_array *a)
 {
     if (!a || !check_array(a, "tj_array_unref", "the array")) /* NULL-safe */
         return;
-    /* acq_rel: the thread that frees sees every other thread's writes to the data */
-    if (atomic_fetch_sub_explicit(&a->refcount, 1, memory_order_acq_rel) != 1)
-        return;
+    tjA_unref(a);
+}
+
+void tjA_free(tj_array *a)
+{
     if (a->owns_data)
         tjC_mem_free(&a->mem, a->raw);
     else if (a->release)

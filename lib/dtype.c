@@ -9,25 +9,19 @@
 #include <math.h>
 #include <string.h>
 
-typedef struct {
-    const char *name;
-    size_t size;
-} dtype_info;
-
-static const dtype_info dtypes[TJ_NUM_DTYPES] = {
-    [TJ_BOOL] = {"bool", 1},       [TJ_INT8] = {"int8", 1},       [TJ_INT16] = {"int16", 2},
-    [TJ_INT32] = {"int32", 4},     [TJ_INT64] = {"int64", 8},     [TJ_UINT8] = {"uint8", 1},
-    [TJ_FLOAT32] = {"float32", 4}, [TJ_FLOAT64] = {"float64", 8},
+static const char *const dtype_names[TJ_NUM_DTYPES] = {
+    [TJ_BOOL] = "bool",   [TJ_INT8] = "int8",     [TJ_INT16] = "int16",   [TJ_INT32] = "int32",
+    [TJ_INT64] = "int64", [TJ_UINT8] = "uint8", [TJ_FLOAT32] = "float32", [TJ_FLOAT64] = "float64",
 };
 
 const char *tj_dtype_name(tj_dtype d)
 {
-    return tj_dtype_valid((int)d) ? dtypes[d].name : "invalid";
+    return tj_dtype_valid((int)d) ? dtype_names[d] : "invalid";
 }
 
 size_t tj_dtype_size(tj_dtype d)
 {
-    return tj_dtype_valid((int)d) ? dtypes[d].size : 0;
+    return tj_dtype_valid((int)d) ? tjA_es(d) : 0;
 }
 
 const char *tj_status_name(tj_status st)

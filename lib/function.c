@@ -35,6 +35,7 @@ static void fn_destroy(tj_fn *fn)
     tjC_free(fn->ctx, fn->out_slot);
     tjC_free(fn->ctx, fn->keep);
     tjC_free(fn->ctx, fn->poolable);
+    tjC_free(fn->ctx, fn->borrowed);
     tjC_free(fn->ctx, fn->leaf_in);
     tjC_free(fn->ctx, fn->leaf_var);
     tjC_free(fn->ctx, fn->prof);
@@ -343,7 +344,8 @@ static tj_status map_leaves(tj_fn *fn, tj_var *const *plan_inputs, tj_var *const
     const tjS_plan *plan = fn->plan;
     fn->leaf_in = tjC_malloc(fn->ctx, sizeof *fn->leaf_in * (size_t)(plan->nleaves + 1));
     fn->leaf_var = tjC_calloc(fn->ctx, (size_t)plan->nleaves + 1, sizeof *fn->leaf_var);
-    if (!fn->leaf_in || !fn->leaf_var)
+    fn->borrowed = tjC_calloc(fn->ctx, (size_t)plan->nslots + 1, sizeof *fn->borrowed);
+    if (!fn->leaf_in || !fn->leaf_var || !fn->borrowed)
         return tjC_error(fn->ctx, TJ_ERR_NOMEM, "out of memory compiling '%s'", tjF_name(fn));
     for (int l = 0; l < plan->nleaves; l++) {
         tj_var *v = plan->slot_node[plan->leaf_slots[l]];
@@ -359,6 +361,7 @@ static tj_status map_leaves(tj_fn *fn, tj_var *const *plan_inputs, tj_var *const
             return tjC_error(fn->ctx, TJ_ERR_INVALID,
                              "internal error: '%s' reads an input that is not among its inputs",
                              tjF_name(fn));
+        fn->borrowed[plan->leaf_slots[l]] = v->op == TJ_OP_INPUT || v->op == TJ_OP_CONSTANT;
     }
     return TJ_OK;
 }

@@ -110,6 +110,12 @@ TJ_HIDDEN int tjS_coalesce(int ndim, int64_t *shape, int nops, int64_t *strides)
 TJ_HIDDEN tj_status tjS_run_reduce(tj_ctx *ctx, const tjS_step *st, tjK_fn fn,
                                    const int64_t *shape, char **ptrs, int64_t *strides,
                                    tj_array **slots, const struct tjS_mem *mem);
+/* Runs a STEP_VIEW / STEP_SHAPE step, refilling the header cached for its slot when it can
+ * (lib/runtime_views.c). */
+TJ_HIDDEN tj_status tjS_run_view(tj_ctx *ctx, const tjS_step *st, tj_array **slots,
+                                 const struct tjS_mem *mem);
+TJ_HIDDEN tj_status tjS_run_shape(tj_ctx *ctx, const tjS_step *st, tj_array **slots,
+                                  const struct tjS_mem *mem);
 /* Runs a STEP_SHAPE_OP step (lib/runtime_steps.c). */
 TJ_HIDDEN tj_status tjS_run_shape_op(tj_ctx *ctx, const tjS_step *st, tj_array **slots);
 /* An elementwise kernel step made ready to launch over rows [0, rows) (fn(ptrs, cshape, packed,
@@ -173,6 +179,11 @@ typedef struct tjS_mem {
     tj_array *const *into;
     tjS_pool *pool;
     const bool *poolable;
+    /* cache[s] (NULL: none): the header a view or shape_of step made for slot s in an earlier
+     * call, refilled instead of allocated again when nothing else holds it (tjS_cache_settle) */
+    tj_array **cache;
+    int *cache_base; /* per cached view: the slot of its base */
+    const bool *borrowed; /* per slot: holds no reference of its own (tj_fn.borrowed; NULL: none) */
 } tjS_mem;
 /* The array for result slot s (dtype, shape): mem->into[s], a pooled buffer or a new one;
  * NULL when out of memory. */
@@ -180,6 +191,17 @@ TJ_HIDDEN tj_array *tjS_out_array(tj_ctx *ctx, const tjS_mem *mem, int s, tj_dty
                                   int ndim,                                  const int64_t *shape);
 /* Gives up slot s's array: into the pool when nothing else holds it, else one reference less. */
 TJ_HIDDEN void tjS_release(const tjS_mem *mem, int s, tj_array *a);
+/* A pooled buffer of exactly this layout (taken out of the pool), or NULL. */
+TJ_HIDDEN tj_array *tjS_pool_take(tjS_pool *pool, tj_dtype dtype, int ndim, const int64_t *shape);
+/* a into the pool when it is a plain buffer nothing else holds (pool NULL or full: unref). */
+TJ_HIDDEN void tjS_pool_put(tjS_pool *pool, tj_array *a);
+/* End of a run, every slot released: each cached view drops its base (into the pool when nothing
+ * else holds it) and stays cached for the next call; a cached header something else still holds
+ * (a result) leaves the cache and lives on as an ordinary array. */
+TJ_HIDDEN void tjS_cache_settle(const tjS_plan *plan, const tjS_mem *mem);
+/* One reference to slot s's cached header given up (tjS_release): when only the cache holds it
+ * then, a view drops its base at once, as a freed view would. */
+TJ_HIDDEN void tjS_cache_release(const tjS_mem *mem, int s);
 /* End of a call: frees pooled buffers nobody released during it (input shapes changed). */
 TJ_HIDDEN void tjS_pool_trim(tjS_pool *pool);
 TJ_HIDDEN void tjS_pool_free(tjS_pool *pool);
@@ -254,6 +276,10 @@ struct tj_fn {
     bool *poolable;   /* per slot: its buffer may be kept for the next call (tjS_mem) */
     int *leaf_in;     /* per plan leaf: the input index that fills it, or -1: */
     tj_var **leaf_var; /* the shared variable or constant whose value fills it */
+    /* per slot: a leaf whose array the run borrows without a reference (an input, which the
+     * caller holds through the call, or a constant, which its node holds; no step takes either
+     * in place): fewer locked instructions per call */
+    bool *borrowed;
     _Atomic(tjF_ws *) ws; /* the workspace of the next call (NULL: a call holds it) */
     tjF_direct *direct;   /* NULL: every call takes the general path */
     bool reads_shared; /* the graph reads a shared variable: calls take the shared lock */

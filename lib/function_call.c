@@ -18,25 +18,32 @@ struct tjF_ws {
     bool *in_owned;
     tj_array **res;   /* nout + nupd: results */
     tj_array **ref;   /* nout + nupd: the reference executor's results (DEBUG) */
+    tj_array **cache; /* nslots: view and shape_of headers kept for the next call (tjS_mem) */
+    int *cache_base;  /* nslots */
+    int ncache;
     tjS_pool pool;    /* intermediates kept for the next call */
 };
 
 static tjF_ws *ws_new(const tj_fn *fn)
 {
     size_t nslots = fn->plan ? (size_t)fn->plan->nslots : 0, n = (size_t)(fn->nout + fn->nupd);
-    size_t count = 2 * nslots + (size_t)fn->nin + 2 * n;
-    size_t bytes = sizeof(tjF_ws) + sizeof(tj_array *) * (count + 1) + (size_t)fn->nin + 1;
+    size_t count = 3 * nslots + (size_t)fn->nin + 2 * n;
+    size_t bytes = sizeof(tjF_ws) + sizeof(tj_array *) * (count + 1) + sizeof(int) * nslots +
+                   (size_t)fn->nin + 1;
     tjF_ws *ws = tjC_calloc(fn->ctx, 1, bytes);
     if (!ws)
         return NULL;
     ws->pool.ctx = fn->ctx;
     tj_array **p = (tj_array **)(ws + 1);
-    ws->in_owned = (bool *)(p + count + 1);
+    ws->cache_base = (int *)(p + count + 1);
+    ws->in_owned = (bool *)(ws->cache_base + nslots);
     ws->slots = p;
     ws->into = p + nslots;
     ws->in = ws->into + nslots;
     ws->res = ws->in + fn->nin;
     ws->ref = ws->res + n;
+    ws->cache = ws->ref + n;
+    ws->ncache = (int)nslots;
     return ws;
 }
 
@@ -44,6 +51,8 @@ void tjF_ws_free(tj_ctx *ctx, tjF_ws *ws)
 {
     if (!ws)
         return;
+    for (int s = 0; s < ws->ncache; s++)
+        tjA_unref(ws->cache[s]);
     tjS_pool_free(&ws->pool);
     tjC_free(ctx, ws);
 }
@@ -114,29 +123,36 @@ static tj_status run_plan(tj_fn *fn, tjF_ws *ws, tj_array **results)
     tj_array **slots = ws->slots;
     for (int l = 0; l < plan->nleaves; l++) {
         int s = plan->leaf_slots[l], i = fn->leaf_in[l];
-        slots[s] = tj_array_ref(i >= 0 ? ws->in[i] : fn->leaf_var[l]->value);
+        tj_array *a = i >= 0 ? ws->in[i] : fn->leaf_var[l]->value;
+        slots[s] = fn->borrowed[s] ? a : tjA_ref(a);
     }
-    tjS_mem mem = {.into = ws->into, .pool = &ws->pool, .poolable = fn->poolable};
+    tjS_mem mem = {
+        .borrowed = fn->borrowed,
+        .into = ws->into, .pool = &ws->pool, .poolable = fn->poolable, .cache = ws->cache,
+        .cache_base = ws->cache_base};
     tj_status rc = tjS_run(fn->ctx, plan, tjF_code_fns(fn->code), slots, fn->keep, fn->prof, &mem);
     /* results take the slots' references (a slot given twice: one more reference) */
     for (int i = 0; rc == TJ_OK && i < fn->nout + fn->nupd; i++) {
         int s = fn->out_slot[i];
         if (slots[s]) {
-            results[i] = slots[s];
+            results[i] = fn->borrowed[s] ? tjA_ref(slots[s]) : slots[s];
             slots[s] = NULL;
         } else {
             for (int j = 0; j < i && !results[i]; j++)
                 if (fn->out_slot[j] == s)
-                    results[i] = tj_array_ref(results[j]);
+                    results[i] = tjA_ref(results[j]);
         }
     }
     for (int s = 0; s < plan->nslots; s++) {
-        if (slots[s] && !fn->keep[s])
+        if (fn->borrowed[s])
+            ; /* no reference to give back */
+        else if (slots[s] && !fn->keep[s])
             tjS_release(&mem, s, slots[s]);
         else
-            tj_array_unref(slots[s]);
+            tjA_unref(slots[s]);
         slots[s] = NULL;
     }
+    tjS_cache_settle(plan, &mem);
     tjS_pool_trim(&ws->pool);
     return rc;
 }
@@ -164,15 +180,15 @@ static tj_status compare_results(tj_fn *fn, tj_array **jit, tj_array **ref)
             tj_array *ca = tjA_convert(fn->ctx, a, TJ_FLOAT64);
             tj_array *cb = tjA_convert(fn->ctx, b, TJ_FLOAT64);
             if (!ca || !cb) {
-                tj_array_unref(ca);
-                tj_array_unref(cb);
+                tjA_unref(ca);
+                tjA_unref(cb);
                 return tjC_error(fn->ctx, TJ_ERR_NOMEM, "DEBUG mode: out of memory comparing");
             }
             for (int64_t k = 0; k < a->size && bad < 0; k++)
                 if (!close_enough(((double *)ca->data)[k], ((double *)cb->data)[k], a->dtype))
                     bad = k;
-            tj_array_unref(ca);
-            tj_array_unref(cb);
+            tjA_unref(ca);
+            tjA_unref(cb);
         }
         if (!same || bad >= 0) {
             const char *what = i < fn->nout ? "output" : "update of";
@@ -195,23 +211,33 @@ static tj_status make_private(tj_ctx *ctx, tj_array **a)
     tj_array *copy = tjA_convert(ctx, *a, (*a)->dtype);
     if (!copy)
         return tjC_error(ctx, TJ_ERR_NOMEM, "tj_call: out of memory copying an output");
-    tj_array_unref(*a);
+    tjA_unref(*a);
     *a = copy;
     return TJ_OK;
 }
 
+/* a's bytes (NULL: an empty span, which meets nothing) */
+static tjF_span span(const tj_array *a)
+{
+    return a ? tjF_span_of(a, (int64_t)tjA_es(a->dtype)) : (tjF_span){NULL, NULL};
+}
+
 bool tjF_overlaps(const tj_array *a, const tj_array *b)
 {
-    return a && b &&
-           tjF_spans_meet(tjF_span_of(a, (int64_t)tj_dtype_size(a->dtype)),
-                          tjF_span_of(b, (int64_t)tj_dtype_size(b->dtype)));
+    return tjF_spans_meet(span(a), span(b));
 }
+
+enum { SPANS_INLINE = 16 }; /* inputs and shared values whose spans check_into computes once */
 
 /* tj_call_into: outputs[i] (non-NULL) must be a plain array the result can be written into. */
 static tj_status check_into(tj_fn *fn, tj_array *const *inputs, tj_array *const *outputs)
 {
     tj_ctx *ctx = fn->ctx;
     char buf[160];
+    tjF_span known[SPANS_INLINE]; /* inputs then shared values, when they fit */
+    bool have = fn->nin + fn->nshared <= SPANS_INLINE;
+    for (int j = 0; have && j < fn->nin + fn->nshared; j++)
+        known[j] = span(j < fn->nin ? inputs[j] : fn->shared[j - fn->nin]->value);
     for (int i = 0; i < fn->nout; i++) {
         tj_array *a = outputs[i];
         const tj_var *v = fn->outs[i];
@@ -231,21 +257,22 @@ static tj_status check_into(tj_fn *fn, tj_array *const *inputs, tj_array *const 
                              "allocate one",
                              tjF_name(fn), i, bad, tj_dtype_name(v->dtype), v->ndim,
                              tjG_describe(v, buf, sizeof buf));
+        tjF_span sa = span(a);
         for (int j = 0; j < fn->nin; j++)
-            if (tjF_overlaps(a, inputs[j]))
+            if (tjF_spans_meet(sa, have ? known[j] : span(inputs[j])))
                 return tjC_error(ctx, TJ_ERR_INVALID,
                                  "tj_call_into '%s': outputs[%d] shares memory with input %d; "
                                  "an output array must alias no input",
                                  tjF_name(fn), i, j);
         for (int k = 0; k < fn->nshared; k++)
-            if (tjF_overlaps(a, fn->shared[k]->value))
+            if (tjF_spans_meet(sa, have ? known[fn->nin + k] : span(fn->shared[k]->value)))
                 return tjC_error(ctx, TJ_ERR_INVALID,
                                  "tj_call_into '%s': outputs[%d] shares memory with the value "
                                  "of shared variable %s; an output array must alias no "
                                  "shared variable",
                                  tjF_name(fn), i, tjG_describe(fn->shared[k], buf, sizeof buf));
         for (int j = 0; j < i; j++)
-            if (outputs[j] && tjF_overlaps(a, outputs[j]))
+            if (tjF_spans_meet(sa, span(outputs[j])))
                 return tjC_error(ctx, TJ_ERR_INVALID,
                                  "tj_call_into '%s': outputs[%d] and outputs[%d] share memory; "
                                  "each output needs its own array",
@@ -262,7 +289,7 @@ static tj_status deliver_into(tj_fn *fn, tj_array **res, tj_array *const *output
         tj_array *a = outputs[i], *r = res[i];
         if (!a || r == a)
             continue;
-        if (r->ndim != a->ndim || memcmp(r->shape, a->shape, sizeof(int64_t) * (size_t)a->ndim)) {
+        if (r->ndim != a->ndim || !tjA_same_shape(a->ndim, r->shape, a->shape)) {
             char want[96] = "(", got[96] = "(";
             for (int d = 0; d < a->ndim; d++) {
                 size_t w = strlen(want), g = strlen(got);
@@ -337,29 +364,29 @@ static tj_status call(tj_fn *fn, tj_array *const *inputs, tj_array **outputs, bo
     if (rc == TJ_OK) {
         for (int i = 0; i < fn->nout; i++) {
             if (into && outputs[i])
-                tj_array_unref(res[i]); /* the caller's array keeps its one reference */
+                tjA_unref(res[i]); /* the caller's array keeps its one reference */
             else
                 outputs[i] = res[i];
         }
         for (int u = 0; u < fn->nupd; u++) { /* parallel assignment: all computed, then set */
             tj_var *v = fn->upd_vars[u];
-            tj_array_unref(v->value);
+            tjA_unref(v->value);
             v->value = res[fn->nout + u];
         }
     } else {
         for (int i = 0; i < n; i++)
-            tj_array_unref(res[i]);
+            tjA_unref(res[i]);
     }
     if (locked)
         pthread_rwlock_unlock(&ctx->shared_lock);
     for (int i = 0; i < fn->nin; i++) {
         if (ws->in_owned[i])
-            tj_array_unref(in[i]);
+            tjA_unref(in[i]);
         in[i] = NULL;
         ws->in_owned[i] = false;
     }
     for (int i = 0; i < n; i++) {
-        tj_array_unref(ref[i]);
+        tjA_unref(ref[i]);
         res[i] = ref[i] = NULL;
     }
     if (into && use_plan)

@@ -42,6 +42,23 @@ static inline bool tj_op_is(tj_op op, unsigned flag) { return (tjG_ops[op].flags
 
 /* ---- dtypes ----------------------------------------------------------------------------------- */
 static inline bool tj_dtype_valid(int d) { return d >= 0 && d < TJ_NUM_DTYPES; }
+/* The element size of a valid dtype: tj_dtype_size without the check, inline for the paths
+ * every call runs. */
+static inline size_t tjA_es(tj_dtype d)
+{
+    switch (d) {
+    case TJ_INT16:
+        return 2;
+    case TJ_INT32:
+    case TJ_FLOAT32:
+        return 4;
+    case TJ_INT64:
+    case TJ_FLOAT64:
+        return 8;
+    default: /* bool, int8, uint8 */
+        return 1;
+    }
+}
 static inline bool tj_dtype_is_float(tj_dtype d) { return d == TJ_FLOAT32 || d == TJ_FLOAT64; }
 static inline bool tj_dtype_is_int(tj_dtype d) { return d >= TJ_INT8 && d <= TJ_UINT8; }
 static inline bool tj_dtype_is_signed(tj_dtype d) { return d >= TJ_INT8 && d <= TJ_INT64; }
@@ -75,6 +92,32 @@ struct tj_array {
     void *raw;       /* owned data: the block the allocator gave (data is aligned inside it) */
     tj_allocator mem; /* what allocated the header and owned data (zeroed: the C library) */
 };
+
+/* tj_array_ref / tj_array_unref for an array known to be live, or NULL (the runtime's own
+ * slots, inputs already checked): no handle check, inline; the last reference goes through
+ * tjA_free. */
+TJ_HIDDEN void tjA_free(tj_array *a);
+static inline tj_array *tjA_ref(tj_array *a)
+{
+    if (a)
+        atomic_fetch_add_explicit(&a->refcount, 1, memory_order_relaxed);
+    return a;
+}
+static inline void tjA_unref(tj_array *a)
+{
+    /* acq_rel: the thread that frees sees every other thread's writes to the data */
+    if (a && atomic_fetch_sub_explicit(&a->refcount, 1, memory_order_acq_rel) == 1)
+        tjA_free(a);
+}
+
+/* Whether two shapes of rank ndim are equal (inline: small ranks, compared on every call). */
+static inline bool tjA_same_shape(int ndim, const int64_t *a, const int64_t *b)
+{
+    for (int d = 0; d < ndim; d++)
+        if (a[d] != b[d])
+            return false;
+    return true;
+}
 
 /* Allocation with an overflow-checked element count; errors go to the thread's array slot. The
  * array's memory comes from ctx's allocator (ctx NULL: the C library) and it remembers it. */

@@ -7,39 +7,6 @@
 #include <string.h>
 #include <time.h>
 
-static void release_view_base(void *base) { tj_array_unref(base); }
-
-static tj_status run_view(tj_ctx *ctx, const tjS_step *st, tj_array **slots)
-{
-    tj_array *in = slots[st->in_slots[0]];
-    const tj_var *v = st->root;
-    int64_t shape[TJ_MAX_NDIM], strides[TJ_MAX_NDIM];
-    uint32_t kept = 0;
-    for (int i = 0; i < v->ndim; i++) {
-        int64_t p = v->attr[i];
-        shape[i] = p < 0 ? 1 : in->shape[p];
-        strides[i] = p < 0 ? 0 : in->strides[p];
-        if (p >= 0)
-            kept |= 1u << p;
-    }
-    for (int d = 0; d < in->ndim; d++) {
-        if (!(kept & (1u << d)) && in->shape[d] != 1) {
-            char buf[160];
-            return tjC_error(ctx, TJ_ERR_SHAPE,
-                             "%s drops axis %d, which must have length 1 but has %lld",
-                             tjG_describe(v, buf, sizeof buf), d, (long long)in->shape[d]);
-        }
-    }
-    tj_array *out = tjA_wrap(ctx, in->dtype, v->ndim, shape, strides, in->data, release_view_base,
-                             tj_array_ref(in));
-    if (!out) {
-        tj_array_unref(in);
-        return tjC_error(ctx, TJ_ERR_NOMEM, "out of memory making a view");
-    }
-    slots[st->out_slots[0]] = out;
-    return TJ_OK;
-}
-
 static tj_status run_dot(tj_ctx *ctx, const tjS_step *st, tj_array **slots, const tjS_mem *mem)
 {
     tj_array *a = slots[st->in_slots[0]], *b = slots[st->in_slots[1]];
@@ -109,14 +76,15 @@ static tj_status iteration_shape(tj_ctx *ctx, const tjS_plan *plan, const tjS_st
  * byte stride is not a multiple of the element size (the caller copies then). */
 static bool element_strides(const tj_array *a, uint32_t bcast, int ndim, int64_t *out)
 {
-    int64_t es = (int64_t)tj_dtype_size(a->dtype);
+    int64_t es = (int64_t)tjA_es(a->dtype);
+    int shift = __builtin_ctzll((unsigned long long)es); /* a power of two: no division */
     for (int d = 0; d < ndim; d++) {
         if (((bcast >> d) & 1) || a->shape[d] == 1) {
             out[d] = 0;
         } else {
-            if (a->strides[d] % es != 0)
+            if (a->strides[d] & (es - 1))
                 return false;
-            out[d] = a->strides[d] / es;
+            out[d] = a->strides[d] >> shift; /* exact, negative strides too */
         }
     }
     return true;
@@ -160,7 +128,17 @@ tj_status tjS_kernel_begin(tj_ctx *ctx, const tjS_plan *plan, const tjS_step *st
                            tj_array **slots, const tjS_mem *mem, tjS_launch *L)
 {
     int nd = st->iter_ndim, nops = st->nin + st->nout;
-    *L = (tjS_launch){.ctx = ctx, .fn = fn, .ntmp = st->nin};
+    /* field by field: zeroing the whole launch (its 2 KiB of inline buffers) cost more than
+     * the rest of a small kernel's setup */
+    L->ctx = ctx;
+    L->fn = fn;
+    L->ptrs = NULL;
+    L->cnd = 0;
+    L->rows = 0;
+    L->packed = L->packed_buf;
+    L->strides = NULL;
+    L->tmp = NULL;
+    L->ntmp = st->nin;
     int64_t shape[TJ_MAX_NDIM];
     tj_status rc = iteration_shape(ctx, plan, st, slots, shape);
     if (rc != TJ_OK)
@@ -174,6 +152,8 @@ tj_status tjS_kernel_begin(tj_ctx *ctx, const tjS_plan *plan, const tjS_step *st
         small ? L->tmp_buf : tjC_calloc(ctx, (size_t)st->nin + 1, sizeof *tmp);
     if (!strides || !ptrs || !tmp)
         return tjC_error(ctx, TJ_ERR_NOMEM, "out of memory running a kernel");
+    if (small)
+        memset(tmp, 0, sizeof *tmp * (size_t)st->nin);
     const tjK_kernel *k = plan->kernels[st->kernel];
     for (int i = 0; i < st->nin; i++) {
         tj_array *a = slots[st->in_slots[i]];
@@ -202,7 +182,7 @@ tj_status tjS_kernel_begin(tj_ctx *ctx, const tjS_plan *plan, const tjS_step *st
          * caller gave the output's array (tj_call_into) */
         if (in_o && !(mem && mem->into && mem->into[so]) &&
             tjS_can_take(in_o, st->inplace_refs[o], st->out_nodes[o]->dtype, nd, shape))
-            out = tj_array_ref(in_o);
+            out = tjA_ref(in_o);
         else
             out = tjS_out_array(ctx, mem, so, st->out_nodes[o]->dtype, nd, shape);
         if (!out)
@@ -244,7 +224,7 @@ tj_status tjS_kernel_begin(tj_ctx *ctx, const tjS_plan *plan, const tjS_step *st
 void tjS_kernel_end(tjS_launch *L)
 {
     for (int i = 0; L->tmp && i < L->ntmp; i++)
-        tj_array_unref(L->tmp[i]);
+        tjA_unref(L->tmp[i]);
     if (L->tmp != L->tmp_buf)
         tjC_free(L->ctx, L->tmp);
     if (L->strides != L->strides_buf)
@@ -284,13 +264,9 @@ static tj_status run_step(tj_ctx *ctx, const tjS_plan *plan, tjK_fn const *fns, 
         return st->root->op == TJ_OP_DOT ? run_dot(ctx, st, slots, mem)
                                          : tjS_run_blas(ctx, st, slots, mem);
     case STEP_VIEW:
-        return run_view(ctx, st, slots);
-    case STEP_SHAPE: {
-        tj_array *in = slots[st->in_slots[0]];
-        slots[st->out_slots[0]] =
-            tjA_scalar(ctx, TJ_INT64, (double)in->shape[st->root->attr[0]]);
-        return slots[st->out_slots[0]] ? TJ_OK : tjC_error(ctx, TJ_ERR_NOMEM, "out of memory");
-    }
+        return tjS_run_view(ctx, st, slots, mem);
+    case STEP_SHAPE:
+        return tjS_run_shape(ctx, st, slots, mem);
     case STEP_SHAPE_OP:
         return tjS_run_shape_op(ctx, st, slots);
     case STEP_HOST: {
@@ -325,19 +301,20 @@ tj_status tjS_run(tj_ctx *ctx, const tjS_plan *plan, tjK_fn const *fns, tj_array
             prof[i].ns += now_ns() - t0;
             for (int o = 0; o < st->nout; o++) {
                 const tj_array *a = slots[st->out_slots[o]];
-                prof[i].bytes += (uint64_t)a->size * tj_dtype_size(a->dtype);
+                prof[i].bytes += (uint64_t)a->size * tjA_es(a->dtype);
             }
         }
         /* drop intermediates nobody reads any more (into the pool, for the next result) */
         for (int j = 0; j < st->nin; j++) {
             int s = st->in_slots[j];
             if (plan->last_use[s] == i && !keep[s]) {
-                tjS_release(mem, s, slots[s]);
+                if (!(mem && mem->borrowed && mem->borrowed[s]))
+                    tjS_release(mem, s, slots[s]);
                 slots[s] = NULL;
             }
         }
     }
     for (int k = 0; k < plan->nchains; k++)
-        tj_array_unref(products[k]);
+        tjA_unref(products[k]);
     return rc;
 }

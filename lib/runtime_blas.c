@@ -10,7 +10,7 @@
 /* out (contiguous, rank 1 or 2) = z broadcast over length-1 axes */
 static void fill_broadcast(tj_array *out, const tj_array *z)
 {
-    size_t es = tj_dtype_size(out->dtype);
+    size_t es = tjA_es(out->dtype);
     int64_t rows = out->shape[0], cols = out->ndim == 2 ? out->shape[1] : 1;
     int64_t s0 = z->shape[0] == 1 ? 0 : z->strides[0];
     int64_t s1 = out->ndim == 2 && z->shape[1] != 1 ? z->strides[1] : 0;
@@ -35,7 +35,7 @@ bool tjS_can_take(const tj_array *a, int refs, tj_dtype dtype, int ndim, const i
     if (atomic_load(&a->refcount) != refs || !a->owns_data || a->release || a->dtype != dtype ||
         a->ndim != ndim || !tjA_is_contiguous(a))
         return false;
-    return memcmp(a->shape, shape, sizeof(int64_t) * (size_t)ndim) == 0;
+    return tjA_same_shape(ndim, a->shape, shape);
 }
 
 tj_status tjS_blas_out(tj_ctx *ctx, const tjS_step *st, tj_array *Z, const int64_t *shape,
@@ -46,7 +46,7 @@ tj_status tjS_blas_out(tj_ctx *ctx, const tjS_step *st, tj_array *Z, const int64
     bool z_inplace = st->inplace && st->inplace[0] == 4 && !(mem && mem->into && mem->into[so]);
     if (beta != 0 && z_inplace &&
         tjS_can_take(Z, st->inplace_refs[0], node->dtype, node->ndim, shape)) {
-        *out = tj_array_ref(Z); /* in place: Z's buffer becomes the result */
+        *out = tjA_ref(Z); /* in place: Z's buffer becomes the result */
         return TJ_OK;
     }
     *out = tjS_out_array(ctx, mem, so, node->dtype, node->ndim, shape);
@@ -111,7 +111,7 @@ tj_status tjS_run_blas(tj_ctx *ctx, const tjS_step *st, tj_array **slots, const 
     if (!ok) { /* beyond BLAS: the reference evaluation (Z is intact unless taken over) */
         tj_array *ref = NULL;
         bool taken = out == Z;
-        tj_array_unref(out);
+        tjA_unref(out);
         if (taken)
             return tjC_error(ctx, TJ_ERR_NOMEM, "%s: BLAS could not take the operands in place",
                              tjG_describe(node, buf, sizeof buf));

@@ -42,7 +42,7 @@ static void gemv_rows(const chain_run *c, bool trans, int64_t r0, int64_t m, dou
                       const char *x, blasint incx, double beta, char *y)
 {
     enum CBLAS_TRANSPOSE t = trans ? CblasTrans : CblasNoTrans;
-    size_t es = tj_dtype_size(c->dtype);
+    size_t es = tjA_es(c->dtype);
     const char *a = c->X + (size_t)r0 * (size_t)c->ld * es;
     if (c->dtype == TJ_FLOAT32)
         cblas_sgemv(CblasRowMajor, t, (blasint)m, c->cols, (float)alpha, (const float *)a, c->ld,
@@ -55,7 +55,7 @@ static void gemv_rows(const chain_run *c, bool trans, int64_t r0, int64_t m, dou
 /* rows [lo, hi): A and B on each block, the block's X^T r added into share (cols elements) */
 static void run_rows(const chain_run *c, int64_t lo, int64_t hi, char *share)
 {
-    size_t es = tj_dtype_size(c->dtype);
+    size_t es = tjA_es(c->dtype);
     for (int64_t r0 = lo; r0 < hi; r0 += c->rb) {
         int64_t m = hi - r0 < c->rb ? hi - r0 : c->rb;
         gemv_rows(c, false, r0, m, c->alpha, c->x, c->incx, 0, c->v + (size_t)r0 * es);
@@ -80,38 +80,49 @@ static tj_status run_piece(void *arg, int64_t k)
     const chain_run *c = arg;
     int64_t lo = c->nblocks * k / c->pieces * c->rb;
     int64_t hi = c->nblocks * (k + 1) / c->pieces * c->rb;
-    size_t share = (size_t)k * (size_t)c->cols * tj_dtype_size(c->dtype);
+    size_t share = (size_t)k * (size_t)c->cols * tjA_es(c->dtype);
     run_rows(c, lo, hi < c->n ? hi : c->n, c->pieces > 1 ? c->shares + share : c->product);
     return TJ_OK;
 }
 
 /* X^T r over every row, the pieces spread over the pool and their shares summed in order */
-static tj_status product_by_pieces(tj_ctx *ctx, chain_run *c, tj_array **product)
+/* A buffer for the chain's own use: pooled (the call's pool) or new */
+static tj_array *scratch(tj_ctx *ctx, tjS_pool *pool, tj_dtype dtype, int ndim,
+                         const int64_t *shape)
+{
+    tj_array *a = tjS_pool_take(pool, dtype, ndim, shape);
+    return a ? a : tjA_alloc(ctx, dtype, ndim, shape, false);
+}
+
+static tj_status product_by_pieces(tj_ctx *ctx, chain_run *c, tjS_pool *pool,
+                                   tj_array **product)
 {
     int64_t cols = c->cols;
     c->nblocks = (c->n + c->rb - 1) / c->rb;
     c->pieces = c->nblocks < MAX_PIECES ? (int)c->nblocks : MAX_PIECES;
     int64_t shape2[2] = {c->pieces, cols};
-    tj_array *P = tjA_alloc(ctx, c->dtype, 1, &cols, true);
-    tj_array *shares = c->pieces > 1 ? tjA_alloc(ctx, c->dtype, 2, shape2, false) : NULL;
+    tj_array *P = scratch(ctx, pool, c->dtype, 1, &cols);
+    tj_array *shares = c->pieces > 1 ? scratch(ctx, pool, c->dtype, 2, shape2) : NULL;
     if (!P || (c->pieces > 1 && !shares)) {
-        tj_array_unref(P);
-        tj_array_unref(shares);
+        tjS_pool_put(pool, P);
+        tjS_pool_put(pool, shares);
         return tjC_error(ctx, TJ_ERR_NOMEM, "out of memory for a blocked gradient product");
     }
+    memset(P->data, 0, (size_t)cols * tjA_es(c->dtype));
     c->product = P->data;
     c->shares = shares ? shares->data : NULL;
     int threads = tjP_threads(ctx);
     threads = threads < c->pieces ? threads : c->pieces;
     if (threads > 1)
         tjP_blas_threads(1); /* the pieces are the parallelism: their gemv calls stay serial */
-    tj_status rc = tjP_run(threads, c->pieces, run_piece, c);
-    size_t es = tj_dtype_size(c->dtype);
+    /* one piece (a small X): run here, without the pool's job bookkeeping */
+    tj_status rc = c->pieces == 1 ? run_piece(c, 0) : tjP_run(threads, c->pieces, run_piece, c);
+    size_t es = tjA_es(c->dtype);
     for (int k = 0; k < c->pieces && c->pieces > 1; k++)
         add_into(c->dtype, P->data, c->shares + (size_t)k * (size_t)cols * es, cols);
-    tj_array_unref(shares);
+    tjS_pool_put(pool, shares);
     if (rc != TJ_OK) {
-        tj_array_unref(P);
+        tjS_pool_put(pool, P);
         return rc;
     }
     *product = P;
@@ -130,7 +141,7 @@ static bool blockable(const tjS_step *A, tj_array *X, tj_array *x, chain_run *c)
         return false;
     *c = (chain_run){.dtype = X->dtype, .X = m.p, .ld = m.ld, .cols = (blasint)X->shape[1],
                      .x = x->data, .incx = inc, .n = X->shape[0],
-                     .rb = block_rows(X->shape[1], tj_dtype_size(X->dtype))};
+                     .rb = block_rows(X->shape[1], tjA_es(X->dtype))};
     return true;
 }
 
@@ -157,7 +168,7 @@ static tj_status run_b(tj_ctx *ctx, const tjS_plan *plan, tjK_fn const *fns, tj_
         tjA_is_contiguous(r)) {
         c.L = &L;
         c.r = r->data;
-        rc = product_by_pieces(ctx, &c, product);
+        rc = product_by_pieces(ctx, &c, mem ? mem->pool : NULL, product);
     } else if (rc == TJ_OK) { /* B's space is not X's rows after all: one pass each */
         gemv_rows(&c, false, 0, c.n, c.alpha, c.x, c.incx, 0, c.v);
         if (L.rows > 0)
@@ -211,7 +222,7 @@ tj_status tjS_run_chain_step(tj_ctx *ctx, const tjS_plan *plan, tjK_fn const *fn
     if (!*product)
         return tjS_run_blas(ctx, C, slots, mem);
     tj_status rc = run_c(ctx, C, slots, mem, *product);
-    tj_array_unref(*product);
+    tjS_pool_put(mem ? mem->pool : NULL, *product);
     *product = NULL;
     return rc;
 }

@@ -10,15 +10,20 @@
 static bool same_layout(const tj_array *a, tj_dtype dtype, int ndim, const int64_t *shape)
 {
     return a->dtype == dtype && a->ndim == ndim &&
-           !memcmp(a->shape, shape, sizeof(int64_t) * (size_t)ndim);
+           tjA_same_shape(ndim, a->shape, shape);
 }
 
 tj_array *tjS_out_array(tj_ctx *ctx, const tjS_mem *mem, int s, tj_dtype dtype, int ndim,
                         const int64_t *shape)
 {
     if (mem && mem->into && mem->into[s] && same_layout(mem->into[s], dtype, ndim, shape))
-        return tj_array_ref(mem->into[s]);
-    tjS_pool *p = mem ? mem->pool : NULL;
+        return tjA_ref(mem->into[s]);
+    tj_array *a = tjS_pool_take(mem ? mem->pool : NULL, dtype, ndim, shape);
+    return a ? a : tjA_alloc(ctx, dtype, ndim, shape, false);
+}
+
+tj_array *tjS_pool_take(tjS_pool *p, tj_dtype dtype, int ndim, const int64_t *shape)
+{
     for (int k = 0; p && k < p->n; k++) {
         if (same_layout(p->arr[k], dtype, ndim, shape)) {
             tj_array *a = p->arr[k];
@@ -28,15 +33,23 @@ tj_array *tjS_out_array(tj_ctx *ctx, const tjS_mem *mem, int s, tj_dtype dtype, 
             return a;
         }
     }
-    return tjA_alloc(ctx, dtype, ndim, shape, false);
+    return NULL;
 }
 
 void tjS_release(const tjS_mem *mem, int s, tj_array *a)
 {
-    tjS_pool *p = mem ? mem->pool : NULL;
+    if (a && mem && mem->cache && mem->cache[s] == a)
+        tjS_cache_release(mem, s);
+    else if (mem && mem->poolable && mem->poolable[s])
+        tjS_pool_put(mem->pool, a);
+    else
+        tjA_unref(a);
+}
+
+void tjS_pool_put(tjS_pool *p, tj_array *a)
+{
     /* only our own plain buffers: refcount 1 means no view, output or variable holds it */
-    if (a && p && mem->poolable && mem->poolable[s] && a->owns_data &&
-        atomic_load_explicit(&a->refcount, memory_order_acquire) == 1) {
+    if (a && p && a->owns_data && atomic_load_explicit(&a->refcount, memory_order_acquire) == 1) {
         if (p->n == p->cap) {
             int cap = p->cap ? p->cap * 2 : 8;
             tj_array **arr = tjC_realloc(p->ctx, p->arr, sizeof *arr * (size_t)cap);
@@ -54,7 +67,7 @@ void tjS_release(const tjS_mem *mem, int s, tj_array *a)
             return;
         }
     }
-    tj_array_unref(a);
+    tjA_unref(a);
 }
 
 void tjS_pool_trim(tjS_pool *pool)
@@ -65,7 +78,7 @@ void tjS_pool_trim(tjS_pool *pool)
             pool->arr[w] = pool->arr[k];
             pool->fresh[w++] = false;
         } else {
-            tj_array_unref(pool->arr[k]);
+            tjA_unref(pool->arr[k]);
         }
     }
     pool->n = w;
@@ -74,7 +87,7 @@ void tjS_pool_trim(tjS_pool *pool)
 void tjS_pool_free(tjS_pool *pool)
 {
     for (int k = 0; k < pool->n; k++)
-        tj_array_unref(pool->arr[k]);
+        tjA_unref(pool->arr[k]);
     tjC_free(pool->ctx, pool->arr);
     tjC_free(pool->ctx, pool->fresh);
     *pool = (tjS_pool){.ctx = pool->ctx};

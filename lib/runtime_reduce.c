@@ -143,7 +143,7 @@ static void fold(tj_op op, tj_dtype d, char *out, const char *parts, int64_t n, 
         fold_f64(op, out, parts, n, width);
         return;
     }
-    size_t es = tj_dtype_size(d);
+    size_t es = tjA_es(d);
     int64_t acc[FOLD_COLS];
     for (int64_t e0 = 0; e0 < width; e0 += FOLD_COLS) {
         int64_t m = width - e0 < FOLD_COLS ? width - e0 : FOLD_COLS;
@@ -228,7 +228,7 @@ tj_status tjS_run_reduce(tj_ctx *ctx, const tjS_step *st, tjK_fn fn, const int64
     int nd = st->iter_ndim, nin = st->nin, nops = nin + 1;
     tj_op op = st->reduce;
     tj_dtype dt = st->out_nodes[0]->dtype;
-    size_t es = tj_dtype_size(dt);
+    size_t es = tjA_es(dt);
     unsigned char id[8];
     identity_bytes(op, dt, id);
 
