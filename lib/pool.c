@@ -225,7 +225,10 @@ void tjP_blas_threads(int nthreads)
     if (nthreads > 1 && atomic_load_explicit(&P.spinning, memory_order_relaxed) > 0)
         atomic_fetch_add(&P.park, 1); /* OpenBLAS's threads get the cores */
     static _Atomic int given; /* what we last handed OpenBLAS (0: nothing yet) */
-    if (atomic_exchange(&given, nthreads) != nthreads)
+    /* a plain load first: the budget rarely changes, and an exchange is a locked instruction
+     * on every BLAS step */
+    if (atomic_load_explicit(&given, memory_order_relaxed) != nthreads &&
+        atomic_exchange(&given, nthreads) != nthreads)
         openblas_set_num_threads(nthreads);
 }
 
