@@ -6,6 +6,7 @@ library does not import, {"ok": false, "skip": REASON} and exits: a missing peer
     case ID WORKLOAD SIZE VARIANT -> {"ok": true, "check": [...], "note": ...} | {"ok": false, "skip": ...}
     warmup ID MIN_SECONDS [MAX_OP] -> {"ok": true, "reps": N, "seconds": per_op}
     sample ID                     -> {"ok": true, "reps": N, "seconds": per_op}
+    rewarm ID SECONDS             -> {"ok": true}  (untimed operations, at least one)
     end ID                        -> {"ok": true, "note": ...}
     quit
 The data and fingerprint formulas are those of benchmarks/harness/bench_data.h and the constants
@@ -195,6 +196,12 @@ def serve(name, load, setup):
                 t = _warmup(cases[cid], float(parts[2]) if len(parts) > 2 else 0.02,
                             float(parts[3]) if len(parts) > 3 else 0.0)
                 emit({"ok": True, "reps": cases[cid].reps, "seconds": t})
+            elif cmd == "rewarm":
+                end = time.perf_counter() + (float(parts[2]) if len(parts) > 2 else 0.0)
+                _run(cases[cid], 1)
+                while time.perf_counter() < end:
+                    _run(cases[cid], 1)
+                emit({"ok": True})
             elif cmd == "sample":
                 t = _sample(cases[cid], cases[cid].min_s)
                 emit({"ok": True, "reps": cases[cid].reps, "seconds": t})

@@ -57,3 +57,13 @@ double sm_warmup(bi_case *c, double min_seconds, double max_op_seconds, long *re
         return -1;
     return sm_sample(c, min_seconds, reps);
 }
+
+int sm_rewarm(bi_case *c, double seconds)
+{
+    double end = sm_now() + seconds;
+    do {
+        if (sm_run(c, 1) < 0)
+            return -1;
+    } while (sm_now() < end);
+    return 0;
+}

@@ -21,4 +21,9 @@ double sm_sample(bi_case *c, double min_seconds, long *reps);
  * returns that operation's time (the driver will skip a participant that slow). */
 double sm_warmup(bi_case *c, double min_seconds, double max_op_seconds, long *reps);
 
+/* Untimed operations for `seconds` (at least one), after a pause the driver made: brings the
+ * participant back to its steady state (its threads awake, its data in cache) without changing
+ * the calibration. Returns 0, or -1 if an operation failed. */
+int sm_rewarm(bi_case *c, double seconds);
+
 #endif

@@ -5,6 +5,7 @@
  *   warmup ID MIN_SECONDS [MAX_OP] -> {"ok":true,"reps":N,"seconds":per_op}  (stops after one
  *                                     operation that took longer than MAX_OP seconds)
  *   sample ID                      -> {"ok":true,"reps":N,"seconds":per_op}
+ *   rewarm ID SECONDS              -> {"ok":true}  (untimed operations, at least one)
  *   end ID                         -> {"ok":true,"note":"..."}
  *   quit
  * The peers (peers/common.py) speak the same protocol. On start it prints
@@ -197,6 +198,11 @@ static int serve(const char *impl)
             s->min_s = min_s;
             double t = sm_warmup(&s->c, min_s, max_op, &s->reps);
             reply_time(t, s->reps);
+        } else if (strcmp(cmd, "rewarm") == 0) {
+            if (sm_rewarm(&s->c, n >= 3 ? atof(w) : 0) != 0)
+                reply_error("error", "the operation failed");
+            else
+                printf("{\"ok\":true}\n");
         } else if (strcmp(cmd, "sample") == 0) {
             double t = sm_sample(&s->c, s->min_s, &s->reps);
             reply_time(t, s->reps);
