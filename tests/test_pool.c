@@ -306,7 +306,7 @@ Test(pool, reductions_float32) { reductions(TJ_FLOAT32, 7); }
 Test(pool, reductions_float64) { reductions(TJ_FLOAT64, 8); }
 Test(pool, reductions_int32) { reductions(TJ_INT32, 9); }
 
-/* Column sums of a wide float32 matrix: one piece per 16 rows, folded row-wise. */
+/* Column sums of a wide float32 matrix: pieces of 256 rows, folded row-wise. */
 Test(pool, column_sums)
 {
     enum { R = 2000, C = 700 };
