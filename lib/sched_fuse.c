@@ -209,7 +209,9 @@ static bool merge_siblings(fz *f)
 {
     if (!f->o->sibling)
         return true;
-    int *cand = tjC_malloc(f->ctx, sizeof *cand * (size_t)(f->n + 1));
+    /* p and each of its consumer edges: a consumer that takes p twice is listed twice, so the
+     * bound is the edge count, not the node count */
+    int *cand = tjC_malloc(f->ctx, sizeof *cand * (size_t)(f->cstart[f->n] + 1));
     if (!cand)
         return false;
     for (int p = 0; p < f->n; p++) {
