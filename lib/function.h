@@ -193,6 +193,9 @@ TJ_HIDDEN tj_array *tjS_out_array(tj_ctx *ctx, const tjS_mem *mem, int s, tj_dty
 TJ_HIDDEN void tjS_release(const tjS_mem *mem, int s, tj_array *a);
 /* A pooled buffer of exactly this layout (taken out of the pool), or NULL. */
 TJ_HIDDEN tj_array *tjS_pool_take(tjS_pool *pool, tj_dtype dtype, int ndim, const int64_t *shape);
+/* A pooled buffer of this layout, else a new one (uninitialised); NULL when out of memory. */
+TJ_HIDDEN tj_array *tjS_pool_buffer(tj_ctx *ctx, tjS_pool *pool, tj_dtype dtype, int ndim,
+                                    const int64_t *shape);
 /* a into the pool when it is a plain buffer nothing else holds (pool NULL or full: unref). */
 TJ_HIDDEN void tjS_pool_put(tjS_pool *pool, tj_array *a);
 /* End of a run, every slot released: each cached view drops its base (into the pool when nothing

@@ -6,7 +6,6 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 /* Everything a call needs besides the arrays themselves, made once per function: a call takes
  * it with an atomic exchange, and a call that finds it taken (another thread) makes its own. */
@@ -323,9 +322,7 @@ static tj_status call(tj_fn *fn, tj_array *const *inputs, tj_array **outputs, bo
     if (fn->direct && tjF_direct_call(fn, inputs, outputs, into, &rc))
         return rc;
     int n = fn->nout + fn->nupd;
-    struct timespec t0, t1;
-    if (fn->profile)
-        clock_gettime(CLOCK_MONOTONIC, &t0);
+    int64_t t0 = fn->profile ? tjC_now_ns() : 0;
     tjF_ws *ws = ws_take(fn);
     if (!ws)
         return tjC_error(ctx, TJ_ERR_NOMEM, "%s: out of memory", api);
@@ -394,9 +391,8 @@ static tj_status call(tj_fn *fn, tj_array *const *inputs, tj_array **outputs, bo
             ws->into[fn->out_slot[i]] = NULL;
     ws_give(fn, ws);
     if (fn->profile && rc == TJ_OK) {
-        clock_gettime(CLOCK_MONOTONIC, &t1);
         fn->calls++;
-        fn->call_ns += (double)(t1.tv_sec - t0.tv_sec) * 1e9 + (double)(t1.tv_nsec - t0.tv_nsec);
+        fn->call_ns += (double)(tjC_now_ns() - t0);
     }
     return rc;
 }

@@ -108,14 +108,6 @@ tj_status tjF_direct_prepare(tj_fn *fn)
     return TJ_OK;
 }
 
-static bool same_shape(const int64_t *a, const int64_t *b, int ndim)
-{
-    for (int k = 0; k < ndim; k++)
-        if (a[k] != b[k])
-            return false;
-    return true;
-}
-
 bool tjF_direct_call(tj_fn *fn, tj_array *const *inputs, tj_array **outputs, bool into,
                      tj_status *rc)
 {
@@ -146,7 +138,7 @@ bool tjF_direct_call(tj_fn *fn, tj_array *const *inputs, tj_array **outputs, boo
             ok = a->size == 1;
         } else {
             ok = a->ndim == d->ndim && tjA_contiguous_es(a, d->kin_size[i]) &&
-                 (!shape || same_shape(a->shape, shape, d->ndim));
+                 (!shape || tjA_same_shape(d->ndim, a->shape, shape));
             shape = shape ? shape : a->shape;
         }
         ptrs[i] = a->data;
@@ -167,7 +159,7 @@ bool tjF_direct_call(tj_fn *fn, tj_array *const *inputs, tj_array **outputs, boo
         tj_array *out = into ? outputs[i] : NULL;
         if (out) { /* the caller's array: the right kind, and sharing memory with nothing */
             ok = out->magic == TJ_ARRAY_MAGIC && out->dtype == fn->outs[i]->dtype &&
-                 out->owns_data && out->ndim == d->ndim && same_shape(out->shape, shape, d->ndim) &&
+                 out->owns_data && out->ndim == d->ndim && tjA_same_shape(d->ndim, out->shape, shape) &&
                  tjA_contiguous_es(out, d->out_size[i]);
             out_span[o] = ok ? tjF_span_of(out, d->out_size[i]) : (tjF_span){NULL, NULL};
             for (int j = 0; j < fn->nin && ok; j++)

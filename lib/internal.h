@@ -11,6 +11,7 @@
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
+#include <time.h>
 
 #define TJ_HIDDEN __attribute__((visibility("hidden")))
 #define TJ_PRINTF(a, b) __attribute__((format(printf, a, b)))
@@ -39,6 +40,14 @@ typedef struct {
 } tj_opinfo;
 TJ_HIDDEN extern const tj_opinfo tjG_ops[TJ_NUM_OPS];
 static inline bool tj_op_is(tj_op op, unsigned flag) { return (tjG_ops[op].flags & flag) != 0; }
+
+/* CLOCK_MONOTONIC in nanoseconds (profiles, the pool's spin deadline). */
+static inline int64_t tjC_now_ns(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
+}
 
 /* ---- dtypes ----------------------------------------------------------------------------------- */
 static inline bool tj_dtype_valid(int d) { return d >= 0 && d < TJ_NUM_DTYPES; }

@@ -12,7 +12,6 @@
 
 #include <cblas.h>
 #include <stdlib.h>
-#include <time.h>
 #include <unistd.h>
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -46,13 +45,6 @@ static struct {
 } P = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, false,
        NULL, 0, 0, 0, 0};
 
-static int64_t now_ns(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
-}
-
 /* How long a thread spins for the pool's next event before it sleeps: $TJ_POOL_SPIN_US
  * microseconds (0 disables spinning), default 100. */
 static int64_t spin_ns;
@@ -74,13 +66,13 @@ static bool spin_until(bool (*done)(void), bool parkable)
     if (spin_ns == 0)
         return done();
     unsigned park = atomic_load_explicit(&P.park, memory_order_relaxed);
-    int64_t deadline = now_ns() + spin_ns;
+    int64_t deadline = tjC_now_ns() + spin_ns;
     for (unsigned k = 1;; k++) {
         if (done())
             return true;
         if (parkable && atomic_load_explicit(&P.park, memory_order_relaxed) != park)
             return false;
-        if (k % 64 == 0 && now_ns() > deadline)
+        if (k % 64 == 0 && tjC_now_ns() > deadline)
             return false;
         cpu_relax();
     }

@@ -5,7 +5,6 @@
 
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 static tj_status run_dot(tj_ctx *ctx, const tjS_step *st, tj_array **slots, const tjS_mem *mem)
 {
@@ -246,13 +245,6 @@ tj_status tjS_run_kernel(tj_ctx *ctx, const tjS_plan *plan, const tjS_step *st, 
     return rc;
 }
 
-static double now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
-}
-
 /* One step that is not part of a blocked chain. */
 static tj_status run_step(tj_ctx *ctx, const tjS_plan *plan, tjK_fn const *fns, const tjS_step *st,
                           tj_array **slots, const tjS_mem *mem)
@@ -290,7 +282,7 @@ tj_status tjS_run(tj_ctx *ctx, const tjS_plan *plan, tjK_fn const *fns, tj_array
     tj_status rc = TJ_OK;
     for (int i = 0; i < plan->nsteps && rc == TJ_OK; i++) {
         const tjS_step *st = &plan->steps[i];
-        double t0 = prof ? now_ns() : 0;
+        int64_t t0 = prof ? tjC_now_ns() : 0;
         int chain = plan->step_chain ? plan->step_chain[i] : -1;
         rc = chain >= 0 ? tjS_run_chain_step(ctx, plan, fns, slots, i, mem, &products[chain])
                         : run_step(ctx, plan, fns, st, slots, mem);
@@ -298,7 +290,7 @@ tj_status tjS_run(tj_ctx *ctx, const tjS_plan *plan, tjK_fn const *fns, tj_array
             break;
         if (prof) {
             prof[i].calls++;
-            prof[i].ns += now_ns() - t0;
+            prof[i].ns += (double)(tjC_now_ns() - t0);
             for (int o = 0; o < st->nout; o++) {
                 const tj_array *a = slots[st->out_slots[o]];
                 prof[i].bytes += (uint64_t)a->size * tjA_es(a->dtype);

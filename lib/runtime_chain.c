@@ -85,15 +85,8 @@ static tj_status run_piece(void *arg, int64_t k)
     return TJ_OK;
 }
 
-/* X^T r over every row, the pieces spread over the pool and their shares summed in order */
-/* A buffer for the chain's own use: pooled (the call's pool) or new */
-static tj_array *scratch(tj_ctx *ctx, tjS_pool *pool, tj_dtype dtype, int ndim,
-                         const int64_t *shape)
-{
-    tj_array *a = tjS_pool_take(pool, dtype, ndim, shape);
-    return a ? a : tjA_alloc(ctx, dtype, ndim, shape, false);
-}
-
+/* X^T r over every row, the pieces spread over the pool and their shares summed in order; its
+ * buffers come from the call's pool */
 static tj_status product_by_pieces(tj_ctx *ctx, chain_run *c, tjS_pool *pool,
                                    tj_array **product)
 {
@@ -101,8 +94,8 @@ static tj_status product_by_pieces(tj_ctx *ctx, chain_run *c, tjS_pool *pool,
     c->nblocks = (c->n + c->rb - 1) / c->rb;
     c->pieces = c->nblocks < MAX_PIECES ? (int)c->nblocks : MAX_PIECES;
     int64_t shape2[2] = {c->pieces, cols};
-    tj_array *P = scratch(ctx, pool, c->dtype, 1, &cols);
-    tj_array *shares = c->pieces > 1 ? scratch(ctx, pool, c->dtype, 2, shape2) : NULL;
+    tj_array *P = tjS_pool_buffer(ctx, pool, c->dtype, 1, &cols);
+    tj_array *shares = c->pieces > 1 ? tjS_pool_buffer(ctx, pool, c->dtype, 2, shape2) : NULL;
     if (!P || (c->pieces > 1 && !shares)) {
         tjS_pool_put(pool, P);
         tjS_pool_put(pool, shares);

@@ -18,7 +18,13 @@ tj_array *tjS_out_array(tj_ctx *ctx, const tjS_mem *mem, int s, tj_dtype dtype, 
 {
     if (mem && mem->into && mem->into[s] && same_layout(mem->into[s], dtype, ndim, shape))
         return tjA_ref(mem->into[s]);
-    tj_array *a = tjS_pool_take(mem ? mem->pool : NULL, dtype, ndim, shape);
+    return tjS_pool_buffer(ctx, mem ? mem->pool : NULL, dtype, ndim, shape);
+}
+
+tj_array *tjS_pool_buffer(tj_ctx *ctx, tjS_pool *pool, tj_dtype dtype, int ndim,
+                          const int64_t *shape)
+{
+    tj_array *a = tjS_pool_take(pool, dtype, ndim, shape);
     return a ? a : tjA_alloc(ctx, dtype, ndim, shape, false);
 }
 

@@ -32,7 +32,6 @@ enum {
      * writing and folding the partials cost as much as the kernel; 64 rows were still ~6%
      * slower than 256 on W3's 4000x4000 column sums) */
     MAX_ROWS = 256,
-    MIN_RMW_ROWS = MAX_ROWS,
 };
 
 /* ---- identities ------------------------------------------------------------------------------ */
@@ -309,10 +308,8 @@ tj_status tjS_run_reduce(tj_ctx *ctx, const tjS_step *st, tjK_fn fn, const int64
     /* the unit of a piece: rows (n-D) or elements of the single row (1-D) */
     int64_t unit_len = cnd == 1 ? inner : run;
     int64_t piece = cnd == 1 ? CHUNK : inner >= BLOCK ? 1 : BLOCK / inner;
-    if (cnd > 1 && piece > MAX_ROWS)
+    if (cnd > 1 && (piece > MAX_ROWS || !acc_mode))
         piece = MAX_ROWS;
-    if (cnd > 1 && !acc_mode && piece < MIN_RMW_ROWS)
-        piece = MIN_RMW_ROWS;
     if ((cnd == 1 && !acc_mode) || unit_len <= piece) {
         /* direct: every run is one piece; a pool may cut [0, rows) at multiples of run */
         pack(packed, pstr, nops, cnd, false, acc_mode);
