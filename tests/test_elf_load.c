@@ -702,20 +702,34 @@ Test(elf_load, every_allocation_failure_is_nomem)
 
 /* ---- the real thing: a module of the disk cache --------------------------------------------- */
 
+/* What compiled kernels call: jit/engine.c's runtime symbols, and the libm functions the
+ * lowering calls directly (sin, cos, tan for huge arguments, fmod for frem), which ORC finds
+ * among the process's symbols. Records which were asked for. */
+static const char *const runtime_names[] = {"pow",    "powf",   "exp2",   "exp2f", "ldexp",
+                                            "ldexpf", "memset", "memcpy", "memmove", "sin",
+                                            "cos",    "tan",    "fmod",   "fmodf"};
+static bool runtime_asked[sizeof runtime_names / sizeof *runtime_names];
+
 static void *runtime_symbol(const char *name)
 {
-    static const struct {
-        const char *name;
-        void *addr;
-    } table[] = {{"pow", (void *)pow},       {"powf", (void *)powf},
-                 {"exp2", (void *)exp2},     {"exp2f", (void *)exp2f},
-                 {"ldexp", (void *)ldexp},   {"ldexpf", (void *)ldexpf},
-                 {"memset", (void *)memset}, {"memcpy", (void *)memcpy},
-                 {"memmove", (void *)memmove}};
-    for (size_t i = 0; i < sizeof table / sizeof *table; i++)
-        if (!strcmp(name, table[i].name))
-            return table[i].addr;
+    static void *const addrs[] = {(void *)pow,    (void *)powf,   (void *)exp2,   (void *)exp2f,
+                                  (void *)ldexp,  (void *)ldexpf, (void *)memset, (void *)memcpy,
+                                  (void *)memmove, (void *)sin,   (void *)cos,    (void *)tan,
+                                  (void *)fmod,   (void *)fmodf};
+    for (size_t i = 0; i < sizeof addrs / sizeof *addrs; i++)
+        if (!strcmp(name, runtime_names[i])) {
+            runtime_asked[i] = true;
+            return addrs[i];
+        }
     return NULL;
+}
+
+static bool asked(const char *name)
+{
+    for (size_t i = 0; i < sizeof runtime_names / sizeof *runtime_names; i++)
+        if (!strcmp(name, runtime_names[i]))
+            return runtime_asked[i];
+    return false;
 }
 
 typedef struct {
@@ -815,19 +829,21 @@ Test(elf_load, real_cached_kernels_all_link)
     tj_ctx *ctx = fresh_cache(&c);
     tj_var *x = tj_vector(ctx, TJ_FLOAT64, "x");
     tj_var *t = tj_tanh(tj_mulc(x, 3));
-    tj_var *outs[3] = {t, tj_sum(tj_mul(tj_sigmoid(tj_mulc(x, 2)), t), NULL, 0, false),
-                       tj_max(tj_pow(tj_abs(x), tj_exp(x)), NULL, 0, false)};
+    tj_var *outs[5] = {t, tj_sum(tj_mul(tj_sigmoid(tj_mulc(x, 2)), t), NULL, 0, false),
+                       tj_max(tj_pow(tj_abs(x), tj_exp(x)), NULL, 0, false), tj_sin(x),
+                       tj_modc(x, 0.7)};
     int64_t n = 100;
     double xs[100];
     for (int i = 0; i < n; i++)
         xs[i] = 0.03 * i - 1.2;
-    tj_array *xv = tjt_array(TJ_FLOAT64, 1, &n, xs), *res[3];
-    compile_and_read(ctx, x, outs, 3, xv, res, &c);
+    tj_array *xv = tjt_array(TJ_FLOAT64, 1, &n, xs), *res[5];
+    compile_and_read(ctx, x, outs, 5, xv, res, &c);
     void *fns[16];
     tjJ_image *img = load_cached(&c, fns);
     cr_log_info("%d kernels in %d objects", c.nkernels, c.art.ngroups);
+    cr_expect(asked("sin") && asked("fmod"), "the kernels call libm's sin and fmod");
     tjJ_image_free(img);
-    for (int i = 0; i < 3; i++)
+    for (int i = 0; i < 5; i++)
         tj_array_unref(res[i]);
     tj_array_unref(xv);
     tj_ctx_free(ctx);
