@@ -2,9 +2,10 @@
  *
  * Layout of the one mapping: code (+ stubs) | constants (+ GOT) | writable data, each part on
  * its own pages. It is written while read+write and protected last, so no page is ever
- * writable and executable. Externals may lie more than 2 GiB away: a 32-bit call to one that
- * does not reach goes through a stub `jmp *slot(%rip)`, and GOTPCREL loads read a slot here.
- * Every symbol has a slot and a stub reserved (objects have few symbols), filled when used.
+ * writable and executable. Externals may lie more than 2 GiB away: a PLT32 or PC32 to one that
+ * does not reach goes through a stub `jmp *slot(%rip)` (PIC code reaches external data through
+ * the GOT, so such a reference is a call), and GOTPCREL loads read a slot here. Every symbol
+ * has a slot and a stub reserved (objects have few symbols), filled when used.
  *
  * The bytes come from a checksummed cache file but are untrusted anyway: every offset, size,
  * index and string is checked before use, the image is capped at 1 GiB (so sums of checked
@@ -207,7 +208,6 @@ static tj_status layout(linker *l)
         if ((c == 0 && !place(&at, STUB, nslots * STUB, &l->stubs)) ||
             (c == 1 && !place(&at, SLOT, nslots * SLOT, &l->got)) || !place(&at, page, 0, &where))
             return fail(l, TJ_ERR_JIT, "the objects need more than 1 GiB of memory");
-        at = where;
     }
     l->part[NCLASS] = at;
     l->size = at ? at : page;
