@@ -1,16 +1,14 @@
 /* The disk cache: compiled objects (and their IR texts) under $TJ_CACHE_DIR, one file per
- * digest, so a new process skips LLVM entirely for a graph it has seen.
+ * digest, so a new process skips LLVM entirely (it does not even load it) for a graph it has
+ * seen.
  *
  * A file is trusted only when everything checks: magic and format version, the digest of the
- * full key (kernels + LLVM version + host CPU and features + library version, see compile.c)
+ * full key (kernels + LLVM version + host CPU + library and code generator version, module.c)
  * written inside equal to the one asked for, section sizes that add up to the file size, and
- * the BLAKE3 checksum of the payload. Anything else (truncated, corrupted, foreign, another
+ * the SHA-256 checksum of the payload. Anything else (truncated, corrupted, foreign, another
  * version) is ignored and rebuilt. Files are written to a temporary name and renamed, so a
  * reader never sees a half-written file and concurrent writers of one digest both succeed. */
-#define TJ_JIT_PRIVATE
-#include "jit.h"
-
-#include <llvm-c/blake3.h>
+#include "objcache.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -20,43 +18,14 @@
 #include <unistd.h>
 
 #define MAGIC "TJOBJ\x01\r\n"
-enum { FORMAT_VERSION = 1, MAX_GROUPS = 64 };
+enum { FORMAT_VERSION = 2, MAX_GROUPS = 64 }; /* 2: SHA-256, objects kept as bytes */
 
 typedef struct {
     char magic[8];
     uint32_t version, ngroups;
-    uint8_t digest[LLVM_BLAKE3_OUT_LEN];
-    uint8_t checksum[LLVM_BLAKE3_OUT_LEN]; /* of everything after the header */
+    uint8_t digest[TJJ_DIGEST_LEN];
+    uint8_t checksum[TJJ_DIGEST_LEN]; /* of everything after the header */
 } header;
-
-void tjJ_artifacts_free(tjJ_artifacts *a)
-{
-    for (int g = 0; g < a->ngroups; g++) {
-        if (a->ir)
-            tjC_mem_free(a->mem, a->ir[g]);
-        if (a->ir_opt)
-            tjC_mem_free(a->mem, a->ir_opt[g]);
-        if (a->obj && a->obj[g])
-            LLVMDisposeMemoryBuffer(a->obj[g]);
-    }
-    tjC_mem_free(a->mem, a->ir);
-    tjC_mem_free(a->mem, a->ir_opt);
-    tjC_mem_free(a->mem, a->obj);
-    memset(a, 0, sizeof *a);
-}
-
-bool tjJ_artifacts_alloc(const tj_allocator *mem, tjJ_artifacts *a, int ngroups)
-{
-    a->mem = mem;
-    a->ngroups = ngroups;
-    a->ir = tjC_mem_calloc(mem, (size_t)ngroups, sizeof *a->ir);
-    a->ir_opt = tjC_mem_calloc(mem, (size_t)ngroups, sizeof *a->ir_opt);
-    a->obj = tjC_mem_calloc(mem, (size_t)ngroups, sizeof *a->obj);
-    if (a->ir && a->ir_opt && a->obj)
-        return true;
-    tjJ_artifacts_free(a);
-    return false;
-}
 
 static void hex(const uint8_t *d, char *out)
 {
@@ -97,14 +66,14 @@ static uint64_t section_size(const tjJ_artifacts *a, int g, int s)
         return strlen(a->ir[g]);
     if (s == 1)
         return strlen(a->ir_opt[g]);
-    return LLVMGetBufferSize(a->obj[g]);
+    return a->obj[g].len;
 }
 
 static const void *section_data(const tjJ_artifacts *a, int g, int s)
 {
     return s == 0 ? (const void *)a->ir[g]
            : s == 1 ? (const void *)a->ir_opt[g]
-                    : (const void *)LLVMGetBufferStart(a->obj[g]);
+                    : (const void *)a->obj[g].p;
 }
 
 void tjJ_cache_store(const char *path, const char *dir, const uint8_t *digest,
@@ -115,17 +84,17 @@ void tjJ_cache_store(const char *path, const char *dir, const uint8_t *digest,
     header h = {.version = FORMAT_VERSION, .ngroups = (uint32_t)a->ngroups};
     memcpy(h.magic, MAGIC, sizeof h.magic);
     memcpy(h.digest, digest, sizeof h.digest);
-    llvm_blake3_hasher sum;
-    llvm_blake3_hasher_init(&sum);
+    tjJ_sha256 sum;
+    tjJ_sha256_init(&sum);
     uint64_t sizes[MAX_GROUPS * 3];
     for (int g = 0; g < a->ngroups; g++)
         for (int s = 0; s < 3; s++)
             sizes[g * 3 + s] = section_size(a, g, s);
-    llvm_blake3_hasher_update(&sum, sizes, sizeof(uint64_t) * 3 * (size_t)a->ngroups);
+    tjJ_sha256_update(&sum, sizes, sizeof(uint64_t) * 3 * (size_t)a->ngroups);
     for (int g = 0; g < a->ngroups; g++)
         for (int s = 0; s < 3; s++)
-            llvm_blake3_hasher_update(&sum, section_data(a, g, s), sizes[g * 3 + s]);
-    llvm_blake3_hasher_finalize(&sum, h.checksum, sizeof h.checksum);
+            tjJ_sha256_update(&sum, section_data(a, g, s), sizes[g * 3 + s]);
+    tjJ_sha256_final(&sum, h.checksum);
 
     char tmp[4200];
     snprintf(tmp, sizeof tmp, "%s.tmp.XXXXXX", path);
@@ -198,11 +167,11 @@ bool tjJ_cache_load(const tj_allocator *mem, const char *path, const uint8_t *di
     }
     if (total != n - off - table)
         goto done;
-    uint8_t check[LLVM_BLAKE3_OUT_LEN];
-    llvm_blake3_hasher sum;
-    llvm_blake3_hasher_init(&sum);
-    llvm_blake3_hasher_update(&sum, buf + off, n - off);
-    llvm_blake3_hasher_finalize(&sum, check, sizeof check);
+    uint8_t check[TJJ_DIGEST_LEN];
+    tjJ_sha256 sum;
+    tjJ_sha256_init(&sum);
+    tjJ_sha256_update(&sum, buf + off, n - off);
+    tjJ_sha256_final(&sum, check);
     if (memcmp(check, h.checksum, sizeof check) != 0)
         goto done;
     if (!tjJ_artifacts_alloc(mem, out, (int)h.ngroups)) {
@@ -216,14 +185,17 @@ bool tjJ_cache_load(const tj_allocator *mem, const char *path, const uint8_t *di
         p += sizes[g * 3];
         out->ir_opt[g] = read_text(mem, p, sizes[g * 3 + 1]);
         p += sizes[g * 3 + 1];
-        /* the cache fault: an object the checksum passes but LLVM cannot load */
+        /* the cache fault: an object the checksum passes but the loader cannot load */
         static const char junk[] = "injected fault (TJ_JIT_FAULT=cache): not an object file";
         bool fault = tjJ_fault("cache");
-        out->obj[g] = LLVMCreateMemoryBufferWithMemoryRangeCopy(
-            fault ? junk : (const char *)p, fault ? sizeof junk : sizes[g * 3 + 2], "tj.o");
+        size_t len = fault ? sizeof junk : sizes[g * 3 + 2];
+        if ((out->obj[g].p = tjC_mem_malloc(mem, len))) {
+            memcpy(out->obj[g].p, fault ? (const unsigned char *)junk : p, len);
+            out->obj[g].len = len;
+        }
         p += sizes[g * 3 + 2];
-        ok = out->ir[g] && out->ir_opt[g] && out->obj[g];
-        *nomem = !out->ir[g] || !out->ir_opt[g];
+        ok = out->ir[g] && out->ir_opt[g] && out->obj[g].p;
+        *nomem = !ok;
     }
     if (!ok)
         tjJ_artifacts_free(out);

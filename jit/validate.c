@@ -1,7 +1,7 @@
 /* Validation of kernel descriptions (lib/kernel.h) before anything reaches LLVM: a malformed
  * description must come back as TJ_ERR_INVALID with a sentence, never as IR that fails to verify
  * or, worse, as an LLVM crash. The dtype rules are the builders' (lib/elemwise_types.c). */
-#define TJ_JIT_PRIVATE
+#include "backend.h"
 #include "jit.h"
 
 static tj_status check_instr(const tjK_kernel *k, int i, char *err, size_t errlen)

@@ -18,46 +18,6 @@ struct tjC_block {
 
 /* ---- the allocator -------------------------------------------------------------------------- */
 
-static bool hooked(const tj_allocator *m)
-{
-    return m && m->malloc_fn && m->realloc_fn && m->free_fn;
-}
-
-void *tjC_mem_malloc(const tj_allocator *m, size_t bytes)
-{
-    bytes = bytes ? bytes : 1;
-    return hooked(m) ? m->malloc_fn(m->user, bytes) : malloc(bytes);
-}
-
-void *tjC_mem_calloc(const tj_allocator *m, size_t n, size_t size)
-{
-    size_t bytes;
-    if (__builtin_mul_overflow(n, size, &bytes))
-        return NULL;
-    void *p = tjC_mem_malloc(m, bytes);
-    if (p)
-        memset(p, 0, bytes);
-    return p;
-}
-
-void *tjC_mem_realloc(const tj_allocator *m, void *p, size_t bytes)
-{
-    bytes = bytes ? bytes : 1;
-    if (!hooked(m))
-        return realloc(p, bytes);
-    return p ? m->realloc_fn(m->user, p, bytes) : m->malloc_fn(m->user, bytes);
-}
-
-void tjC_mem_free(const tj_allocator *m, void *p)
-{
-    if (!p)
-        return;
-    if (hooked(m))
-        m->free_fn(m->user, p);
-    else
-        free(p);
-}
-
 void *tjC_malloc(tj_ctx *ctx, size_t bytes)
 {
     return tjC_mem_malloc(ctx ? &ctx->mem : NULL, bytes);
@@ -72,16 +32,6 @@ void *tjC_realloc(tj_ctx *ctx, void *p, size_t bytes)
 }
 void tjC_free(tj_ctx *ctx, void *p) { tjC_mem_free(ctx ? &ctx->mem : NULL, p); }
 
-char *tjC_mem_strdup(const tj_allocator *m, const char *s)
-{
-    if (!s)
-        return NULL;
-    size_t n = strlen(s) + 1;
-    char *p = tjC_mem_malloc(m, n);
-    if (p)
-        memcpy(p, s, n);
-    return p;
-}
 
 char *tjC_heap_strdup(tj_ctx *ctx, const char *s)
 {
@@ -101,7 +51,7 @@ static size_t ndead, dead_cap;
 static tj_ctx *header_new(const tj_allocator *mem)
 {
     tj_ctx *ctx = NULL;
-    if (!hooked(mem)) {
+    if (!tjC_mem_hooked(mem)) {
         pthread_mutex_lock(&dead_lock);
         if (ndead)
             ctx = dead_ctxs[--ndead];
@@ -118,7 +68,7 @@ static tj_ctx *header_new(const tj_allocator *mem)
 static void header_free(tj_ctx *ctx)
 {
     ctx->magic = 0;
-    if (hooked(&ctx->mem)) {
+    if (tjC_mem_hooked(&ctx->mem)) {
         tj_allocator mem = ctx->mem;
         tjC_mem_free(&mem, ctx);
         return;
@@ -141,7 +91,7 @@ tj_ctx *tj_ctx_new(void) { return tj_ctx_new_with_allocator(NULL); }
 
 tj_ctx *tj_ctx_new_with_allocator(const tj_allocator *alloc)
 {
-    if (alloc && !hooked(alloc)) {
+    if (alloc && !tjC_mem_hooked(alloc)) {
         tjA_error(TJ_ERR_INVALID, "tj_ctx_new_with_allocator: the allocator lacks %s; expected "
                   "all three of malloc_fn, realloc_fn and free_fn (or NULL for the C library)",
                   !alloc->malloc_fn ? "malloc_fn" : !alloc->realloc_fn ? "realloc_fn" : "free_fn");

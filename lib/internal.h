@@ -225,6 +225,8 @@ TJ_HIDDEN tj_status tjC_error(tj_ctx *ctx, tj_status st, const char *fmt, ...) T
 TJ_HIDDEN void tjC_log(tj_ctx *ctx, const char *fmt, ...) TJ_PRINTF(2, 3);
 /* The allocator's malloc/calloc/realloc/free (m NULL or its functions NULL: the C library's).
  * Zero sizes are made 1; calloc checks n * size for overflow. They record no error. */
+/* True when m has all three functions (else the C library serves). */
+TJ_HIDDEN bool tjC_mem_hooked(const tj_allocator *m);
 TJ_HIDDEN void *tjC_mem_malloc(const tj_allocator *m, size_t bytes);
 TJ_HIDDEN void *tjC_mem_calloc(const tj_allocator *m, size_t n, size_t size);
 TJ_HIDDEN void *tjC_mem_realloc(const tj_allocator *m, void *p, size_t bytes);

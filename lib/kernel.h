@@ -27,7 +27,7 @@
  * reassociated (vector partial results). Means are sum kernels the runtime divides afterwards.
  *
  * Splitting (for a thread pool): a row whose output inner stride is 0 is reduced in segments at
- * absolute multiples of BLOCK (jit/lower.c) combined in order, so its result depends only on the
+ * absolute multiples of BLOCK (jit/llvm/lower.c) combined in order, so its result depends only on the
  * row, never on where a 1-D [begin, end) is cut at such multiples. Rows that share an output
  * element must still not run concurrently: lib/runtime_reduce.c cuts every reduction into a fixed
  * list of independent pieces (each with its own output) and combines them in a fixed order, so

@@ -16,7 +16,7 @@
 #define TJP_MAX_THREADS 64
 
 /* The elements one pool item covers: small enough to balance a busy core, a multiple of
- * jit/lower.c's BLOCK so 1-D chunks stay aligned to its reduction segments. */
+ * jit/llvm/lower.c's BLOCK so 1-D chunks stay aligned to its reduction segments. */
 #define TJP_CHUNK_ELEMS 16384 /* 64K elements balanced worse with a busy second core */
 
 /* Runs item `item` of a job; returns TJ_OK or an error it has already recorded (tjC_error). */

@@ -24,7 +24,7 @@
 #include <string.h>
 
 enum {
-    BLOCK = 4096,       /* jit/lower.c's segment: G rows cover about this many elements */
+    BLOCK = 4096,       /* jit/llvm/lower.c's segment: G rows cover about this many elements */
     CHUNK = 16 * BLOCK, /* the piece of a single long row (a multiple of BLOCK) */
     /* rows of a piece: their results are combined plainly (no compensation), so at most
      * MAX_ROWS of them (float32: <= 256 roundings, ~1.5e-5 relative at worst); column-style
@@ -36,7 +36,7 @@ enum {
 
 /* ---- identities ------------------------------------------------------------------------------ */
 
-/* The identity of op in dtype d, as the kernels' identity() (jit/lower.c). */
+/* The identity of op in dtype d, as the kernels' identity() (jit/llvm/lower.c). */
 static void identity_bytes(tj_op op, tj_dtype d, unsigned char *out)
 {
     bool max = op == TJ_OP_MAX, min = op == TJ_OP_MIN;

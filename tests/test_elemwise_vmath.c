@@ -1,4 +1,4 @@
-/* Accuracy of the vector math added for issue 3 (jit/vmath_*.c), through real flat kernels: the
+/* Accuracy of the vector math added for issue 3 (jit/llvm/vmath_*.c), through real flat kernels: the
  * maximum ulp error against glibc over >= 10^6 points per function and dtype, spread over each
  * function's domain (bit-pattern sweeps that visit every binade, plus uniform samples where the
  * function is interesting), and exact special values through both the vector body and the

@@ -1,4 +1,4 @@
-/* The ELF loader (jit/elf_load.c): objects emitted here by LLVM with jit/engine.c's target
+/* The ELF loader (jit/elf_load.c): objects emitted here by LLVM with jit/llvm/engine.c's target
  * settings (host CPU and features, PIC, small code model, O3) are linked without LLVM and called,
  * against values computed here; damaged objects fail cleanly; the real disk cache's objects
  * link and compute what the library's own code computes. */
@@ -7,9 +7,12 @@
 #define TJ_JIT_PRIVATE
 #include "elf_load.h"
 #include "jit.h"
+#include "objcache.h"
 #include "support.h"
 
+#include <llvm-c/Core.h>
 #include <llvm-c/IRReader.h>
+#include <llvm-c/TargetMachine.h>
 #include <llvm-c/Target.h>
 #include <llvm-c/Transforms/PassBuilder.h>
 
@@ -48,7 +51,7 @@ static LLVMTargetMachineRef host_machine(LLVMRelocMode reloc)
     return tm;
 }
 
-/* IR text -> O3 -> an object file, as jit/compile.c makes them (reloc: LLVMRelocPIC there). */
+/* IR text -> O3 -> an object file, as jit/llvm/compile.c makes them (reloc: LLVMRelocPIC there). */
 static obj emit_reloc(const char *ir, LLVMRelocMode reloc)
 {
     LLVMContextRef ctx = LLVMContextCreate();
@@ -702,9 +705,9 @@ Test(elf_load, every_allocation_failure_is_nomem)
 
 /* ---- the real thing: a module of the disk cache --------------------------------------------- */
 
-/* What compiled kernels call: jit/engine.c's runtime symbols, and the libm functions the
- * lowering calls directly (sin, cos, tan for huge arguments, fmod for frem), which ORC finds
- * among the process's symbols. Records which were asked for. */
+/* What compiled kernels call (jit/runtime_symbols.h): pow and what LLVM's rewrites introduce,
+ * and the libm functions the lowering calls directly (sin, cos, tan for huge arguments, fmod for
+ * frem). Written out here again so the test records which were asked for. */
 static const char *const runtime_names[] = {"pow",    "powf",   "exp2",   "exp2f", "ldexp",
                                             "ldexpf", "memset", "memcpy", "memmove", "sin",
                                             "cos",    "tan",    "fmod",   "fmodf"};
@@ -782,8 +785,8 @@ static tjJ_image *load_cached(cached *c, void **fns)
     size_t len[8];
     cr_assert_leq(c->art.ngroups, 8);
     for (int g = 0; g < c->art.ngroups; g++) {
-        p[g] = LLVMGetBufferStart(c->art.obj[g]);
-        len[g] = LLVMGetBufferSize(c->art.obj[g]);
+        p[g] = c->art.obj[g].p;
+        len[g] = c->art.obj[g].len;
     }
     char names[16][64];
     const char *syms[16];

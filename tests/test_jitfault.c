@@ -76,7 +76,7 @@ static void expect_fallback(tj_ctx *ctx, tj_fn *f, const log_buf *l, const char 
     tj_ctx_stats(ctx, &st);
     cr_expect_eq(st.llvm_compiles + st.disk_cache_hits, 0, "no code was kept");
     char what[64];
-    /* the cache fault surfaces as LLVM rejecting the loaded object */
+    /* the cache fault surfaces as the loader rejecting the object from the disk cache */
     snprintf(what, sizeof what, "%s",
              jit_off() ? "TJ_JIT=off" : !strcmp(point, "cache") ? "from the disk cache" : point);
     if (!jit_off() && strcmp(point, "cache"))
@@ -182,4 +182,24 @@ Test(jitfault, cache_load)
     }
     closedir(d);
     cr_expect_eq(rmdir(dir), 0);
+}
+
+/* Without its LLVM plugin the library still works: a compile from scratch falls back to the
+ * reference executor and the reason names the plugin and where to point TJ_LLVM_PLUGIN. (Each
+ * Criterion test runs in a new process, so the plugin is not loaded yet here.) */
+Test(jitfault, missing_llvm_plugin)
+{
+    setenv("TJ_LLVM_PLUGIN", "/nonexistent/libtensorjit-llvm.so", 1);
+    tj_ctx *ctx = tj_ctx_new();
+    log_buf l = {0};
+    tj_fn *f = compile_check(ctx, &l);
+    cr_expect_not(tj_fn_jitted(f));
+    const char *why = tj_fn_jit_reason(f);
+    cr_expect(jit_off() ? strstr(why, "TJ_JIT=off") != NULL
+                        : strstr(why, "LLVM plugin") && strstr(why, "TJ_LLVM_PLUGIN") &&
+                              strstr(why, "/nonexistent/libtensorjit-llvm.so"),
+              "reason: %s", why);
+    cr_expect_eq(l.lines, !jit_off(), "one log line: %s", l.text);
+    tj_ctx_free(ctx);
+    unsetenv("TJ_LLVM_PLUGIN");
 }

@@ -1,4 +1,4 @@
-/* Accuracy of the inline vector math (jit/vmath.c) through real flat kernels: max ulp error
+/* Accuracy of the inline vector math (jit/llvm/vmath.c) through real flat kernels: max ulp error
  * against libm over >= 10^6 points per function and dtype, and exact special cases.
  *
  * Reference: float32 from glibc's double functions rounded to float; float64 from glibc's long

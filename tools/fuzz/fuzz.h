@@ -35,7 +35,7 @@ tj_array *fz_array(fz_in *in, tj_dtype dtype, int ndim, int maxlen);
 typedef enum {
     FZ_EXACT,    /* exact in both executors, whatever the JIT fuses: bit-identical results */
     FZ_ULPS,     /* a transcendental function: a few ulps (docs/VMATH.md) */
-    FZ_REASSOC,  /* float arithmetic: the JIT's reassoc/contract flags (jit/lower_ops.c) let LLVM
+    FZ_REASSOC,  /* float arithmetic: the JIT's reassoc/contract flags (jit/llvm/lower_ops.c) let LLVM
                     regroup and fuse it into FMAs; sums, dots and means add in another order */
     FZ_CHAOTIC,  /* a discontinuous op (floor, compare, cast to int, index) of an inexact value:
                     an ulp of difference before it can be any difference after it */

@@ -7,8 +7,7 @@
  * differences are the fast-math flags on float arithmetic (reassoc contract afn nsz, never
  * nnan/ninf, and not arcp: x / c as x * (1/c) overflows for a subnormal c, 0 / c became 0 * inf
  * = NaN, found by fuzz-diff) and our own exp/log/tanh (docs/VMATH.md). */
-#define TJ_JIT_PRIVATE
-#include "jit.h"
+#include "llvm.h"
 
 #include <math.h>
 

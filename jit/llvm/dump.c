@@ -4,8 +4,7 @@
  * module given to the JIT is consumed by its code generation and lives in a context the JIT may
  * still use, so re-parsing is the one copy that nobody else touches. Same target machine
  * settings as the JIT, so the text is the code that runs. */
-#define TJ_JIT_PRIVATE
-#include "jit.h"
+#include "llvm.h"
 
 #include <llvm-c/IRReader.h>
 
@@ -13,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-char *tjJ_module_text(const tj_allocator *mem, LLVMModuleRef m)
+char *tjO_module_text(const tj_allocator *mem, LLVMModuleRef m)
 {
     char *s = LLVMPrintModuleToString(m);
     char *copy = s ? tjC_mem_strdup(mem, s) : NULL;
@@ -56,12 +55,11 @@ done:
     return out;
 }
 
-char *tjJ_module_asm(tjJ_module *m)
+char *tjO_assembly(char *const *ir_opt, int ngroups)
 {
-    int ng = tjJ_module_groups(m);
-    if (ng < 1)
+    if (ngroups < 1)
         return NULL;
-    LLVMTargetMachineRef tm = tjJ_target_machine(tjJ_module_engine(m), NULL, 0);
+    LLVMTargetMachineRef tm = tjO_target_machine(NULL, 0);
     if (!tm)
         return NULL;
     /* the result is the caller's to free() (tj_fn_asm): the C library's, not the context's */
@@ -69,13 +67,12 @@ char *tjJ_module_asm(tjJ_module *m)
     size_t len = 0;
     FILE *f = open_memstream(&all, &len);
     bool ok = f != NULL;
-    const tj_allocator *mem = tjJ_engine_mem(tjJ_module_engine(m));
-    for (int g = 0; ok && g < ng; g++) {
-        char *text = group_asm(mem, tm, tjJ_module_group_ir(m, g));
+    for (int g = 0; ok && g < ngroups; g++) {
+        char *text = group_asm(NULL, tm, ir_opt[g]);
         ok = text != NULL;
         if (ok)
             fputs(text, f);
-        tjC_mem_free(mem, text);
+        free(text);
     }
     if (f)
         fclose(f);

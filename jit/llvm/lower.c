@@ -24,8 +24,7 @@
  * overlap except exact in-place reuse, and the metadata spares the vectorizer runtime alias
  * checks. Scalar operands are loaded once per row, before its loop. Index arithmetic is nsw
  * (sizes fit int64). */
-#define TJ_JIT_PRIVATE
-#include "jit.h"
+#include "llvm.h"
 
 #include <math.h>
 #include <pthread.h>

@@ -9,8 +9,7 @@
  * along unused. Every loop here is marked not to be vectorized or unrolled: left alone, LLVM
  * vectorizes the loops over operands (gathers + alias checks), costing more time than the whole
  * kernel's inner loops and running slower for a handful of operands. */
-#define TJ_JIT_PRIVATE
-#include "jit.h"
+#include "llvm.h"
 
 #include <llvm-c/DebugInfo.h>
 

@@ -7,8 +7,7 @@
 #ifndef TJ_VMATH_H
 #define TJ_VMATH_H
 
-#define TJ_JIT_PRIVATE
-#include "jit.h"
+#include "llvm.h"
 
 typedef struct {
     LLVMBuilderRef b;

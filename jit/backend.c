@@ -1,0 +1,78 @@
+/* Finding the LLVM plugin (libtensorjit-llvm.so) at the first compile from scratch.
+ *
+ * Where: $TJ_LLVM_PLUGIN when set (a path); else beside the binary that holds this code (the
+ * installed libtensorjit.so, or an executable linked with the static library); else the
+ * install's library directory; else the build tree. The plugin must come from the same build:
+ * its ABI number and the hash of the code generator's sources must equal ours, since both sides
+ * share kernel descriptions and the disk cache's key. */
+#include "backend.h"
+
+#include <dlfcn.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "jit_build_id.h"
+
+#define PLUGIN "libtensorjit-llvm.so"
+
+static pthread_once_t once = PTHREAD_ONCE_INIT;
+static const tjJ_backend *backend;
+static char why[1024];
+
+/* Opens path; on success sets backend, else appends the reason to why. */
+static void try_open(const char *path)
+{
+    if (backend || !path)
+        return;
+    void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+    size_t at = strlen(why);
+    if (!h) {
+        const char *e = dlerror();
+        snprintf(why + at, sizeof why - at, "%s%s", at ? "; " : "", e ? e : path);
+        return;
+    }
+    const tjJ_backend *(*get)(void);
+    *(void **)&get = dlsym(h, TJJ_BACKEND_SYMBOL);
+    const tjJ_backend *b = get ? get() : NULL;
+    if (b && b->abi == TJJ_BACKEND_ABI && !strcmp(b->build_id, TJ_JIT_BUILD_ID)) {
+        backend = b; /* kept open for the process: its code may be running */
+        return;
+    }
+    snprintf(why + at, sizeof why - at, "%s%s is %s", at ? "; " : "", path,
+             b ? "from another build of tensorjit" : "not a tensorjit plugin");
+    dlclose(h);
+}
+
+static void open_plugin(void)
+{
+    char path[4096];
+    const char *env = getenv("TJ_LLVM_PLUGIN");
+    if (env && *env) {
+        try_open(env);
+        return;
+    }
+    Dl_info info;
+    if (dladdr((void *)open_plugin, &info) && info.dli_fname) {
+        const char *slash = strrchr(info.dli_fname, '/');
+        if (slash && (size_t)(slash - info.dli_fname) + sizeof PLUGIN + 1 < sizeof path) {
+            snprintf(path, sizeof path, "%.*s/%s", (int)(slash - info.dli_fname), info.dli_fname,
+                     PLUGIN);
+            try_open(path);
+        }
+    }
+    try_open(TJ_PLUGIN_INSTALL_DIR "/" PLUGIN);
+    try_open(TJ_PLUGIN_BUILD_DIR "/" PLUGIN);
+}
+
+const tjJ_backend *tjJ_backend_get(char *err, size_t errlen)
+{
+    pthread_once(&once, open_plugin);
+    if (!backend)
+        tjJ_fail(err, errlen, TJ_ERR_JIT,
+                 "the LLVM plugin (" PLUGIN ") could not be loaded: %s; set TJ_LLVM_PLUGIN to its "
+                 "path",
+                 why[0] ? why : "not found");
+    return backend;
+}
