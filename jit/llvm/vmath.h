@@ -119,6 +119,8 @@ TJ_HIDDEN void tjV_exp_reduce(const vm *v, LLVMValueRef x, double lo, double hi,
                               LLVMValueRef *r);
 /* x - fn ln2 by Cody-Waite (ln2 in two parts, the first exact in products with |fn| < 2^11). */
 TJ_HIDDEN LLVMValueRef tjV_exp_cw(const vm *v, LLVMValueRef x, LLVMValueRef fn);
+/* exp(-|x|) (the sigmoid's and softplus's term, in [0, 1]); cheaper than tjV_exp in float. */
+TJ_HIDDEN LLVMValueRef tjV_exp_neg_abs(const vm *v, LLVMValueRef x);
 /* exp(r) - 1 for |r| <= ln2/2, with full relative accuracy near 0. */
 TJ_HIDDEN LLVMValueRef tjV_expm1_poly(const vm *v, LLVMValueRef r);
 /* y * 2^fn for an integral float fn in [-1100, 1100] (float: [-160, 160]), in two exponent

@@ -67,7 +67,7 @@ LLVMValueRef tjV_log1p(LLVMBuilderRef b, LLVMValueRef x)
 LLVMValueRef tjV_softplus(LLVMBuilderRef b, LLVMValueRef x)
 {
     vm v = vm_of(b, x);
-    LLVMValueRef e = tjV_exp(b, neg(&v, fabs_(&v, x)));
+    LLVMValueRef e = tjV_exp_neg_abs(&v, x);
     LLVMValueRef l = tjV_log1p_core(&v, e);
     LLVMValueRef r = add(&v, l, sel(&v, LLVMRealOGT, x, K(&v, 0.0), x, K(&v, 0.0)));
     return keep_nan(&v, x, r);
