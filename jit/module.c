@@ -14,6 +14,7 @@
 #include "objcache.h"
 #include "runtime_symbols.h"
 
+#include <dlfcn.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -222,12 +223,14 @@ static tjJ_module *find_live(tjJ_engine *eng, const uint8_t *digest)
 
 /* ---- linking -------------------------------------------------------------------------------- */
 
+/* Our table first; then, as the LLJIT does for code compiled here, the process's symbols (a
+ * newer code generator may call a libm function the table does not list yet). */
 static void *runtime_symbol(const char *name)
 {
     for (size_t i = 0; i < sizeof tjJ_runtime_symbols / sizeof *tjJ_runtime_symbols; i++)
         if (!strcmp(tjJ_runtime_symbols[i].name, name))
             return tjJ_runtime_symbols[i].addr;
-    return NULL;
+    return dlsym(RTLD_DEFAULT, name);
 }
 
 /* Code from the disk cache, through our loader (the same fault points as the LLJIT's). */
