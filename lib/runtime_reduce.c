@@ -281,6 +281,7 @@ tj_status tjS_run_reduce(tj_ctx *ctx, const tjS_step *st, tjK_fn fn, const int64
     int64_t *pstr = small ? pstr_buf : tjC_malloc(ctx, table);
     int64_t *packed = small ? packed_buf : tjC_malloc(ctx, table);
     char **pptrs = small ? pptrs_buf : tjC_malloc(ctx, sizeof *pptrs * (size_t)nops);
+    tj_array *partials = NULL; /* from the workspace's pool: no fresh pages per call */
     char *partial = NULL;
     tj_status rc = TJ_OK;
     if (!pstr || !packed || !pptrs) {
@@ -319,7 +320,8 @@ tj_status tjS_run_reduce(tj_ctx *ctx, const tjS_step *st, tjK_fn fn, const int64
     }
     int64_t per_run = (unit_len + piece - 1) / piece, nruns = cnd == 1 ? 1 : rows / run;
     int64_t width = acc_mode ? 1 : inner, nparts = nruns * per_run * width;
-    partial = tjC_malloc(ctx, (size_t)nparts * es);
+    partials = tjS_pool_buffer(ctx, mem ? mem->pool : NULL, dt, 1, &nparts);
+    partial = partials ? partials->data : NULL;
     if (!partial) {
         rc = nomem(ctx, st);
         goto done;
@@ -347,7 +349,7 @@ finish:
         }
     }
 done:
-    tjC_free(ctx, partial);
+    tjS_pool_put(mem ? mem->pool : NULL, partials);
     if (!small) {
         tjC_free(ctx, pstr);
         tjC_free(ctx, packed);
