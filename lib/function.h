@@ -110,6 +110,23 @@ TJ_HIDDEN int tjS_coalesce(int ndim, int64_t *shape, int nops, int64_t *strides)
 TJ_HIDDEN tj_status tjS_run_reduce(tj_ctx *ctx, const tjS_step *st, tjK_fn fn,
                                    const int64_t *shape, char **ptrs, int64_t *strides,
                                    tj_array **slots, const struct tjS_mem *mem);
+/* A reduction with everything that depends on shapes and strides worked out, not on pointers:
+ * the output's shape, the op's identity, the axes ordered and coalesced (tjS_run_reduce in two
+ * halves, so a replay (lib/runtime_replay.c) runs the second alone). */
+typedef struct {
+    int ond;
+    int64_t oshape[TJ_MAX_NDIM];
+    int64_t count; /* elements folded into each result */
+    unsigned char id[8];
+    int cnd;
+    int64_t cshape[TJ_MAX_NDIM];
+    int64_t *pstr; /* [nin + 1][TJ_MAX_NDIM] element strides over cshape (the caller's buffer) */
+} tjS_reduce;
+TJ_HIDDEN void tjS_reduce_prepare(const tjS_step *st, const int64_t *shape,
+                                  const int64_t *strides, tjS_reduce *R);
+/* Fills out (R->oshape) with the identity and folds the inputs at ptrs into it. */
+TJ_HIDDEN tj_status tjS_reduce_run(tj_ctx *ctx, const tjS_step *st, tjK_fn fn,
+                                   const tjS_reduce *R, char *const *ptrs, tj_array *out);
 /* Runs a STEP_VIEW / STEP_SHAPE step, refilling the header cached for its slot when it can
  * (lib/runtime_views.c). */
 TJ_HIDDEN tj_status tjS_run_view(tj_ctx *ctx, const tjS_step *st, tj_array **slots,
@@ -184,6 +201,7 @@ typedef struct tjS_mem {
     tj_array **cache;
     int *cache_base; /* per cached view: the slot of its base */
     const bool *borrowed; /* per slot: holds no reference of its own (tj_fn.borrowed; NULL: none) */
+    struct tjS_rec *rec;  /* NULL, or the recorder of this run's launches (lib/replay.h) */
 } tjS_mem;
 /* The array for result slot s (dtype, shape): mem->into[s], a pooled buffer or a new one;
  * NULL when out of memory. */
@@ -285,6 +303,7 @@ struct tj_fn {
     bool *borrowed;
     _Atomic(tjF_ws *) ws; /* the workspace of the next call (NULL: a call holds it) */
     tjF_direct *direct;   /* NULL: every call takes the general path */
+    bool replay_ok;       /* calls may be recorded and replayed (lib/function_replay.c) */
     bool reads_shared; /* the graph reads a shared variable: calls take the shared lock */
     bool profile;
     tjS_prof *prof;   /* per step, when profiling a compiled plan */
@@ -328,6 +347,31 @@ TJ_HIDDEN tj_status tjF_direct_prepare(tj_fn *fn);
 TJ_HIDDEN bool tjF_direct_call(tj_fn *fn, tj_array *const *inputs, tj_array **outputs, bool into,
                                tj_status *rc);
 TJ_HIDDEN void tjF_direct_free(tj_ctx *ctx, tjF_direct *d);
+
+/* tj_call_into's checks of the caller's output arrays (an error recorded and returned). */
+TJ_HIDDEN tj_status tjF_check_into(tj_fn *fn, tj_array *const *inputs, tj_array *const *outputs);
+
+/* Replayed calls (lib/function_replay.c, lib/replay.h). The state lives in a call workspace
+ * (NULL until a call considers recording). tjF_replay_prepare sets fn->replay_ok at compile.
+ * tjF_replay_call replays when this call matches the recorded signature: true when it ran (*rc
+ * its status), false when the general path must run (nothing done). tjF_replay_consider, on the
+ * general path under the shared lock: a recorder for this call's run when the previous call had
+ * the same signature (else NULL); tjF_replay_finish, right after that run (rc its status, the
+ * results still in their slots), turns the recording into the replay or drops it, and releases
+ * the recorder. */
+typedef struct tjF_rstate tjF_rstate;
+struct tjS_rec;
+TJ_HIDDEN void tjF_replay_prepare(tj_fn *fn);
+TJ_HIDDEN bool tjF_replay_call(tj_fn *fn, tjF_rstate *rs, tjS_pool *pool,
+                               tj_array *const *inputs, tj_array **outputs, bool into,
+                               tj_status *rc);
+TJ_HIDDEN struct tjS_rec *tjF_replay_consider(tj_fn *fn, tjF_rstate **rs, tjS_pool *pool,
+                                              tj_array *const *inputs, tj_array *const *outputs,
+                                              bool into);
+TJ_HIDDEN void tjF_replay_finish(tj_fn *fn, tjF_rstate *rs, struct tjS_rec *rec, tj_status rc,
+                                 tj_array *const *into_slots, tjS_pool *pool);
+/* Frees the state; the replay's own buffers go to pool (NULL: freed). */
+TJ_HIDDEN void tjF_rstate_free(tj_ctx *ctx, tjF_rstate *rs, tjS_pool *pool);
 
 /* The graph cache (lib/graph_cache.c): a compile keyed by the graph before optimization (after
  * givens and default updates), with inputs and shared variables as positional placeholders,
