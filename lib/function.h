@@ -111,19 +111,23 @@ TJ_HIDDEN tj_status tjS_run_reduce(tj_ctx *ctx, const tjS_step *st, tjK_fn fn,
                                    const int64_t *shape, char **ptrs, int64_t *strides,
                                    tj_array **slots, const struct tjS_mem *mem);
 /* A reduction with everything that depends on shapes and strides worked out, not on pointers:
- * the output's shape, the op's identity, the axes ordered and coalesced (tjS_run_reduce in two
- * halves, so a replay (lib/runtime_replay.c) runs the second alone). */
+ * the output's shape, the op's identity, the axes ordered and coalesced, how the work is cut
+ * (tjS_run_reduce in two halves, so a replay (lib/replay.h) runs the second alone). */
 typedef struct {
     int ond;
     int64_t oshape[TJ_MAX_NDIM];
     int64_t count; /* elements folded into each result */
     unsigned char id[8];
-    int cnd;
+    int cnd;       /* 0: nothing to fold */
     int64_t cshape[TJ_MAX_NDIM];
-    int64_t *pstr; /* [nin + 1][TJ_MAX_NDIM] element strides over cshape (the caller's buffer) */
+    bool pieces;   /* partial results per piece, folded after (else one launch) */
+    int64_t rows, unit;                             /* one launch: tjP_run_rows's */
+    int64_t per_run, piece, unit_len, width, nruns; /* pieces (lib/runtime_reduce.c) */
+    int64_t *packed; /* (nin + 1) * cnd strides as the kernel takes them (the caller's buffer) */
 } tjS_reduce;
+/* Fills R (R->packed set by the caller); scratch holds (nin + 1) * TJ_MAX_NDIM strides. */
 TJ_HIDDEN void tjS_reduce_prepare(const tjS_step *st, const int64_t *shape,
-                                  const int64_t *strides, tjS_reduce *R);
+                                  const int64_t *strides, int64_t *scratch, tjS_reduce *R);
 /* Fills out (R->oshape) with the identity and folds the inputs at ptrs into it. */
 TJ_HIDDEN tj_status tjS_reduce_run(tj_ctx *ctx, const tjS_step *st, tjK_fn fn,
                                    const tjS_reduce *R, char *const *ptrs, tj_array *out);
@@ -174,6 +178,12 @@ TJ_HIDDEN tj_status tjS_run_blas(tj_ctx *ctx, const tjS_step *st, tj_array **slo
  * own C-contiguous memory (not a view, not a borrowed buffer), the same dtype and shape. */
 TJ_HIDDEN bool tjS_can_take(const tj_array *a, int refs, tj_dtype dtype, int ndim,
                             const int64_t *shape);
+/* The value of a step's scalar operand (alpha, beta): tj_array_get without its handle checks
+ * when the operand is 0-d, as they are. */
+static inline double tjS_scalar(const tj_array *a)
+{
+    return a->ndim == 0 ? tjA_load(a->dtype, a->data, 0) : tj_array_get(a, NULL);
+}
 /* Per-step profile counters (tj_function_opts.profile). */
 typedef struct {
     uint64_t calls;
@@ -372,6 +382,10 @@ TJ_HIDDEN void tjF_replay_finish(tj_fn *fn, tjF_rstate *rs, struct tjS_rec *rec,
                                  tj_array *const *into_slots, tjS_pool *pool);
 /* Frees the state; the replay's own buffers go to pool (NULL: freed). */
 TJ_HIDDEN void tjF_rstate_free(tj_ctx *ctx, tjF_rstate *rs, tjS_pool *pool);
+/* The calls replayed and the recordings made so far in a state (NULL: none). tjF_replays:
+ * those of fn's kept workspace, for tests (no call may be running). */
+TJ_HIDDEN void tjF_replay_counts(const tjF_rstate *rs, uint64_t *replays, uint64_t *records);
+TJ_HIDDEN void tjF_replays(tj_fn *fn, uint64_t *replays, uint64_t *records);
 
 /* The graph cache (lib/graph_cache.c): a compile keyed by the graph before optimization (after
  * givens and default updates), with inputs and shared variables as positional placeholders,

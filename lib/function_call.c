@@ -65,6 +65,12 @@ static tjF_ws *ws_take(tj_fn *fn)
     return ws ? ws : ws_new(fn);
 }
 
+void tjF_replays(tj_fn *fn, uint64_t *replays, uint64_t *records)
+{
+    tjF_ws *ws = atomic_load(&fn->ws);
+    tjF_replay_counts(ws ? ws->replay : NULL, replays, records);
+}
+
 /* Back to the function, or freed when a concurrent call already put its own back. */
 static void ws_give(tj_fn *fn, tjF_ws *ws)
 {

@@ -9,6 +9,7 @@
 #include "pool.h"
 #include "replay.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 enum {
@@ -53,6 +54,21 @@ typedef struct {
     int64_t *slot_off;
     int *live;        /* the slots whose root is not FIXED */
     int nlive;
+    int *dyn;         /* the roots that are not FIXED */
+    int ndyn;
+    int64_t *out_bytes; /* per output: its bytes (the caller's array, when given, spans them) */
+    /* per input, then per shared variable of fn (tjF_check_into's other arrays): its bytes
+     * relative to its data pointer (an empty array: hi == lo), or for a shared variable no
+     * leaf of the plan reads, lo > hi: its span is found per call */
+    int64_t *lo, *hi;
+    /* the data pointers of the last call replayed (have_last): inputs, fn's shared values, the
+     * caller's output arrays. Spans and slot pointers follow from pointers and layouts, and the
+     * signature fixes the layouts, so equal pointers leave both as they were */
+    char **last;
+    bool have_last;
+    bool spans_fixed; /* every shared value of fn is a leaf: its layout is in the signature */
+    int *fresh;       /* the FRESH roots */
+    int nfresh;
 } replay;
 
 struct tjF_rstate {
@@ -64,13 +80,15 @@ struct tjF_rstate {
     sig refused;      /* a signature whose recording was refused (have_refused) */
     bool have_cand, have_refused;
     replay *rp;
+    uint64_t replays, records; /* calls replayed, recordings that became a replay */
 };
 
 void tjF_replay_prepare(tj_fn *fn)
 {
     const tjS_plan *plan = fn->plan;
+    const char *env = getenv("TJ_REPLAY"); /* off: every call takes the general path */
     fn->replay_ok = plan && fn->jitted && fn->mode == TJ_MODE_FAST_RUN && !fn->profile &&
-                    fn->nout <= 64;
+                    fn->nout <= 64 && !(env && !strcmp(env, "off"));
     for (int i = 0; fn->replay_ok && i < plan->nsteps; i++)
         fn->replay_ok = plan->steps[i].kind != STEP_HOST && plan->steps[i].kind != STEP_SHAPE_OP;
 }
@@ -163,6 +181,12 @@ static void replay_free(tj_ctx *ctx, replay *rp, tjS_pool *pool)
     tjC_free(ctx, rp->slot_root);
     tjC_free(ctx, rp->slot_off);
     tjC_free(ctx, rp->live);
+    tjC_free(ctx, rp->dyn);
+    tjC_free(ctx, rp->out_bytes);
+    tjC_free(ctx, rp->lo);
+    tjC_free(ctx, rp->hi);
+    tjC_free(ctx, rp->last);
+    tjC_free(ctx, rp->fresh);
     tjC_free(ctx, rp);
 }
 
@@ -333,10 +357,11 @@ static bool results(const tj_fn *fn, replay *rp, uint64_t into)
     return true;
 }
 
-static bool alloc_replay(tj_ctx *ctx, replay *rp, int nslots, int nsig)
+static bool alloc_replay(const tj_fn *fn, const tjF_rstate *rs, replay *rp)
 {
-    size_t n = (size_t)nslots + 1;
-    rp->sig.a = tjC_malloc(ctx, sizeof(layout) * ((size_t)nsig + 1));
+    tj_ctx *ctx = fn->ctx;
+    size_t n = (size_t)fn->plan->nslots + 1, others = (size_t)(fn->nin + fn->nshared) + 1;
+    rp->sig.a = tjC_malloc(ctx, sizeof(layout) * ((size_t)rs->nsig + 1));
     rp->hdr = tjC_calloc(ctx, n, sizeof *rp->hdr);
     rp->slots = tjC_calloc(ctx, n, sizeof *rp->slots);
     rp->cells = tjC_calloc(ctx, n, sizeof *rp->cells);
@@ -344,10 +369,17 @@ static bool alloc_replay(tj_ctx *ctx, replay *rp, int nslots, int nsig)
     rp->slot_root = tjC_malloc(ctx, sizeof *rp->slot_root * n);
     rp->slot_off = tjC_calloc(ctx, n, sizeof *rp->slot_off);
     rp->live = tjC_malloc(ctx, sizeof *rp->live * n);
-    for (int s = 0; rp->slot_root && s < nslots; s++)
+    rp->dyn = tjC_malloc(ctx, sizeof *rp->dyn * 2 * n);
+    rp->fresh = tjC_malloc(ctx, sizeof *rp->fresh * 2 * n);
+    rp->out_bytes = tjC_calloc(ctx, (size_t)fn->nout + 1, sizeof *rp->out_bytes);
+    rp->lo = tjC_calloc(ctx, others, sizeof *rp->lo);
+    rp->hi = tjC_calloc(ctx, others, sizeof *rp->hi);
+    rp->last = tjC_calloc(ctx, others + (size_t)fn->nout, sizeof *rp->last);
+    for (int s = 0; rp->slot_root && s < fn->plan->nslots; s++)
         rp->slot_root[s] = -1;
     return rp->sig.a && rp->hdr && rp->slots && rp->cells && rp->roots && rp->slot_root &&
-           rp->slot_off && rp->live;
+           rp->slot_off && rp->live && rp->dyn && rp->fresh && rp->out_bytes && rp->lo &&
+           rp->hi && rp->last;
 }
 
 /* The slots' headers, and the bytes the replay touches (leaves, owned and fresh buffers) */
@@ -376,7 +408,47 @@ static size_t headers(const tj_fn *fn, const tjS_rec *rec, replay *rp)
             bytes += (size_t)sn->size * tjA_es(sn->dtype);
         rp->slots[s] = h;
     }
+    for (int r = 0; r < rp->nroots; r++) {
+        if (rp->roots[r].kind != ROOT_FIXED)
+            rp->dyn[rp->ndyn++] = r;
+        if (rp->roots[r].kind == ROOT_FRESH)
+            rp->fresh[rp->nfresh++] = r;
+    }
+    for (int i = 0; i < fn->nout; i++) {
+        const tj_array *h = rp->slots[fn->out_slot[i]];
+        rp->out_bytes[i] = h->size * (int64_t)tjA_es(h->dtype);
+    }
     return bytes;
+}
+
+/* The byte span of layout L relative to its data pointer, as tjF_span_of */
+static void span_off(const layout *L, int64_t *lo, int64_t *hi)
+{
+    int64_t l = 0, h = (int64_t)tjA_es(L->dtype), size = 1;
+    for (int d = 0; d < L->ndim; d++) {
+        int64_t ext = (L->shape[d] - 1) * L->strides[d];
+        l += ext < 0 ? ext : 0;
+        h += ext < 0 ? 0 : ext;
+        size *= L->shape[d];
+    }
+    *lo = size ? l : 0;
+    *hi = size ? h : 0;
+}
+
+/* The spans of the inputs and shared values the caller's output arrays must not meet */
+static void other_spans(const tj_fn *fn, const tjF_rstate *rs, replay *rp)
+{
+    for (int i = 0; i < fn->nin; i++)
+        span_off(&rp->sig.a[i], &rp->lo[i], &rp->hi[i]);
+    rp->spans_fixed = true;
+    for (int k = 0; k < fn->nshared; k++) {
+        int64_t *lo = &rp->lo[fn->nin + k], *hi = &rp->hi[fn->nin + k];
+        *lo = 1, *hi = 0;
+        for (int j = 0; j < rs->nshl; j++)
+            if (fn->leaf_var[rs->shl[j]] == fn->shared[k])
+                span_off(&rp->sig.a[fn->nin + j], lo, hi);
+        rp->spans_fixed = rp->spans_fixed && *lo <= *hi;
+    }
 }
 
 void tjF_replay_finish(tj_fn *fn, tjF_rstate *rs, tjS_rec *rec, tj_status rc,
@@ -389,17 +461,19 @@ void tjF_replay_finish(tj_fn *fn, tjF_rstate *rs, tjS_rec *rec, tj_status rc,
     if (rc == TJ_OK && !rec->refused) {
         rp = tjC_calloc(ctx, 1, sizeof *rp);
         bool *made = rp ? tjC_calloc(ctx, (size_t)nslots + 1, sizeof *made) : NULL;
-        nomem = !made || !alloc_replay(ctx, rp, nslots, rs->nsig);
+        nomem = !made || !alloc_replay(fn, rs, rp);
         ok = !nomem && classify(fn, rec, rp, into_slots, made) &&
              results(fn, rp, rs->pending.into) && headers(fn, rec, rp) <= REPLAY_BYTES;
         tjC_free(ctx, made);
     }
     if (ok) {
         sig_copy(rs, &rp->sig, &rs->pending);
+        other_spans(fn, rs, rp);
         rp->ops = rec->ops;
         rp->nops = rec->nops;
         rec->ops = NULL;
         rs->rp = rp;
+        rs->records++;
     } else {
         replay_free(ctx, rp, pool);
         if (rc == TJ_OK && !nomem) { /* this signature would be refused again */
@@ -412,49 +486,101 @@ void tjF_replay_finish(tj_fn *fn, tjF_rstate *rs, tjS_rec *rec, tj_status rc,
 
 /* ---- a replayed call ------------------------------------------------------------------------- */
 
-/* The caller's output arrays: exactly the recorded results' layouts (else the general path
- * writes or reports) */
-static bool into_fits(const tj_fn *fn, const replay *rp, tj_array *const *outputs)
+/* The caller's output arrays have the recorded results' layouts (false: the general path
+ * writes, copies or reports) */
+static bool outputs_fit(const tj_fn *fn, const replay *rp, tj_array *const *outputs)
 {
     for (int i = 0; i < fn->nout; i++) {
         const tj_array *a = outputs[i], *h = rp->slots[fn->out_slot[i]];
         if (!((rp->sig.into >> i) & 1))
             continue;
         if (a->magic != TJ_ARRAY_MAGIC || a->dtype != h->dtype || a->ndim != h->ndim ||
-            !tjA_same_shape(h->ndim, a->shape, h->shape) || !a->owns_data ||
+            !a->owns_data || !tjA_same_shape(h->ndim, a->shape, h->shape))
+            return false;
+        /* the recorded strides are C-contiguous; others may be too (length-1 axes) */
+        if (!tjA_same_shape(h->ndim, a->strides, h->strides) &&
             !tjA_contiguous_es(a, (int64_t)tjA_es(a->dtype)))
             return false;
     }
     return true;
 }
 
-/* This call's buffers for every root that is not fixed; false when a result cannot be made */
-static bool resolve(const tj_fn *fn, replay *rp, tj_array *const *inputs,
-                    tj_array *const *outputs)
+/* The caller's output arrays share memory with no input, no shared value and no other output:
+ * tjF_check_into's test on the layouts the signature fixes (false: the general path reports) */
+static bool apart(const tj_fn *fn, const replay *rp, tj_array *const *inputs,
+                  tj_array *const *outputs)
 {
-    for (int r = 0; r < rp->nroots; r++) {
-        root *R = &rp->roots[r];
-        switch (R->kind) {
-        case ROOT_FIXED:
-            break;
-        case ROOT_INPUT:
-            R->data = inputs[R->index]->data;
-            break;
-        case ROOT_SHARED:
-            R->data = fn->leaf_var[R->index]->value->data;
-            break;
-        case ROOT_INTO:
-            R->data = outputs[R->index]->data;
-            break;
-        case ROOT_FRESH: {
-            const tj_array *h = rp->slots[fn->out_slot[R->index]];
-            R->fresh = tjA_alloc(fn->ctx, h->dtype, h->ndim, h->shape, false);
-            if (!R->fresh)
+    enum { INLINE = 16 };
+    int nother = fn->nin + fn->nshared;
+    tjF_span other[INLINE];
+    for (int j = 0; j < nother && j < INLINE; j++) {
+        const tj_array *a = j < fn->nin ? inputs[j] : fn->shared[j - fn->nin]->value;
+        other[j] = rp->lo[j] > rp->hi[j] ? tjF_span_of(a, (int64_t)tjA_es(a->dtype))
+                   : rp->lo[j] == rp->hi[j] ? (tjF_span){NULL, NULL}
+                                            : (tjF_span){a->data + rp->lo[j], a->data + rp->hi[j]};
+    }
+    for (int i = 0; i < fn->nout; i++) {
+        if (!((rp->sig.into >> i) & 1) || rp->out_bytes[i] == 0)
+            continue;
+        tjF_span o = {outputs[i]->data, outputs[i]->data + rp->out_bytes[i]};
+        for (int j = 0; j < nother; j++) {
+            const tj_array *b = j < fn->nin ? inputs[j] : fn->shared[j - fn->nin]->value;
+            if (tjF_spans_meet(o, j < INLINE ? other[j] : tjF_span_of(b, (int64_t)tjA_es(b->dtype))))
                 return false;
-            R->data = R->fresh->data;
-            break;
         }
-        }
+        for (int j = 0; j < i; j++)
+            if (((rp->sig.into >> j) & 1) &&
+                tjF_spans_meet(o, (tjF_span){outputs[j]->data, outputs[j]->data + rp->out_bytes[j]}))
+                return false;
+    }
+    return true;
+}
+
+/* Whether the data pointers are the last replayed call's; they become the last ones */
+static bool same_pointers(const tj_fn *fn, replay *rp, tj_array *const *inputs,
+                          tj_array *const *outputs)
+{
+    bool same = rp->have_last && rp->spans_fixed;
+    char **last = rp->last;
+    for (int j = 0; j < fn->nin; j++, last++) {
+        same = same && *last == inputs[j]->data;
+        *last = inputs[j]->data;
+    }
+    for (int k = 0; k < fn->nshared; k++, last++) {
+        same = same && *last == fn->shared[k]->value->data;
+        *last = fn->shared[k]->value->data;
+    }
+    for (int i = 0; i < fn->nout; i++, last++) {
+        char *p = (rp->sig.into >> i) & 1 ? outputs[i]->data : NULL;
+        same = same && *last == p;
+        *last = p;
+    }
+    return same;
+}
+
+/* This call's buffers for every root that is not fixed, and the slots in them (all when
+ * `all`, else only those of the results made per call); false when a result cannot be made */
+static bool resolve(const tj_fn *fn, replay *rp, tj_array *const *inputs,
+                    tj_array *const *outputs, bool all)
+{
+    for (int k = 0; k < rp->nfresh; k++) {
+        root *R = &rp->roots[rp->fresh[k]];
+        const tj_array *h = rp->slots[fn->out_slot[R->index]];
+        R->fresh = tjA_alloc(fn->ctx, h->dtype, h->ndim, h->shape, false);
+        if (!R->fresh)
+            return false;
+        R->data = R->fresh->data;
+    }
+    if (!all && rp->nfresh == 0)
+        return true;
+    for (int k = 0; all && k < rp->ndyn; k++) {
+        root *R = &rp->roots[rp->dyn[k]];
+        if (R->kind == ROOT_INPUT)
+            R->data = inputs[R->index]->data;
+        else if (R->kind == ROOT_SHARED)
+            R->data = fn->leaf_var[R->index]->value->data;
+        else if (R->kind == ROOT_INTO)
+            R->data = outputs[R->index]->data;
     }
     for (int k = 0; k < rp->nlive; k++) {
         int s = rp->live[k];
@@ -466,9 +592,9 @@ static bool resolve(const tj_fn *fn, replay *rp, tj_array *const *inputs,
 /* Results made this call: handed out (ok) or dropped */
 static void settle(tj_fn *fn, replay *rp, tj_array **outputs, bool ok)
 {
-    for (int r = 0; r < rp->nroots; r++) {
-        root *R = &rp->roots[r];
-        if (R->kind != ROOT_FRESH || !R->fresh)
+    for (int k = 0; k < rp->nfresh; k++) {
+        root *R = &rp->roots[rp->fresh[k]];
+        if (!R->fresh)
             continue;
         if (!ok) {
             tjA_unref(R->fresh);
@@ -494,12 +620,9 @@ bool tjF_replay_call(tj_fn *fn, tjF_rstate *rs, tjS_pool *pool, tj_array *const 
         if (!a || a->magic != TJ_ARRAY_MAGIC || !is(a, &rp->sig.a[i], false))
             return false;
     }
-    if (into_mask(fn, outputs, into) != rp->sig.into || !into_fits(fn, rp, outputs))
+    if (into_mask(fn, outputs, into) != rp->sig.into || !outputs_fit(fn, rp, outputs))
         return false;
     tj_ctx *ctx = fn->ctx;
-    /* the general path's check and error, once the inputs are known to be valid */
-    if (into && (*rc = tjF_check_into(fn, inputs, outputs)) != TJ_OK)
-        return true;
     bool locked = fn->nupd > 0 || fn->reads_shared;
     if (locked && fn->nupd > 0)
         pthread_rwlock_wrlock(&ctx->shared_lock);
@@ -508,11 +631,15 @@ bool tjF_replay_call(tj_fn *fn, tjF_rstate *rs, tjS_pool *pool, tj_array *const 
     bool match = true;
     for (int k = 0; k < rs->nshl && match; k++)
         match = is(fn->leaf_var[rs->shl[k]]->value, &rp->sig.a[fn->nin + k], true);
-    bool made = match && resolve(fn, rp, inputs, outputs);
+    bool same = match && same_pointers(fn, rp, inputs, outputs);
+    match = match && (same || !rp->sig.into || apart(fn, rp, inputs, outputs));
+    rp->have_last = match;
+    bool made = match && resolve(fn, rp, inputs, outputs, !same);
     if (made) {
         *rc = tjS_replay_run(ctx, fn->plan, tjF_code_fns(fn->code), rp->ops, rp->nops,
                              rp->slots, pool);
         rs->have_cand = false; /* a call in between: the next different one is not repeated */
+        rs->replays++;
     } else if (match) { /* as the general path, which would not have had the memory either */
         *rc = tjC_error(ctx, TJ_ERR_NOMEM, "tj_call '%s': out of memory for a result",
                         tjF_name(fn));
@@ -521,4 +648,10 @@ bool tjF_replay_call(tj_fn *fn, tjF_rstate *rs, tjS_pool *pool, tj_array *const 
     if (locked)
         pthread_rwlock_unlock(&ctx->shared_lock);
     return match;
+}
+
+void tjF_replay_counts(const tjF_rstate *rs, uint64_t *replays, uint64_t *records)
+{
+    *replays = rs ? rs->replays : 0;
+    *records = rs ? rs->records : 0;
 }

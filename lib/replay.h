@@ -19,9 +19,17 @@ typedef enum {
     TJS_R_REDUCE,  /* a reduction kernel */
     TJS_R_BLAS,    /* gemm / gemv / ger */
     TJS_R_DOT,     /* numpy dot */
+    TJS_R_VDOT,    /* numpy dot of two float vectors: one BLAS call as recorded */
     TJS_R_CHAIN_B, /* a blocked chain's A and B (tjS_chain) */
     TJS_R_CHAIN_C, /* its C from the blocked product */
 } tjS_rkind;
+
+/* A blocked chain's operands as BLAS takes them (runtime_chain.c's blocking, recorded) */
+typedef struct {
+    tj_dtype dtype;
+    int64_t ld, cols, incx;
+    int64_t n, rb; /* rows, rows per block */
+} tjS_chain_args;
 
 /* One recorded launch of plan step `step`. */
 typedef struct {
@@ -32,7 +40,9 @@ typedef struct {
     int64_t rows;   /* 0: an empty space, nothing to launch */
     int64_t cshape[TJ_MAX_NDIM];
     int64_t *packed; /* (nin + nout) * cnd strides (the recorder's allocation) */
-    tjS_reduce red; /* REDUCE (red.pstr: the recorder's allocation) */
+    tjS_reduce red; /* REDUCE (red.packed: the recorder's allocation) */
+    tjS_chain_args chain; /* CHAIN_B */
+    int64_t k, inca, incb; /* VDOT */
 } tjS_rop;
 
 /* A slot's array as the recording saw it right after its step. */
@@ -73,7 +83,7 @@ TJ_HIDDEN void tjS_rec_blas(tjS_rec *rec, const tjS_step *st, tj_array *const *i
 TJ_HIDDEN void tjS_rec_dot(tjS_rec *rec, const tjS_step *st, const tj_array *a,
                            const tj_array *b);
 TJ_HIDDEN void tjS_rec_chain_b(tjS_rec *rec, const tjS_step *B, const tjS_launch *L,
-                               bool blocked);
+                               bool blocked, const tjS_chain_args *args);
 TJ_HIDDEN void tjS_rec_chain_c(tjS_rec *rec, const tjS_step *C);
 /* Frees n recorded launches (from ctx's allocator). */
 TJ_HIDDEN void tjS_rops_free(tj_ctx *ctx, tjS_rop *ops, int n);
@@ -92,7 +102,8 @@ TJ_HIDDEN tj_status tjS_blas_args(tj_ctx *ctx, const tjS_step *st, tj_array *con
 TJ_HIDDEN tj_status tjS_blas_replay(tj_ctx *ctx, const tjS_step *st, tj_array *const *slots);
 TJ_HIDDEN tj_status tjS_chain_replay_b(tj_ctx *ctx, const tjS_plan *plan, int b,
                                        tj_array *const *slots, tjS_launch *L, bool blocked,
-                                       tjS_pool *pool, tj_array **product);
+                                       const tjS_chain_args *args, tjS_pool *pool,
+                                       tj_array **product);
 TJ_HIDDEN tj_status tjS_chain_replay_c(tj_ctx *ctx, const tjS_step *C, tj_array *const *slots,
                                        const tj_array *product);
 

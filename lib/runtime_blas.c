@@ -81,8 +81,8 @@ tj_status tjS_blas_args(tj_ctx *ctx, const tjS_step *st, tj_array *const *in, in
                          "%s: the inner dimensions differ: %lld (of the left operand) vs %lld (of "
                          "the right operand)",
                          tjG_describe(node, buf, sizeof buf), (long long)ka, (long long)kb);
-    *alpha = tj_array_get(in[2], NULL);
-    *beta = tj_array_get(in[3], NULL);
+    *alpha = tjS_scalar(in[2]);
+    *beta = tjS_scalar(in[3]);
     if (*beta != 0)
         for (int d = 0; d < node->ndim; d++)
             if (Z->shape[d] != shape[d] && Z->shape[d] != 1)

@@ -171,7 +171,7 @@ static tj_status run_b(tj_ctx *ctx, const tjS_plan *plan, tjK_fn const *fns, tj_
         tj_status rc = tjS_run_blas(ctx, A, slots, mem);
         return rc == TJ_OK ? tjS_run_kernel(ctx, plan, B, fns[B->kernel], slots, mem) : rc;
     }
-    c.alpha = tj_array_get(slots[A->in_slots[2]], NULL);
+    c.alpha = tjS_scalar(slots[A->in_slots[2]]);
     tj_array *v = tjS_out_array(ctx, mem, A->out_slots[0], c.dtype, 1, &c.n);
     if (!v)
         return tjC_error(ctx, TJ_ERR_NOMEM, "out of memory for the result of a gemv");
@@ -180,8 +180,10 @@ static tj_status run_b(tj_ctx *ctx, const tjS_plan *plan, tjK_fn const *fns, tj_
     tjS_launch L;
     tj_status rc = tjS_kernel_begin(ctx, plan, B, fns[B->kernel], slots, mem, &L);
     const tj_array *r = rc == TJ_OK ? blocked_r(&c, &L, slots[C->in_slots[1]]) : NULL;
-    if (rc == TJ_OK && mem && mem->rec)
-        tjS_rec_chain_b(mem->rec, B, &L, r != NULL);
+    if (rc == TJ_OK && mem && mem->rec) {
+        tjS_chain_args args = {c.dtype, c.ld, c.cols, c.incx, c.n, c.rb};
+        tjS_rec_chain_b(mem->rec, B, &L, r != NULL, &args);
+    }
     if (rc == TJ_OK)
         rc = run_ab(ctx, &c, &L, r, mem ? mem->pool : NULL, product);
     tjS_kernel_end(&L);
@@ -189,15 +191,17 @@ static tj_status run_b(tj_ctx *ctx, const tjS_plan *plan, tjK_fn const *fns, tj_
 }
 
 tj_status tjS_chain_replay_b(tj_ctx *ctx, const tjS_plan *plan, int b, tj_array *const *slots,
-                             tjS_launch *L, bool blocked, tjS_pool *pool, tj_array **product)
+                             tjS_launch *L, bool blocked, const tjS_chain_args *args,
+                             tjS_pool *pool, tj_array **product)
 {
     const tjS_chain *ch = &plan->chains[plan->step_chain[b]];
     const tjS_step *A = &plan->steps[ch->a], *C = &plan->steps[ch->c];
-    chain_run c;
-    if (!blockable(A, slots[A->in_slots[0]], slots[A->in_slots[1]], &c))
-        return tjC_error(ctx, TJ_ERR_INVALID, "internal error: a replayed chain is not blocked");
-    c.alpha = tj_array_get(slots[A->in_slots[2]], NULL);
-    c.v = slots[A->out_slots[0]]->data;
+    /* blockable's layout (X as stored, not transposed), taken as recorded */
+    chain_run c = {.dtype = args->dtype, .X = slots[A->in_slots[0]]->data,
+                   .ld = (blasint)args->ld, .cols = (blasint)args->cols,
+                   .x = slots[A->in_slots[1]]->data, .incx = (blasint)args->incx,
+                   .alpha = tjS_scalar(slots[A->in_slots[2]]),
+                   .v = slots[A->out_slots[0]]->data, .n = args->n, .rb = args->rb};
     return run_ab(ctx, &c, L, blocked ? slots[C->in_slots[1]] : NULL, pool, product);
 }
 
@@ -206,8 +210,8 @@ static tj_status c_args(tj_ctx *ctx, const tjS_step *C, tj_array *const *slots, 
                         double *alpha, double *beta)
 {
     tj_array *Z = slots[C->in_slots[4]];
-    *alpha = tj_array_get(slots[C->in_slots[2]], NULL);
-    *beta = tj_array_get(slots[C->in_slots[3]], NULL);
+    *alpha = tjS_scalar(slots[C->in_slots[2]]);
+    *beta = tjS_scalar(slots[C->in_slots[3]]);
     if (*beta != 0 && (Z->ndim != 1 || (Z->shape[0] != n && Z->shape[0] != 1))) {
         char buf[160];
         return tjC_error(ctx, TJ_ERR_SHAPE,

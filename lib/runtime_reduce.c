@@ -222,7 +222,7 @@ static tj_status nomem(tj_ctx *ctx, const tjS_step *st)
 }
 
 void tjS_reduce_prepare(const tjS_step *st, const int64_t *shape, const int64_t *strides,
-                        tjS_reduce *R)
+                        int64_t *scratch, tjS_reduce *R)
 {
     int nd = st->iter_ndim, nin = st->nin, nops = nin + 1;
     identity_bytes(st->reduce, st->out_nodes[0]->dtype, R->id);
@@ -253,51 +253,17 @@ void tjS_reduce_prepare(const tjS_step *st, const int64_t *shape, const int64_t 
             order[no++] = d;
     if (last_kept)
         order[no++] = nd - 1;
-    int64_t *pstr = R->pstr;
+    int64_t *pstr = scratch;
     for (int i = 0; i < nd; i++) {
         R->cshape[i] = shape[order[i]];
         for (int k = 0; k < nin; k++)
             pstr[k * TJ_MAX_NDIM + i] = strides[k * TJ_MAX_NDIM + order[i]];
         pstr[nin * TJ_MAX_NDIM + i] = ost[order[i]];
     }
-    R->cnd = R->count == 0 ? 0 : tjS_coalesce(nd, R->cshape, nops, pstr);
-}
-
-tj_status tjS_reduce_run(tj_ctx *ctx, const tjS_step *st, tjK_fn fn, const tjS_reduce *R,
-                         char *const *ptrs, tj_array *out)
-{
-    int nin = st->nin, nops = nin + 1, cnd = R->cnd;
-    tj_op op = st->reduce;
-    tj_dtype dt = st->out_nodes[0]->dtype;
-    size_t es = tjA_es(dt);
-    fill(out->data, out->size, R->id, es);
-    if (out->size == 0)
-        return TJ_OK;
-    if (R->count == 0 && (op == TJ_OP_MAX || op == TJ_OP_MIN)) {
-        char buf[160];
-        return tjC_error(ctx, TJ_ERR_VALUE,
-                         "%s: %s of an empty axis (a zero-size reduction has no identity; numpy "
-                         "raises too)",
-                         tjG_describe(st->root, buf, sizeof buf), tjG_ops[op].name);
-    }
+    int cnd = R->cnd = R->count == 0 ? 0 : tjS_coalesce(nd, R->cshape, nops, pstr);
     if (cnd == 0)
-        goto finish; /* nothing to fold: every result is the identity */
-    const int64_t *cshape = R->cshape, *pstr = R->pstr;
-    /* operand bookkeeping on the stack for ordinary kernels: this runs on every call */
-    int64_t packed_buf[TJS_SMALL_OPS * TJ_MAX_NDIM];
-    char *pptrs_buf[TJS_SMALL_OPS];
-    bool small = nops <= TJS_SMALL_OPS;
-    int64_t *packed = small ? packed_buf : tjC_malloc(ctx, sizeof(int64_t) * (size_t)nops * TJ_MAX_NDIM);
-    char **pptrs = small ? pptrs_buf : tjC_malloc(ctx, sizeof *pptrs * (size_t)nops);
-    char *partial = NULL;
-    tj_status rc = TJ_OK;
-    if (!packed || !pptrs) {
-        rc = nomem(ctx, st);
-        goto done;
-    }
-    memcpy(pptrs, ptrs, sizeof *pptrs * (size_t)nin);
-    pptrs[nin] = out->data;
-
+        return; /* nothing to fold: every result is the identity */
+    const int64_t *cshape = R->cshape;
     bool acc_mode = pstr[nin * TJ_MAX_NDIM + cnd - 1] == 0;
     int64_t inner = cshape[cnd - 1], rows = 1, run = 1;
     for (int d = 0; d < cnd - 1; d++)
@@ -309,40 +275,79 @@ tj_status tjS_reduce_run(tj_ctx *ctx, const tjS_step *st, tjK_fn fn, const tjS_r
     int64_t piece = cnd == 1 ? CHUNK : inner >= BLOCK ? 1 : BLOCK / inner;
     if (cnd > 1 && (piece > MAX_ROWS || !acc_mode))
         piece = MAX_ROWS;
-    if ((cnd == 1 && !acc_mode) || unit_len <= piece) {
-        /* direct: every run is one piece; a pool may cut [0, rows) at multiples of run */
-        pack(packed, pstr, nops, cnd, false, acc_mode);
-        tjP_run_rows(ctx, fn, pptrs, cshape, packed, cnd, cnd == 1 ? inner : rows,
-                     cnd == 1 ? (acc_mode ? inner : 1) : run);
-        goto done;
+    R->pieces = !((cnd == 1 && !acc_mode) || unit_len <= piece);
+    pack(R->packed, pstr, nops, cnd, R->pieces, acc_mode);
+    if (!R->pieces) { /* every run is one piece; a pool may cut [0, rows) at multiples of run */
+        R->rows = cnd == 1 ? inner : rows;
+        R->unit = cnd == 1 ? (acc_mode ? inner : 1) : run;
+        return;
     }
-    int64_t per_run = (unit_len + piece - 1) / piece, nruns = cnd == 1 ? 1 : rows / run;
-    int64_t width = acc_mode ? 1 : inner, nparts = nruns * per_run * width;
-    partial = tjC_malloc(ctx, (size_t)nparts * es);
-    if (!partial) {
-        rc = nomem(ctx, st);
-        goto done;
-    }
+    R->per_run = (unit_len + piece - 1) / piece;
+    R->nruns = cnd == 1 ? 1 : rows / run;
+    R->width = acc_mode ? 1 : inner;
+    R->piece = piece;
+    R->unit_len = unit_len;
+}
+
+/* The pieces of R, each into its own partial result, folded into out in order */
+static tj_status run_pieces(tj_ctx *ctx, const tjS_step *st, tjK_fn fn, const tjS_reduce *R,
+                            char *const *pptrs, tj_array *out)
+{
+    tj_dtype dt = st->out_nodes[0]->dtype;
+    size_t es = tjA_es(dt);
+    int64_t nparts = R->nruns * R->per_run * R->width;
+    char *partial = tjC_malloc(ctx, (size_t)nparts * es);
+    if (!partial)
+        return nomem(ctx, st);
     fill(partial, nparts, R->id, es);
-    pack(packed, pstr, nops, cnd, true, acc_mode);
-    int64_t piece_elems = cnd == 1 ? piece : piece * inner;
-    pieces_job job = {ctx,   st,     fn,    pptrs,    cshape, packed, nin,
-                      cnd,   per_run, piece, unit_len, width, nruns * per_run,
+    int64_t piece_elems = R->cnd == 1 ? R->piece : R->piece * R->cshape[R->cnd - 1];
+    pieces_job job = {ctx,       st,         fn,        pptrs,    R->cshape,
+                      R->packed, st->nin,    R->cnd,    R->per_run, R->piece,
+                      R->unit_len, R->width, R->nruns * R->per_run,
                       piece_elems >= TJP_CHUNK_ELEMS ? 1 : TJP_CHUNK_ELEMS / piece_elems,
-                      partial, es};
-    rc = tjP_run(tjP_threads(ctx), (job.npieces + job.batch - 1) / job.batch, piece_task, &job);
-    for (int64_t r = 0; rc == TJ_OK && r < nruns; r++)
-        fold(op, dt, out->data + (size_t)(r * width) * es,
-             partial + (size_t)(r * per_run * width) * es, per_run, width);
-done:
+                      partial,   es};
+    tj_status rc =
+        tjP_run(tjP_threads(ctx), (job.npieces + job.batch - 1) / job.batch, piece_task, &job);
+    for (int64_t r = 0; rc == TJ_OK && r < R->nruns; r++)
+        fold(st->reduce, dt, out->data + (size_t)(r * R->width) * es,
+             partial + (size_t)(r * R->per_run * R->width) * es, R->per_run, R->width);
     tjC_free(ctx, partial);
-    if (!small) {
-        tjC_free(ctx, packed);
-        tjC_free(ctx, pptrs);
+    return rc;
+}
+
+tj_status tjS_reduce_run(tj_ctx *ctx, const tjS_step *st, tjK_fn fn, const tjS_reduce *R,
+                         char *const *ptrs, tj_array *out)
+{
+    int nin = st->nin;
+    tj_op op = st->reduce;
+    tj_dtype dt = st->out_nodes[0]->dtype;
+    fill(out->data, out->size, R->id, tjA_es(dt));
+    if (out->size == 0)
+        return TJ_OK;
+    if (R->count == 0 && (op == TJ_OP_MAX || op == TJ_OP_MIN)) {
+        char buf[160];
+        return tjC_error(ctx, TJ_ERR_VALUE,
+                         "%s: %s of an empty axis (a zero-size reduction has no identity; numpy "
+                         "raises too)",
+                         tjG_describe(st->root, buf, sizeof buf), tjG_ops[op].name);
     }
-    if (rc != TJ_OK)
-        return rc;
-finish:
+    if (R->cnd > 0) {
+        /* operand pointers on the stack for ordinary kernels: this runs on every call */
+        char *buf[TJS_SMALL_OPS], **pptrs = buf;
+        if (nin + 1 > TJS_SMALL_OPS && !(pptrs = tjC_malloc(ctx, sizeof *pptrs * (size_t)(nin + 1))))
+            return nomem(ctx, st);
+        memcpy(pptrs, ptrs, sizeof *pptrs * (size_t)nin);
+        pptrs[nin] = out->data;
+        tj_status rc = TJ_OK;
+        if (R->pieces)
+            rc = run_pieces(ctx, st, fn, R, pptrs, out);
+        else
+            tjP_run_rows(ctx, fn, pptrs, R->cshape, R->packed, R->cnd, R->rows, R->unit);
+        if (pptrs != buf)
+            tjC_free(ctx, pptrs);
+        if (rc != TJ_OK)
+            return rc;
+    }
     if (op == TJ_OP_MEAN) { /* 0/0 for an empty mean: NaN, as numpy */
         for (int64_t i = 0; i < out->size; i++) {
             if (dt == TJ_FLOAT32)
@@ -358,25 +363,32 @@ tj_status tjS_run_reduce(tj_ctx *ctx, const tjS_step *st, tjK_fn fn, const int64
                          char **ptrs, int64_t *strides, tj_array **slots, const tjS_mem *mem)
 {
     int nops = st->nin + 1;
-    int64_t pstr_buf[TJS_SMALL_OPS * TJ_MAX_NDIM];
-    tjS_reduce R;
-    R.pstr = nops <= TJS_SMALL_OPS ? pstr_buf
-                                   : tjC_malloc(ctx, sizeof(int64_t) * (size_t)nops * TJ_MAX_NDIM);
-    if (!R.pstr)
-        return nomem(ctx, st);
-    tjS_reduce_prepare(st, shape, strides, &R);
+    /* strides on the stack for ordinary kernels: this runs on every call */
+    int64_t scratch_buf[TJS_SMALL_OPS * TJ_MAX_NDIM], packed_buf[TJS_SMALL_OPS * TJ_MAX_NDIM];
+    bool small = nops <= TJS_SMALL_OPS;
+    size_t table = sizeof(int64_t) * (size_t)nops * TJ_MAX_NDIM;
+    int64_t *scratch = small ? scratch_buf : tjC_malloc(ctx, table);
+    tjS_reduce R = {.packed = small ? packed_buf : tjC_malloc(ctx, table)};
     tj_status rc = TJ_OK;
-    tj_array *out = tjS_out_array(ctx, mem, st->out_slots[0], st->out_nodes[0]->dtype, R.ond,
-                                  R.oshape);
-    if (!out)
+    tj_array *out = NULL;
+    if (!scratch || !R.packed)
         rc = nomem(ctx, st);
-    else
-        slots[st->out_slots[0]] = out;
+    if (rc == TJ_OK) {
+        tjS_reduce_prepare(st, shape, strides, scratch, &R);
+        out = tjS_out_array(ctx, mem, st->out_slots[0], st->out_nodes[0]->dtype, R.ond,
+                            R.oshape);
+        if (!out)
+            rc = nomem(ctx, st);
+        else
+            slots[st->out_slots[0]] = out;
+    }
     if (rc == TJ_OK && mem && mem->rec)
         tjS_rec_reduce(mem->rec, st, &R);
     if (rc == TJ_OK)
         rc = tjS_reduce_run(ctx, st, fn, &R, ptrs, out);
-    if (R.pstr != pstr_buf)
-        tjC_free(ctx, R.pstr);
+    if (!small) {
+        tjC_free(ctx, scratch);
+        tjC_free(ctx, R.packed);
+    }
     return rc;
 }

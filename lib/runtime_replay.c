@@ -23,7 +23,7 @@ void tjS_rops_free(tj_ctx *ctx, tjS_rop *ops, int n)
 {
     for (int k = 0; ops && k < n; k++) {
         tjC_free(ctx, ops[k].packed);
-        tjC_free(ctx, ops[k].red.pstr);
+        tjC_free(ctx, ops[k].red.packed);
     }
     tjC_free(ctx, ops);
 }
@@ -150,11 +150,14 @@ void tjS_rec_kernel(tjS_rec *rec, const tjS_step *st, const tjS_launch *L)
     launch(rec, add(rec, TJS_R_KERNEL, st), st, L);
 }
 
-void tjS_rec_chain_b(tjS_rec *rec, const tjS_step *B, const tjS_launch *L, bool blocked)
+void tjS_rec_chain_b(tjS_rec *rec, const tjS_step *B, const tjS_launch *L, bool blocked,
+                     const tjS_chain_args *args)
 {
     tjS_rop *op = add(rec, TJS_R_CHAIN_B, B);
-    if (op)
+    if (op) {
         op->blocked = blocked;
+        op->chain = *args;
+    }
     launch(rec, op, B, L);
 }
 
@@ -170,7 +173,7 @@ void tjS_rec_reduce(tjS_rec *rec, const tjS_step *st, const tjS_reduce *R)
         return;
     }
     op->red = *R;
-    op->red.pstr = copy_packed(rec, R->pstr, (size_t)(st->nin + 1) * TJ_MAX_NDIM);
+    op->red.packed = copy_packed(rec, R->packed, (size_t)(st->nin + 1) * (size_t)R->cnd);
 }
 
 /* BLAS takes a without a temporary copy (which a replay would make, and could fail, per call) */
@@ -190,9 +193,19 @@ void tjS_rec_blas(tjS_rec *rec, const tjS_step *st, tj_array *const *in)
 
 void tjS_rec_dot(tjS_rec *rec, const tjS_step *st, const tj_array *a, const tj_array *b)
 {
-    if (tj_dtype_is_float(a->dtype) && (!blas_ready(a) || !blas_ready(b)))
+    bool f = tj_dtype_is_float(a->dtype);
+    if (f && (!blas_ready(a) || !blas_ready(b)))
         rec->refused = true;
-    add(rec, TJS_R_DOT, st);
+    blasint ia, ib;
+    /* two vectors: tjB_dot's one BLAS call (its checks all pass for these layouts) */
+    bool vv = f && a->ndim == 1 && b->ndim == 1 && b->shape[0] > 0 && tjB_fits_int(b->shape[0]) &&
+              tjB_as_vec(a, &ia) && tjB_as_vec(b, &ib);
+    tjS_rop *op = add(rec, vv ? TJS_R_VDOT : TJS_R_DOT, st);
+    if (op && vv) {
+        op->k = b->shape[0];
+        op->inca = ia;
+        op->incb = ib;
+    }
 }
 
 /* ---- the replay ------------------------------------------------------------------------------ */
@@ -235,6 +248,13 @@ tj_status tjS_replay_run(tj_ctx *ctx, const tjS_plan *plan, tjK_fn const *fns,
             tjB_dot(ctx, slots[st->in_slots[0]], slots[st->in_slots[1]],
                     slots[st->out_slots[0]]);
             break;
+        case TJS_R_VDOT: {
+            const tj_array *out = slots[st->out_slots[0]];
+            tjP_blas_threads(tjP_threads(ctx));
+            tjB_vdot(out->dtype, op->k, slots[st->in_slots[0]]->data, op->inca,
+                     slots[st->in_slots[1]]->data, op->incb, out->data);
+            break;
+        }
         case TJS_R_CHAIN_B: {
             tjS_launch L; /* only what a chain reads of it */
             kernel_ptrs(st, slots, ptrs);
@@ -244,8 +264,8 @@ tj_status tjS_replay_run(tj_ctx *ctx, const tjS_plan *plan, tjK_fn const *fns,
             L.rows = op->rows;
             L.packed = op->packed;
             memcpy(L.cshape, op->cshape, sizeof L.cshape);
-            rc = tjS_chain_replay_b(ctx, plan, op->step, slots, &L, op->blocked, pool,
-                                    &products[plan->step_chain[op->step]]);
+            rc = tjS_chain_replay_b(ctx, plan, op->step, slots, &L, op->blocked, &op->chain,
+                                    pool, &products[plan->step_chain[op->step]]);
             break;
         }
         case TJS_R_CHAIN_C: {
