@@ -6,6 +6,8 @@
 #include "kernel.h"
 #include "opt/opt.h"
 
+#include <string.h>
+
 typedef enum {
     STEP_KERNEL, /* a fused elementwise group, or a reduction absorbing one */
     STEP_DOT,    /* BLAS */
@@ -182,7 +184,15 @@ TJ_HIDDEN bool tjS_can_take(const tj_array *a, int refs, tj_dtype dtype, int ndi
  * when the operand is 0-d, as they are. */
 static inline double tjS_scalar(const tj_array *a)
 {
-    return a->ndim == 0 ? tjA_load(a->dtype, a->data, 0) : tj_array_get(a, NULL);
+    if (a->ndim != 0)
+        return tj_array_get(a, NULL);
+    float f; /* tjA_load's reads (any alignment), inline for the float operands */
+    double d;
+    if (a->dtype == TJ_FLOAT32)
+        return memcpy(&f, a->data, sizeof f), (double)f;
+    if (a->dtype == TJ_FLOAT64)
+        return memcpy(&d, a->data, sizeof d), d;
+    return tjA_load(a->dtype, a->data, 0);
 }
 /* Per-step profile counters (tj_function_opts.profile). */
 typedef struct {

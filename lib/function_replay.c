@@ -67,6 +67,8 @@ typedef struct {
     char **last;
     bool have_last;
     bool spans_fixed; /* every shared value of fn is a leaf: its layout is in the signature */
+    int *sh_sig;      /* per shared variable of fn: its entry among the signature's shared
+                         leaves, or -1 */
     int *fresh;       /* the FRESH roots */
     int nfresh;
 } replay;
@@ -186,6 +188,7 @@ static void replay_free(tj_ctx *ctx, replay *rp, tjS_pool *pool)
     tjC_free(ctx, rp->lo);
     tjC_free(ctx, rp->hi);
     tjC_free(ctx, rp->last);
+    tjC_free(ctx, rp->sh_sig);
     tjC_free(ctx, rp->fresh);
     tjC_free(ctx, rp);
 }
@@ -375,11 +378,12 @@ static bool alloc_replay(const tj_fn *fn, const tjF_rstate *rs, replay *rp)
     rp->lo = tjC_calloc(ctx, others, sizeof *rp->lo);
     rp->hi = tjC_calloc(ctx, others, sizeof *rp->hi);
     rp->last = tjC_calloc(ctx, others + (size_t)fn->nout, sizeof *rp->last);
+    rp->sh_sig = tjC_malloc(ctx, sizeof *rp->sh_sig * others);
     for (int s = 0; rp->slot_root && s < fn->plan->nslots; s++)
         rp->slot_root[s] = -1;
     return rp->sig.a && rp->hdr && rp->slots && rp->cells && rp->roots && rp->slot_root &&
            rp->slot_off && rp->live && rp->dyn && rp->fresh && rp->out_bytes && rp->lo &&
-           rp->hi && rp->last;
+           rp->hi && rp->last && rp->sh_sig;
 }
 
 /* The slots' headers, and the bytes the replay touches (leaves, owned and fresh buffers) */
@@ -444,10 +448,20 @@ static void other_spans(const tj_fn *fn, const tjF_rstate *rs, replay *rp)
     for (int k = 0; k < fn->nshared; k++) {
         int64_t *lo = &rp->lo[fn->nin + k], *hi = &rp->hi[fn->nin + k];
         *lo = 1, *hi = 0;
+        rp->sh_sig[k] = -1;
         for (int j = 0; j < rs->nshl; j++)
-            if (fn->leaf_var[rs->shl[j]] == fn->shared[k])
+            if (fn->leaf_var[rs->shl[j]] == fn->shared[k]) {
                 span_off(&rp->sig.a[fn->nin + j], lo, hi);
-        rp->spans_fixed = rp->spans_fixed && *lo <= *hi;
+                rp->sh_sig[k] = j;
+            }
+        rp->spans_fixed = rp->spans_fixed && rp->sh_sig[k] >= 0;
+    }
+    /* every shared leaf is one of fn's shared variables (tj_fn.leaf_var), checked below */
+    for (int j = 0; j < rs->nshl; j++) {
+        bool found = false;
+        for (int k = 0; k < fn->nshared; k++)
+            found = found || rp->sh_sig[k] == j;
+        rp->spans_fixed = rp->spans_fixed && found;
     }
 }
 
@@ -464,6 +478,8 @@ void tjF_replay_finish(tj_fn *fn, tjF_rstate *rs, tjS_rec *rec, tj_status rc,
         nomem = !made || !alloc_replay(fn, rs, rp);
         ok = !nomem && classify(fn, rec, rp, into_slots, made) &&
              results(fn, rp, rs->pending.into) && headers(fn, rec, rp) <= REPLAY_BYTES;
+        if (ok && !tjS_replay_bind(ctx, fn->plan, rec->ops, rec->nops, rp->slots))
+            ok = false, nomem = true;
         tjC_free(ctx, made);
     }
     if (ok) {
@@ -486,14 +502,35 @@ void tjF_replay_finish(tj_fn *fn, tjF_rstate *rs, tjS_rec *rec, tj_status rc,
 
 /* ---- a replayed call ------------------------------------------------------------------------- */
 
-/* The caller's output arrays have the recorded results' layouts (false: the general path
- * writes, copies or reports) */
-static bool outputs_fit(const tj_fn *fn, const replay *rp, tj_array *const *outputs)
+/* The checks of a call, array by array: each has its recorded layout, and each data pointer is
+ * compared with the last replayed call's (*same stays true while they are equal) and recorded. */
+
+static bool inputs_match(const tj_fn *fn, replay *rp, tj_array *const *inputs, bool *same)
 {
+    char **last = rp->last;
+    for (int i = 0; i < fn->nin; i++) {
+        const tj_array *a = inputs[i];
+        if (!a || a->magic != TJ_ARRAY_MAGIC || !is(a, &rp->sig.a[i], false))
+            return false;
+        *same = *same && last[i] == a->data;
+        last[i] = a->data;
+    }
+    return true;
+}
+
+/* The caller's output arrays: given where the recording had them, of the recorded results'
+ * layouts (false: the general path writes, copies or reports) */
+static bool outputs_match(const tj_fn *fn, replay *rp, tj_array *const *outputs, bool into,
+                          bool *same)
+{
+    char **last = rp->last + fn->nin + fn->nshared;
     for (int i = 0; i < fn->nout; i++) {
-        const tj_array *a = outputs[i], *h = rp->slots[fn->out_slot[i]];
-        if (!((rp->sig.into >> i) & 1))
+        const tj_array *a = into ? outputs[i] : NULL, *h;
+        if ((a != NULL) != ((rp->sig.into >> i) & 1))
+            return false;
+        if (!a)
             continue;
+        h = rp->slots[fn->out_slot[i]];
         if (a->magic != TJ_ARRAY_MAGIC || a->dtype != h->dtype || a->ndim != h->ndim ||
             !a->owns_data || !tjA_same_shape(h->ndim, a->shape, h->shape))
             return false;
@@ -501,6 +538,29 @@ static bool outputs_fit(const tj_fn *fn, const replay *rp, tj_array *const *outp
         if (!tjA_same_shape(h->ndim, a->strides, h->strides) &&
             !tjA_contiguous_es(a, (int64_t)tjA_es(a->dtype)))
             return false;
+        *same = *same && last[i] == a->data;
+        last[i] = a->data;
+    }
+    return true;
+}
+
+/* Under the shared lock: the shared values, which may have been replaced since */
+static bool shared_match(const tj_fn *fn, const tjF_rstate *rs, replay *rp, bool *same)
+{
+    char **last = rp->last + fn->nin;
+    if (!rp->spans_fixed) { /* a shared variable outside the plan: every leaf, and no cache */
+        *same = false;
+        for (int k = 0; k < rs->nshl; k++)
+            if (!is(fn->leaf_var[rs->shl[k]]->value, &rp->sig.a[fn->nin + k], true))
+                return false;
+        return true;
+    }
+    for (int k = 0; k < fn->nshared; k++) {
+        const tj_array *a = fn->shared[k]->value;
+        if (!is(a, &rp->sig.a[fn->nin + rp->sh_sig[k]], true))
+            return false;
+        *same = *same && last[k] == a->data;
+        last[k] = a->data;
     }
     return true;
 }
@@ -534,28 +594,6 @@ static bool apart(const tj_fn *fn, const replay *rp, tj_array *const *inputs,
                 return false;
     }
     return true;
-}
-
-/* Whether the data pointers are the last replayed call's; they become the last ones */
-static bool same_pointers(const tj_fn *fn, replay *rp, tj_array *const *inputs,
-                          tj_array *const *outputs)
-{
-    bool same = rp->have_last && rp->spans_fixed;
-    char **last = rp->last;
-    for (int j = 0; j < fn->nin; j++, last++) {
-        same = same && *last == inputs[j]->data;
-        *last = inputs[j]->data;
-    }
-    for (int k = 0; k < fn->nshared; k++, last++) {
-        same = same && *last == fn->shared[k]->value->data;
-        *last = fn->shared[k]->value->data;
-    }
-    for (int i = 0; i < fn->nout; i++, last++) {
-        char *p = (rp->sig.into >> i) & 1 ? outputs[i]->data : NULL;
-        same = same && *last == p;
-        *last = p;
-    }
-    return same;
 }
 
 /* This call's buffers for every root that is not fixed, and the slots in them (all when
@@ -615,12 +653,9 @@ bool tjF_replay_call(tj_fn *fn, tjF_rstate *rs, tjS_pool *pool, tj_array *const 
     replay *rp = rs ? rs->rp : NULL;
     if (!rp)
         return false;
-    for (int i = 0; i < fn->nin; i++) {
-        const tj_array *a = inputs[i];
-        if (!a || a->magic != TJ_ARRAY_MAGIC || !is(a, &rp->sig.a[i], false))
-            return false;
-    }
-    if (into_mask(fn, outputs, into) != rp->sig.into || !outputs_fit(fn, rp, outputs))
+    bool same = rp->have_last;
+    rp->have_last = false; /* until this call has matched */
+    if (!inputs_match(fn, rp, inputs, &same) || !outputs_match(fn, rp, outputs, into, &same))
         return false;
     tj_ctx *ctx = fn->ctx;
     bool locked = fn->nupd > 0 || fn->reads_shared;
@@ -628,13 +663,11 @@ bool tjF_replay_call(tj_fn *fn, tjF_rstate *rs, tjS_pool *pool, tj_array *const 
         pthread_rwlock_wrlock(&ctx->shared_lock);
     else if (locked)
         pthread_rwlock_rdlock(&ctx->shared_lock);
-    bool match = true;
-    for (int k = 0; k < rs->nshl && match; k++)
-        match = is(fn->leaf_var[rs->shl[k]]->value, &rp->sig.a[fn->nin + k], true);
-    bool same = match && same_pointers(fn, rp, inputs, outputs);
-    match = match && (same || !rp->sig.into || apart(fn, rp, inputs, outputs));
-    rp->have_last = match;
+    /* equal pointers and layouts: the spans, so the overlap verdict, are the last call's */
+    bool match = shared_match(fn, rs, rp, &same) &&
+                 (same || !rp->sig.into || apart(fn, rp, inputs, outputs));
     bool made = match && resolve(fn, rp, inputs, outputs, !same);
+    rp->have_last = made; /* the roots and slots hold these pointers only once resolved */
     if (made) {
         *rc = tjS_replay_run(ctx, fn->plan, tjF_code_fns(fn->code), rp->ops, rp->nops,
                              rp->slots, pool);

@@ -43,6 +43,8 @@ typedef struct {
     tjS_reduce red; /* REDUCE (red.packed: the recorder's allocation) */
     tjS_chain_args chain; /* CHAIN_B */
     int64_t k, inca, incb; /* VDOT */
+    tj_array **opnd; /* KERNEL, REDUCE, CHAIN_B: the operands' arrays, inputs then outputs
+                        (tjS_replay_bind) */
 } tjS_rop;
 
 /* A slot's array as the recording saw it right after its step. */
@@ -88,8 +90,12 @@ TJ_HIDDEN void tjS_rec_chain_c(tjS_rec *rec, const tjS_step *C);
 /* Frees n recorded launches (from ctx's allocator). */
 TJ_HIDDEN void tjS_rops_free(tj_ctx *ctx, tjS_rop *ops, int n);
 
+/* Points each kernel launch at its operands' arrays in slots (false: out of memory). */
+TJ_HIDDEN bool tjS_replay_bind(tj_ctx *ctx, const tjS_plan *plan, tjS_rop *ops, int nops,
+                               tj_array *const *slots);
 /* Runs recorded launches over slots whose arrays have the recorded layouts (their data pointers
- * filled for this call); pool lends a blocked chain its product buffers. */
+ * filled for this call; bound by tjS_replay_bind); pool lends a blocked chain its product
+ * buffers. */
 TJ_HIDDEN tj_status tjS_replay_run(tj_ctx *ctx, const tjS_plan *plan, tjK_fn const *fns,
                                    const tjS_rop *ops, int nops, tj_array *const *slots,
                                    tjS_pool *pool);

@@ -104,11 +104,11 @@ static tj_status product_by_pieces(tj_ctx *ctx, chain_run *c, tjS_pool *pool,
     memset(P->data, 0, (size_t)cols * tjA_es(c->dtype));
     c->product = P->data;
     c->shares = shares ? shares->data : NULL;
-    int threads = tjP_threads(ctx);
+    /* one piece (a small X): run here, without the pool's job bookkeeping */
+    int threads = c->pieces == 1 ? 1 : tjP_threads(ctx);
     threads = threads < c->pieces ? threads : c->pieces;
     if (threads > 1)
         tjP_blas_threads(1); /* the pieces are the parallelism: their gemv calls stay serial */
-    /* one piece (a small X): run here, without the pool's job bookkeeping */
     tj_status rc = c->pieces == 1 ? run_piece(c, 0) : tjP_run(threads, c->pieces, run_piece, c);
     size_t es = tjA_es(c->dtype);
     for (int k = 0; k < c->pieces && c->pieces > 1; k++)

@@ -63,6 +63,12 @@ static void fill(void *p, int64_t n, const unsigned char *value, size_t es)
     size_t total = (size_t)n * es, have = es;
     if (n <= 0)
         return;
+    if (n == 1) { /* a scalar result (a replayed call's common case): no library calls */
+        unsigned char *q = p;
+        for (size_t b = 0; b < es; b++)
+            q[b] = value[b];
+        return;
+    }
     if (memcmp(value, zero, es) == 0) {
         memset(p, 0, total);
         return;

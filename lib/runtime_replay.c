@@ -24,6 +24,7 @@ void tjS_rops_free(tj_ctx *ctx, tjS_rop *ops, int n)
     for (int k = 0; ops && k < n; k++) {
         tjC_free(ctx, ops[k].packed);
         tjC_free(ctx, ops[k].red.packed);
+        tjC_free(ctx, ops[k].opnd);
     }
     tjC_free(ctx, ops);
 }
@@ -210,13 +211,30 @@ void tjS_rec_dot(tjS_rec *rec, const tjS_step *st, const tj_array *a, const tj_a
 
 /* ---- the replay ------------------------------------------------------------------------------ */
 
-/* The operand pointers of step st's kernel, inputs then outputs */
-static void kernel_ptrs(const tjS_step *st, tj_array *const *slots, char **ptrs)
+bool tjS_replay_bind(tj_ctx *ctx, const tjS_plan *plan, tjS_rop *ops, int nops,
+                     tj_array *const *slots)
 {
-    for (int i = 0; i < st->nin; i++)
-        ptrs[i] = slots[st->in_slots[i]]->data;
-    for (int o = 0; o < st->nout; o++)
-        ptrs[st->nin + o] = slots[st->out_slots[o]]->data;
+    for (int k = 0; k < nops; k++) {
+        const tjS_step *st = &plan->steps[ops[k].step];
+        if (ops[k].kind != TJS_R_KERNEL && ops[k].kind != TJS_R_REDUCE &&
+            ops[k].kind != TJS_R_CHAIN_B)
+            continue;
+        tj_array **o = ops[k].opnd = tjC_malloc(ctx, sizeof *o * (size_t)(st->nin + st->nout));
+        if (!o)
+            return false;
+        for (int i = 0; i < st->nin; i++)
+            o[i] = slots[st->in_slots[i]];
+        for (int j = 0; j < st->nout; j++)
+            o[st->nin + j] = slots[st->out_slots[j]];
+    }
+    return true;
+}
+
+/* The operand pointers of a kernel launch, inputs then outputs */
+static void kernel_ptrs(const tjS_rop *op, int n, char **ptrs)
+{
+    for (int k = 0; k < n; k++)
+        ptrs[k] = op->opnd[k]->data;
 }
 
 tj_status tjS_replay_run(tj_ctx *ctx, const tjS_plan *plan, tjK_fn const *fns,
@@ -230,13 +248,13 @@ tj_status tjS_replay_run(tj_ctx *ctx, const tjS_plan *plan, tjK_fn const *fns,
         char *ptrs[TJS_SMALL_OPS];
         switch (op->kind) {
         case TJS_R_KERNEL:
-            kernel_ptrs(st, slots, ptrs);
+            kernel_ptrs(op, st->nin + st->nout, ptrs);
             if (op->rows > 0)
                 tjP_run_rows(ctx, fns[st->kernel], ptrs, op->cshape, op->packed, op->cnd,
                              op->rows, 1);
             break;
         case TJS_R_REDUCE:
-            kernel_ptrs(st, slots, ptrs);
+            kernel_ptrs(op, st->nin + st->nout, ptrs);
             rc = tjS_reduce_run(ctx, st, fns[st->kernel], &op->red, ptrs,
                                 slots[st->out_slots[0]]);
             break;
@@ -257,7 +275,7 @@ tj_status tjS_replay_run(tj_ctx *ctx, const tjS_plan *plan, tjK_fn const *fns,
         }
         case TJS_R_CHAIN_B: {
             tjS_launch L; /* only what a chain reads of it */
-            kernel_ptrs(st, slots, ptrs);
+            kernel_ptrs(op, st->nin + st->nout, ptrs);
             L.fn = fns[st->kernel];
             L.ptrs = ptrs;
             L.cnd = op->cnd;

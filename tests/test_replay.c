@@ -322,6 +322,70 @@ Test(replay, shared_value_replaced_or_held)
     tj_ctx_free(ctx);
 }
 
+/* ---- out of memory in a replayed call ------------------------------------------------------ */
+
+/* an allocator whose next `fail` allocations fail (single-threaded use) */
+typedef struct {
+    int fail;
+} failing;
+
+static void *fail_malloc(void *user, size_t size)
+{
+    failing *f = user;
+    return f->fail > 0 && f->fail-- ? NULL : malloc(size);
+}
+static void *fail_realloc(void *user, void *p, size_t size)
+{
+    failing *f = user;
+    return f->fail > 0 && f->fail-- ? NULL : realloc(p, size);
+}
+static void fail_free(void *user, void *p)
+{
+    (void)user;
+    free(p);
+}
+
+/* A replayed call whose result cannot be made fails with TJ_ERR_NOMEM; the next call, with the
+ * same (new) arrays, must read them, not the pointers of the call before the failure. */
+Test(replay, out_of_memory_then_the_same_arrays)
+{
+    failing f = {0};
+    tj_allocator a = {fail_malloc, fail_realloc, fail_free, &f};
+    tj_ctx *ctx = tj_ctx_new_with_allocator(&a);
+    tj_var *x = tj_vector(ctx, TJ_FLOAT64, "x");
+    tj_var *outs[2] = {tj_addc(tj_mulc(x, 2), 1), tj_sum(tj_mul(x, x), NULL, 0, false)};
+    tj_fn *fn = compile(ctx, &x, 1, outs, 2, NULL, true);
+    int64_t n = 7;
+    for (int k = 0; k < 12; k++) {
+        tj_array *xa = tj_array_new(TJ_FLOAT64, 1, &n), *res[2] = {NULL, NULL};
+        double sum = 0;
+        for (int64_t i = 0; i < n; i++) {
+            tj_array_set(xa, &i, datum(i, k));
+            sum += datum(i, k) * datum(i, k);
+        }
+        if (k >= 4 && k % 2 == 0) { /* the result fails first, then the same call again */
+            f.fail = 1;
+            tj_status st = tj_call(fn, &xa, res);
+            f.fail = 0;
+            cr_expect_eq(st, TJ_ERR_NOMEM, "call %d: %s", k, tj_errmsg(ctx));
+            tj_array_unref(res[0]);
+            tj_array_unref(res[1]);
+            res[0] = res[1] = NULL;
+        }
+        cr_assert_eq(tj_call(fn, &xa, res), TJ_OK, "call %d: %s", k, tj_errmsg(ctx));
+        for (int64_t i = 0; i < n; i++)
+            cr_expect_eq(tjt_at(res[0], i), 2 * datum(i, k) + 1, "call %d y[%lld]", k,
+                         (long long)i);
+        cr_expect(close_to(tjt_at(res[1], 0), sum, 1e-12), "call %d: sum", k);
+        tj_array_unref(res[0]);
+        tj_array_unref(res[1]);
+        tj_array_unref(xa);
+    }
+    cr_expect(tjt_jit_off() || replays(fn) >= 6, "only %llu calls replayed",
+              (unsigned long long)replays(fn));
+    tj_ctx_free(ctx);
+}
+
 /* ---- errors: the general path's, once a replay is ready ------------------------------------- */
 
 /* msg without node numbers ("node #12"): the two functions' graphs are built apart */
