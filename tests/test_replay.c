@@ -386,6 +386,58 @@ Test(replay, out_of_memory_then_the_same_arrays)
     tj_ctx_free(ctx);
 }
 
+/* Empty inputs (a kernel with nothing to launch, a sum of nothing, a max of nothing: an error)
+ * and 0-d ones, each several calls in a row, the same as the general path. */
+Test(replay, empty_and_scalar_arrays)
+{
+    tj_ctx *ctx = tj_ctx_new();
+    tj_var *x = tj_vector(ctx, TJ_FLOAT64, "x"), *c = tj_scalar(ctx, TJ_FLOAT64, "c");
+    tj_var *outs[3] = {tj_mul(x, tj_dimshuffle(c, (int[]){-1}, 1)), tj_sum(x, NULL, 0, false),
+                       tj_mulc(c, 3)};
+    tj_var *mx = tj_max(x, NULL, 0, false);
+    tj_fn *fn[2], *fmax[2];
+    for (int k = 0; k < 2; k++) {
+        fn[k] = compile(ctx, (tj_var *[]){x, c}, 2, outs, 3, NULL, k == 0);
+        fmax[k] = compile(ctx, &x, 1, &mx, 1, NULL, k == 0);
+    }
+    for (int call = 0; call < 12; call++) {
+        int64_t n = call < 4 ? 0 : call < 8 ? 1 : 0;
+        tj_array *xa = tj_array_new(TJ_FLOAT64, 1, &n), *ca = tj_array_scalar(TJ_FLOAT64, call);
+        for (int64_t i = 0; i < n; i++)
+            tj_array_set(xa, &i, 2.5);
+        tj_array *res[2][3] = {{NULL}}, *m[2] = {NULL, NULL};
+        tj_status st[2];
+        char msg[2][1024];
+        for (int k = 0; k < 2; k++) {
+            cr_assert_eq(tj_call(fn[k], (tj_array *[]){xa, ca}, res[k]), TJ_OK, "%s",
+                         tj_errmsg(ctx));
+            tj_clear_error(ctx);
+            st[k] = tj_call(fmax[k], &xa, &m[k]);
+            snprintf(msg[k], sizeof msg[k], "%s", tj_errmsg(ctx));
+        }
+        for (int o = 0; o < 3; o++)
+            cr_expect(same_bits(res[0][o], res[1][o]), "call %d output %d", call, o);
+        cr_expect_eq(tj_array_size(res[0][0]), n);
+        cr_expect_eq(tjt_at(res[0][1], 0), 2.5 * (double)n, "call %d: sum", call);
+        cr_expect_eq(tjt_at(res[0][2], 0), 3.0 * call, "call %d: 3c", call);
+        cr_expect_eq(st[0], n ? TJ_OK : TJ_ERR_VALUE, "call %d: max of %lld", call, (long long)n);
+        cr_expect_eq(st[0], st[1], "call %d: max's status", call);
+        cr_expect_str_eq(msg[0], msg[1], "call %d: max's message", call);
+        if (n)
+            cr_expect(same_bits(m[0], m[1]), "call %d: max", call);
+        for (int k = 0; k < 2; k++) {
+            for (int o = 0; o < 3; o++)
+                tj_array_unref(res[k][o]);
+            tj_array_unref(m[k]);
+        }
+        tj_array_unref(xa);
+        tj_array_unref(ca);
+    }
+    cr_expect(tjt_jit_off() || replays(fn[0]) >= 4, "only %llu calls replayed",
+              (unsigned long long)replays(fn[0]));
+    tj_ctx_free(ctx);
+}
+
 /* ---- errors: the general path's, once a replay is ready ------------------------------------- */
 
 /* msg without node numbers ("node #12"): the two functions' graphs are built apart */
