@@ -40,6 +40,15 @@ static uint64_t replays(tj_fn *fn)
     return n;
 }
 
+/* v's value, borrowed (tj_shared_get's reference given back: the variable keeps its own, and no
+ * call runs meanwhile) */
+static tj_array *value_of(tj_var *v)
+{
+    tj_array *a = tj_shared_get(v, true);
+    tj_array_unref(a);
+    return a;
+}
+
 static bool same_bits(const tj_array *a, const tj_array *b)
 {
     return tj_array_dtype(a) == tj_array_dtype(b) && tj_array_size(a) == tj_array_size(b) &&
@@ -75,7 +84,7 @@ static void model_step(tj_array *const *out, int64_t n, int salt, double *w, dou
 
 static void expect_shared(tj_var *v, const double *want, int n, const char *what, int call)
 {
-    tj_array *a = tj_shared_get(v, true);
+    tj_array *a = value_of(v);
     for (int j = 0; j < n; j++)
         cr_expect(close_to(tjt_at(a, j), want[j], 1e-4), "call %d %s[%d] %g, expected %g", call,
                   what, j, tjt_at(a, j), want[j]);
@@ -127,9 +136,9 @@ Test(replay, train_step_matches_general_path_and_float64)
         for (int o = 0; o < 3; o++)
             cr_expect(same_bits(outs[0][o], outs[1][o]), "call %d: output %d differs from the "
                       "general path's", call, o);
-        cr_expect(same_bits(tj_shared_get(r.w, true), tj_shared_get(g.w, true)),
+        cr_expect(same_bits(value_of(r.w), value_of(g.w)),
                   "call %d: w differs from the general path's", call);
-        cr_expect(same_bits(tj_shared_get(r.b, true), tj_shared_get(g.b, true)),
+        cr_expect(same_bits(value_of(r.b), value_of(g.b)),
                   "call %d: b differs from the general path's", call);
         model_step(outs[0], n, salt, w, &b, call);
         expect_shared(r.w, w, TJT_FEATS, "w", call);
@@ -181,8 +190,15 @@ Test(replay, arrays_swapped_every_call)
             outs[k][set][2] = tj_array_new(TJ_FLOAT32, 0, NULL);
         }
     double w[TJT_FEATS] = {0.5, 0.2, -0.1}, b = 0.25;
+    tj_array *held[2] = {NULL, NULL};
     for (int call = 0; call < 24; call++) {
         int set = (call / 3) % 2, data = call % 2;
+        /* calls 8 to 15: the caller holds w's value, so w's update goes to a new array */
+        for (int k = 0; k < 2 && (call == 8 || call == 16); k++) {
+            tj_array_unref(held[k]);
+            held[k] = call == 8 ? tj_shared_get(k ? g.w : r.w, true) : NULL;
+        }
+        tj_array *before = held[0] ? tj_array_copy(held[0]) : NULL;
         for (int k = 0; k < 2; k++)
             cr_assert_eq(tj_call_into(k ? g.fn : r.fn, (tj_array *[]){X[data], Y[data]},
                                       outs[k][set]),
@@ -191,6 +207,8 @@ Test(replay, arrays_swapped_every_call)
             cr_expect(same_bits(outs[0][set][o], outs[1][set][o]), "call %d output %d", call, o);
         model_step(outs[0][set], n, data + 1, w, &b, call);
         expect_shared(r.w, w, TJT_FEATS, "w", call);
+        cr_expect(!before || same_bits(before, held[0]), "call %d: the held w changed", call);
+        tj_array_unref(before);
     }
     cr_expect(tjt_jit_off() || replays(r.fn) >= 18, "only %llu calls replayed",
               (unsigned long long)replays(r.fn));
@@ -245,7 +263,7 @@ static void decay_call(tj_ctx *ctx, tj_fn *fn, int64_t n, int k, double *sv)
 
 static void expect_values(tj_var *s, const double *sv, int64_t n, int k)
 {
-    tj_array *a = tj_shared_get(s, true);
+    tj_array *a = value_of(s);
     cr_assert_eq(tj_array_size(a), n, "call %d: s has %lld elements", k, (long long)tj_array_size(a));
     for (int64_t i = 0; i < n; i++)
         cr_expect(close_to(tjt_at(a, i), sv[i], 1e-12), "call %d s[%lld] %g, expected %g", k,
@@ -292,7 +310,7 @@ Test(replay, shared_value_replaced_or_held)
     expect_values(s, sv, n, k);
 
     /* the caller holds s's value: an update in place would change the caller's array */
-    tj_array *held = tj_shared_get(s, false), *copy = tj_array_copy(held);
+    tj_array *held = tj_shared_get(s, true), *copy = tj_array_copy(held);
     for (; k < 18; k++)
         decay_call(ctx, fn, n, k, sv);
     cr_expect(same_bits(held, copy), "an update wrote into the value the caller holds");
@@ -511,7 +529,7 @@ Test(replay, errors_are_the_general_paths)
             cr_assert_eq(tj_call_into(k ? g.fn : r.fn, (tj_array *[]){X, Y}, o[k]), TJ_OK);
         for (int j = 0; j < 3; j++)
             cr_expect(same_bits(o[0][j], o[1][j]), "after %s: output %d", bad[i].what, j);
-        cr_expect(same_bits(tj_shared_get(r.w, true), tj_shared_get(g.w, true)),
+        cr_expect(same_bits(value_of(r.w), value_of(g.w)),
                   "after %s: w", bad[i].what);
     }
     for (int k = 0; k < 2; k++)
@@ -660,6 +678,6 @@ Test(replay, two_threads)
         pthread_join(t[i], NULL);
         cr_expect_eq(u[i].failures, 0, "counter %d: %d wrong results", i, u[i].failures);
     }
-    cr_expect_eq(tjt_at(tj_shared_get(c, true), 0), 1000, "N calls of c += 1 give N");
+    cr_expect_eq(tjt_at(value_of(c), 0), 1000, "N calls of c += 1 give N");
     tj_ctx_free(ctx);
 }
