@@ -86,15 +86,7 @@ static bool dot_blas(tj_ctx *ctx, const tj_array *a0, const tj_array *b0, tj_arr
     if (a->ndim == 1 && b->ndim == 1) {
         tjB_as_vec(a, &incx);
         tjB_as_vec(b, &incy);
-        if (f32) {
-            float r =
-                cblas_sdot((blasint)k, (const float *)a->data, incx, (const float *)b->data, incy);
-            memcpy(out->data, &r, sizeof r);
-        } else {
-            double r = cblas_ddot((blasint)k, (const double *)a->data, incx,
-                                  (const double *)b->data, incy);
-            memcpy(out->data, &r, sizeof r);
-        }
+        tjB_vdot(out->dtype, (int64_t)k, a->data, incx, b->data, incy, out->data);
     } else if (b->ndim == 1 || a->ndim == 1) {
         /* y = A x, or y = x B = B^T x: one gemv over the stored matrix. */
         bool mat_left = a->ndim == 2;
@@ -130,6 +122,20 @@ done:
     tj_array_unref(ta);
     tj_array_unref(tb);
     return ok;
+}
+
+void tjB_vdot(tj_dtype d, int64_t k, const char *a, int64_t inca, const char *b, int64_t incb,
+              char *out)
+{
+    if (d == TJ_FLOAT32) {
+        float r = cblas_sdot((blasint)k, (const float *)a, (blasint)inca, (const float *)b,
+                             (blasint)incb);
+        memcpy(out, &r, sizeof r);
+    } else {
+        double r = cblas_ddot((blasint)k, (const double *)a, (blasint)inca, (const double *)b,
+                              (blasint)incb);
+        memcpy(out, &r, sizeof r);
+    }
 }
 
 void tjB_dot(tj_ctx *ctx, const tj_array *a, const tj_array *b, tj_array *out)

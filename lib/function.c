@@ -425,6 +425,8 @@ static tj_status compile(tj_fn *fn, const tj_function_opts *o)
         rc = map_leaves(fn, plan_inputs, plan_shared);
     if (rc == TJ_OK && fn->plan)
         rc = tjF_direct_prepare(fn);
+    if (rc == TJ_OK && fn->plan)
+        tjF_replay_prepare(fn);
     if (rc == TJ_OK && !hit && key.bytes && fn->jitted)
         rc = tjF_graph_store(fn, &key);
     tjC_free(fn->ctx, key.bytes);

@@ -6,6 +6,8 @@
 #include "kernel.h"
 #include "opt/opt.h"
 
+#include <string.h>
+
 typedef enum {
     STEP_KERNEL, /* a fused elementwise group, or a reduction absorbing one */
     STEP_DOT,    /* BLAS */
@@ -70,6 +72,7 @@ typedef struct tjS_chain {
 } tjS_chain;
 #define TJS_MAX_CHAINS 4
 struct tjS_mem;
+struct tjS_pool;
 /* Finds the chains of a finished plan (after in-place planning) and extends the life of A's
  * operands to step B, where A runs. */
 TJ_HIDDEN tj_status tjS_plan_chains(tj_ctx *ctx, tjS_plan *plan);
@@ -110,6 +113,29 @@ TJ_HIDDEN int tjS_coalesce(int ndim, int64_t *shape, int nops, int64_t *strides)
 TJ_HIDDEN tj_status tjS_run_reduce(tj_ctx *ctx, const tjS_step *st, tjK_fn fn,
                                    const int64_t *shape, char **ptrs, int64_t *strides,
                                    tj_array **slots, const struct tjS_mem *mem);
+/* A reduction with everything that depends on shapes and strides worked out, not on pointers:
+ * the output's shape, the op's identity, the axes ordered and coalesced, how the work is cut
+ * (tjS_run_reduce in two halves, so a replay (lib/replay.h) runs the second alone). */
+typedef struct {
+    int ond;
+    int64_t oshape[TJ_MAX_NDIM];
+    int64_t count; /* elements folded into each result */
+    unsigned char id[8];
+    int cnd;       /* 0: nothing to fold */
+    int64_t cshape[TJ_MAX_NDIM];
+    bool pieces;   /* partial results per piece, folded after (else one launch) */
+    int64_t rows, unit;                             /* one launch: tjP_run_rows's */
+    int64_t per_run, piece, unit_len, width, nruns; /* pieces (lib/runtime_reduce.c) */
+    int64_t *packed; /* (nin + 1) * cnd strides as the kernel takes them (the caller's buffer) */
+} tjS_reduce;
+/* Fills R (R->packed set by the caller); scratch holds (nin + 1) * TJ_MAX_NDIM strides. */
+TJ_HIDDEN void tjS_reduce_prepare(const tjS_step *st, const int64_t *shape,
+                                  const int64_t *strides, int64_t *scratch, tjS_reduce *R);
+/* Fills out (R->oshape) with the identity and folds the inputs at ptrs into it; partial results
+ * come from pool (NULL: allocated) and go back to it. */
+TJ_HIDDEN tj_status tjS_reduce_run(tj_ctx *ctx, const tjS_step *st, tjK_fn fn,
+                                   const tjS_reduce *R, char *const *ptrs, tj_array *out,
+                                   struct tjS_pool *pool);
 /* Runs a STEP_VIEW / STEP_SHAPE step, refilling the header cached for its slot when it can
  * (lib/runtime_views.c). */
 TJ_HIDDEN tj_status tjS_run_view(tj_ctx *ctx, const tjS_step *st, tj_array **slots,
@@ -157,6 +183,20 @@ TJ_HIDDEN tj_status tjS_run_blas(tj_ctx *ctx, const tjS_step *st, tj_array **slo
  * own C-contiguous memory (not a view, not a borrowed buffer), the same dtype and shape. */
 TJ_HIDDEN bool tjS_can_take(const tj_array *a, int refs, tj_dtype dtype, int ndim,
                             const int64_t *shape);
+/* The value of a step's scalar operand (alpha, beta): tj_array_get without its handle checks
+ * when the operand is 0-d, as they are. */
+static inline double tjS_scalar(const tj_array *a)
+{
+    if (a->ndim != 0)
+        return tj_array_get(a, NULL);
+    float f; /* tjA_load's reads (any alignment), inline for the float operands */
+    double d;
+    if (a->dtype == TJ_FLOAT32)
+        return memcpy(&f, a->data, sizeof f), (double)f;
+    if (a->dtype == TJ_FLOAT64)
+        return memcpy(&d, a->data, sizeof d), d;
+    return tjA_load(a->dtype, a->data, 0);
+}
 /* Per-step profile counters (tj_function_opts.profile). */
 typedef struct {
     uint64_t calls;
@@ -169,7 +209,7 @@ typedef struct {
  * and shape match. pool: intermediates released by earlier steps or calls, reused by a later
  * result of the same dtype and shape, so a function stops paying fresh pages per call;
  * poolable[s]: slot s is made by a step that allocates through the pool. */
-typedef struct {
+typedef struct tjS_pool {
     tj_ctx *ctx; /* whose allocator holds arr and fresh (set by the pool's owner) */
     tj_array **arr;
     bool *fresh; /* released during the current call (the rest are freed by tjS_pool_trim) */
@@ -184,6 +224,7 @@ typedef struct tjS_mem {
     tj_array **cache;
     int *cache_base; /* per cached view: the slot of its base */
     const bool *borrowed; /* per slot: holds no reference of its own (tj_fn.borrowed; NULL: none) */
+    struct tjS_rec *rec;  /* NULL, or the recorder of this run's launches (lib/replay.h) */
 } tjS_mem;
 /* The array for result slot s (dtype, shape): mem->into[s], a pooled buffer or a new one;
  * NULL when out of memory. */
@@ -285,6 +326,7 @@ struct tj_fn {
     bool *borrowed;
     _Atomic(tjF_ws *) ws; /* the workspace of the next call (NULL: a call holds it) */
     tjF_direct *direct;   /* NULL: every call takes the general path */
+    bool replay_ok;       /* calls may be recorded and replayed (lib/function_replay.c) */
     bool reads_shared; /* the graph reads a shared variable: calls take the shared lock */
     bool profile;
     tjS_prof *prof;   /* per step, when profiling a compiled plan */
@@ -328,6 +370,35 @@ TJ_HIDDEN tj_status tjF_direct_prepare(tj_fn *fn);
 TJ_HIDDEN bool tjF_direct_call(tj_fn *fn, tj_array *const *inputs, tj_array **outputs, bool into,
                                tj_status *rc);
 TJ_HIDDEN void tjF_direct_free(tj_ctx *ctx, tjF_direct *d);
+
+/* tj_call_into's checks of the caller's output arrays (an error recorded and returned). */
+TJ_HIDDEN tj_status tjF_check_into(tj_fn *fn, tj_array *const *inputs, tj_array *const *outputs);
+
+/* Replayed calls (lib/function_replay.c, lib/replay.h). The state lives in a call workspace
+ * (NULL until a call considers recording). tjF_replay_prepare sets fn->replay_ok at compile.
+ * tjF_replay_call replays when this call matches the recorded signature: true when it ran (*rc
+ * its status), false when the general path must run (nothing done). tjF_replay_consider, on the
+ * general path under the shared lock: a recorder for this call's run when the previous call had
+ * the same signature (else NULL); tjF_replay_finish, right after that run (rc its status, the
+ * results still in their slots), turns the recording into the replay or drops it, and releases
+ * the recorder. */
+typedef struct tjF_rstate tjF_rstate;
+struct tjS_rec;
+TJ_HIDDEN void tjF_replay_prepare(tj_fn *fn);
+TJ_HIDDEN bool tjF_replay_call(tj_fn *fn, tjF_rstate *rs, tjS_pool *pool,
+                               tj_array *const *inputs, tj_array **outputs, bool into,
+                               tj_status *rc);
+TJ_HIDDEN struct tjS_rec *tjF_replay_consider(tj_fn *fn, tjF_rstate **rs, tjS_pool *pool,
+                                              tj_array *const *inputs, tj_array *const *outputs,
+                                              bool into);
+TJ_HIDDEN void tjF_replay_finish(tj_fn *fn, tjF_rstate *rs, struct tjS_rec *rec, tj_status rc,
+                                 tj_array *const *into_slots, tjS_pool *pool);
+/* Frees the state; the replay's own buffers go to pool (NULL: freed). */
+TJ_HIDDEN void tjF_rstate_free(tj_ctx *ctx, tjF_rstate *rs, tjS_pool *pool);
+/* The calls replayed and the recordings made so far in a state (NULL: none). tjF_replays:
+ * those of fn's kept workspace, for tests (no call may be running). */
+TJ_HIDDEN void tjF_replay_counts(const tjF_rstate *rs, uint64_t *replays, uint64_t *records);
+TJ_HIDDEN void tjF_replays(tj_fn *fn, uint64_t *replays, uint64_t *records);
 
 /* The graph cache (lib/graph_cache.c): a compile keyed by the graph before optimization (after
  * givens and default updates), with inputs and shared variables as positional placeholders,

@@ -1,7 +1,7 @@
 /* tj_call / tj_call_into: checking the inputs, running the plan (or the reference executor)
  * in a per-function workspace, handing out outputs that alias nothing or writing them into the
  * caller's arrays, committing updates. The common call allocates nothing for bookkeeping. */
-#include "function.h"
+#include "replay.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -21,6 +21,8 @@ struct tjF_ws {
     int *cache_base;  /* nslots */
     int ncache;
     tjS_pool pool;    /* intermediates kept for the next call */
+    tjF_rstate *replay; /* the recorded call replayed (lib/function_replay.c; NULL: none) */
+    bool kept;          /* served a call before: not a concurrent call's own, freed after it */
 };
 
 static tjF_ws *ws_new(const tj_fn *fn)
@@ -52,6 +54,7 @@ void tjF_ws_free(tj_ctx *ctx, tjF_ws *ws)
         return;
     for (int s = 0; s < ws->ncache; s++)
         tjA_unref(ws->cache[s]);
+    tjF_rstate_free(ctx, ws->replay, NULL);
     tjS_pool_free(&ws->pool);
     tjC_free(ctx, ws);
 }
@@ -62,10 +65,17 @@ static tjF_ws *ws_take(tj_fn *fn)
     return ws ? ws : ws_new(fn);
 }
 
+void tjF_replays(tj_fn *fn, uint64_t *replays, uint64_t *records)
+{
+    tjF_ws *ws = atomic_load(&fn->ws);
+    tjF_replay_counts(ws ? ws->replay : NULL, replays, records);
+}
+
 /* Back to the function, or freed when a concurrent call already put its own back. */
 static void ws_give(tj_fn *fn, tjF_ws *ws)
 {
     tjF_ws *none = NULL;
+    ws->kept = true;
     if (!atomic_compare_exchange_strong_explicit(&fn->ws, &none, ws, memory_order_release,
                                                  memory_order_relaxed))
         tjF_ws_free(fn->ctx, ws);
@@ -115,8 +125,9 @@ static tj_status convert_input(tj_fn *fn, int i, tj_array *a, tj_array **out, bo
 #undef DESCRIBE
 }
 
-/* Runs the compiled plan; results[] receives new references for outputs then update values. */
-static tj_status run_plan(tj_fn *fn, tjF_ws *ws, tj_array **results)
+/* Runs the compiled plan; results[] receives new references for outputs then update values.
+ * rec (NULL: none) records the run for later calls to replay. */
+static tj_status run_plan(tj_fn *fn, tjF_ws *ws, tj_array **results, tjS_rec *rec)
 {
     const tjS_plan *plan = fn->plan;
     tj_array **slots = ws->slots;
@@ -128,8 +139,10 @@ static tj_status run_plan(tj_fn *fn, tjF_ws *ws, tj_array **results)
     tjS_mem mem = {
         .borrowed = fn->borrowed,
         .into = ws->into, .pool = &ws->pool, .poolable = fn->poolable, .cache = ws->cache,
-        .cache_base = ws->cache_base};
+        .cache_base = ws->cache_base, .rec = rec};
     tj_status rc = tjS_run(fn->ctx, plan, tjF_code_fns(fn->code), slots, fn->keep, fn->prof, &mem);
+    if (rec) /* before the results leave their slots: the recorder's references go first */
+        tjF_replay_finish(fn, ws->replay, rec, rc, ws->into, &ws->pool);
     /* results take the slots' references (a slot given twice: one more reference) */
     for (int i = 0; rc == TJ_OK && i < fn->nout + fn->nupd; i++) {
         int s = fn->out_slot[i];
@@ -229,7 +242,7 @@ bool tjF_overlaps(const tj_array *a, const tj_array *b)
 enum { SPANS_INLINE = 16 }; /* inputs and shared values whose spans check_into computes once */
 
 /* tj_call_into: outputs[i] (non-NULL) must be a plain array the result can be written into. */
-static tj_status check_into(tj_fn *fn, tj_array *const *inputs, tj_array *const *outputs)
+tj_status tjF_check_into(tj_fn *fn, tj_array *const *inputs, tj_array *const *outputs)
 {
     tj_ctx *ctx = fn->ctx;
     char buf[160];
@@ -326,11 +339,15 @@ static tj_status call(tj_fn *fn, tj_array *const *inputs, tj_array **outputs, bo
     tjF_ws *ws = ws_take(fn);
     if (!ws)
         return tjC_error(ctx, TJ_ERR_NOMEM, "%s: out of memory", api);
+    if (tjF_replay_call(fn, ws->replay, &ws->pool, inputs, outputs, into, &rc)) {
+        ws_give(fn, ws);
+        return rc;
+    }
     tj_array **in = ws->in, **res = ws->res, **ref = ws->ref;
     for (int i = 0; rc == TJ_OK && i < fn->nin; i++)
         rc = convert_input(fn, i, inputs[i], &in[i], &ws->in_owned[i]);
     if (rc == TJ_OK && into)
-        rc = check_into(fn, inputs, outputs);
+        rc = tjF_check_into(fn, inputs, outputs);
     bool use_plan = fn->mode != TJ_MODE_FAST_COMPILE && fn->jitted;
     if (rc == TJ_OK && into && use_plan) /* the first output of a slot is written in place */
         for (int i = fn->nout - 1; i >= 0; i--)
@@ -343,8 +360,11 @@ static tj_status call(tj_fn *fn, tj_array *const *inputs, tj_array **outputs, bo
         pthread_rwlock_rdlock(&ctx->shared_lock);
     if (rc == TJ_OK && fn->mode == TJ_MODE_DEBUG) /* the optimizer's rewrites, one by one */
         rc = tjR_debug_check(ctx, &fn->rewrites, fn->inputs, in, fn->nin, tjF_name(fn));
+    tjS_rec *rec = rc == TJ_OK && use_plan && fn->replay_ok && ws->kept
+                       ? tjF_replay_consider(fn, &ws->replay, &ws->pool, inputs, outputs, into)
+                       : NULL;
     if (rc == TJ_OK && use_plan)
-        rc = run_plan(fn, ws, res);
+        rc = run_plan(fn, ws, res, rec);
     if (rc == TJ_OK && !use_plan)
         rc = tjI_eval(ctx, fn->inputs, in, fn->nin, fn->outs, n, res);
     if (rc == TJ_OK && use_plan && fn->mode == TJ_MODE_DEBUG) {

@@ -314,6 +314,10 @@ TJ_HIDDEN tj_status tjI_alloc(tj_ctx *ctx, const tj_var *node, int ndim, const i
  * plain loop. out is preallocated with the right shape and dtype (a, b, out share dtype). The
  * BLAS wrappers' temporary copies come from ctx's allocator. */
 TJ_HIDDEN void tjB_dot(tj_ctx *ctx, const tj_array *a, const tj_array *b, tj_array *out);
+/* *out = a . b over k > 0 elements of float32/float64 d (increments in elements): tjB_dot's
+ * BLAS call for two vectors BLAS takes as they are. */
+TJ_HIDDEN void tjB_vdot(tj_dtype d, int64_t k, const char *a, int64_t inca, const char *b,
+                        int64_t incb, char *out);
 
 /* ---- random numbers (lib/build_random.c, lib/runtime_random.c) ------------------------------- */
 enum { TJ_RANDOM_UNIFORM, TJ_RANDOM_NORMAL, TJ_RANDOM_BINOMIAL }; /* a random node's attr[0] */

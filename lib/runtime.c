@@ -1,6 +1,6 @@
 /* Executing a plan: runtime shapes and broadcasting checks, output allocation, coalescing of
  * dimensions for kernels, BLAS and view steps, and release of intermediates after last use. */
-#include "function.h"
+#include "replay.h"
 #include "pool.h"
 
 #include <stdlib.h>
@@ -26,6 +26,8 @@ static tj_status run_dot(tj_ctx *ctx, const tjS_step *st, tj_array **slots, cons
     tj_array *out = tjS_out_array(ctx, mem, st->out_slots[0], st->root->dtype, nd, shape);
     if (!out)
         return tjC_error(ctx, TJ_ERR_NOMEM, "out of memory for the result of a dot");
+    if (mem && mem->rec)
+        tjS_rec_dot(mem->rec, st, a, b);
     tjP_blas_threads(tjP_threads(ctx));
     tjB_dot(ctx, a, b, out);
     slots[st->out_slots[0]] = out;
@@ -169,6 +171,8 @@ tj_status tjS_kernel_begin(tj_ctx *ctx, const tjS_plan *plan, const tjS_step *st
             element_strides(a, st->in_bcast[i], nd, strides + i * TJ_MAX_NDIM);
         }
         ptrs[i] = a->data;
+        if (tmp[i] && mem && mem->rec) /* a copy made per call: not a recorded launch */
+            tjS_rec_refuse(mem->rec);
     }
     if (st->reduce != TJ_OP_INPUT) /* identities, pieces, means: runtime_reduce.c */
         return tjS_run_reduce(ctx, st, fn, shape, ptrs, strides, slots, mem);
@@ -239,6 +243,8 @@ tj_status tjS_run_kernel(tj_ctx *ctx, const tjS_plan *plan, const tjS_step *st, 
 {
     tjS_launch L;
     tj_status rc = tjS_kernel_begin(ctx, plan, st, fn, slots, mem, &L);
+    if (rc == TJ_OK && mem && mem->rec && st->reduce == TJ_OP_INPUT)
+        tjS_rec_kernel(mem->rec, st, &L);
     if (rc == TJ_OK && L.rows > 0)
         tjP_run_rows(ctx, fn, L.ptrs, L.cshape, L.packed, L.cnd, L.rows, 1);
     tjS_kernel_end(&L);
@@ -280,6 +286,8 @@ tj_status tjS_run(tj_ctx *ctx, const tjS_plan *plan, tjK_fn const *fns, tj_array
 {
     tj_array *products[TJS_MAX_CHAINS] = {0}; /* X^T r of each blocked chain, from B to C */
     tj_status rc = TJ_OK;
+    if (mem && mem->rec)
+        tjS_rec_begin(mem->rec, plan, slots);
     for (int i = 0; i < plan->nsteps && rc == TJ_OK; i++) {
         const tjS_step *st = &plan->steps[i];
         int64_t t0 = prof ? tjC_now_ns() : 0;
@@ -288,6 +296,8 @@ tj_status tjS_run(tj_ctx *ctx, const tjS_plan *plan, tjK_fn const *fns, tj_array
                         : run_step(ctx, plan, fns, st, slots, mem);
         if (rc != TJ_OK)
             break;
+        if (mem && mem->rec)
+            tjS_rec_step(mem->rec, plan, i, slots, mem);
         if (prof) {
             prof[i].calls++;
             prof[i].ns += (double)(tjC_now_ns() - t0);

@@ -2,13 +2,12 @@
  * taken over from Z when the plan allows it in place), Z broadcast into it when beta is not 0,
  * then one BLAS call with alpha, beta and the transpose flags. Cases BLAS cannot take fall back to
  * the reference executor's evaluation. */
-#include "function.h"
+#include "replay.h"
 #include "pool.h"
 
 #include <string.h>
 
-/* out (contiguous, rank 1 or 2) = z broadcast over length-1 axes */
-static void fill_broadcast(tj_array *out, const tj_array *z)
+void tjS_fill_broadcast(tj_array *out, const tj_array *z)
 {
     size_t es = tjA_es(out->dtype);
     int64_t rows = out->shape[0], cols = out->ndim == 2 ? out->shape[1] : 1;
@@ -56,20 +55,18 @@ tj_status tjS_blas_out(tj_ctx *ctx, const tjS_step *st, tj_array *Z, const int64
                          tjG_describe(node, buf, sizeof buf));
     }
     if (beta != 0)
-        fill_broadcast(*out, Z);
+        tjS_fill_broadcast(*out, Z);
     return TJ_OK;
 }
 
-tj_status tjS_run_blas(tj_ctx *ctx, const tjS_step *st, tj_array **slots, const tjS_mem *mem)
+tj_status tjS_blas_args(tj_ctx *ctx, const tjS_step *st, tj_array *const *in, int64_t *shape,
+                        double *alpha, double *beta)
 {
     const tj_var *node = st->root;
-    tj_array *in[5];
-    for (int i = 0; i < 5; i++)
-        in[i] = slots[st->in_slots[i]];
-    tj_array *A = in[0], *B = in[1], *Z = in[4];
+    const tj_array *A = in[0], *B = in[1], *Z = in[4];
     bool ta = node->nattr > 0 && node->attr[0], tb = node->nattr > 1 && node->attr[1];
     char buf[160];
-    int64_t shape[2], ka, kb;
+    int64_t ka, kb;
     if (node->op == TJ_OP_GER) {
         shape[0] = A->shape[0], shape[1] = B->shape[0], ka = kb = 1;
     } else {
@@ -84,8 +81,9 @@ tj_status tjS_run_blas(tj_ctx *ctx, const tjS_step *st, tj_array **slots, const 
                          "%s: the inner dimensions differ: %lld (of the left operand) vs %lld (of "
                          "the right operand)",
                          tjG_describe(node, buf, sizeof buf), (long long)ka, (long long)kb);
-    double alpha = tj_array_get(in[2], NULL), beta = tj_array_get(in[3], NULL);
-    if (beta != 0)
+    *alpha = tjS_scalar(in[2]);
+    *beta = tjS_scalar(in[3]);
+    if (*beta != 0)
         for (int d = 0; d < node->ndim; d++)
             if (Z->shape[d] != shape[d] && Z->shape[d] != 1)
                 return tjC_error(ctx, TJ_ERR_SHAPE,
@@ -93,24 +91,46 @@ tj_status tjS_run_blas(tj_ctx *ctx, const tjS_step *st, tj_array **slots, const 
                                  "%lld",
                                  tjG_describe(node, buf, sizeof buf), (long long)Z->shape[d], d,
                                  (long long)shape[d]);
+    return TJ_OK;
+}
+
+/* The BLAS call into out, the step's result buffer (holding Z when beta != 0); false when BLAS
+ * cannot take the operands. */
+static bool blas_call(tj_ctx *ctx, const tj_var *node, tj_array *const *in, double alpha,
+                      double beta, tj_array *out)
+{
+    bool ta = node->nattr > 0 && node->attr[0], tb = node->nattr > 1 && node->attr[1];
+    tjP_blas_threads(tjP_threads(ctx));
+    if (node->op == TJ_OP_GEMM)
+        return tjB_gemm(ctx, ta, tb, alpha, in[0], in[1], beta, out);
+    if (node->op == TJ_OP_GEMV)
+        return tjB_gemv(ctx, ta, alpha, in[0], in[1], beta, out);
+    if (beta != 1)
+        scale(out, beta);
+    return tjB_ger(ctx, alpha, in[0], in[1], out);
+}
+
+tj_status tjS_run_blas(tj_ctx *ctx, const tjS_step *st, tj_array **slots, const tjS_mem *mem)
+{
+    const tj_var *node = st->root;
+    tj_array *in[5];
+    for (int i = 0; i < 5; i++)
+        in[i] = slots[st->in_slots[i]];
+    int64_t shape[2];
+    double alpha, beta;
+    tj_status rc = tjS_blas_args(ctx, st, in, shape, &alpha, &beta);
     tj_array *out;
-    tj_status rc = tjS_blas_out(ctx, st, Z, shape, beta, mem, &out);
+    if (rc == TJ_OK)
+        rc = tjS_blas_out(ctx, st, in[4], shape, beta, mem, &out);
     if (rc != TJ_OK)
         return rc;
-    bool ok;
-    tjP_blas_threads(tjP_threads(ctx));
-    if (node->op == TJ_OP_GEMM) {
-        ok = tjB_gemm(ctx, ta, tb, alpha, A, B, beta, out);
-    } else if (node->op == TJ_OP_GEMV) {
-        ok = tjB_gemv(ctx, ta, alpha, A, B, beta, out);
-    } else {
-        if (beta != 1)
-            scale(out, beta);
-        ok = tjB_ger(ctx, alpha, A, B, out);
-    }
-    if (!ok) { /* beyond BLAS: the reference evaluation (Z is intact unless taken over) */
+    if (mem && mem->rec)
+        tjS_rec_blas(mem->rec, st, in);
+    if (!blas_call(ctx, node, in, alpha, beta, out)) {
+        /* beyond BLAS: the reference evaluation (Z is intact unless taken over) */
+        char buf[160];
         tj_array *ref = NULL;
-        bool taken = out == Z;
+        bool taken = out == in[4];
         tjA_unref(out);
         if (taken)
             return tjC_error(ctx, TJ_ERR_NOMEM, "%s: BLAS could not take the operands in place",
@@ -122,4 +142,31 @@ tj_status tjS_run_blas(tj_ctx *ctx, const tjS_step *st, tj_array **slots, const 
     }
     slots[st->out_slots[0]] = out;
     return TJ_OK;
+}
+
+tj_status tjS_blas_replay(tj_ctx *ctx, const tjS_step *st, tj_array *const *slots)
+{
+    tj_array *in[5], *out = slots[st->out_slots[0]];
+    for (int i = 0; i < 5; i++)
+        in[i] = slots[st->in_slots[i]];
+    int64_t shape[2];
+    double alpha, beta;
+    tj_status rc = tjS_blas_args(ctx, st, in, shape, &alpha, &beta);
+    if (rc != TJ_OK)
+        return rc;
+    if (beta != 0 && out->data != in[4]->data) /* not in place: Z first, as tjS_blas_out */
+        tjS_fill_broadcast(out, in[4]);
+    if (blas_call(ctx, st->root, in, alpha, beta, out))
+        return TJ_OK;
+    /* the recording saw BLAS take these layouts: only a failed copy gets here */
+    char buf[160];
+    if (out->data == in[4]->data)
+        return tjC_error(ctx, TJ_ERR_NOMEM, "%s: BLAS could not take the operands in place",
+                         tjG_describe(st->root, buf, sizeof buf));
+    tj_array *ref = NULL;
+    rc = tjI_eval_node(ctx, st->root, in, &ref);
+    if (rc == TJ_OK)
+        tjA_copy_into(out, ref);
+    tjA_unref(ref);
+    return rc;
 }

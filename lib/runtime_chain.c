@@ -3,7 +3,7 @@
  * in cache. The rows are cut into a fixed list of pieces, each summing its own share of X^T r,
  * combined in order: the result does not depend on how pieces are spread over threads. */
 #include "blas_layout.h"
-#include "function.h"
+#include "replay.h"
 #include "pool.h"
 
 #include <string.h>
@@ -104,11 +104,11 @@ static tj_status product_by_pieces(tj_ctx *ctx, chain_run *c, tjS_pool *pool,
     memset(P->data, 0, (size_t)cols * tjA_es(c->dtype));
     c->product = P->data;
     c->shares = shares ? shares->data : NULL;
-    int threads = tjP_threads(ctx);
+    /* one piece (a small X): run here, without the pool's job bookkeeping */
+    int threads = c->pieces == 1 ? 1 : tjP_threads(ctx);
     threads = threads < c->pieces ? threads : c->pieces;
     if (threads > 1)
         tjP_blas_threads(1); /* the pieces are the parallelism: their gemv calls stay serial */
-    /* one piece (a small X): run here, without the pool's job bookkeeping */
     tj_status rc = c->pieces == 1 ? run_piece(c, 0) : tjP_run(threads, c->pieces, run_piece, c);
     size_t es = tjA_es(c->dtype);
     for (int k = 0; k < c->pieces && c->pieces > 1; k++)
@@ -138,6 +138,29 @@ static bool blockable(const tjS_step *A, tj_array *X, tj_array *x, chain_run *c)
     return true;
 }
 
+/* A and B over every row once B's launch is ready: by blocks, X^T r into *product (r: B's
+ * output C reads), or when B's space is not X's rows after all (r NULL) one pass each */
+static tj_status run_ab(tj_ctx *ctx, chain_run *c, tjS_launch *L, const tj_array *r,
+                        tjS_pool *pool, tj_array **product)
+{
+    if (r) {
+        c->L = L;
+        c->r = r->data;
+        return product_by_pieces(ctx, c, pool, product);
+    }
+    gemv_rows(c, false, 0, c->n, c->alpha, c->x, c->incx, 0, c->v);
+    if (L->rows > 0)
+        L->fn(L->ptrs, L->cshape, L->packed, L->cnd, 0, L->rows);
+    return TJ_OK;
+}
+
+/* r (C's operand) when it is B's output over exactly X's rows, contiguous; else NULL */
+static const tj_array *blocked_r(const chain_run *c, const tjS_launch *L, const tj_array *r)
+{
+    bool ok = L->rows == c->n && r && r->ndim == 1 && r->shape[0] == c->n && tjA_is_contiguous(r);
+    return ok ? r : NULL;
+}
+
 static tj_status run_b(tj_ctx *ctx, const tjS_plan *plan, tjK_fn const *fns, tj_array **slots,
                        const tjS_mem *mem, const tjS_chain *ch, tj_array **product)
 {
@@ -148,7 +171,7 @@ static tj_status run_b(tj_ctx *ctx, const tjS_plan *plan, tjK_fn const *fns, tj_
         tj_status rc = tjS_run_blas(ctx, A, slots, mem);
         return rc == TJ_OK ? tjS_run_kernel(ctx, plan, B, fns[B->kernel], slots, mem) : rc;
     }
-    c.alpha = tj_array_get(slots[A->in_slots[2]], NULL);
+    c.alpha = tjS_scalar(slots[A->in_slots[2]]);
     tj_array *v = tjS_out_array(ctx, mem, A->out_slots[0], c.dtype, 1, &c.n);
     if (!v)
         return tjC_error(ctx, TJ_ERR_NOMEM, "out of memory for the result of a gemv");
@@ -156,41 +179,53 @@ static tj_status run_b(tj_ctx *ctx, const tjS_plan *plan, tjK_fn const *fns, tj_
     c.v = v->data;
     tjS_launch L;
     tj_status rc = tjS_kernel_begin(ctx, plan, B, fns[B->kernel], slots, mem, &L);
-    tj_array *r = slots[C->in_slots[1]];
-    if (rc == TJ_OK && L.rows == c.n && r && r->ndim == 1 && r->shape[0] == c.n &&
-        tjA_is_contiguous(r)) {
-        c.L = &L;
-        c.r = r->data;
-        rc = product_by_pieces(ctx, &c, mem ? mem->pool : NULL, product);
-    } else if (rc == TJ_OK) { /* B's space is not X's rows after all: one pass each */
-        gemv_rows(&c, false, 0, c.n, c.alpha, c.x, c.incx, 0, c.v);
-        if (L.rows > 0)
-            L.fn(L.ptrs, L.cshape, L.packed, L.cnd, 0, L.rows);
+    const tj_array *r = rc == TJ_OK ? blocked_r(&c, &L, slots[C->in_slots[1]]) : NULL;
+    if (rc == TJ_OK && mem && mem->rec) {
+        tjS_chain_args args = {c.dtype, c.ld, c.cols, c.incx, c.n, c.rb};
+        tjS_rec_chain_b(mem->rec, B, &L, r != NULL, &args);
     }
+    if (rc == TJ_OK)
+        rc = run_ab(ctx, &c, &L, r, mem ? mem->pool : NULL, product);
     tjS_kernel_end(&L);
     return rc;
 }
 
-/* C = beta Z + alpha X^T r with X^T r already in product */
-static tj_status run_c(tj_ctx *ctx, const tjS_step *C, tj_array **slots, const tjS_mem *mem,
-                       tj_array *product)
+tj_status tjS_chain_replay_b(tj_ctx *ctx, const tjS_plan *plan, int b, tj_array *const *slots,
+                             tjS_launch *L, bool blocked, const tjS_chain_args *args,
+                             tjS_pool *pool, tj_array **product)
+{
+    const tjS_chain *ch = &plan->chains[plan->step_chain[b]];
+    const tjS_step *A = &plan->steps[ch->a], *C = &plan->steps[ch->c];
+    /* blockable's layout (X as stored, not transposed), taken as recorded */
+    chain_run c = {.dtype = args->dtype, .X = slots[A->in_slots[0]]->data,
+                   .ld = (blasint)args->ld, .cols = (blasint)args->cols,
+                   .x = slots[A->in_slots[1]]->data, .incx = (blasint)args->incx,
+                   .alpha = tjS_scalar(slots[A->in_slots[2]]),
+                   .v = slots[A->out_slots[0]]->data, .n = args->n, .rb = args->rb};
+    return run_ab(ctx, &c, L, blocked ? slots[C->in_slots[1]] : NULL, pool, product);
+}
+
+/* C's alpha and beta, and Z's shape against the product's (an error as the step reports it) */
+static tj_status c_args(tj_ctx *ctx, const tjS_step *C, tj_array *const *slots, int64_t n,
+                        double *alpha, double *beta)
 {
     tj_array *Z = slots[C->in_slots[4]];
-    double alpha = tj_array_get(slots[C->in_slots[2]], NULL);
-    double beta = tj_array_get(slots[C->in_slots[3]], NULL);
-    int64_t n = product->size;
-    if (beta != 0 && (Z->ndim != 1 || (Z->shape[0] != n && Z->shape[0] != 1))) {
+    *alpha = tjS_scalar(slots[C->in_slots[2]]);
+    *beta = tjS_scalar(slots[C->in_slots[3]]);
+    if (*beta != 0 && (Z->ndim != 1 || (Z->shape[0] != n && Z->shape[0] != 1))) {
         char buf[160];
         return tjC_error(ctx, TJ_ERR_SHAPE,
                          "%s: the added term has length %lld on axis 0, the product %lld",
                          tjG_describe(C->root, buf, sizeof buf),
                          (long long)(Z->ndim ? Z->shape[0] : 1), (long long)n);
     }
-    tj_array *out;
-    tj_status rc = tjS_blas_out(ctx, C, Z, &n, beta, mem, &out);
-    if (rc != TJ_OK)
-        return rc;
-    for (int64_t i = 0; i < n; i++) {
+    return TJ_OK;
+}
+
+/* out = beta out + alpha product (out holds Z when beta != 0) */
+static void c_combine(tj_array *out, const tj_array *product, double alpha, double beta)
+{
+    for (int64_t i = 0; i < product->size; i++) {
         if (out->dtype == TJ_FLOAT32) {
             float *y = (float *)out->data, p = ((const float *)product->data)[i];
             y[i] = beta == 0 ? (float)alpha * p : (float)alpha * p + (float)beta * y[i];
@@ -199,7 +234,38 @@ static tj_status run_c(tj_ctx *ctx, const tjS_step *C, tj_array **slots, const t
             y[i] = beta == 0 ? alpha * p : alpha * p + beta * y[i];
         }
     }
+}
+
+/* C = beta Z + alpha X^T r with X^T r already in product */
+static tj_status run_c(tj_ctx *ctx, const tjS_step *C, tj_array **slots, const tjS_mem *mem,
+                       tj_array *product)
+{
+    double alpha, beta;
+    int64_t n = product->size;
+    tj_status rc = c_args(ctx, C, slots, n, &alpha, &beta);
+    tj_array *out;
+    if (rc == TJ_OK)
+        rc = tjS_blas_out(ctx, C, slots[C->in_slots[4]], &n, beta, mem, &out);
+    if (rc != TJ_OK)
+        return rc;
+    if (mem && mem->rec)
+        tjS_rec_chain_c(mem->rec, C);
+    c_combine(out, product, alpha, beta);
     slots[C->out_slots[0]] = out;
+    return TJ_OK;
+}
+
+tj_status tjS_chain_replay_c(tj_ctx *ctx, const tjS_step *C, tj_array *const *slots,
+                             const tj_array *product)
+{
+    double alpha, beta;
+    tj_array *Z = slots[C->in_slots[4]], *out = slots[C->out_slots[0]];
+    tj_status rc = c_args(ctx, C, slots, product->size, &alpha, &beta);
+    if (rc != TJ_OK)
+        return rc;
+    if (beta != 0 && out->data != Z->data) /* not in place: Z first, as tjS_blas_out */
+        tjS_fill_broadcast(out, Z);
+    c_combine(out, product, alpha, beta);
     return TJ_OK;
 }
 

@@ -16,7 +16,7 @@
  * Every piece is independent and writes its own memory: a pool may run pieces in any order on
  * any number of threads and the bits of the result stay the same. The blocking also keeps float32
  * accurate: BLOCK-sized segments with vector partial sums, compensated combination above them. */
-#include "function.h"
+#include "replay.h"
 #include "pool.h"
 
 #include <math.h>
@@ -63,6 +63,12 @@ static void fill(void *p, int64_t n, const unsigned char *value, size_t es)
     size_t total = (size_t)n * es, have = es;
     if (n <= 0)
         return;
+    if (n == 1) { /* a scalar result (a replayed call's common case): no library calls */
+        unsigned char *q = p;
+        for (size_t b = 0; b < es; b++)
+            q[b] = value[b];
+        return;
+    }
     if (memcmp(value, zero, es) == 0) {
         memset(p, 0, total);
         return;
@@ -221,46 +227,27 @@ static tj_status nomem(tj_ctx *ctx, const tjS_step *st)
                      tjG_describe(st->root, buf, sizeof buf));
 }
 
-tj_status tjS_run_reduce(tj_ctx *ctx, const tjS_step *st, tjK_fn fn, const int64_t *shape,
-                         char **ptrs, int64_t *strides, tj_array **slots, const tjS_mem *mem)
+void tjS_reduce_prepare(const tjS_step *st, const int64_t *shape, const int64_t *strides,
+                        int64_t *scratch, tjS_reduce *R)
 {
     int nd = st->iter_ndim, nin = st->nin, nops = nin + 1;
-    tj_op op = st->reduce;
-    tj_dtype dt = st->out_nodes[0]->dtype;
-    size_t es = tjA_es(dt);
-    unsigned char id[8];
-    identity_bytes(op, dt, id);
-
-    /* the output, filled with the identity; the count of elements each result folds */
-    int64_t oshape[TJ_MAX_NDIM], ost[TJ_MAX_NDIM], count = 1, acc = 1;
-    int ond = 0;
+    identity_bytes(st->reduce, st->out_nodes[0]->dtype, R->id);
+    /* the output's shape; the count of elements each result folds */
+    int64_t ost[TJ_MAX_NDIM], acc = 1;
+    R->count = 1;
+    R->ond = 0;
     for (int d = 0; d < nd; d++) {
         bool red = (st->red_mask >> d) & 1u;
         if (red)
-            count *= shape[d];
+            R->count *= shape[d];
         if (!red || st->keepdims)
-            oshape[ond++] = red ? 1 : shape[d];
+            R->oshape[R->ond++] = red ? 1 : shape[d];
     }
     for (int d = nd - 1; d >= 0; d--) { /* contiguous over the kept axes, 0 on reduced ones */
         bool red = (st->red_mask >> d) & 1u;
         ost[d] = red || shape[d] == 1 ? 0 : acc;
         acc *= red ? 1 : shape[d];
     }
-    tj_array *out = tjS_out_array(ctx, mem, st->out_slots[0], dt, ond, oshape);
-    if (!out)
-        return nomem(ctx, st);
-    slots[st->out_slots[0]] = out;
-    fill(out->data, out->size, id, es);
-    if (out->size == 0)
-        return TJ_OK;
-    if (count == 0 && (op == TJ_OP_MAX || op == TJ_OP_MIN)) {
-        char buf[160];
-        return tjC_error(ctx, TJ_ERR_VALUE,
-                         "%s: %s of an empty axis (a zero-size reduction has no identity; numpy "
-                         "raises too)",
-                         tjG_describe(st->root, buf, sizeof buf), tjG_ops[op].name);
-    }
-
     /* axis order: kept axes, reduced axes, then the last axis if it is kept */
     int order[TJ_MAX_NDIM], no = 0;
     bool last_kept = nd > 0 && !((st->red_mask >> (nd - 1)) & 1u);
@@ -272,34 +259,17 @@ tj_status tjS_run_reduce(tj_ctx *ctx, const tjS_step *st, tjK_fn fn, const int64
             order[no++] = d;
     if (last_kept)
         order[no++] = nd - 1;
-    int64_t cshape[TJ_MAX_NDIM];
-    /* operand bookkeeping on the stack for ordinary kernels: this runs on every call */
-    int64_t pstr_buf[TJS_SMALL_OPS * TJ_MAX_NDIM], packed_buf[TJS_SMALL_OPS * TJ_MAX_NDIM];
-    char *pptrs_buf[TJS_SMALL_OPS];
-    bool small = nops <= TJS_SMALL_OPS;
-    size_t table = sizeof(int64_t) * (size_t)nops * TJ_MAX_NDIM;
-    int64_t *pstr = small ? pstr_buf : tjC_malloc(ctx, table);
-    int64_t *packed = small ? packed_buf : tjC_malloc(ctx, table);
-    char **pptrs = small ? pptrs_buf : tjC_malloc(ctx, sizeof *pptrs * (size_t)nops);
-    tj_array *partials = NULL; /* from the workspace's pool: no fresh pages per call */
-    char *partial = NULL;
-    tj_status rc = TJ_OK;
-    if (!pstr || !packed || !pptrs) {
-        rc = nomem(ctx, st);
-        goto done;
-    }
+    int64_t *pstr = scratch;
     for (int i = 0; i < nd; i++) {
-        cshape[i] = shape[order[i]];
+        R->cshape[i] = shape[order[i]];
         for (int k = 0; k < nin; k++)
             pstr[k * TJ_MAX_NDIM + i] = strides[k * TJ_MAX_NDIM + order[i]];
         pstr[nin * TJ_MAX_NDIM + i] = ost[order[i]];
     }
-    int cnd = count == 0 ? 0 : tjS_coalesce(nd, cshape, nops, pstr);
+    int cnd = R->cnd = R->count == 0 ? 0 : tjS_coalesce(nd, R->cshape, nops, pstr);
     if (cnd == 0)
-        goto finish; /* nothing to fold: every result is the identity */
-    memcpy(pptrs, ptrs, sizeof *pptrs * (size_t)nin);
-    pptrs[nin] = out->data;
-
+        return; /* nothing to fold: every result is the identity */
+    const int64_t *cshape = R->cshape;
     bool acc_mode = pstr[nin * TJ_MAX_NDIM + cnd - 1] == 0;
     int64_t inner = cshape[cnd - 1], rows = 1, run = 1;
     for (int d = 0; d < cnd - 1; d++)
@@ -311,49 +281,123 @@ tj_status tjS_run_reduce(tj_ctx *ctx, const tjS_step *st, tjK_fn fn, const int64
     int64_t piece = cnd == 1 ? CHUNK : inner >= BLOCK ? 1 : BLOCK / inner;
     if (cnd > 1 && (piece > MAX_ROWS || !acc_mode))
         piece = MAX_ROWS;
-    if ((cnd == 1 && !acc_mode) || unit_len <= piece) {
-        /* direct: every run is one piece; a pool may cut [0, rows) at multiples of run */
-        pack(packed, pstr, nops, cnd, false, acc_mode);
-        tjP_run_rows(ctx, fn, pptrs, cshape, packed, cnd, cnd == 1 ? inner : rows,
-                     cnd == 1 ? (acc_mode ? inner : 1) : run);
-        goto finish;
+    R->pieces = !((cnd == 1 && !acc_mode) || unit_len <= piece);
+    pack(R->packed, pstr, nops, cnd, R->pieces, acc_mode);
+    if (!R->pieces) { /* every run is one piece; a pool may cut [0, rows) at multiples of run */
+        R->rows = cnd == 1 ? inner : rows;
+        R->unit = cnd == 1 ? (acc_mode ? inner : 1) : run;
+        return;
     }
-    int64_t per_run = (unit_len + piece - 1) / piece, nruns = cnd == 1 ? 1 : rows / run;
-    int64_t width = acc_mode ? 1 : inner, nparts = nruns * per_run * width;
-    partials = tjS_pool_buffer(ctx, mem ? mem->pool : NULL, dt, 1, &nparts);
-    partial = partials ? partials->data : NULL;
-    if (!partial) {
-        rc = nomem(ctx, st);
-        goto done;
-    }
-    fill(partial, nparts, id, es);
-    pack(packed, pstr, nops, cnd, true, acc_mode);
-    int64_t piece_elems = cnd == 1 ? piece : piece * inner;
-    pieces_job job = {ctx,   st,     fn,    pptrs,    cshape, packed, nin,
-                      cnd,   per_run, piece, unit_len, width, nruns * per_run,
+    R->per_run = (unit_len + piece - 1) / piece;
+    R->nruns = cnd == 1 ? 1 : rows / run;
+    R->width = acc_mode ? 1 : inner;
+    R->piece = piece;
+    R->unit_len = unit_len;
+}
+
+/* The pieces of R, each into its own partial result, folded into out in order. The partial
+ * results come from the workspace's pool: a fresh 256 KiB per call (W3's column sums) was handed
+ * back to the system by free and faulted in again by the next call. */
+static tj_status run_pieces(tj_ctx *ctx, const tjS_step *st, tjK_fn fn, const tjS_reduce *R,
+                            char *const *pptrs, tj_array *out, tjS_pool *pool)
+{
+    tj_dtype dt = st->out_nodes[0]->dtype;
+    size_t es = tjA_es(dt);
+    int64_t nparts = R->nruns * R->per_run * R->width;
+    tj_array *partials = tjS_pool_buffer(ctx, pool, dt, 1, &nparts);
+    if (!partials)
+        return nomem(ctx, st);
+    char *partial = partials->data;
+    fill(partial, nparts, R->id, es);
+    int64_t piece_elems = R->cnd == 1 ? R->piece : R->piece * R->cshape[R->cnd - 1];
+    pieces_job job = {ctx,       st,         fn,        pptrs,    R->cshape,
+                      R->packed, st->nin,    R->cnd,    R->per_run, R->piece,
+                      R->unit_len, R->width, R->nruns * R->per_run,
                       piece_elems >= TJP_CHUNK_ELEMS ? 1 : TJP_CHUNK_ELEMS / piece_elems,
-                      partial, es};
-    rc = tjP_run(tjP_threads(ctx), (job.npieces + job.batch - 1) / job.batch, piece_task, &job);
-    if (rc != TJ_OK)
-        goto done;
-    for (int64_t r = 0; r < nruns; r++)
-        fold(op, dt, out->data + (size_t)(r * width) * es,
-             partial + (size_t)(r * per_run * width) * es, per_run, width);
-finish:
+                      partial,   es};
+    tj_status rc =
+        tjP_run(tjP_threads(ctx), (job.npieces + job.batch - 1) / job.batch, piece_task, &job);
+    for (int64_t r = 0; rc == TJ_OK && r < R->nruns; r++)
+        fold(st->reduce, dt, out->data + (size_t)(r * R->width) * es,
+             partial + (size_t)(r * R->per_run * R->width) * es, R->per_run, R->width);
+    tjS_pool_put(pool, partials);
+    return rc;
+}
+
+tj_status tjS_reduce_run(tj_ctx *ctx, const tjS_step *st, tjK_fn fn, const tjS_reduce *R,
+                         char *const *ptrs, tj_array *out, tjS_pool *pool)
+{
+    int nin = st->nin;
+    tj_op op = st->reduce;
+    tj_dtype dt = st->out_nodes[0]->dtype;
+    fill(out->data, out->size, R->id, tjA_es(dt));
+    if (out->size == 0)
+        return TJ_OK;
+    if (R->count == 0 && (op == TJ_OP_MAX || op == TJ_OP_MIN)) {
+        char buf[160];
+        return tjC_error(ctx, TJ_ERR_VALUE,
+                         "%s: %s of an empty axis (a zero-size reduction has no identity; numpy "
+                         "raises too)",
+                         tjG_describe(st->root, buf, sizeof buf), tjG_ops[op].name);
+    }
+    if (R->cnd > 0) {
+        /* operand pointers on the stack for ordinary kernels: this runs on every call */
+        char *buf[TJS_SMALL_OPS], **pptrs = buf;
+        if (nin + 1 > TJS_SMALL_OPS && !(pptrs = tjC_malloc(ctx, sizeof *pptrs * (size_t)(nin + 1))))
+            return nomem(ctx, st);
+        memcpy(pptrs, ptrs, sizeof *pptrs * (size_t)nin);
+        pptrs[nin] = out->data;
+        tj_status rc = TJ_OK;
+        if (R->pieces)
+            rc = run_pieces(ctx, st, fn, R, pptrs, out, pool);
+        else
+            tjP_run_rows(ctx, fn, pptrs, R->cshape, R->packed, R->cnd, R->rows, R->unit);
+        if (pptrs != buf)
+            tjC_free(ctx, pptrs);
+        if (rc != TJ_OK)
+            return rc;
+    }
     if (op == TJ_OP_MEAN) { /* 0/0 for an empty mean: NaN, as numpy */
         for (int64_t i = 0; i < out->size; i++) {
             if (dt == TJ_FLOAT32)
-                ((float *)out->data)[i] /= (float)count;
+                ((float *)out->data)[i] /= (float)R->count;
             else
-                ((double *)out->data)[i] /= (double)count;
+                ((double *)out->data)[i] /= (double)R->count;
         }
     }
-done:
-    tjS_pool_put(mem ? mem->pool : NULL, partials);
+    return TJ_OK;
+}
+
+tj_status tjS_run_reduce(tj_ctx *ctx, const tjS_step *st, tjK_fn fn, const int64_t *shape,
+                         char **ptrs, int64_t *strides, tj_array **slots, const tjS_mem *mem)
+{
+    int nops = st->nin + 1;
+    /* strides on the stack for ordinary kernels: this runs on every call */
+    int64_t scratch_buf[TJS_SMALL_OPS * TJ_MAX_NDIM], packed_buf[TJS_SMALL_OPS * TJ_MAX_NDIM];
+    bool small = nops <= TJS_SMALL_OPS;
+    size_t table = sizeof(int64_t) * (size_t)nops * TJ_MAX_NDIM;
+    int64_t *scratch = small ? scratch_buf : tjC_malloc(ctx, table);
+    tjS_reduce R = {.packed = small ? packed_buf : tjC_malloc(ctx, table)};
+    tj_status rc = TJ_OK;
+    tj_array *out = NULL;
+    if (!scratch || !R.packed)
+        rc = nomem(ctx, st);
+    if (rc == TJ_OK) {
+        tjS_reduce_prepare(st, shape, strides, scratch, &R);
+        out = tjS_out_array(ctx, mem, st->out_slots[0], st->out_nodes[0]->dtype, R.ond,
+                            R.oshape);
+        if (!out)
+            rc = nomem(ctx, st);
+        else
+            slots[st->out_slots[0]] = out;
+    }
+    if (rc == TJ_OK && mem && mem->rec)
+        tjS_rec_reduce(mem->rec, st, &R);
+    if (rc == TJ_OK)
+        rc = tjS_reduce_run(ctx, st, fn, &R, ptrs, out, mem ? mem->pool : NULL);
     if (!small) {
-        tjC_free(ctx, pstr);
-        tjC_free(ctx, packed);
-        tjC_free(ctx, pptrs);
+        tjC_free(ctx, scratch);
+        tjC_free(ctx, R.packed);
     }
     return rc;
 }

@@ -11,85 +11,28 @@
 #include <pthread.h>
 #include <stdlib.h>
 
-enum { FEATS = 3 };
-
-static double datum(int64_t i, int salt) { return sin(0.7 * (double)i + 1.3 * salt); }
-static double sigmoid(double z) { return 1 / (1 + exp(-z)); }
+static double datum(int64_t i, int salt) { return tjt_datum(i, salt); }
 static bool close_to(double got, double want, double tol)
 {
     return fabs(got - want) <= tol * (1 + fabs(want));
 }
 
-/* n x FEATS float32 data for salt: C order, or a column-major buffer handed over as a strided
- * view (the blocked chain cannot take it and falls back to plain steps) */
-static void free_buffer(void *p) { free(p); }
-static tj_array *matrix(int64_t n, int salt, bool column_major)
-{
-    float *d = malloc(sizeof(float) * (size_t)(n * FEATS) + 1);
-    cr_assert(d);
-    for (int64_t i = 0; i < n; i++)
-        for (int64_t j = 0; j < FEATS; j++)
-            d[column_major ? j * n + i : i * FEATS + j] = (float)datum(i * FEATS + j, salt);
-    int64_t shape[2] = {n, FEATS};
-    int64_t cm[2] = {(int64_t)sizeof(float), (int64_t)sizeof(float) * n};
-    tj_array *a = tj_array_wrap(TJ_FLOAT32, 2, shape, column_major ? cm : NULL, d, free_buffer, d);
-    cr_assert(a);
-    return a;
-}
-
-static double x_at(int64_t i, int64_t j, int salt) { return (double)(float)datum(i * FEATS + j, salt); }
-
-static tj_array *labels(int64_t n, int salt)
-{
-    tj_array *y = tj_array_new(TJ_FLOAT32, 1, &n);
-    for (int64_t i = 0; i < n; i++)
-        tj_array_set(y, &i, datum(i, salt + 7) > 0);
-    return y;
-}
-
-/* The seed's logistic-regression train step (benchmarks' W2): outputs prediction, xent, cost;
- * updates w and b by gradient descent. */
-static tj_fn *train_fn(tj_ctx *ctx, tj_var **w, tj_var **b)
-{
-    tj_var *x = tj_matrix(ctx, TJ_FLOAT32, "x"), *y = tj_vector(ctx, TJ_FLOAT32, "y");
-    int64_t f = FEATS;
-    tj_array *w0 = tj_array_new(TJ_FLOAT32, 1, &f), *b0 = tj_array_scalar(TJ_FLOAT32, 0.25);
-    for (int64_t j = 0; j < f; j++)
-        tj_array_set(w0, &j, 0.5 - 0.3 * (double)j);
-    *w = tj_shared(ctx, w0, "w", false);
-    *b = tj_shared(ctx, b0, "b", false);
-    tj_array_unref(w0);
-    tj_array_unref(b0);
-    tj_var *p = tj_rdivc(1, tj_addc(tj_exp(tj_sub(tj_neg(tj_dot(x, *w)), *b)), 1));
-    tj_var *prediction = tj_gt(p, tj_lit(ctx, 0.5));
-    tj_var *xent = tj_sub(tj_mul(tj_neg(y), tj_log(p)), tj_mul(tj_rsubc(1, y), tj_log(tj_rsubc(1, p))));
-    tj_var *cost = tj_add(tj_mean(xent, NULL, 0, false),
-                          tj_mulc(tj_sum(tj_powc(*w, 2), NULL, 0, false), 0.01));
-    tj_var *g[2];
-    cr_assert_eq(tj_grad(cost, (tj_var *[]){*w, *b}, 2, g), TJ_OK, "%s", tj_errmsg(ctx));
-    tj_function_opts o = TJ_FUNCTION_OPTS_INIT;
-    tj_update upd[2] = {{*w, tj_sub(*w, tj_mulc(g[0], 0.1))}, {*b, tj_sub(*b, tj_mulc(g[1], 0.1))}};
-    o.updates = upd;
-    o.nupdates = 2;
-    tj_fn *fn = tj_function(ctx, (tj_var *[]){x, y}, 2, (tj_var *[]){prediction, xent, cost}, 3, &o);
-    cr_assert(fn, "%s", tj_errmsg(ctx));
-    return fn;
-}
-
-/* Calls of the train step with the row count changing, the arrays swapped between two sets of
- * the same shape and, some calls, X given as a strided view: every output and both updates match
- * a float64 model of the same steps. */
+/* Calls of the train step (tjt_logreg_train) with the row count changing, the arrays swapped
+ * between two sets of the same shape and, some calls, X given as a strided view (the blocked
+ * chain cannot take it and falls back to plain steps): every output and both updates match a
+ * float64 model of the same steps. */
 Test(call_reuse, train_step_shapes_and_arrays_change)
 {
     tj_ctx *ctx = tj_ctx_new();
     tj_var *wv, *bv;
-    tj_fn *fn = train_fn(ctx, &wv, &bv);
-    double w[FEATS] = {0.5, 0.2, -0.1}, b = 0.25;
+    tj_fn *fn = tjt_logreg_train(ctx, &wv, &bv);
+    cr_assert(fn, "%s", tj_errmsg(ctx));
+    double w[TJT_FEATS] = {0.5, 0.2, -0.1}, b = 0.25;
     const int64_t rows[] = {10, 10, 7, 10, 1, 33, 7, 10, 300, 10, 10, 2};
     for (int call = 0; call < (int)(sizeof rows / sizeof rows[0]); call++) {
         int64_t n = rows[call];
         int salt = call % 2 ? 3 : 5; /* two data sets of one shape, in turn */
-        tj_array *X = matrix(n, salt, call % 4 == 3), *Y = labels(n, salt);
+        tj_array *X = tjt_logreg_x(n, salt, call % 4 == 3), *Y = tjt_logreg_y(n, salt);
         tj_array *out[3] = {tj_array_new(TJ_BOOL, 1, &n), tj_array_new(TJ_FLOAT32, 1, &n),
                             tj_array_new(TJ_FLOAT32, 0, NULL)};
         tj_array *given[3] = {out[0], out[1], out[2]};
@@ -97,32 +40,11 @@ Test(call_reuse, train_step_shapes_and_arrays_change)
                      tj_errmsg(ctx));
         for (int k = 0; k < 3; k++)
             cr_expect_eq(out[k], given[k], "call %d: output %d must stay the caller's", call, k);
-        /* the model, float64 */
-        double gw[FEATS] = {0}, gb = 0, mean = 0, wsq = 0;
-        for (int64_t i = 0; i < n; i++) {
-            double z = b, yi = datum(i, salt + 7) > 0;
-            for (int j = 0; j < FEATS; j++)
-                z += x_at(i, j, salt) * w[j];
-            double p = sigmoid(z), xent = -yi * log(p) - (1 - yi) * log(1 - p);
-            mean += xent / (double)n;
-            cr_expect(close_to(tjt_at(out[1], i), xent, 1e-4), "call %d (n %lld) xent[%lld]: %g, "
-                      "expected %g", call, (long long)n, (long long)i, tjt_at(out[1], i), xent);
-            if (fabs(p - 0.5) > 1e-4)
-                cr_expect_eq(tjt_at(out[0], i) != 0, p > 0.5, "call %d prediction[%lld]", call,
-                             (long long)i);
-            for (int j = 0; j < FEATS; j++)
-                gw[j] += x_at(i, j, salt) * (p - yi) / (double)n;
-            gb += (p - yi) / (double)n;
-        }
-        for (int j = 0; j < FEATS; j++)
-            wsq += w[j] * w[j];
-        cr_expect(close_to(tjt_at(out[2], 0), mean + 0.01 * wsq, 1e-4), "call %d cost %g, "
-                  "expected %g", call, tjt_at(out[2], 0), mean + 0.01 * wsq);
-        for (int j = 0; j < FEATS; j++)
-            w[j] -= 0.1 * (gw[j] + 0.02 * w[j]);
-        b -= 0.1 * gb;
+        char why[160];
+        cr_expect_eq(tjt_logreg_step(out, n, salt, w, &b, why, sizeof why), 0,
+                     "call %d (n %lld): %s", call, (long long)n, why);
         tj_array *wn = tj_shared_get(wv, false), *bn = tj_shared_get(bv, false);
-        for (int j = 0; j < FEATS; j++)
+        for (int j = 0; j < TJT_FEATS; j++)
             cr_expect(close_to(tjt_at(wn, j), w[j], 1e-4), "call %d w[%d] %g, expected %g", call,
                       j, tjt_at(wn, j), w[j]);
         cr_expect(close_to(tjt_at(bn, 0), b, 1e-4), "call %d b %g, expected %g", call,
