@@ -8,6 +8,7 @@
 #include "elf_load.h"
 #include "jit.h"
 #include "objcache.h"
+#include "runtime_symbols.h"
 #include "support.h"
 
 #include <llvm-c/Core.h>
@@ -705,32 +706,25 @@ Test(elf_load, every_allocation_failure_is_nomem)
 
 /* ---- the real thing: a module of the disk cache --------------------------------------------- */
 
-/* What compiled kernels call (jit/runtime_symbols.h): pow and what LLVM's rewrites introduce,
- * and the libm functions the lowering calls directly (sin, cos, tan for huge arguments, fmod for
- * frem). Written out here again so the test records which were asked for. */
-static const char *const runtime_names[] = {"pow",    "powf",   "exp2",   "exp2f", "ldexp",
-                                            "ldexpf", "memset", "memcpy", "memmove", "sin",
-                                            "cos",    "tan",    "fmod",   "fmodf"};
-static bool runtime_asked[sizeof runtime_names / sizeof *runtime_names];
+/* What compiled kernels call: the library's own table (jit/runtime_symbols.h), recording which
+ * names were asked for. */
+enum { NRUNTIME = sizeof tjJ_runtime_symbols / sizeof *tjJ_runtime_symbols };
+static bool runtime_asked[NRUNTIME];
 
 static void *runtime_symbol(const char *name)
 {
-    static void *const addrs[] = {(void *)pow,    (void *)powf,   (void *)exp2,   (void *)exp2f,
-                                  (void *)ldexp,  (void *)ldexpf, (void *)memset, (void *)memcpy,
-                                  (void *)memmove, (void *)sin,   (void *)cos,    (void *)tan,
-                                  (void *)fmod,   (void *)fmodf};
-    for (size_t i = 0; i < sizeof addrs / sizeof *addrs; i++)
-        if (!strcmp(name, runtime_names[i])) {
+    for (size_t i = 0; i < NRUNTIME; i++)
+        if (!strcmp(name, tjJ_runtime_symbols[i].name)) {
             runtime_asked[i] = true;
-            return addrs[i];
+            return tjJ_runtime_symbols[i].addr;
         }
     return NULL;
 }
 
 static bool asked(const char *name)
 {
-    for (size_t i = 0; i < sizeof runtime_names / sizeof *runtime_names; i++)
-        if (!strcmp(name, runtime_names[i]))
+    for (size_t i = 0; i < NRUNTIME; i++)
+        if (!strcmp(name, tjJ_runtime_symbols[i].name))
             return runtime_asked[i];
     return false;
 }
