@@ -47,23 +47,27 @@ static void try_open(const char *path)
 
 static void open_plugin(void)
 {
-    char path[4096];
     const char *env = getenv("TJ_LLVM_PLUGIN");
     if (env && *env) {
         try_open(env);
         return;
     }
+    char here[4096] = "";
     Dl_info info;
     if (dladdr((void *)open_plugin, &info) && info.dli_fname) {
         const char *slash = strrchr(info.dli_fname, '/');
-        if (slash && (size_t)(slash - info.dli_fname) + sizeof PLUGIN + 1 < sizeof path) {
-            snprintf(path, sizeof path, "%.*s/%s", (int)(slash - info.dli_fname), info.dli_fname,
+        if (slash && (size_t)(slash - info.dli_fname) + sizeof PLUGIN + 1 < sizeof here)
+            snprintf(here, sizeof here, "%.*s/%s", (int)(slash - info.dli_fname), info.dli_fname,
                      PLUGIN);
-            try_open(path);
-        }
     }
-    try_open(TJ_PLUGIN_INSTALL_DIR "/" PLUGIN);
-    try_open(TJ_PLUGIN_BUILD_DIR "/" PLUGIN);
+    const char *paths[] = {here, TJ_PLUGIN_INSTALL_DIR "/" PLUGIN, TJ_PLUGIN_BUILD_DIR "/" PLUGIN};
+    for (int i = 0; i < 3; i++) {
+        bool seen = !paths[i][0]; /* in a build tree the binary's directory is the build dir */
+        for (int j = 0; j < i && !seen; j++)
+            seen = !strcmp(paths[i], paths[j]);
+        if (!seen)
+            try_open(paths[i]);
+    }
 }
 
 const tjJ_backend *tjJ_backend_get(char *err, size_t errlen)
