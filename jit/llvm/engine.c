@@ -52,10 +52,12 @@ static void init_targets(void)
 
 /* ---- target machines ------------------------------------------------------------------------ */
 
-static LLVMTargetMachineRef target_machine(const char *cpu, const char *features,
-                                           LLVMCodeGenOptLevel level, char *err, size_t errlen)
+/* For the host CPU and its features, or (host false) a generic x86-64. */
+static LLVMTargetMachineRef target_machine(bool host, LLVMCodeGenOptLevel level, char *err,
+                                           size_t errlen)
 {
     pthread_once(&init_once, init_targets);
+    const char *cpu = host ? host_cpu : "generic", *features = host ? host_features : "";
     if (!init_ok) {
         tjJ_fail(err, errlen, TJ_ERR_JIT, "LLVM has no native target for this machine");
         return NULL;
@@ -78,8 +80,7 @@ static LLVMTargetMachineRef target_machine(const char *cpu, const char *features
 
 LLVMTargetMachineRef tjO_target_machine(char *err, size_t errlen)
 {
-    pthread_once(&init_once, init_targets);
-    return target_machine(host_cpu, host_features, LLVMCodeGenLevelAggressive, err, errlen);
+    return target_machine(true, LLVMCodeGenLevelAggressive, err, errlen);
 }
 
 /* ---- symbols -------------------------------------------------------------------------------- */
@@ -128,7 +129,7 @@ tjJ_orc *tjO_orc_new(const tj_allocator *mem, char *err, size_t errlen)
      * machines never generate code: a generic x86-64 one is enough for the data layout and much
      * cheaper to make (the host's feature list took ~0.45 ms per machine here, and LLJIT makes
      * two; a generic machine 0.014 ms). Anything that adds IR to this LLJIT must change this. */
-    LLVMTargetMachineRef tm = target_machine("generic", "", LLVMCodeGenLevelDefault, err, errlen);
+    LLVMTargetMachineRef tm = target_machine(false, LLVMCodeGenLevelDefault, err, errlen);
     if (!tm)
         goto fail;
     /* tm -> jtmb -> builder -> LLJIT: each call consumes the previous object, even on error */
