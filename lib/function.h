@@ -349,14 +349,23 @@ TJ_HIDDEN void tjF_ws_free(tj_ctx *ctx, tjF_ws *ws);
 typedef struct {
     const char *lo, *hi;
 } tjF_span;
-static inline tjF_span tjF_span_of(const tj_array *a, int64_t es)
+/* The byte offsets [*lo, *hi) from the data pointer that a non-empty layout can touch. */
+static inline void tjF_extent(int ndim, const int64_t *shape, const int64_t *strides, int64_t es,
+                              int64_t *lo, int64_t *hi)
 {
     int64_t l = 0, h = es;
-    for (int d = 0; d < a->ndim; d++) {
-        int64_t ext = (a->shape[d] - 1) * a->strides[d];
+    for (int d = 0; d < ndim; d++) {
+        int64_t ext = (shape[d] - 1) * strides[d];
         l += ext < 0 ? ext : 0;
         h += ext < 0 ? 0 : ext;
     }
+    *lo = l;
+    *hi = h;
+}
+static inline tjF_span tjF_span_of(const tj_array *a, int64_t es)
+{
+    int64_t l, h;
+    tjF_extent(a->ndim, a->shape, a->strides, es, &l, &h);
     return a->size ? (tjF_span){a->data + l, a->data + h} : (tjF_span){NULL, NULL};
 }
 static inline bool tjF_spans_meet(tjF_span a, tjF_span b) { return a.lo < b.hi && b.lo < a.hi; }

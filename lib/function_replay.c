@@ -425,18 +425,15 @@ static size_t headers(const tj_fn *fn, const tjS_rec *rec, replay *rp)
     return bytes;
 }
 
-/* The byte span of layout L relative to its data pointer, as tjF_span_of */
+/* The byte span of layout L relative to its data pointer, as tjF_span_of (0, 0: empty) */
 static void span_off(const layout *L, int64_t *lo, int64_t *hi)
 {
-    int64_t l = 0, h = (int64_t)tjA_es(L->dtype), size = 1;
-    for (int d = 0; d < L->ndim; d++) {
-        int64_t ext = (L->shape[d] - 1) * L->strides[d];
-        l += ext < 0 ? ext : 0;
-        h += ext < 0 ? 0 : ext;
+    int64_t size = 1;
+    for (int d = 0; d < L->ndim; d++)
         size *= L->shape[d];
-    }
-    *lo = size ? l : 0;
-    *hi = size ? h : 0;
+    tjF_extent(L->ndim, L->shape, L->strides, (int64_t)tjA_es(L->dtype), lo, hi);
+    if (!size)
+        *lo = *hi = 0;
 }
 
 /* The spans of the inputs and shared values the caller's output arrays must not meet */
