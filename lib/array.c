@@ -144,6 +144,19 @@ bool tjA_is_contiguous(const tj_array *a)
 
 /* ---- construction and destruction ------------------------------------------------------------ */
 
+uint64_t tjA_new_serial(void)
+{
+    /* each thread takes a block of serials at a time: no shared counter on every header */
+    enum { BLOCK = 1 << 16 };
+    static atomic_uint_least64_t taken = BLOCK; /* the first block is never handed out: no 0 */
+    static _Thread_local uint64_t next, end;
+    if (next == end) {
+        next = atomic_fetch_add_explicit(&taken, BLOCK, memory_order_relaxed);
+        end = next + BLOCK;
+    }
+    return next++;
+}
+
 /* The header with shape and contiguous strides, no data. */
 static tj_array *new_header(tj_ctx *ctx, const char *fn, tj_dtype dtype, int ndim,
                             const int64_t *shape, int64_t size)
@@ -156,6 +169,7 @@ static tj_array *new_header(tj_ctx *ctx, const char *fn, tj_dtype dtype, int ndi
     if (ctx)
         a->mem = ctx->mem;
     a->magic = TJ_ARRAY_MAGIC;
+    a->serial = tjA_new_serial();
     atomic_init(&a->refcount, 1);
     a->dtype = dtype;
     a->ndim = ndim;

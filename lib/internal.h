@@ -100,7 +100,12 @@ struct tj_array {
     bool owns_data;
     void *raw;       /* owned data: the block the allocator gave (data is aligned inside it) */
     tj_allocator mem; /* what allocated the header and owned data (zeroed: the C library) */
+    /* unique per header and layout (0: never remembered): a header refilled with another layout
+     * takes a new one, so an address and serial name one layout even after free and reuse */
+    uint64_t serial;
 };
+/* A new array serial (never 0). */
+TJ_HIDDEN uint64_t tjA_new_serial(void);
 
 /* tj_array_ref / tj_array_unref for an array known to be live, or NULL (the runtime's own
  * slots, inputs already checked): no handle check, inline; the last reference goes through

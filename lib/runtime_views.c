@@ -85,6 +85,7 @@ tj_status tjS_run_view(tj_ctx *ctx, const tjS_step *st, tj_array **slots, const 
         memcpy(out->shape, shape, sizeof(int64_t) * (size_t)v->ndim);
         memcpy(out->strides, strides, sizeof(int64_t) * (size_t)v->ndim);
         out->data = in->data;
+        out->serial = tjA_new_serial(); /* another layout in the same header */
         out->release = release_view_base;
         out->release_arg = tjA_ref(in);
         bump(out, 1);

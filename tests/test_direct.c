@@ -94,16 +94,24 @@ Test(direct, values_small_and_pooled)
     tj_ctx_free(ctx);
 }
 
+/* x * w for a float64 vector x and a shared vector w of length 4. */
+static tj_fn *times_shared(tj_ctx *ctx, tj_var **w)
+{
+    tj_var *x = tj_vector(ctx, TJ_FLOAT64, "x");
+    tj_array *w0 = ramp(TJ_FLOAT64, 4, 1.0);
+    *w = tj_shared(ctx, w0, "w", false);
+    tj_array_unref(w0);
+    tj_fn *f = tj_function(ctx, &x, 1, (tj_var *[]){tj_mul(x, *w)}, 1, NULL);
+    cr_assert(f, "%s", tj_errmsg(ctx));
+    return f;
+}
+
 /* A shared value set with another length between calls is what the next call reads. */
 Test(direct, reads_the_current_shared_value)
 {
     tj_ctx *ctx = tj_ctx_new();
-    tj_var *x = tj_vector(ctx, TJ_FLOAT64, "x");
-    tj_array *w0 = ramp(TJ_FLOAT64, 4, 1.0);
-    tj_var *w = tj_shared(ctx, w0, "w", false);
-    tj_array_unref(w0);
-    tj_fn *f = tj_function(ctx, &x, 1, (tj_var *[]){tj_mul(x, w)}, 1, NULL);
-    cr_assert(f, "%s", tj_errmsg(ctx));
+    tj_var *w;
+    tj_fn *f = times_shared(ctx, &w);
     cr_expect_eq(direct(f), !tjt_jit_off());
     for (int64_t n = 4; n <= 6; n++) {
         tj_array *wv = ramp(TJ_FLOAT64, n, -2.0), *in = ramp(TJ_FLOAT64, n, 0.5), *out = NULL;
@@ -214,5 +222,75 @@ Test(direct, unused_input_checked)
     tj_array_unref(xv);
     tj_array_unref(rb);
     tj_array_unref(rg);
+    tj_ctx_free(ctx);
+}
+
+/* A call with the arrays of the previous call skips the checks (the memo of
+ * function_direct.c). Arrays freed and made again, likely at the same addresses, with other
+ * shapes or dtypes, are checked again: the general path's errors, outputs untouched. */
+Test(direct, remembered_arrays_are_checked_again_when_replaced)
+{
+    tj_ctx *ctx = tj_ctx_new();
+    tj_var *x = tj_vector(ctx, TJ_FLOAT32, "x"), *y = tj_vector(ctx, TJ_FLOAT32, "y");
+    tj_fn *f = tj_function(ctx, (tj_var *[]){x, y}, 2, (tj_var *[]){tj_add(x, y)}, 1, NULL);
+    cr_assert(f, "%s", tj_errmsg(ctx));
+    cr_expect_eq(direct(f), !tjt_jit_off());
+    tj_array *xv = ramp(TJ_FLOAT32, 4, 1.0), *yv = ramp(TJ_FLOAT32, 4, 2.0);
+    tj_array *out = ramp(TJ_FLOAT32, 4, 0.0);
+    for (int call = 0; call < 3; call++) { /* the first call remembers, the others hit */
+        int64_t i0 = 0;
+        tj_array_set(xv, &i0, call);
+        cr_assert_eq(tj_call_into(f, (tj_array *[]){xv, yv}, &out), TJ_OK, "%s", tj_errmsg(ctx));
+        cr_expect_eq(tjt_at(out, 0), (double)((float)call + (float)tjt_at(yv, 0)));
+        for (int64_t i = 1; i < 4; i++)
+            cr_expect_eq(tjt_at(out, i), (double)((float)tjt_at(xv, i) + (float)tjt_at(yv, i)));
+    }
+    /* x replaced by a length-5 array */
+    tj_array_unref(xv);
+    xv = ramp(TJ_FLOAT32, 5, 1.0);
+    cr_expect_eq(tj_call_into(f, (tj_array *[]){xv, yv}, &out), TJ_ERR_SHAPE);
+    /* x replaced by an int32 array of the right length */
+    tj_array_unref(xv);
+    xv = ramp(TJ_INT32, 4, 1.0);
+    cr_expect_eq(tj_call_into(f, (tj_array *[]){xv, yv}, &out), TJ_ERR_TYPE);
+    tj_array_unref(xv);
+    xv = ramp(TJ_FLOAT32, 4, 1.0);
+    cr_assert_eq(tj_call_into(f, (tj_array *[]){xv, yv}, &out), TJ_OK, "%s", tj_errmsg(ctx));
+    /* the output replaced by a length-3 one; then the output is an input */
+    tj_array_unref(out);
+    out = ramp(TJ_FLOAT32, 3, 1.0);
+    cr_expect_eq(tj_call_into(f, (tj_array *[]){xv, yv}, &out), TJ_ERR_SHAPE);
+    for (int64_t i = 0; i < 3; i++)
+        cr_expect_eq(tjt_at(out, i), (double)(float)cos(0.001 * (double)i));
+    tj_array *alias = yv;
+    cr_expect_eq(tj_call_into(f, (tj_array *[]){xv, yv}, &alias), TJ_ERR_INVALID);
+    cr_expect(strstr(tj_errmsg(ctx), "shares memory with input 1"), "%s", tj_errmsg(ctx));
+    tj_array_unref(xv);
+    tj_array_unref(yv);
+    tj_array_unref(out);
+    tj_ctx_free(ctx);
+}
+
+/* A shared value replaced between calls with the same inputs and outputs is checked again: a
+ * length that no longer matches is an error, the right length gives the new value's results. */
+Test(direct, remembered_shared_value_replaced)
+{
+    tj_ctx *ctx = tj_ctx_new();
+    tj_var *w;
+    tj_fn *f = times_shared(ctx, &w);
+    tj_array *in = ramp(TJ_FLOAT64, 4, 0.5), *out = ramp(TJ_FLOAT64, 4, 0.0);
+    cr_assert_eq(tj_call_into(f, &in, &out), TJ_OK, "%s", tj_errmsg(ctx));
+    cr_assert_eq(tj_call_into(f, &in, &out), TJ_OK, "%s", tj_errmsg(ctx));
+    tj_array *w5 = ramp(TJ_FLOAT64, 5, 1.0), *w4 = ramp(TJ_FLOAT64, 4, -3.0);
+    cr_assert_eq(tj_shared_set(w, w5, false), TJ_OK, "%s", tj_errmsg(ctx));
+    cr_expect_eq(tj_call_into(f, &in, &out), TJ_ERR_SHAPE);
+    cr_assert_eq(tj_shared_set(w, w4, false), TJ_OK, "%s", tj_errmsg(ctx));
+    cr_assert_eq(tj_call_into(f, &in, &out), TJ_OK, "%s", tj_errmsg(ctx));
+    for (int64_t i = 0; i < 4; i++)
+        cr_expect_eq(tjt_at(out, i), tjt_at(in, i) * tjt_at(w4, i));
+    tj_array_unref(w5);
+    tj_array_unref(w4);
+    tj_array_unref(in);
+    tj_array_unref(out);
     tj_ctx_free(ctx);
 }

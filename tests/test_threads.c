@@ -5,12 +5,14 @@
 #include <criterion/criterion.h>
 #include <math.h>
 #include <pthread.h>
+#include <string.h>
 
 enum { CALLS = 10000, N = 16 };
 
 typedef struct {
     tj_fn *f;
     int seed;
+    bool into; /* each thread refills its own input and output arrays (tj_call_into) */
     int failures;
 } worker;
 
@@ -21,12 +23,20 @@ static void *call_many(void *arg)
 {
     worker *w = arg;
     int64_t n = N;
+    tj_array *kept_x = w->into ? tj_array_new(TJ_FLOAT64, 1, &n) : NULL;
+    tj_array *kept_out = w->into ? tj_array_new(TJ_FLOAT64, 1, &n) : NULL;
     for (int c = 0; c < CALLS; c++) {
         double v[N];
         for (int i = 0; i < N; i++)
             v[i] = input_value(w->seed, c, i);
-        tj_array *x = tjt_array(TJ_FLOAT64, 1, &n, v), *out;
-        if (tj_call(w->f, &x, &out) != TJ_OK) {
+        tj_array *x, *out = kept_out;
+        if (w->into) {
+            x = tj_array_ref(kept_x);
+            memcpy(tj_array_data(x), v, sizeof v);
+        } else {
+            x = tjt_array(TJ_FLOAT64, 1, &n, v);
+        }
+        if ((w->into ? tj_call_into(w->f, &x, &out) : tj_call(w->f, &x, &out)) != TJ_OK) {
             w->failures++;
         } else {
             for (int i = 0; i < N; i++) {
@@ -34,14 +44,17 @@ static void *call_many(void *arg)
                 if (fabs(tjt_at(out, i) - want) > 1e-14)
                     w->failures++;
             }
-            tj_array_unref(out);
+            if (!w->into)
+                tj_array_unref(out);
         }
         tj_array_unref(x);
     }
+    tj_array_unref(kept_x);
+    tj_array_unref(kept_out);
     return NULL;
 }
 
-static void run_threads(int nthreads)
+static void run_threads(int nthreads, bool into)
 {
     tj_ctx *ctx = tj_ctx_new();
     tj_var *x = tj_vector(ctx, TJ_FLOAT64, "x");
@@ -51,7 +64,7 @@ static void run_threads(int nthreads)
     pthread_t t[8];
     worker w[8];
     for (int i = 0; i < nthreads; i++) {
-        w[i] = (worker){f, i, 0};
+        w[i] = (worker){f, i, into, 0};
         pthread_create(&t[i], NULL, call_many, &w[i]);
     }
     for (int i = 0; i < nthreads; i++) {
@@ -61,8 +74,12 @@ static void run_threads(int nthreads)
     tj_ctx_free(ctx);
 }
 
-Test(threads, two_threads_one_function) { run_threads(2); }
-Test(threads, eight_threads_one_function) { run_threads(8); }
+Test(threads, two_threads_one_function) { run_threads(2, false); }
+Test(threads, eight_threads_one_function) { run_threads(8, false); }
+/* Each thread calls with its own arrays: the direct call's memo of the last call's arrays
+ * changes hands between threads on almost every call. */
+Test(threads, two_threads_into_own_arrays) { run_threads(2, true); }
+Test(threads, eight_threads_into_own_arrays) { run_threads(8, true); }
 
 typedef struct {
     tj_fn *f;
