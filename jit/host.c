@@ -33,19 +33,21 @@ static void identify(void)
     } leaves[] = {{1, 0, 0xd},   {7, 0, 0xf},    {7, 1, 0xf},         {0xd, 1, 0x1},
                   {0x14, 0, 0x2}, {0x19, 0, 0x2}, {0x24, 0, 0x2},      {0x80000001, 0, 0xc},
                   {0x80000008, 0, 0x2}};
+    unsigned leaf1_ecx = 0; /* its OSXSAVE bit says whether xgetbv may be used */
     for (size_t i = 0; i < sizeof leaves / sizeof *leaves; i++) {
         unsigned leaf = leaves[i].leaf;
         a = b = c = d = 0;
         if (leaf < 0x80000000 ? leaf <= max : leaf <= ext)
             __cpuid_count(leaf, leaves[i].sub, a, b, c, d);
+        if (leaf == 1)
+            leaf1_ecx = c;
         unsigned r[4] = {a, b, c, d};
         for (int k = 0; k < 4; k++)
             if (leaves[i].regs >> k & 1)
                 at += (size_t)snprintf(host_id + at, sizeof host_id - at, " %x", r[k]);
     }
     unsigned xcr0 = 0;
-    __cpuid(1, a, b, c, d);
-    if (c & bit_OSXSAVE) {
+    if (leaf1_ecx & bit_OSXSAVE) {
         unsigned hi;
         __asm__ volatile("xgetbv" : "=a"(xcr0), "=d"(hi) : "c"(0));
     }

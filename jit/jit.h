@@ -21,11 +21,13 @@ TJ_HIDDEN void tjJ_engine_free(tjJ_engine *eng);
 
 /* Compiled code for the kernels: the engine's live module with the same digest, else the disk
  * cache's objects linked by our loader, else the LLVM plugin (lower, verify, optimize O3 for the
- * host CPU, emit objects, store them in the disk cache, link with ORC). `name` is for messages.
- * On failure returns TJ_ERR_JIT (or TJ_ERR_INVALID for a bad kernel, TJ_ERR_NOMEM) with a
+ * host CPU, emit objects, store them in the disk cache, link with ORC). `ser` is the kernels as
+ * tjK_serialize gives them (the caller's code cache holds them already), or NULL: serialized
+ * here. On failure returns TJ_ERR_JIT (or TJ_ERR_INVALID for a bad kernel, TJ_ERR_NOMEM) with a
  * sentence in err; nothing is left in the engine. */
 TJ_HIDDEN tj_status tjJ_compile(tjJ_engine *eng, const tjK_kernel *const *kernels, int nkernels,
-                                const char *name, tjJ_module **out, char *err, size_t errlen);
+                                const unsigned char *ser, size_t serlen, tjJ_module **out,
+                                char *err, size_t errlen);
 /* The entry point of kernel i of the module. */
 TJ_HIDDEN tjK_fn tjJ_kernel_fn(const tjJ_module *m, int i);
 /* IR text before (optimized=false) or after optimization; borrowed, lives with the module. */

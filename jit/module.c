@@ -184,10 +184,11 @@ void tjJ_module_free(tjJ_module *m)
 
 /* false: out of memory, or a host we cannot identify (*known false: no disk cache then) */
 static bool digest_of(const tjJ_engine *eng, const tjK_kernel *const *kernels, int n,
-                      uint8_t *digest, bool *known)
+                      const unsigned char *ser, size_t serlen, uint8_t *digest, bool *known)
 {
-    size_t len;
-    unsigned char *bytes = tjK_serialize(&eng->mem, kernels, n, &len);
+    size_t len = serlen;
+    unsigned char *own = ser ? NULL : tjK_serialize(&eng->mem, kernels, n, &len);
+    const unsigned char *bytes = ser ? ser : own;
     if (!bytes)
         return false;
     const char *host = tjJ_host_id();
@@ -200,7 +201,7 @@ static bool digest_of(const tjJ_engine *eng, const tjK_kernel *const *kernels, i
     tjJ_sha256_update(&h, host ? host : "", host ? strlen(host) + 1 : 1);
     tjJ_sha256_update(&h, bytes, len);
     tjJ_sha256_final(&h, digest);
-    tjC_mem_free(&eng->mem, bytes);
+    tjC_mem_free(&eng->mem, own);
     return true;
 }
 
@@ -343,9 +344,9 @@ static tj_status compile_module(tjJ_module *m, const tjK_kernel *const *kernels,
 }
 
 tj_status tjJ_compile(tjJ_engine *eng, const tjK_kernel *const *kernels, int nkernels,
-                      const char *name, tjJ_module **out, char *err, size_t errlen)
+                      const unsigned char *ser, size_t serlen, tjJ_module **out, char *err,
+                      size_t errlen)
 {
-    (void)name; /* code is named by its digest; the caller's name is for its own messages */
     if (!out)
         return tjJ_fail(err, errlen, TJ_ERR_INVALID, "tjJ_compile: out is NULL");
     *out = NULL;
@@ -364,7 +365,7 @@ tj_status tjJ_compile(tjJ_engine *eng, const tjK_kernel *const *kernels, int nke
     bool known = false;
     if (m)
         m->fns = tjC_mem_calloc(mem, (size_t)nkernels, sizeof *m->fns);
-    if (!m || !m->fns || !syms || !digest_of(eng, kernels, nkernels, m->digest, &known)) {
+    if (!m || !m->fns || !syms || !digest_of(eng, kernels, nkernels, ser, serlen, m->digest, &known)) {
         tjC_mem_free(mem, syms);
         if (m)
             tjC_mem_free(mem, m->fns);

@@ -24,7 +24,6 @@ typedef struct {
 struct tjF_cache {
     tjF_code *head;
     tjF_entry *graphs; /* the first level: compiles by graph (lib/graph_cache.c) */
-    uint64_t serial; /* makes symbol names unique in the engine */
 };
 
 static void code_free(tj_ctx *ctx, tjF_code *c)
@@ -86,11 +85,8 @@ tj_status tjF_code_get(tj_ctx *ctx, const tjS_plan *plan, tjF_code **out)
         tjC_free(ctx, key.p);
         return tjC_error(ctx, TJ_ERR_NOMEM, "out of memory for compiled code");
     }
-    char name[64];
-    snprintf(name, sizeof name, "tj%016llx_%llu", (unsigned long long)hash,
-             (unsigned long long)ctx->cache->serial++);
     tj_status rc = tjJ_compile(ctx->jit, (const tjK_kernel *const *)plan->kernels,
-                               plan->nkernels, name, &c->module, err, sizeof err);
+                               plan->nkernels, key.p, key.len, &c->module, err, sizeof err);
     if (rc != TJ_OK) {
         tjC_free(ctx, c->fns);
         tjC_free(ctx, c);

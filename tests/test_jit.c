@@ -101,7 +101,7 @@ static tjJ_module *build(kb *b, const char *name)
     const tjK_kernel *ks[1] = {kb_kernel(b)};
     char err[512] = "";
     tjJ_module *m = NULL;
-    tj_status st = tjJ_compile(eng, ks, 1, name, &m, err, sizeof err);
+    tj_status st = tjJ_compile(eng, ks, 1, NULL, 0, &m, err, sizeof err);
     cr_assert_eq(st, TJ_OK, "compiling %s failed: %s", name, err);
     cr_assert_not_null(tjJ_kernel_fn(m, 0));
     return m;
@@ -866,7 +866,7 @@ Test(jit, several_kernels_one_module)
     const tjK_kernel *ks[3] = {kb_kernel(&k1), kb_kernel(&k2), kb_kernel(&k1)};
     char err[512] = "";
     tjJ_module *m = NULL;
-    cr_assert_eq(tjJ_compile(eng, ks, 3, "three", &m, err, sizeof err), TJ_OK, "%s", err);
+    cr_assert_eq(tjJ_compile(eng, ks, 3, NULL, 0, &m, err, sizeof err), TJ_OK, "%s", err);
     cr_assert_null(tjJ_kernel_fn(m, 3));
     double in[5] = {0, 1, 4, 9, 2}, out[5];
     char *p[2] = {(char *)in, (char *)out};
@@ -1150,7 +1150,7 @@ static void expect_rejected(const tjK_kernel *k, const char *what)
     const tjK_kernel *ks[1] = {k};
     char err[512] = "";
     tjJ_module *m = (tjJ_module *)0x1;
-    tj_status st = tjJ_compile(eng, ks, 1, "bad", &m, err, sizeof err);
+    tj_status st = tjJ_compile(eng, ks, 1, NULL, 0, &m, err, sizeof err);
     cr_expect(st == TJ_ERR_INVALID || st == TJ_ERR_JIT, "%s: status %d", what, (int)st);
     cr_expect_null(m, "%s: a module came back", what);
     cr_expect_gt(strlen(err), 10, "%s: no message", what);
@@ -1258,7 +1258,7 @@ Test(jit, same_kernels_twice_and_teardown)
     cr_assert_eq(tjJ_engine_new(NULL, &e2, err, sizeof err), TJ_OK, "%s", err);
     const tjK_kernel *ks[1] = {kb_kernel(&b)};
     tjJ_module *m4 = NULL;
-    cr_assert_eq(tjJ_compile(e2, ks, 1, "other", &m4, err, sizeof err), TJ_OK, "%s", err);
+    cr_assert_eq(tjJ_compile(e2, ks, 1, NULL, 0, &m4, err, sizeof err), TJ_OK, "%s", err);
     call_flat(m4, bufs, 3, 3, 0, 3);
     tjJ_module_free(m4);
     tjJ_engine_free(e2);
@@ -1285,7 +1285,7 @@ static void *compile_and_run(void *arg)
     for (int rep = 0; rep < 4 && r->ok; rep++) {
         const tjK_kernel *ks[1] = {kb_kernel(&b)};
         tjJ_module *m = NULL;
-        if (tjJ_compile(eng, ks, 1, "threaded", &m, r->err, sizeof r->err) != TJ_OK) {
+        if (tjJ_compile(eng, ks, 1, NULL, 0, &m, r->err, sizeof r->err) != TJ_OK) {
             r->ok = 0;
             break;
         }

@@ -183,6 +183,19 @@ LLVMValueRef tjV_log_specials(const vm *v, LLVMValueRef x, LLVMValueRef r)
     return sel(v, LLVMRealUNO, x, x, x, r);
 }
 
+void tjV_log1p_parts(const vm *v, LLVMValueRef f, LLVMValueRef *hfsq, LLVMValueRef *s,
+                     LLVMValueRef *R)
+{
+    static const double odd[] = {1.479819860511658591e-01, 1.818357216161805012e-01,
+                                 2.857142874366239149e-01, 6.666666666666735130e-01};
+    static const double even[] = {1.531383769920937332e-01, 2.222219843214978396e-01,
+                                  3.999999999940941908e-01};
+    *hfsq = mul(v, mul(v, K(v, 0.5), f), f);
+    *s = dv(v, f, add(v, K(v, 2.0), f));
+    LLVMValueRef z = mul(v, *s, *s), w = mul(v, z, z);
+    *R = add(v, mul(v, z, horner(v, w, odd, 4)), mul(v, w, horner(v, w, even, 3)));
+}
+
 LLVMValueRef tjV_log_core(const vm *v, LLVMValueRef x, LLVMValueRef c)
 {
     LLVMBuilderRef b = v->b;
@@ -200,17 +213,8 @@ LLVMValueRef tjV_log_core(const vm *v, LLVMValueRef x, LLVMValueRef c)
         y = fma_(v, z, K(v, -0.5), y);
         r = fma_(v, fe, K(v, 0.693359375), add(v, f, y));
     } else {
-        /* fdlibm e_log.c: s = f/(2+f), log(1+f) = f - (hfsq - s (hfsq + R(s^2))) */
-        LLVMValueRef hfsq = mul(v, mul(v, K(v, 0.5), f), f);
-        LLVMValueRef s = dv(v, f, add(v, K(v, 2.0), f));
-        LLVMValueRef z = mul(v, s, s), w = mul(v, z, z);
-        static const double odd[] = {1.479819860511658591e-01, 1.818357216161805012e-01,
-                                     2.857142874366239149e-01, 6.666666666666735130e-01};
-        static const double even[] = {1.531383769920937332e-01, 2.222219843214978396e-01,
-                                      3.999999999940941908e-01};
-        LLVMValueRef t1 = mul(v, w, horner(v, w, even, 3));
-        LLVMValueRef t2 = mul(v, z, horner(v, w, odd, 4));
-        LLVMValueRef R = add(v, t2, t1);
+        LLVMValueRef hfsq, s, R;
+        tjV_log1p_parts(v, f, &hfsq, &s, &R);
         LLVMValueRef lo = fma_(v, fe, K(v, 1.90821492927058770002e-10), c);
         LLVMValueRef in = fma_(v, s, add(v, hfsq, R), lo);
         LLVMValueRef t = sub(v, sub(v, hfsq, in), f);

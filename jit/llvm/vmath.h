@@ -130,6 +130,10 @@ TJ_HIDDEN LLVMValueRef tjV_ldexp(const vm *v, LLVMValueRef y, LLVMValueRef fn);
 TJ_HIDDEN LLVMValueRef tjV_pow2i(const vm *v, LLVMValueRef k);
 /* Positive finite x (subnormals included) as m * 2^fe, m in [sqrt(1/2), sqrt(2)), fe a float. */
 TJ_HIDDEN void tjV_log_split(const vm *v, LLVMValueRef x, LLVMValueRef *m, LLVMValueRef *fe);
+/* fdlibm e_log.c's pieces of log(1+f) for double f = m - 1: hfsq = f^2/2, s = f/(2+f) and the
+ * polynomial R(s^2), with log(1+f) = f - (hfsq - s (hfsq + R)). */
+TJ_HIDDEN void tjV_log1p_parts(const vm *v, LLVMValueRef f, LLVMValueRef *hfsq, LLVMValueRef *s,
+                               LLVMValueRef *R);
 /* log's special cases over r: 0 -> -inf, < 0 -> NaN, +inf -> +inf, NaN -> NaN. */
 TJ_HIDDEN LLVMValueRef tjV_log_specials(const vm *v, LLVMValueRef x, LLVMValueRef r);
 /* The float version of a function computed through its double version: x widened, f applied,

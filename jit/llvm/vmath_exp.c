@@ -111,14 +111,8 @@ static LLVMValueRef log_base(const vm *v, LLVMValueRef x, bool ten)
     LLVMValueRef m, fe;
     tjV_log_split(v, x, &m, &fe);
     LLVMValueRef f = sub(v, m, K(v, 1.0));
-    LLVMValueRef hfsq = mul(v, mul(v, K(v, 0.5), f), f);
-    LLVMValueRef s = dv(v, f, add(v, K(v, 2.0), f));
-    LLVMValueRef z = mul(v, s, s), w = mul(v, z, z);
-    static const double odd[] = {1.479819860511658591e-01, 1.818357216161805012e-01,
-                                 2.857142874366239149e-01, 6.666666666666735130e-01};
-    static const double even[] = {1.531383769920937332e-01, 2.222219843214978396e-01,
-                                  3.999999999940941908e-01};
-    LLVMValueRef R = add(v, mul(v, z, horner(v, w, odd, 4)), mul(v, w, horner(v, w, even, 3)));
+    LLVMValueRef hfsq, s, R;
+    tjV_log1p_parts(v, f, &hfsq, &s, &R);
     LLVMValueRef hi = sub(v, f, hfsq);
     hi = LLVMBuildBitCast(b,
                           LLVMBuildAnd(b, LLVMBuildBitCast(b, hi, v->it, ""),
