@@ -726,6 +726,34 @@ Test(reduce, softmax_family_values)
     }
 }
 
+/* Equal logits far from 0: log_softmax is (x - max) - log(sum), -log 3 here. Computed as
+ * x - (max + log(sum)) (reassociated, the max and the log hoisted out of the loop) it was 0:
+ * log 3 is below the rounding of 1e18 (fuzz-diff finding 7). */
+Test(reduce, log_softmax_of_equal_huge_logits)
+{
+    for (int t = 0; t < 2; t++) {
+        tj_dtype d = t ? TJ_FLOAT64 : TJ_FLOAT32;
+        double big = t ? -1e18 : -1e30;
+        tj_var *x = tj_vector(ctx, d, "x");
+        tj_var *outs[] = {tj_log_softmax(x, 0), tj_inv(tj_log_softmax(x, 0))};
+        fpair f = both(&x, 1, outs, 2);
+        tj_array *in = tjt_array(d, 1, (int64_t[]){3}, (double[]){big, big, big});
+        for (int e = 0; e < 2; e++) {
+            tj_array *r[2];
+            call(e ? f.ref : f.jit, &in, r, e ? "reference" : "jit");
+            for (int j = 0; j < 3; j++) {
+                cr_expect(near(tjt_at(r[0], j), -log(3.0), 1e-6, 0), "%s %s [%d]: %.17g",
+                          e ? "reference" : "jit", tj_dtype_name(d), j, tjt_at(r[0], j));
+                cr_expect(near(tjt_at(r[1], j), -1 / log(3.0), 1e-6, 0), "%s 1/log_softmax",
+                          e ? "reference" : "jit");
+            }
+            tj_array_unref(r[0]);
+            tj_array_unref(r[1]);
+        }
+        tj_array_unref(in);
+    }
+}
+
 Test(reduce, softmax_family_is_stable_for_large_logits)
 {
     for (int t = 0; t < 2; t++) {

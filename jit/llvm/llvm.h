@@ -57,9 +57,11 @@ TJ_HIDDEN LLVMTypeRef tjL_mem_type(const tjL_fn *f, tj_dtype d);
 TJ_HIDDEN void tjL_emit_code(tjL_fn *f, LLVMValueRef const *in, LLVMValueRef *v);
 /* v (register value of dtype from) converted to dtype to with CAST semantics. */
 TJ_HIDDEN LLVMValueRef tjL_convert(tjL_fn *f, LLVMValueRef v, tj_dtype from, tj_dtype to);
-/* Sets the kernels' fast-math flags (reassoc contract afn nsz; not arcp: lower_ops.c says why)
+/* Sets the kernels' fast-math flags (contract afn nsz; not reassoc or arcp: lower_ops.c says why)
  * on v if it takes them. */
 TJ_HIDDEN LLVMValueRef tjL_fast(LLVMValueRef v);
+/* The same plus reassoc, for a reduction's accumulation (vector partial results). */
+TJ_HIDDEN LLVMValueRef tjL_fast_reduce(LLVMValueRef v);
 
 /* Inline polynomial vector math on a float or double scalar; the loop vectorizer widens it. */
 TJ_HIDDEN LLVMValueRef tjV_exp(LLVMBuilderRef b, LLVMValueRef x);

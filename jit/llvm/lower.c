@@ -169,8 +169,8 @@ static LLVMValueRef combine(lw *w, tj_dtype d, LLVMValueRef acc, LLVMValueRef v)
     if (op == TJ_OP_ANY || d == TJ_BOOL)
         return LLVMBuildOr(b, acc, v, "");
     if (op == TJ_OP_PROD)
-        return fl ? tjL_fast(LLVMBuildFMul(b, acc, v, "")) : LLVMBuildMul(b, acc, v, "");
-    return fl ? tjL_fast(LLVMBuildFAdd(b, acc, v, "")) : LLVMBuildAdd(b, acc, v, "");
+        return fl ? tjL_fast_reduce(LLVMBuildFMul(b, acc, v, "")) : LLVMBuildMul(b, acc, v, "");
+    return fl ? tjL_fast_reduce(LLVMBuildFAdd(b, acc, v, "")) : LLVMBuildAdd(b, acc, v, "");
 }
 
 /* The reduction's identity in d's register type: sum 0, prod 1, max the lowest value (-inf),

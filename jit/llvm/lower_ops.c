@@ -4,20 +4,26 @@
  * dtype; integers wrap (no nsw/nuw anywhere); bool lives in registers as i1 and reads any
  * non-zero byte as true; comparisons give bool and are false on NaN except NEQ; maximum/minimum
  * propagate NaN as numpy; CAST saturates float -> integer with NaN -> 0. The only deliberate
- * differences are the fast-math flags on float arithmetic (reassoc contract afn nsz, never
- * nnan/ninf, and not arcp: x / c as x * (1/c) overflows for a subnormal c, 0 / c became 0 * inf
- * = NaN, found by fuzz-diff) and our own exp/log/tanh (docs/VMATH.md). */
+ * differences are the fast-math flags on float arithmetic (contract afn nsz; never nnan/ninf;
+ * not arcp: x / c as x * (1/c) overflows for a subnormal c, 0 / c became 0 * inf = NaN; and not
+ * reassoc: (x - m) - l with loop-invariant m and l became x - (m + l), hoisted, which loses l
+ * entirely when |m| >> |l| (log_softmax of -1e18s gave 0, not -log 2); both found by
+ * fuzz-diff), reassoc only on a reduction's accumulation (tjL_fast_reduce), and our own
+ * exp/log/tanh (docs/VMATH.md). */
 #include "llvm.h"
 
 #include <math.h>
 
-LLVMValueRef tjL_fast(LLVMValueRef v)
+static LLVMValueRef flags(LLVMValueRef v, LLVMFastMathFlags extra)
 {
     if (LLVMIsAInstruction(v) && LLVMCanValueUseFastMathFlags(v))
-        LLVMSetFastMathFlags(v, LLVMFastMathAllowReassoc | LLVMFastMathAllowContract |
-                                    LLVMFastMathApproxFunc | LLVMFastMathNoSignedZeros);
+        LLVMSetFastMathFlags(v, LLVMFastMathAllowContract | LLVMFastMathApproxFunc |
+                                    LLVMFastMathNoSignedZeros | extra);
     return v;
 }
+
+LLVMValueRef tjL_fast(LLVMValueRef v) { return flags(v, 0); }
+LLVMValueRef tjL_fast_reduce(LLVMValueRef v) { return flags(v, LLVMFastMathAllowReassoc); }
 
 LLVMTypeRef tjL_reg_type(const tjL_fn *f, tj_dtype d)
 {
