@@ -656,6 +656,16 @@ typedef struct {
 } tj_stats;
 void tj_ctx_stats(const tj_ctx *ctx, tj_stats *out); /* fills *out (zeros for an invalid ctx) */
 
+/* LLVM runs in a compile server process (tensorjit-llvm-server, installed beside the library),
+ * started at the first compile from scratch and kept for the process's life: this process never
+ * maps libLLVM, and a crash inside LLVM fails that one compile (the function runs in the
+ * reference executor, reported) instead of this process. $TJ_COMPILE_SERVER names another
+ * server binary, or "off" to compile in this process (as when no server can be started).
+ * tj_compile_server_stop ends the server and waits for it, giving its memory back; the next
+ * compile from scratch starts another. Compiled code stays valid. Returns the server's process
+ * id, 0 when none was running. */
+int tj_compile_server_stop(void);
+
 #ifdef __cplusplus
 }
 #endif

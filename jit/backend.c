@@ -45,6 +45,39 @@ static void try_open(const char *path)
     dlclose(h);
 }
 
+int tjJ_install_paths(const char *file, char paths[3][4096])
+{
+    const char *env = getenv("TJ_LLVM_PLUGIN");
+    if (env && *env) { /* the directory of the plugin named there */
+        const char *slash = strrchr(env, '/');
+        int dir = slash ? (int)(slash - env) : 1;
+        snprintf(paths[0], sizeof paths[0], "%.*s/%s", dir, slash ? env : ".", file);
+        return 1;
+    }
+    char here[4096] = "";
+    Dl_info info;
+    if (dladdr((void *)tjJ_install_paths, &info) && info.dli_fname) {
+        const char *slash = strrchr(info.dli_fname, '/');
+        if (slash)
+            snprintf(here, sizeof here, "%.*s/%s", (int)(slash - info.dli_fname),
+                     info.dli_fname, file);
+    }
+    const char *dirs[] = {TJ_PLUGIN_INSTALL_DIR, TJ_PLUGIN_BUILD_DIR};
+    int n = 0;
+    if (here[0])
+        snprintf(paths[n++], sizeof paths[0], "%s", here);
+    for (int i = 0; i < 2; i++) { /* in a build tree the binary's directory is the build dir */
+        char p[4096];
+        snprintf(p, sizeof p, "%s/%s", dirs[i], file);
+        bool seen = false;
+        for (int j = 0; j < n && !seen; j++)
+            seen = !strcmp(p, paths[j]);
+        if (!seen)
+            snprintf(paths[n++], sizeof paths[0], "%s", p);
+    }
+    return n;
+}
+
 static void open_plugin(void)
 {
     const char *env = getenv("TJ_LLVM_PLUGIN");
@@ -52,22 +85,10 @@ static void open_plugin(void)
         try_open(env);
         return;
     }
-    char here[4096] = "";
-    Dl_info info;
-    if (dladdr((void *)open_plugin, &info) && info.dli_fname) {
-        const char *slash = strrchr(info.dli_fname, '/');
-        if (slash && (size_t)(slash - info.dli_fname) + sizeof PLUGIN + 1 < sizeof here)
-            snprintf(here, sizeof here, "%.*s/%s", (int)(slash - info.dli_fname), info.dli_fname,
-                     PLUGIN);
-    }
-    const char *paths[] = {here, TJ_PLUGIN_INSTALL_DIR "/" PLUGIN, TJ_PLUGIN_BUILD_DIR "/" PLUGIN};
-    for (int i = 0; i < 3; i++) {
-        bool seen = !paths[i][0]; /* in a build tree the binary's directory is the build dir */
-        for (int j = 0; j < i && !seen; j++)
-            seen = !strcmp(paths[i], paths[j]);
-        if (!seen)
-            try_open(paths[i]);
-    }
+    char paths[3][4096];
+    int n = tjJ_install_paths(PLUGIN, paths);
+    for (int i = 0; i < n; i++)
+        try_open(paths[i]);
 }
 
 const tjJ_backend *tjJ_backend_get(char *err, size_t errlen)

@@ -55,6 +55,25 @@ typedef struct {
  * plugin cannot be found, loaded or is from another build. */
 TJ_HIDDEN const tjJ_backend *tjJ_backend_get(char *err, size_t errlen);
 
+/* Where a file installed beside the plugin may be, in the order to try: beside the binary that
+ * holds this code, the install's library directory, the build tree; or, when $TJ_LLVM_PLUGIN
+ * names a plugin, only its directory. Returns how many of paths were filled (distinct). */
+TJ_HIDDEN int tjJ_install_paths(const char *file, char paths[3][4096]);
+
+/* The compile server (jit/remote.c): n kernels (ser: their tjK_serialize bytes, kernel i named
+ * syms[i]) compiled in the server into art's art->ngroups groups, as the plugin's compile fills
+ * them. *unavailable (TJ_ERR_JIT, nothing done) when no server runs or can be started: the
+ * caller compiles in this process. A server that dies during the compile is reaped and the
+ * compile fails (TJ_ERR_JIT); the next one starts a new server. */
+TJ_HIDDEN tj_status tjJ_remote_compile(const unsigned char *ser, size_t serlen, int n,
+                                       const char *const *syms, tjJ_artifacts *art,
+                                       bool *unavailable, char *err, size_t errlen);
+/* Stops this process's server (it exits when its socket closes; reaped here) and lets the next
+ * compile try to start one again; returns its pid (0: none). tj_compile_server_stop. */
+TJ_HIDDEN int tjJ_remote_stop(void);
+/* The running server's pid, 0 when none. */
+TJ_HIDDEN int tjJ_remote_pid(void);
+
 TJ_HIDDEN bool tjJ_artifacts_alloc(const tj_allocator *mem, tjJ_artifacts *a, int ngroups);
 TJ_HIDDEN void tjJ_artifacts_free(tjJ_artifacts *a);
 

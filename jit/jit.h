@@ -20,8 +20,9 @@ TJ_HIDDEN tj_status tjJ_engine_new(const tj_allocator *mem, tjJ_engine **out, ch
 TJ_HIDDEN void tjJ_engine_free(tjJ_engine *eng);
 
 /* Compiled code for the kernels: the engine's live module with the same digest, else the disk
- * cache's objects linked by our loader, else the LLVM plugin (lower, verify, optimize O3 for the
- * host CPU, emit objects, store them in the disk cache, link with ORC). `ser` is the kernels as
+ * cache's objects linked by our loader, else new objects (lowered, verified, optimized O3 for the
+ * host CPU, stored in the disk cache) from the compile server, linked by our loader, or, when no
+ * server can run, from the LLVM plugin in this process, linked by its LLJIT. `ser` is the kernels as
  * tjK_serialize gives them (the caller's code cache holds them already), or NULL: serialized
  * here. On failure returns TJ_ERR_JIT (or TJ_ERR_INVALID for a bad kernel, TJ_ERR_NOMEM) with a
  * sentence in err; nothing is left in the engine. */

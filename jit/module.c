@@ -182,15 +182,10 @@ void tjJ_module_free(tjJ_module *m)
 
 /* ---- identity ------------------------------------------------------------------------------- */
 
-/* false: out of memory, or a host we cannot identify (*known false: no disk cache then) */
-static bool digest_of(const tjJ_engine *eng, const tjK_kernel *const *kernels, int n,
-                      const unsigned char *ser, size_t serlen, uint8_t *digest, bool *known)
+/* The digest of the kernels' bytes; *known false for a host we cannot identify (no disk cache
+ * then). */
+static void digest_of(const unsigned char *ser, size_t serlen, uint8_t *digest, bool *known)
 {
-    size_t len = serlen;
-    unsigned char *own = ser ? NULL : tjK_serialize(&eng->mem, kernels, n, &len);
-    const unsigned char *bytes = ser ? ser : own;
-    if (!bytes)
-        return false;
     const char *host = tjJ_host_id();
     *known = host != NULL;
     static const char env[] = "tensorjit " TJ_VERSION_STRING " llvm " TJ_LLVM_VERSION
@@ -199,10 +194,8 @@ static bool digest_of(const tjJ_engine *eng, const tjK_kernel *const *kernels, i
     tjJ_sha256_init(&h);
     tjJ_sha256_update(&h, env, sizeof env);
     tjJ_sha256_update(&h, host ? host : "", host ? strlen(host) + 1 : 1);
-    tjJ_sha256_update(&h, bytes, len);
+    tjJ_sha256_update(&h, ser, serlen);
     tjJ_sha256_final(&h, digest);
-    tjC_mem_free(&eng->mem, own);
-    return true;
 }
 
 /* Kernel i's symbol: named after the digest, so a cached object links in any process. */
@@ -255,14 +248,14 @@ static tj_status load_image(tjJ_module *m, const char *const *syms, char *err, s
                           (void **)m->fns, &m->image, err, errlen);
 }
 
-/* A new compile through the plugin: objects into art (and the disk cache when path is set). */
+/* A new compile: objects into art (and the disk cache when path is set), made by the compile
+ * server (*remote true: our loader links them) or, when no server can run, by the plugin in this
+ * process (the LLJIT links them). */
 static tj_status compile_new(tjJ_module *m, const tjK_kernel *const *kernels,
-                             const char *const *syms, const char *path, char *err, size_t errlen)
+                             const char *const *syms, const unsigned char *ser, size_t serlen,
+                             const char *path, bool *remote, char *err, size_t errlen)
 {
     tjJ_engine *eng = m->eng;
-    const tjJ_backend *be = tjJ_backend_get(err, errlen);
-    if (!be)
-        return TJ_ERR_JIT;
     /* How many threads compile: $TJ_JIT_THREADS, else the online cores (at most 8). */
     const char *env = getenv("TJ_JIT_THREADS");
     long ng = env && *env ? strtol(env, NULL, 10) : sysconf(_SC_NPROCESSORS_ONLN);
@@ -270,10 +263,19 @@ static tj_status compile_new(tjJ_module *m, const tjK_kernel *const *kernels,
     ng = ng < m->nfn ? ng : m->nfn;
     if (!tjJ_artifacts_alloc(&eng->mem, &m->art, (int)ng))
         return tjJ_fail(err, errlen, TJ_ERR_NOMEM, "out of memory compiling %d kernels", m->nfn);
-    tj_status st = be->compile(kernels, m->nfn, syms, &m->art, err, errlen);
+    bool unavailable;
+    tj_status st = tjJ_remote_compile(ser, serlen, m->nfn, syms, &m->art, &unavailable, err,
+                                      errlen);
+    *remote = !unavailable;
+    if (unavailable) {
+        const tjJ_backend *be = tjJ_backend_get(err, errlen);
+        if (!be)
+            return TJ_ERR_JIT;
+        st = be->compile(kernels, m->nfn, syms, &m->art, err, errlen);
 #ifdef __GLIBC__
-    malloc_trim(0); /* LLVM's freed working memory goes back to the system, not to peak RSS */
+        malloc_trim(0); /* LLVM's freed working memory goes back to the system, not to peak RSS */
 #endif
+    }
     if (st == TJ_OK && path)
         tjJ_cache_store(path, eng->cache_dir, m->digest, &m->art);
     return st;
@@ -297,8 +299,8 @@ static tj_status link_orc_locked(tjJ_module *m, const char *const *syms, char *e
 /* ---- the entry point ------------------------------------------------------------------------ */
 
 static tj_status compile_module(tjJ_module *m, const tjK_kernel *const *kernels,
-                                const char *const *syms, bool cacheable, tjJ_module **out,
-                                char *err, size_t errlen)
+                                const char *const *syms, const unsigned char *ser, size_t serlen,
+                                bool cacheable, tjJ_module **out, char *err, size_t errlen)
 {
     tjJ_engine *eng = m->eng;
     char path[4200];
@@ -318,7 +320,11 @@ static tj_status compile_module(tjJ_module *m, const tjK_kernel *const *kernels,
                             why);
         }
     } else {
-        st = compile_new(m, kernels, syms, cached ? path : NULL, err, errlen);
+        bool remote = false;
+        st = compile_new(m, kernels, syms, ser, serlen, cached ? path : NULL, &remote, err,
+                         errlen);
+        if (st == TJ_OK && remote)
+            st = load_image(m, syms, err, errlen);
         if (st != TJ_OK)
             return st;
     }
@@ -326,7 +332,7 @@ static tj_status compile_module(tjJ_module *m, const tjK_kernel *const *kernels,
     tjJ_module *live = find_live(eng, m->digest); /* another thread may have linked it */
     if (live)
         live->refs++;
-    else if (!m->from_disk)
+    else if (!m->image) /* compiled in this process */
         st = link_orc_locked(m, syms, err, errlen);
     if (st == TJ_OK && !live) {
         m->next = eng->live;
@@ -360,12 +366,15 @@ tj_status tjJ_compile(tjJ_engine *eng, const tjK_kernel *const *kernels, int nke
     }
     double t0 = (double)tjC_now_ns() * 1e-6;
     const tj_allocator *mem = &eng->mem;
-    tjJ_module *m = tjC_mem_calloc(mem, 1, sizeof *m);
+    unsigned char *own = ser ? NULL : tjK_serialize(mem, kernels, nkernels, &serlen);
+    ser = ser ? ser : own;
+    tjJ_module *m = ser ? tjC_mem_calloc(mem, 1, sizeof *m) : NULL;
     char **syms = tjC_mem_calloc(mem, (size_t)nkernels, sizeof *syms);
     bool known = false;
     if (m)
         m->fns = tjC_mem_calloc(mem, (size_t)nkernels, sizeof *m->fns);
-    if (!m || !m->fns || !syms || !digest_of(eng, kernels, nkernels, ser, serlen, m->digest, &known)) {
+    if (!m || !m->fns || !syms) {
+        tjC_mem_free(mem, own);
         tjC_mem_free(mem, syms);
         if (m)
             tjC_mem_free(mem, m->fns);
@@ -373,6 +382,7 @@ tj_status tjJ_compile(tjJ_engine *eng, const tjK_kernel *const *kernels, int nke
         return tjJ_fail(err, errlen, TJ_ERR_NOMEM, "out of memory compiling %d kernels",
                         nkernels);
     }
+    digest_of(ser, serlen, m->digest, &known);
     m->eng = eng;
     m->nfn = nkernels;
     m->refs = 1;
@@ -390,7 +400,8 @@ tj_status tjJ_compile(tjJ_engine *eng, const tjK_kernel *const *kernels, int nke
     if (live) /* the same kernels are already linked: share them */
         *out = live;
     else if (st == TJ_OK)
-        st = compile_module(m, kernels, (const char *const *)syms, known, out, err, errlen);
+        st = compile_module(m, kernels, (const char *const *)syms, ser, serlen, known, out, err,
+                            errlen);
     if (*out == m)
         m->ms = (double)tjC_now_ns() * 1e-6 - t0;
     else
@@ -398,5 +409,6 @@ tj_status tjJ_compile(tjJ_engine *eng, const tjK_kernel *const *kernels, int nke
     for (int i = 0; i < nkernels; i++)
         tjC_mem_free(mem, syms[i]);
     tjC_mem_free(mem, syms);
+    tjC_mem_free(mem, own);
     return st;
 }

@@ -71,6 +71,13 @@ typedef struct {
 TJ_HIDDEN unsigned char *tjK_serialize(const tj_allocator *mem, const tjK_kernel *const *kernels,
                                        int n, size_t *len);
 
+/* The kernels tjK_serialize wrote (each with its arrays in one block from mem), *n of them;
+ * NULL when the bytes are malformed (sizes out of range, short, trailing bytes) or memory is out.
+ * Only the layout is checked: the content is jit/validate.c's to check. */
+TJ_HIDDEN tjK_kernel **tjK_deserialize(const tj_allocator *mem, const unsigned char *p,
+                                       size_t len, int *n);
+TJ_HIDDEN void tjK_free_all(const tj_allocator *mem, tjK_kernel **kernels, int n);
+
 typedef void (*tjK_fn)(char *const *ptrs, const int64_t *shape, const int64_t *strides,
                        int64_t ndim, int64_t begin, int64_t end);
 

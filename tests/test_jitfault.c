@@ -1,5 +1,5 @@
-/* JIT faults (issue 7): a failure injected at IR verification, module add, symbol lookup or
- * object-cache load (TJ_JIT_FAULT) leaves a working function that runs in the reference
+/* JIT faults (issue 7): a failure injected at IR verification, module add, symbol lookup,
+ * object-cache load or a crash of the compile server (TJ_JIT_FAULT) leaves a working function that runs in the reference
  * executor, says why (tj_fn_jit_reason) and logs it; values match a float64 computation here.
  * Under TJ_JIT=off (the suite's JIT-off pass) the fault point is never reached: the function
  * reports the JIT-off reason instead. */
@@ -81,6 +81,8 @@ static void expect_fallback(tj_ctx *ctx, tj_fn *f, const log_buf *l, const char 
              jit_off() ? "TJ_JIT=off" : !strcmp(point, "cache") ? "from the disk cache" : point);
     if (!jit_off() && strcmp(point, "cache"))
         snprintf(what, sizeof what, "TJ_JIT_FAULT=%s", point);
+    if (!jit_off() && !strcmp(point, "server")) /* a crash names no fault, only the death */
+        snprintf(what, sizeof what, "compile server");
     cr_expect(strstr(tj_fn_jit_reason(f), what), "reason '%s' names %s", tj_fn_jit_reason(f),
               what);
     if (jit_off()) {
@@ -107,17 +109,18 @@ Test(jitfault, baseline_is_jitted)
     tj_ctx_free(ctx);
 }
 
-static const char *const points[] = {"verify", "add", "lookup"};
+/* server: the compile server dies during the compile (as an LLVM crash would) */
+static const char *const points[] = {"verify", "add", "lookup", "server"};
 
 ParameterizedTestParameters(jitfault, point)
 {
-    static int which[] = {0, 1, 2};
-    return cr_make_param_array(int, which, 3);
+    static int which[] = {0, 1, 2, 3};
+    return cr_make_param_array(int, which, 4);
 }
 
 /* The fault at each point: a working function in the reference executor, reported; a second
  * compile of the graph under the fault falls back again (no half-made code was cached); with
- * the fault gone the same context compiles it. */
+ * the fault gone the same context compiles it (after a server crash: in a new server). */
 ParameterizedTest(int *which, jitfault, point)
 {
     const char *const *point = &points[*which];

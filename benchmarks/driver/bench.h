@@ -58,6 +58,7 @@ typedef struct {
     double mb[BX_MAX_SAMPLES]; /* ru_maxrss of each run, MiB */
     int n;
     double median_mb, hwm_mb;
+    double server_mb; /* the compile server's peak in the last run (0: none ran) */
     char note[256];
 } bx_mem;
 

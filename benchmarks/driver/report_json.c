@@ -135,6 +135,8 @@ static void extras_json(FILE *f, const bx_run *run)
         jo_num(f, m->ok ? m->median_mb : NAN);
         fprintf(f, ",\"hwm_mib_last\":");
         jo_num(f, m->hwm_mb);
+        fprintf(f, ",\"compile_server_peak_mib\":");
+        jo_num(f, m->server_mb);
         fprintf(f, ",\"runs_mib\":[");
         for (int k = 0; k < m->n; k++) {
             if (k)

@@ -170,7 +170,8 @@ static void memory_table(FILE *f, const bx_run *run)
         return;
     fprintf(f, "\nPeak memory (ru_maxrss of a fresh process: setup + 5 operations; median of %d; "
                "target tj <= 1.2 x C)\n", run->mem[0].n);
-    fprintf(f, "  %-16s %-24s %10s %10s\n", "workload", "configuration", "MiB", "/ C best");
+    fprintf(f, "  %-16s %-24s %10s %10s  %s\n", "workload", "configuration", "MiB", "/ C best",
+            "compile server (own process)");
     for (int i = 0; i < run->nmem; i++) {
         const bx_mem *m = &run->mem[i];
         double best = 0;
@@ -185,7 +186,11 @@ static void memory_table(FILE *f, const bx_run *run)
         char r[16] = "";
         if (best > 0)
             snprintf(r, sizeof r, "%.2f", m->median_mb / best);
-        fprintf(f, "  %-16s %-24s %10.1f %10s\n", m->what, m->config, m->median_mb, r);
+        char server[48] = "";
+        if (m->server_mb > 0)
+            snprintf(server, sizeof server, "%.1f MiB peak", m->server_mb);
+        fprintf(f, "  %-16s %-24s %10.1f %10s  %s\n", m->what, m->config, m->median_mb, r,
+                server);
     }
 }
 

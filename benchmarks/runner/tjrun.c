@@ -11,7 +11,8 @@
  * The peers (peers/common.py) speak the same protocol. On start it prints
  * {"ok":true,"runner":"tj"|"c","version":"..."}.
  * Two other modes, used for measurements that need a fresh process:
- *   tjrun --rss tj|c WORKLOAD SIZE VARIANT OPS  -> {"ok":true,"maxrss_kb":K,"hwm_kb":K}
+ *   tjrun --rss tj|c WORKLOAD SIZE VARIANT OPS  -> {"ok":true,"maxrss_kb":K,"hwm_kb":K,
+ *                                                   "server_kb":K (the compile server's peak)}
  *   tjrun --compile-once FEATS                  -> {"ok":true,"compile_s":S,"llvm_compiles":N,...}
  *   tjrun --blas-info                           -> {"ok":true,"core":"Haswell","avx2":true,...}
  */
@@ -263,7 +264,15 @@ static int rss(int argc, char **argv)
     }
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
-    printf("{\"ok\":true,\"maxrss_kb\":%ld,\"hwm_kb\":%ld}\n", ru.ru_maxrss, hwm_kb());
+    long server_kb = 0;
+#ifndef TJB_C_ONLY
+    /* LLVM compiled in the compile server: its peak too (a reaped child's ru_maxrss) */
+    struct rusage kids;
+    if (tj_compile_server_stop() > 0 && getrusage(RUSAGE_CHILDREN, &kids) == 0)
+        server_kb = kids.ru_maxrss;
+#endif
+    printf("{\"ok\":true,\"maxrss_kb\":%ld,\"hwm_kb\":%ld,\"server_kb\":%ld}\n",
+           ru.ru_maxrss, hwm_kb(), server_kb);
     return 0; /* the process ends: nothing to free */
 }
 

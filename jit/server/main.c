@@ -1,0 +1,122 @@
+/* tensorjit-llvm-server: compiles kernels for the core in a process of its own (jit/remote.c
+ * starts it at the first compile from scratch and keeps it), so a process that uses tensorjit
+ * never maps libLLVM (~46 MB resident) and an LLVM crash costs one compile, not the user's
+ * process. It links the same lowering as the plugin (jit/llvm/) and answers over fd 3 in the
+ * messages of jit/wire.h; stdin is /dev/null. It exits when the core closes the socket. */
+#include "../backend.h"
+#include "../jit.h"
+#include "../wire.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "jit_build_id.h"
+
+const tjJ_backend *tjJ_llvm_backend(void);
+
+enum { FD = 3, MAX_KERNELS = 1 << 16, MAX_GROUPS = 64 };
+
+static const tj_allocator mem; /* the C library's */
+
+static bool answer(tj_status st, const char *msg, const tjJ_artifacts *art)
+{
+    tjY_buf b = {.mem = &mem};
+    int32_t status = st, groups = st == TJ_OK ? art->ngroups : 0;
+    tjY_put(&b, &status, sizeof status);
+    tjY_put_blob(&b, msg, strlen(msg));
+    tjY_put(&b, &groups, sizeof groups);
+    for (int g = 0; g < groups; g++) {
+        tjY_put_blob(&b, art->ir[g], art->ir[g] ? strlen(art->ir[g]) : 0);
+        tjY_put_blob(&b, art->ir_opt[g], art->ir_opt[g] ? strlen(art->ir_opt[g]) : 0);
+        tjY_put_blob(&b, art->obj[g].p, art->obj[g].len);
+    }
+    bool ok = tjW_send(FD, &b);
+    tjC_mem_free(&mem, b.p);
+    return ok;
+}
+
+/* One request: the kernels read back, checked, compiled; the answer sent. false: the core is
+ * gone (or an answer could not be sent). */
+static bool serve(const tjJ_backend *be, const unsigned char *msg, size_t len)
+{
+    tjY_reader r = {msg, len};
+    int32_t n = 0, groups = 0;
+    const unsigned char *ser;
+    size_t serlen;
+    char err[1024] = "";
+    if (!tjY_take(&r, &n, sizeof n) || !tjY_take(&r, &groups, sizeof groups) ||
+        !tjY_take_blob(&r, &ser, &serlen) || n < 1 || n > MAX_KERNELS || groups < 1 ||
+        groups > MAX_GROUPS || groups > n)
+        return answer(TJ_ERR_INVALID, "malformed compile request", NULL);
+    int nk = 0;
+    tjK_kernel **ks = tjK_deserialize(&mem, ser, serlen, &nk);
+    char **syms = calloc((size_t)n, sizeof *syms);
+    tj_status st = ks && syms && nk == n ? TJ_OK : TJ_ERR_INVALID;
+    if (st != TJ_OK)
+        snprintf(err, sizeof err, "malformed kernels in a compile request");
+    for (int i = 0; st == TJ_OK && i < n; i++) {
+        const unsigned char *s;
+        size_t sl;
+        if (!tjY_take_blob(&r, &s, &sl) || sl == 0 || sl > 256 || !(syms[i] = malloc(sl + 1))) {
+            st = tjJ_fail(err, sizeof err, TJ_ERR_INVALID, "malformed symbol names");
+        } else {
+            memcpy(syms[i], s, sl);
+            syms[i][sl] = '\0';
+        }
+    }
+    const unsigned char *faults;
+    size_t fl;
+    char fault_list[256];
+    if (st == TJ_OK && (!tjY_take_blob(&r, &faults, &fl) || fl >= sizeof fault_list))
+        st = tjJ_fail(err, sizeof err, TJ_ERR_INVALID, "malformed fault list");
+    if (st == TJ_OK) { /* the core's test hook for this compile (jit/util.c) */
+        memcpy(fault_list, faults, fl);
+        fault_list[fl] = '\0';
+        if (fl)
+            setenv("TJ_JIT_FAULT", fault_list, 1);
+        else
+            unsetenv("TJ_JIT_FAULT");
+        if (tjJ_fault("server")) /* the server dies as a crashing LLVM would */
+            abort();
+    }
+    for (int i = 0; st == TJ_OK && i < n; i++)
+        st = tjL_validate(ks[i], err, sizeof err);
+    tjJ_artifacts art = {0};
+    if (st == TJ_OK && !tjJ_artifacts_alloc(&mem, &art, groups))
+        st = tjJ_fail(err, sizeof err, TJ_ERR_NOMEM, "out of memory");
+    if (st == TJ_OK)
+        st = be->compile((const tjK_kernel *const *)ks, n, (const char *const *)syms, &art, err,
+                         sizeof err);
+    bool sent = answer(st, err, &art);
+    tjJ_artifacts_free(&art);
+    for (int i = 0; syms && i < n; i++)
+        free(syms[i]);
+    free(syms);
+    tjK_free_all(&mem, ks, nk);
+    return sent;
+}
+
+int main(void)
+{
+    const tjJ_backend *be = tjJ_llvm_backend();
+    tjY_buf hello = {.mem = &mem};
+    int32_t abi = TJJ_BACKEND_ABI;
+    tjY_put(&hello, &abi, sizeof abi);
+    tjY_put_blob(&hello, TJ_JIT_BUILD_ID, strlen(TJ_JIT_BUILD_ID));
+    tjY_put_blob(&hello, "", 0);
+    bool ok = tjW_send(FD, &hello);
+    tjC_mem_free(&mem, hello.p);
+    while (ok) {
+        unsigned char *msg;
+        size_t len;
+        if (!tjW_recv(FD, &mem, &msg, &len))
+            break; /* the core closed the socket */
+        ok = serve(be, msg, len);
+        tjC_mem_free(&mem, msg);
+    }
+    /* LLVM's process-lifetime state is the OS's to reclaim: skip exit handlers (and a leak
+     * checker's report of it in sanitizer builds) */
+    _exit(0);
+}

@@ -1,0 +1,23 @@
+/* Messages between the core and its compile server (jit/remote.c and jit/server/main.c) over a
+ * stream socket: a u64 byte count, then the bytes (built with lib/bytes.h).
+ *
+ * The server's greeting: i32 TJJ_BACKEND_ABI, blob TJ_JIT_BUILD_ID, blob "" or why it cannot
+ * compile. A request: i32 n kernels, i32 groups, blob tjK_serialize's bytes, n blobs of symbol
+ * names, blob $TJ_JIT_FAULT (the core's test hook at the time of the call, jit/util.c, which
+ * the server takes for that compile). The answer: i32 tj_status, blob message, i32 groups,
+ * then per group the blobs IR, IR after optimization, object file. */
+#ifndef TJ_JIT_WIRE_H
+#define TJ_JIT_WIRE_H
+
+#include "../lib/bytes.h"
+
+/* The largest message either side accepts (objects of thousands of kernels fit). */
+#define TJW_MAX_MESSAGE ((size_t)1 << 30)
+
+/* Sends b's bytes as one message; false when the peer is gone (never SIGPIPE) or b is oom. */
+TJ_HIDDEN bool tjW_send(int fd, const tjY_buf *b);
+/* Receives one message into a block from mem (*p, *len; free with tjC_mem_free); false when
+ * the peer is gone, the message is larger than TJW_MAX_MESSAGE or memory is out. */
+TJ_HIDDEN bool tjW_recv(int fd, const tj_allocator *mem, unsigned char **p, size_t *len);
+
+#endif /* TJ_JIT_WIRE_H */
