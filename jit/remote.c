@@ -15,6 +15,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
@@ -43,19 +44,30 @@ static struct {
 
 static const tj_allocator libc_mem; /* messages are the library's own, not a context's */
 
-/* Closes the socket and reaps the server (which exits on EOF); kill: do not wait for that. */
-static void stop_locked(bool kill_it)
+/* Closes the socket and reaps the server: it exits when its socket closes, and a server whose
+ * end we found closed is exiting already; kill_it for one that may hang (no greeting). Returns
+ * whether it exited by itself with status 0 (on EOF or when idle, not a crash). */
+static bool stop_locked(bool kill_it)
 {
     if (S.fd < 0)
-        return;
+        return false;
     close(S.fd);
     S.fd = -1;
-    if (S.owner == getpid()) {
-        if (kill_it)
-            kill(S.pid, SIGKILL);
-        while (waitpid(S.pid, NULL, 0) < 0 && errno == EINTR)
-            ;
-    }
+    if (S.owner != getpid())
+        return false;
+    if (kill_it)
+        kill(S.pid, SIGKILL);
+    int status = 0;
+    while (waitpid(S.pid, &status, 0) < 0 && errno == EINTR)
+        ;
+    return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
+/* Whether the server has closed its end (it never writes unasked: readable means EOF). */
+static bool hung_up_locked(void)
+{
+    struct pollfd p = {.fd = S.fd, .events = POLLIN};
+    return poll(&p, 1, 0) > 0;
 }
 
 /* The server's greeting: our ABI and build, and no reason it cannot compile. */
@@ -215,18 +227,28 @@ tj_status tjJ_remote_compile(const unsigned char *ser, size_t serlen, int n,
         return tjJ_fail(err, errlen, TJ_ERR_NOMEM, "out of memory for a compile request");
     }
     pthread_mutex_lock(&lock);
-    *unavailable = !running_locked();
     unsigned char *msg = NULL;
     size_t len = 0;
     tj_status st = TJ_OK;
-    if (*unavailable) {
-        tjJ_fail(err, errlen, TJ_ERR_JIT, "no compile server: %s", S.why);
-    } else if (!tjW_send(S.fd, &req) || !tjW_recv(S.fd, &libc_mem, &msg, &len)) {
+    /* a server that left when idle is replaced; one that left while we asked (it was idle when
+     * the request came) is asked again, once */
+    for (int attempt = 0; attempt < 2; attempt++) {
+        if (S.fd >= 0 && S.owner == getpid() && hung_up_locked())
+            stop_locked(false);
+        *unavailable = !running_locked();
+        if (*unavailable) {
+            tjJ_fail(err, errlen, TJ_ERR_JIT, "no compile server: %s", S.why);
+            break;
+        }
+        if (tjW_send(S.fd, &req) && tjW_recv(S.fd, &libc_mem, &msg, &len))
+            break;
         pid_t pid = S.pid;
-        stop_locked(true); /* the next compile starts another */
+        if (stop_locked(false) && attempt == 0) /* an idle exit: the next attempt starts one */
+            continue;
         st = tjJ_fail(err, errlen, TJ_ERR_JIT,
                       "the compile server (pid %d) died during the compile; the next compile "
                       "starts a new one", (int)pid);
+        break;
     }
     pthread_mutex_unlock(&lock);
     tjC_mem_free(&libc_mem, req.p);

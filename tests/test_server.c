@@ -163,3 +163,33 @@ Test(server, forked_child_starts_its_own)
     cr_expect_eq(tjJ_remote_pid(), parent_server);
     tj_ctx_free(ctx);
 }
+
+/* Whether process pid has exited (a zombie until its parent reaps it). */
+static bool exited(int pid)
+{
+    char path[64], state = '?';
+    snprintf(path, sizeof path, "/proc/%d/stat", pid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return true;
+    bool read = fscanf(f, "%*d %*s %c", &state) == 1;
+    fclose(f);
+    return read && state == 'Z';
+}
+
+/* A server idle for $TJ_COMPILE_SERVER_IDLE seconds exits by itself (its memory goes back);
+ * the next compile starts another, with no error. */
+Test(server, idle_server_exits_and_is_replaced)
+{
+    setenv("TJ_COMPILE_SERVER_IDLE", "0.3", 1);
+    tj_ctx *ctx = tj_ctx_new();
+    cr_assert(compiles_and_runs(ctx, 1.25), "%s", tj_errmsg(ctx));
+    int first = tjJ_remote_pid();
+    usleep(900 * 1000);
+    if (!jit_off())
+        cr_expect(exited(first), "the idle server %d is still running", first);
+    cr_expect(compiles_and_runs(ctx, 2.25), "%s", tj_errmsg(ctx));
+    if (!jit_off())
+        cr_expect(tjJ_remote_pid() > 0 && tjJ_remote_pid() != first);
+    tj_ctx_free(ctx);
+}

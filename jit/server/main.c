@@ -2,11 +2,15 @@
  * starts it at the first compile from scratch and keeps it), so a process that uses tensorjit
  * never maps libLLVM (~46 MB resident) and an LLVM crash costs one compile, not the user's
  * process. It links the same lowering as the plugin (jit/llvm/) and answers over fd 3 in the
- * messages of jit/wire.h; stdin is /dev/null. It exits when the core closes the socket. */
+ * messages of jit/wire.h; stdin is /dev/null. It exits when the core closes the socket, or
+ * after $TJ_COMPILE_SERVER_IDLE seconds without a request (default 30; 0: never), which gives
+ * LLVM's memory back to a program that has finished compiling; the core then starts another
+ * when it next needs one. */
 #include "../backend.h"
 #include "../jit.h"
 #include "../wire.h"
 
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -98,6 +102,17 @@ static bool serve(const tjJ_backend *be, const unsigned char *msg, size_t len)
     return sent;
 }
 
+/* How long to wait for a request before exiting, in milliseconds (-1: forever). */
+static int idle_ms(void)
+{
+    const char *env = getenv("TJ_COMPILE_SERVER_IDLE");
+    char *end;
+    double s = env && *env ? strtod(env, &end) : 30;
+    if (env && *env && (*end || !(s >= 0) || s > 86400))
+        s = 30;
+    return s == 0 ? -1 : (int)(s * 1000);
+}
+
 int main(void)
 {
     const tjJ_backend *be = tjJ_llvm_backend();
@@ -108,11 +123,16 @@ int main(void)
     tjY_put_blob(&hello, "", 0);
     bool ok = tjW_send(FD, &hello);
     tjC_mem_free(&mem, hello.p);
+    int idle = idle_ms();
     while (ok) {
         unsigned char *msg;
         size_t len;
-        if (!tjW_recv(FD, &mem, &msg, &len))
-            break; /* the core closed the socket */
+        struct pollfd p = {.fd = FD, .events = POLLIN};
+        int ready;
+        while ((ready = poll(&p, 1, idle)) < 0) /* EINTR */
+            ;
+        if (ready == 0 || !tjW_recv(FD, &mem, &msg, &len))
+            break; /* idle, or the core closed the socket */
         ok = serve(be, msg, len);
         tjC_mem_free(&mem, msg);
     }
