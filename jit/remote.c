@@ -42,7 +42,7 @@ static struct {
     char why[1024];
 } S = {.fd = -1};
 
-static const tj_allocator libc_mem; /* messages are the library's own, not a context's */
+static const tj_allocator libc_mem; /* the greeting is the process's, not a context's */
 
 /* Closes the socket and reaps the server: it exits when its socket closes, and a server whose
  * end we found closed is exiting already; kill_it for one that may hang (no greeting). Returns
@@ -77,7 +77,7 @@ static bool greeted(int fd, char *why, size_t len)
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof limit);
     unsigned char *msg;
     size_t n;
-    if (!tjW_recv(fd, &libc_mem, &msg, &n)) {
+    if (!tjW_recv(fd, &libc_mem, &msg, &n, NULL)) {
         snprintf(why, len, "it did not answer");
         return false;
     }
@@ -213,7 +213,9 @@ tj_status tjJ_remote_compile(const unsigned char *ser, size_t serlen, int n,
                              const char *const *syms, tjJ_artifacts *art, bool *unavailable,
                              char *err, size_t errlen)
 {
-    tjY_buf req = {.mem = &libc_mem};
+    const tj_allocator *mem = art->mem; /* the context's, as for the rest of a compile */
+    *unavailable = false;
+    tjY_buf req = {.mem = mem};
     int32_t count = n, groups = art->ngroups;
     tjY_put(&req, &count, sizeof count);
     tjY_put(&req, &groups, sizeof groups);
@@ -223,7 +225,7 @@ tj_status tjJ_remote_compile(const unsigned char *ser, size_t serlen, int n,
     const char *faults = getenv("TJ_JIT_FAULT"); /* this call's, not the server's start's */
     tjY_put_blob(&req, faults ? faults : "", faults ? strlen(faults) : 0);
     if (req.oom) {
-        tjC_mem_free(&libc_mem, req.p);
+        tjC_mem_free(mem, req.p);
         return tjJ_fail(err, errlen, TJ_ERR_NOMEM, "out of memory for a compile request");
     }
     pthread_mutex_lock(&lock);
@@ -240,9 +242,15 @@ tj_status tjJ_remote_compile(const unsigned char *ser, size_t serlen, int n,
             tjJ_fail(err, errlen, TJ_ERR_JIT, "no compile server: %s", S.why);
             break;
         }
-        if (tjW_send(S.fd, &req) && tjW_recv(S.fd, &libc_mem, &msg, &len))
+        bool nomem = false;
+        if (tjW_send(S.fd, &req) && tjW_recv(S.fd, mem, &msg, &len, &nomem))
             break;
         pid_t pid = S.pid;
+        if (nomem) { /* the answer is left unread in the socket: this server cannot go on */
+            stop_locked(true);
+            st = tjJ_fail(err, errlen, TJ_ERR_NOMEM, "out of memory for the compiled code");
+            break;
+        }
         if (stop_locked(false) && attempt == 0) /* an idle exit: the next attempt starts one */
             continue;
         st = tjJ_fail(err, errlen, TJ_ERR_JIT,
@@ -251,10 +259,10 @@ tj_status tjJ_remote_compile(const unsigned char *ser, size_t serlen, int n,
         break;
     }
     pthread_mutex_unlock(&lock);
-    tjC_mem_free(&libc_mem, req.p);
+    tjC_mem_free(mem, req.p);
     if (st == TJ_OK && !*unavailable)
         st = read_answer(msg, len, art, err, errlen);
-    tjC_mem_free(&libc_mem, msg);
+    tjC_mem_free(mem, msg);
     return *unavailable ? TJ_ERR_JIT : st;
 }
 

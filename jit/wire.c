@@ -28,16 +28,21 @@ bool tjW_send(int fd, const tjY_buf *b)
     return !b->oom && transfer(fd, &len, sizeof len, true) && transfer(fd, b->p, b->len, true);
 }
 
-bool tjW_recv(int fd, const tj_allocator *mem, unsigned char **p, size_t *len)
+bool tjW_recv(int fd, const tj_allocator *mem, unsigned char **p, size_t *len, bool *nomem)
 {
     uint64_t n;
     *p = NULL;
     *len = 0;
+    if (nomem)
+        *nomem = false;
     if (!transfer(fd, &n, sizeof n, false) || n > TJW_MAX_MESSAGE)
         return false;
     unsigned char *buf = tjC_mem_malloc(mem, n ? (size_t)n : 1);
-    if (!buf)
+    if (!buf) { /* the message is left unread: the caller cannot use this socket any more */
+        if (nomem)
+            *nomem = true;
         return false;
+    }
     if (!transfer(fd, buf, (size_t)n, false)) {
         tjC_mem_free(mem, buf);
         return false;

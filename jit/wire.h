@@ -17,7 +17,8 @@
 /* Sends b's bytes as one message; false when the peer is gone (never SIGPIPE) or b is oom. */
 TJ_HIDDEN bool tjW_send(int fd, const tjY_buf *b);
 /* Receives one message into a block from mem (*p, *len; free with tjC_mem_free); false when
- * the peer is gone, the message is larger than TJW_MAX_MESSAGE or memory is out. */
-TJ_HIDDEN bool tjW_recv(int fd, const tj_allocator *mem, unsigned char **p, size_t *len);
+ * the peer is gone or sent more than TJW_MAX_MESSAGE, or (*nomem, may be NULL) memory is out. */
+TJ_HIDDEN bool tjW_recv(int fd, const tj_allocator *mem, unsigned char **p, size_t *len,
+                        bool *nomem);
 
 #endif /* TJ_JIT_WIRE_H */

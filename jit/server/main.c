@@ -131,7 +131,7 @@ int main(void)
         int ready;
         while ((ready = poll(&p, 1, idle)) < 0) /* EINTR */
             ;
-        if (ready == 0 || !tjW_recv(FD, &mem, &msg, &len))
+        if (ready == 0 || !tjW_recv(FD, &mem, &msg, &len, NULL))
             break; /* idle, or the core closed the socket */
         ok = serve(be, msg, len);
         tjC_mem_free(&mem, msg);
