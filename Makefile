@@ -101,7 +101,8 @@ bench-peers:
 # whole library instrumented) in $(FUZZ_BUILD) and runs each of FUZZ_TARGETS for FUZZ_SECONDS,
 # one after the other at nice 19, from its checked-in corpus. New inputs collect in
 # $(FUZZ_BUILD)/corpus-<target>, crashes in $(FUZZ_BUILD)/crash-<target>-*: copy a crash into
-# the target's checked-in corpus (below) once fixed, so ctest replays it.
+# the target's checked-in corpus (below) once fixed, so ctest replays it. LLVM compiles in the
+# fuzzed process (TJ_COMPILE_SERVER=off): the lowering's coverage then guides the fuzzer.
 FUZZ_SECONDS ?= 60
 FUZZ_BUILD ?= $(BUILD)-fuzz
 FUZZ_TARGETS ?= repl api diff elf
@@ -128,7 +129,8 @@ fuzz: fuzz-build
 	    elf) c="$(fuzz_corpus_elf)"; f="$(fuzz_flags_elf)";; esac; \
 	  mkdir -p $(FUZZ_BUILD)/corpus-$$t; \
 	  echo "== fuzz-$$t for $(FUZZ_SECONDS) s"; \
-	  TJ_CACHE_DIR=off ASAN_OPTIONS=allocator_may_return_null=1:max_allocation_size_mb=512 \
+	  TJ_CACHE_DIR=off TJ_COMPILE_SERVER=off \
+	  ASAN_OPTIONS=allocator_may_return_null=1:max_allocation_size_mb=512 \
 	    nice -n 19 $(FUZZ_BUILD)/tools/fuzz/fuzz-$$t -max_total_time=$(FUZZ_SECONDS) $$f \
 	    -rss_limit_mb=3072 -print_final_stats=1 -artifact_prefix=$(FUZZ_BUILD)/crash-$$t- \
 	    $(FUZZ_ARGS) $(FUZZ_BUILD)/corpus-$$t $$c || exit 1; \
