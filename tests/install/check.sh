@@ -6,6 +6,10 @@ build_dir=$1 source_dir=$2
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cmake --install "$build_dir" --prefix "$work/prefix" >/dev/null
+# the compile server and the plugin are installed beside the library, where it looks first
+lib=$(find "$work/prefix" -name 'libtensorjit.so' | head -1)
+[ -x "$(dirname "$lib")/tensorjit-llvm-server" ] || { echo "no tensorjit-llvm-server beside $lib"; exit 1; }
+[ -f "$(dirname "$lib")/libtensorjit-llvm.so" ] || { echo "no libtensorjit-llvm.so beside $lib"; exit 1; }
 
 cmake -S "$source_dir/tests/install" -B "$work/consumer" -DCMAKE_PREFIX_PATH="$work/prefix" \
       -DLOGREG_SOURCE="$source_dir/examples/logreg.c" >/dev/null
