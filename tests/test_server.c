@@ -3,6 +3,7 @@
  * libLLVM); a server that cannot be found or is not ours leaves the compile to this process; a
  * child made by fork() starts its own server. Crashes of the server are test_jitfault's. */
 #include "../jit/backend.h"
+#include "../jit/wire.h"
 #include "support.h"
 
 #include <criterion/criterion.h>
@@ -10,6 +11,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <spawn.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -49,24 +52,28 @@ static bool mapped(const char *name)
     return found;
 }
 
-/* Two kernels (an elementwise one with a constant and a reduction) through bytes and back. */
+/* Two kernels: x (float32) cast to float64, times a scalar float64, plus 0.1; and an int32 sum
+ * into int64. */
+static tj_dtype d1[] = {TJ_FLOAT32, TJ_FLOAT64, TJ_FLOAT64};
+static bool s1[] = {false, true};
+static tjK_instr c1[] = {{TJK_LOAD, TJ_FLOAT32, {0, -1, -1}, 0},
+                         {TJ_OP_CAST, TJ_FLOAT64, {0, -1, -1}, 0},
+                         {TJK_LOAD, TJ_FLOAT64, {1, -1, -1}, 0},
+                         {TJK_CONST, TJ_FLOAT64, {-1, -1, -1}, 0.1},
+                         {TJ_OP_MUL, TJ_FLOAT64, {1, 2, -1}, 0},
+                         {TJ_OP_ADD, TJ_FLOAT64, {4, 3, -1}, 0}};
+static int32_t o1[] = {5};
+static tj_dtype d2[] = {TJ_INT32, TJ_INT64};
+static bool s2[] = {false};
+static tjK_instr c2[] = {{TJK_LOAD, TJ_INT32, {0, -1, -1}, 0},
+                         {TJ_OP_CAST, TJ_INT64, {0, -1, -1}, 0}};
+static int32_t o2[] = {1};
+static const tjK_kernel k1 = {2, 1, d1, s1, c1, 6, o1, TJ_OP_NONE_, true};
+static const tjK_kernel k2 = {1, 1, d2, s2, c2, 2, o2, TJ_OP_SUM, false};
+
+/* Through bytes and back. */
 Test(server, kernels_read_back_exactly)
 {
-    tj_dtype d1[] = {TJ_FLOAT32, TJ_FLOAT64, TJ_FLOAT64};
-    bool s1[] = {false, true};
-    tjK_instr c1[] = {{TJK_LOAD, TJ_FLOAT32, {0, -1, -1}, 0},
-                      {TJ_OP_CAST, TJ_FLOAT64, {0, -1, -1}, 0},
-                      {TJK_LOAD, TJ_FLOAT64, {1, -1, -1}, 0},
-                      {TJK_CONST, TJ_FLOAT64, {-1, -1, -1}, 0.1},
-                      {TJ_OP_MUL, TJ_FLOAT64, {1, 2, -1}, 0},
-                      {TJ_OP_ADD, TJ_FLOAT64, {4, 3, -1}, 0}};
-    int32_t o1[] = {5};
-    tjK_kernel k1 = {2, 1, d1, s1, c1, 6, o1, TJ_OP_NONE_, true};
-    tj_dtype d2[] = {TJ_INT32, TJ_INT64};
-    bool s2[] = {false};
-    tjK_instr c2[] = {{TJK_LOAD, TJ_INT32, {0, -1, -1}, 0}, {TJ_OP_CAST, TJ_INT64, {0, -1, -1}, 0}};
-    int32_t o2[] = {1};
-    tjK_kernel k2 = {1, 1, d2, s2, c2, 2, o2, TJ_OP_SUM, false};
     const tjK_kernel *ks[] = {&k1, &k2};
     const tj_allocator mem = {0};
     size_t len, len2;
@@ -192,4 +199,95 @@ Test(server, idle_server_exits_and_is_replaced)
     if (!jit_off())
         cr_expect(tjJ_remote_pid() > 0 && tjJ_remote_pid() != first);
     tj_ctx_free(ctx);
+}
+
+/* Sends a request (n kernels' bytes, symbol names, faults) and returns the answer's status and
+ * group count. */
+static int32_t ask(int fd, int32_t n, int32_t groups, const void *ser, size_t serlen,
+                   const char *const *syms, int nsyms, int32_t *answered_groups)
+{
+    const tj_allocator mem = {0};
+    tjY_buf b = {.mem = &mem};
+    tjY_put(&b, &n, sizeof n);
+    tjY_put(&b, &groups, sizeof groups);
+    tjY_put_blob(&b, ser, serlen);
+    for (int i = 0; i < nsyms; i++)
+        tjY_put_blob(&b, syms[i], strlen(syms[i]));
+    tjY_put_blob(&b, "", 0);
+    cr_assert(tjW_send(fd, &b), "the server went away");
+    free(b.p);
+    unsigned char *msg;
+    size_t len;
+    cr_assert(tjW_recv(fd, &mem, &msg, &len, NULL), "no answer");
+    tjY_reader r = {msg, len};
+    int32_t st = -1;
+    const unsigned char *text;
+    size_t tl;
+    cr_assert(tjY_take(&r, &st, sizeof st) && tjY_take_blob(&r, &text, &tl) &&
+              tjY_take(&r, answered_groups, sizeof *answered_groups));
+    cr_expect(st == TJ_OK || tl > 0, "a refusal says why");
+    free(msg);
+    return st;
+}
+
+/* The server itself, spoken to directly: malformed requests get an error answer (it stays up),
+ * and a well-formed one gets its object. */
+Test(server, refuses_malformed_requests_and_stays_up)
+{
+    char paths[3][4096];
+    int n = tjJ_install_paths("tensorjit-llvm-server", paths), which = -1;
+    for (int i = 0; i < n && which < 0; i++)
+        if (access(paths[i], X_OK) == 0)
+            which = i;
+    cr_assert(which >= 0, "no tensorjit-llvm-server found");
+    int sv[2];
+    cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_adddup2(&fa, sv[1], 3);
+    pid_t pid;
+    char *argv[] = {paths[which], NULL};
+    cr_assert_eq(posix_spawn(&pid, paths[which], &fa, NULL, argv, NULL), 0);
+    posix_spawn_file_actions_destroy(&fa);
+    close(sv[1]);
+    const tj_allocator mem = {0};
+    unsigned char *hello;
+    size_t hlen;
+    cr_assert(tjW_recv(sv[0], &mem, &hello, &hlen, NULL), "no greeting");
+    free(hello);
+    const tjK_kernel *ks[] = {&k1, &k2};
+    size_t len;
+    unsigned char *bytes = tjK_serialize(&mem, ks, 2, &len);
+    const char *syms[] = {"tjk_test_0", "tjk_test_1"};
+    int32_t groups;
+    /* an empty message, garbage kernels, counts that do not match, a missing symbol */
+    tjY_buf empty = {.mem = &mem};
+    cr_assert(tjW_send(sv[0], &empty));
+    unsigned char *msg;
+    size_t mlen;
+    cr_assert(tjW_recv(sv[0], &mem, &msg, &mlen, NULL));
+    free(msg);
+    cr_expect_neq(ask(sv[0], 2, 1, "garbage", 7, syms, 2, &groups), TJ_OK);
+    cr_expect_neq(ask(sv[0], 3, 1, bytes, len, syms, 2, &groups), TJ_OK);
+    cr_expect_neq(ask(sv[0], 2, 5, bytes, len, syms, 2, &groups), TJ_OK);
+    cr_expect_neq(ask(sv[0], 2, 1, bytes, len, syms, 1, &groups), TJ_OK);
+    /* a kernel that fails validation: an instruction reading a later one */
+    tjK_instr bad[] = {{TJ_OP_NEG, TJ_FLOAT64, {1, -1, -1}, 0}, {TJK_LOAD, TJ_FLOAT64, {0, -1, -1}, 0}};
+    tj_dtype bd[] = {TJ_FLOAT64, TJ_FLOAT64};
+    bool bs[] = {false};
+    int32_t bo[] = {0};
+    tjK_kernel kb = {1, 1, bd, bs, bad, 2, bo, TJ_OP_NONE_, true};
+    const tjK_kernel *bks[] = {&kb};
+    size_t blen;
+    unsigned char *bbytes = tjK_serialize(&mem, bks, 1, &blen);
+    cr_expect_neq(ask(sv[0], 1, 1, bbytes, blen, syms, 1, &groups), TJ_OK);
+    free(bbytes);
+    /* still up: a well-formed request compiles, one object per group */
+    cr_expect_eq(ask(sv[0], 2, 2, bytes, len, syms, 2, &groups), TJ_OK);
+    cr_expect_eq(groups, 2);
+    free(bytes);
+    close(sv[0]);
+    int status;
+    cr_expect_eq(waitpid(pid, &status, 0), pid);
+    cr_expect(WIFEXITED(status) && WEXITSTATUS(status) == 0, "the server exits cleanly on EOF");
 }
