@@ -58,7 +58,8 @@ check-tsan: deps
 # writes code into memory it may reuse.
 VALGRIND_SUITES ?= test_seed test_function test_threads
 VALGRIND_CYCLES ?= 20
-VALGRIND = valgrind --leak-check=full --error-exitcode=1 --smc-check=all-non-file --quiet
+VALGRIND = valgrind --leak-check=full --error-exitcode=1 --smc-check=all-non-file --quiet \
+  --suppressions=$(CURDIR)/tools/valgrind.supp
 check-valgrind: deps
 	@command -v valgrind >/dev/null || { echo "check-valgrind needs valgrind: apt-get install valgrind"; exit 1; }
 	@cmake -S . -B $(BUILD)-valgrind -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTJ_INPROCESS_TESTS=ON \

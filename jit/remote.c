@@ -10,6 +10,7 @@
  * a server that cannot be found or started (the caller's fallback). A child made by fork() never
  * talks to its parent's server: it starts its own. */
 #include "backend.h"
+#include "digest.h"
 #include "jit.h"
 #include "wire.h"
 
@@ -70,7 +71,9 @@ static bool hung_up_locked(void)
     return poll(&p, 1, 0) > 0;
 }
 
-/* The server's greeting: our ABI and build, and no reason it cannot compile. */
+/* The server's greeting: our ABI and build, no reason it cannot compile, and our CPU: LLVM in
+ * the server compiles for the CPU the server sees, and a process under valgrind or an emulator
+ * sees another one (valgrind hides AVX-512: code for it would be illegal instructions here). */
 static bool greeted(int fd, char *why, size_t len)
 {
     struct timeval limit = {.tv_sec = 30}; /* a server that never answers is not waited on */
@@ -83,10 +86,11 @@ static bool greeted(int fd, char *why, size_t len)
     }
     tjY_reader r = {msg, n};
     int32_t abi = 0;
-    const unsigned char *id = NULL, *reason = NULL;
-    size_t idlen = 0, rlen = 0;
+    const unsigned char *id = NULL, *reason = NULL, *host = NULL;
+    size_t idlen = 0, rlen = 0, hlen = 0;
     bool ok = tjY_take(&r, &abi, sizeof abi) && tjY_take_blob(&r, &id, &idlen) &&
-              tjY_take_blob(&r, &reason, &rlen);
+              tjY_take_blob(&r, &reason, &rlen) && tjY_take_blob(&r, &host, &hlen);
+    const char *ours = tjJ_host_id();
     if (!ok)
         snprintf(why, len, "its greeting was malformed");
     else if (abi != TJJ_BACKEND_ABI || idlen != strlen(TJ_JIT_BUILD_ID) ||
@@ -94,6 +98,9 @@ static bool greeted(int fd, char *why, size_t len)
         snprintf(why, len, "it is from another build of tensorjit");
     else if (rlen)
         snprintf(why, len, "%.*s", (int)rlen, (const char *)reason);
+    else if (hlen != (ours ? strlen(ours) : 0) || (hlen && memcmp(host, ours, hlen)))
+        snprintf(why, len, "it sees another CPU than this process (valgrind or an emulator?), "
+                 "so its code might not run here");
     ok = ok && !why[0];
     tjC_mem_free(&libc_mem, msg);
     limit.tv_sec = 0; /* compiles may take as long as they take */

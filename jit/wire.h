@@ -2,7 +2,8 @@
  * stream socket: a u64 byte count, then the bytes (built with lib/bytes.h).
  *
  * The server's greeting: i32 TJJ_BACKEND_ABI, blob TJ_JIT_BUILD_ID, blob "" or why it cannot
- * compile. A request: i32 n kernels, i32 groups, blob tjK_serialize's bytes, n blobs of symbol
+ * compile, blob its tjJ_host_id (jit/digest.h): LLVM compiles for the CPU it sees, which must be
+ * the one the core's process sees (under valgrind, say, the two differ). A request: i32 n kernels, i32 groups, blob tjK_serialize's bytes, n blobs of symbol
  * names, blob $TJ_JIT_FAULT (the core's test hook at the time of the call, jit/util.c, which
  * the server takes for that compile). The answer: i32 tj_status, blob message, i32 groups,
  * then per group the blobs IR, IR after optimization, object file. */

@@ -129,13 +129,19 @@ Test(server, compiles_in_another_process)
     cr_expect_eq(tjJ_remote_pid(), 0);
 }
 
-/* No server where TJ_COMPILE_SERVER points, a program that is not a server, or "off": the
- * plugin compiles in this process, with the same values. */
+/* No server where TJ_COMPILE_SERVER points, a program that is not a server, "off", or a server
+ * that sees another CPU than this process (TJ_JIT_FAULT=cpu; valgrind hides AVX-512 from the
+ * process it runs, not from the server): the plugin compiles in this process, same values. */
 Test(server, missing_or_foreign_server_compiles_here)
 {
-    const char *servers[] = {"/nonexistent/tensorjit-llvm-server", "/bin/true", "off"};
-    for (int i = 0; i < 3; i++) {
-        setenv("TJ_COMPILE_SERVER", servers[i], 1);
+    const char *servers[] = {"/nonexistent/tensorjit-llvm-server", "/bin/true", "off", ""};
+    for (int i = 0; i < 4; i++) {
+        if (servers[i][0]) {
+            setenv("TJ_COMPILE_SERVER", servers[i], 1);
+        } else {
+            unsetenv("TJ_COMPILE_SERVER");
+            setenv("TJ_JIT_FAULT", "cpu", 1);
+        }
         tj_compile_server_stop(); /* forget that starting failed: try this one */
         tj_ctx *ctx = tj_ctx_new();
         cr_expect(compiles_and_runs(ctx, 2.5 + i), "%s: %s", servers[i], tj_errmsg(ctx));
@@ -143,7 +149,7 @@ Test(server, missing_or_foreign_server_compiles_here)
         tj_ctx_free(ctx);
     }
     cr_expect_eq(mapped("libLLVM"), !jit_off());
-    unsetenv("TJ_COMPILE_SERVER");
+    unsetenv("TJ_JIT_FAULT");
 }
 
 /* A child made by fork() after its parent started a server starts its own; the parent's keeps

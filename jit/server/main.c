@@ -7,6 +7,7 @@
  * LLVM's memory back to a program that has finished compiling; the core then starts another
  * when it next needs one. */
 #include "../backend.h"
+#include "../digest.h"
 #include "../jit.h"
 #include "../wire.h"
 
@@ -121,6 +122,10 @@ int main(void)
     tjY_put(&hello, &abi, sizeof abi);
     tjY_put_blob(&hello, TJ_JIT_BUILD_ID, strlen(TJ_JIT_BUILD_ID));
     tjY_put_blob(&hello, "", 0);
+    const char *host = tjJ_host_id(); /* the CPU this server's LLVM will compile for */
+    if (tjJ_fault("cpu")) /* test hook: a server that sees another CPU (as under valgrind) */
+        host = "another CPU";
+    tjY_put_blob(&hello, host ? host : "", host ? strlen(host) : 0);
     bool ok = tjW_send(FD, &hello);
     tjC_mem_free(&mem, hello.p);
     int idle = idle_ms();
