@@ -76,10 +76,11 @@ tj_status tjI_blas(tj_ctx *ctx, const tj_var *node, tj_array *const *in, tj_arra
     if (beta != 0)
         for (int ax = 0; ax < node->ndim; ax++)
             if (z->shape[ax] != d->shape[ax] && z->shape[ax] != 1) {
+                long long product = (long long)d->shape[ax]; /* d is freed before the message */
                 tj_array_unref(d);
                 return tjI_error(ctx, node, TJ_ERR_SHAPE,
                                  "the added term has length %lld on axis %d, the product %lld",
-                                 (long long)z->shape[ax], ax, (long long)d->shape[ax]);
+                                 (long long)z->shape[ax], ax, product);
             }
     int64_t cols = node->ndim == 2 ? d->shape[1] : 1;
     for (int64_t i = 0; i < d->size; i++) {
