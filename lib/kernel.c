@@ -60,8 +60,13 @@ static tjK_kernel *read_kernel(const tj_allocator *mem, tjY_reader *b)
     k->ncode = hdr[2];
     k->reduce = hdr[3];
     k->flat = hdr[4] != 0;
-    bool ok = tjY_take(b, k->dtype, sizeof *k->dtype * nops) &&
-              tjY_take(b, k->scalar, sizeof *k->scalar * (size_t)k->nin);
+    bool ok = tjY_take(b, k->dtype, sizeof *k->dtype * nops);
+    _Static_assert(sizeof(bool) == 1, "tjK_serialize writes the scalar flags as bytes");
+    for (int i = 0; ok && i < k->nin; i++) { /* as bytes: a bool holding 2 would be undefined */
+        unsigned char flag;
+        ok = tjY_take(b, &flag, 1);
+        k->scalar[i] = flag != 0;
+    }
     for (int j = 0; ok && j < k->ncode; j++) {
         int w[5];
         tjK_instr *in = &k->code[j];
