@@ -929,3 +929,49 @@ Test(reduce, givens_retype_reductions)
     }
     tj_array_unref(in);
 }
+
+/* Sums over leading axes with the inner axis kept add two input rows per pass over the output row
+ * when both rows share it (jit/llvm/lower.c's M_RMW2), one row where the output row changes.
+ * Odd row counts (pairs and a single), outputs that change between rows (axis 1 of 3 blocks) and
+ * pieces of the thread pool: small integers, so every sum is exact in float32 and must equal the
+ * float64 one, with 1 and 3 threads. */
+Test(reduce, kept_inner_axis_sums_pair_rows_exactly)
+{
+    int64_t shape[3] = {3, 301, 129};
+    int64_t n = shape[0] * shape[1] * shape[2];
+    double *v = malloc(sizeof *v * (size_t)n);
+    for (int64_t i = 0; i < n; i++)
+        v[i] = (double)((i * 7919) % 17) - 8;
+    tj_array *in = tjt_array(TJ_FLOAT32, 3, shape, v);
+    for (int threads = 1; threads <= 3; threads += 2) {
+        tj_ctx *c = tj_ctx_new();
+        tj_ctx_set_num_threads(c, threads);
+        tj_var *x = tj_tensor(c, TJ_FLOAT32, 3, NULL, "x");
+        int ax1[1] = {1}, ax01[2] = {0, 1};
+        tj_var *outs[2] = {tj_sum(x, ax1, 1, false), tj_sum(x, ax01, 2, false)};
+        tj_fn *f = tj_function(c, &x, 1, outs, 2, NULL);
+        cr_assert(f, "%s", tj_errmsg(c));
+        tj_array *r[2] = {NULL, NULL};
+        cr_assert_eq(tj_call(f, &in, r), TJ_OK, "%s", tj_errmsg(c));
+        for (int64_t a = 0; a < shape[0]; a++)
+            for (int64_t k = 0; k < shape[2]; k++) {
+                double want = 0;
+                for (int64_t j = 0; j < shape[1]; j++)
+                    want += v[(a * shape[1] + j) * shape[2] + k];
+                cr_expect_eq(tjt_at(r[0], a * shape[2] + k), want, "%d threads: [%lld, %lld]",
+                             threads, (long long)a, (long long)k);
+            }
+        for (int64_t k = 0; k < shape[2]; k++) {
+            double want = 0;
+            for (int64_t i = 0; i < shape[0] * shape[1]; i++)
+                want += v[i * shape[2] + k];
+            cr_expect_eq(tjt_at(r[1], k), want, "%d threads: column %lld", threads,
+                         (long long)k);
+        }
+        tj_array_unref(r[0]);
+        tj_array_unref(r[1]);
+        tj_ctx_free(c);
+    }
+    tj_array_unref(in);
+    free(v);
+}

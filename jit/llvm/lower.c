@@ -35,7 +35,10 @@
 #define BLOCK 4096         /* reduction segment: pairwise-like float error, fits in L1 */
 #define BUFFER_BYTES 16384 /* stack for the gather buffers of the buffered variant */
 
-enum { M_STORE, M_RMW, M_ACC }; /* what the inner loop does with each output value */
+/* what the inner loop does with each output value; M_RMW2: read-modify-write of two rows that
+ * share their output row, out = (out op v_r) op v_r+1: the same additions in the same order as
+ * two M_RMW rows, with the output row read and written once (a column sum's partial row) */
+enum { M_STORE, M_RMW, M_ACC, M_RMW2, NMODES };
 
 typedef struct {
     tjL_fn f;
@@ -46,7 +49,8 @@ typedef struct {
     LLVMValueRef fn; /* the function being emitted: the kernel or one of its row functions */
     LLVMValueRef a_ptrs, a_shape, a_strides, a_ndim, a_begin, a_end; /* the kernel's params */
     LLVMValueRef rowarr; /* kernel: alloca ptr[nops], the row pointers handed to a row function */
-    LLVMValueRef unit_fn[3]; /* the unit-stride row function of each mode, once made */
+    LLVMValueRef rowarr2; /* kernel: the next row's pointers, for M_RMW2 */
+    LLVMValueRef unit_fn[NMODES]; /* the unit-stride row function of each mode, once made */
     LLVMValueRef bufrow;     /* buffered row function: alloca ptr[nops] pointing at the buffers */
     LLVMValueRef cell;  /* buffered sum: alloca of one output element, the unit function's output */
     LLVMValueRef *base; /* nops: operand element pointers (kernel) */
@@ -226,18 +230,10 @@ static LLVMBasicBlockRef loop_close(lw *w, LLVMValueRef j, LLVMValueRef lo, LLVM
     return latch;
 }
 
-/* for j in [lo, hi): evaluate the code at element j of every operand (at rowp[k] + j) and store /
- * read-modify-write / accumulate each output. Returns the accumulated value in M_ACC (starting
- * from acc0). */
-static LLVMValueRef inner(lw *w, LLVMValueRef *rowp, LLVMValueRef lo, LLVMValueRef hi, int mode,
-                          LLVMValueRef acc0)
+/* The code at element j of the inputs at rowp: loads, then the instructions into w->vals. */
+static void evaluate(lw *w, LLVMValueRef *rowp, LLVMValueRef j)
 {
     const tjK_kernel *k = w->k;
-    LLVMBuilderRef b = w->f.b;
-    LLVMBasicBlockRef pre, exit;
-    LLVMValueRef j = loop_open(w, lo, hi, &pre, &exit, "loop"), acc = NULL, accn = NULL;
-    if (mode == M_ACC)
-        acc = LLVMBuildPhi(b, LLVMTypeOf(acc0), "acc");
     for (int i = 0; i < k->nin; i++) {
         w->in[i] = NULL;
         if (scalar_in(w, i))
@@ -246,17 +242,44 @@ static LLVMValueRef inner(lw *w, LLVMValueRef *rowp, LLVMValueRef lo, LLVMValueR
             w->in[i] = load_op(w, i, at(w, i, rowp[i], j, NULL));
     }
     tjL_emit_code(&w->f, w->in, w->vals);
+}
+
+/* Output o's value from w->vals, in its dtype. */
+static LLVMValueRef output_value(lw *w, int o)
+{
+    const tjK_kernel *k = w->k;
+    int src = k->out_instr[o];
+    return tjL_convert(&w->f, w->vals[src], k->code[src].dtype, k->dtype[k->nin + o]);
+}
+
+/* for j in [lo, hi): evaluate the code at element j of every operand (at rowp[k] + j) and store /
+ * read-modify-write / accumulate each output (M_RMW2: also the inputs at rowp2, combined after
+ * rowp's). Returns the accumulated value in M_ACC (starting from acc0). */
+static LLVMValueRef inner(lw *w, LLVMValueRef *rowp, LLVMValueRef *rowp2, LLVMValueRef lo,
+                          LLVMValueRef hi, int mode, LLVMValueRef acc0)
+{
+    const tjK_kernel *k = w->k;
+    LLVMBuilderRef b = w->f.b;
+    LLVMBasicBlockRef pre, exit;
+    LLVMValueRef j = loop_open(w, lo, hi, &pre, &exit, "loop"), acc = NULL, accn = NULL;
+    if (mode == M_ACC)
+        acc = LLVMBuildPhi(b, LLVMTypeOf(acc0), "acc");
+    evaluate(w, rowp, j);
     for (int o = 0; o < k->nout; o++) {
-        int op = k->nin + o, src = k->out_instr[o];
+        int op = k->nin + o;
         tj_dtype d = k->dtype[op];
-        LLVMValueRef v = tjL_convert(&w->f, w->vals[src], k->code[src].dtype, d);
+        LLVMValueRef v = output_value(w, o);
         if (mode == M_ACC) {
             accn = combine(w, d, acc, v);
             continue;
         }
         LLVMValueRef p = at(w, op, rowp[op], j, NULL);
-        if (mode == M_RMW)
+        if (mode == M_RMW || mode == M_RMW2)
             v = combine(w, d, load_op(w, op, p), v);
+        if (mode == M_RMW2) { /* a reduction kernel: its one output */
+            evaluate(w, rowp2, j);
+            v = combine(w, d, v, output_value(w, o));
+        }
         store_op(w, op, p, v);
     }
     LLVMBasicBlockRef latch = loop_close(w, j, lo, hi, pre, exit);
@@ -342,7 +365,8 @@ static void segmented(lw *w, LLVMValueRef *rowp, int mode, bool unit)
     LLVMValueRef end = LLVMBuildNSWAdd(b, aligned, i64c(w, seg), "");
     LLVMValueRef ce =
         LLVMBuildSelect(b, LLVMBuildICmp(b, LLVMIntSLT, end, w->hi, ""), end, w->hi, "");
-    LLVMValueRef s = unit ? inner(w, rowp, c, ce, M_ACC, id) : buffered(w, rowp, c, ce, mode);
+    LLVMValueRef s =
+        unit ? inner(w, rowp, NULL, c, ce, M_ACC, id) : buffered(w, rowp, c, ce, mode);
     if (kahan) {
         LLVMValueRef y = LLVMBuildFSub(b, s, comp, "");
         tn = LLVMBuildFAdd(b, tot, y, "");
@@ -380,10 +404,10 @@ static void segmented(lw *w, LLVMValueRef *rowp, int mode, bool unit)
     store_op(w, op, rowp[op], combine(w, out_dtype(w), load_op(w, op, rowp[op]), total));
 }
 
-static void row(lw *w, LLVMValueRef *rowp, int mode, bool unit)
+static void row(lw *w, LLVMValueRef *rowp, LLVMValueRef *rowp2, int mode, bool unit)
 {
     if (unit && mode != M_ACC)
-        inner(w, rowp, w->lo, w->hi, mode, NULL);
+        inner(w, rowp, rowp2, w->lo, w->hi, mode, NULL);
     else
         segmented(w, rowp, mode, unit);
 }
@@ -397,7 +421,8 @@ static void attrs(LLVMValueRef fn, LLVMContextRef c, unsigned nptr, bool interna
  * for the same loops apart), while a call per row costs a few nanoseconds. */
 static LLVMValueRef row_function(lw *w, int mode, bool unit)
 {
-    static const char *const modes[] = {"store", "rmw", "sum"};
+    static const char *const modes[] = {"store", "rmw", "sum", "rmw2"};
+    bool pair = mode == M_RMW2; /* (rowp, rowp2, strides, ndim, lo, hi); unit only */
     if (unit && w->unit_fn[mode])
         return w->unit_fn[mode];
     if (!unit) /* the buffered function calls the unit one */
@@ -409,13 +434,15 @@ static LLVMValueRef row_function(lw *w, int mode, bool unit)
     memcpy(istr, w->istr, (size_t)w->nops * sizeof *istr);
     char name[600];
     snprintf(name, sizeof name, "%s.row.%s.%s", w->fname, modes[mode], unit ? "unit" : "buffered");
-    LLVMTypeRef params[5] = {w->f.ptr, w->f.ptr, w->f.i64, w->f.i64, w->f.i64};
+    LLVMTypeRef params[6] = {w->f.ptr, w->f.ptr, w->f.ptr, w->f.i64, w->f.i64, w->f.i64};
+    unsigned np = pair ? 6 : 5;
     LLVMValueRef fn = LLVMAddFunction(
-        w->f.mod, name, LLVMFunctionType(LLVMVoidTypeInContext(w->f.ctx), params, 5, 0));
-    attrs(fn, w->f.ctx, 2, true);
+        w->f.mod, name,
+        LLVMFunctionType(LLVMVoidTypeInContext(w->f.ctx), params + (pair ? 0 : 1), np, 0));
+    attrs(fn, w->f.ctx, pair ? 3 : 2, true);
     w->fn = fn;
     LLVMPositionBuilderAtEnd(b, block(w, "entry"));
-    LLVMValueRef rowp[TJL_MAX_OPERANDS];
+    LLVMValueRef rowp[TJL_MAX_OPERANDS], rowp2[TJL_MAX_OPERANDS];
     if (!unit) {
         w->bufrow = LLVMBuildAlloca(b, LLVMArrayType2(w->f.ptr, (uint64_t)w->nops), "bufrow");
         w->cell = LLVMBuildAlloca(b, mem_type(w, w->k->nin), "cell");
@@ -427,6 +454,10 @@ static LLVMValueRef row_function(lw *w, int mode, bool unit)
         LLVMValueRef ki = i64c(w, k);
         rowp[k] = LLVMBuildLoad2(
             b, w->f.ptr, LLVMBuildInBoundsGEP2(b, w->f.ptr, LLVMGetParam(fn, 0), &ki, 1, ""), "");
+        if (pair && k < w->k->nin && !scalar_in(w, k)) /* the second row's inputs */
+            rowp2[k] = LLVMBuildLoad2(
+                b, w->f.ptr, LLVMBuildInBoundsGEP2(b, w->f.ptr, LLVMGetParam(fn, 1), &ki, 1, ""),
+                "");
         if (unit && scalar_in(w, k))
             w->ival[k] = load_op(w, k, rowp[k]);
         if (unit)
@@ -443,9 +474,9 @@ static LLVMValueRef row_function(lw *w, int mode, bool unit)
         bool sum_out = k >= w->k->nin && mode == M_ACC;
         LLVMBuildStore(b, sum_out ? w->cell : w->buf[k], slot);
     }
-    w->lo = LLVMGetParam(fn, 3);
-    w->hi = LLVMGetParam(fn, 4);
-    row(w, rowp, mode, unit);
+    w->lo = LLVMGetParam(fn, np - 2);
+    w->hi = LLVMGetParam(fn, np - 1);
+    row(w, rowp, pair ? rowp2 : NULL, mode, unit);
     LLVMBuildRetVoid(b);
     if (unit)
         w->unit_fn[mode] = fn;
@@ -466,6 +497,80 @@ static void odometer(lw *w, bool init)
     LLVMBuildCall2(w->f.b, LLVMGlobalGetValueType(fn), fn, args, init ? 7 : 6, "");
 }
 
+/* Fills arr (ptr[nops]) with each strided operand's pointer at the odometer's offsets. */
+static void row_pointers(lw *w, LLVMValueRef arr)
+{
+    LLVMBuilderRef b = w->f.b;
+    for (int k = 0; k < w->nops; k++) {
+        if (!strided(w, k))
+            continue;
+        LLVMValueRef ki = i64c(w, k);
+        LLVMValueRef o = LLVMBuildLoad2(
+            b, w->f.i64, LLVMBuildInBoundsGEP2(b, w->f.i64, w->offs, &ki, 1, ""), "");
+        LLVMBuildStore(b, at(w, k, w->base[k], o, NULL),
+                       LLVMBuildInBoundsGEP2(b, w->f.ptr, arr, &ki, 1, ""));
+    }
+}
+
+/* The output operand's element offset at the odometer's row. */
+static LLVMValueRef out_offset(lw *w)
+{
+    LLVMValueRef ki = i64c(w, w->k->nin);
+    return LLVMBuildLoad2(w->f.b, w->f.i64,
+                          LLVMBuildInBoundsGEP2(w->f.b, w->f.i64, w->offs, &ki, 1, ""), "");
+}
+
+/* A call of a row function over the row(s) at w->rowarr (and w->rowarr2 for a pair). */
+static void call_row(lw *w, LLVMValueRef fn, bool pair)
+{
+    LLVMValueRef two[6] = {w->rowarr, w->rowarr2, w->a_strides, w->a_ndim, w->lo, w->hi};
+    LLVMValueRef one[5] = {w->rowarr, w->a_strides, w->a_ndim, w->lo, w->hi};
+    LLVMBuildCall2(w->f.b, LLVMGlobalGetValueType(fn), fn, pair ? two : one, pair ? 6 : 5, "");
+}
+
+/* The unit read-modify-write variant of a reduction: two consecutive rows whose output rows are
+ * the same (a column sum: the output's stride on the outer axis is 0) go to the M_RMW2 row
+ * function together, which reads and writes that output row once for both; other rows go one
+ * by one. Per output element the additions stay in row order: the bits do not change. */
+static LLVMBasicBlockRef variant_pairs(lw *w)
+{
+    LLVMBuilderRef b = w->f.b;
+    LLVMBasicBlockRef bb = block(w, "rmw.pairs");
+    LLVMValueRef one = row_function(w, M_RMW, true), two = row_function(w, M_RMW2, true);
+    LLVMPositionBuilderAtEnd(b, bb);
+    LLVMBasicBlockRef head = block(w, "row"), try_pair = block(w, "row.try"),
+                      last = block(w, "row.last"), single = block(w, "row.single"),
+                      both = block(w, "row.pair"), after = block(w, "row.after");
+    LLVMBuildBr(b, head);
+    LLVMPositionBuilderAtEnd(b, head); /* the odometer is at row r */
+    LLVMValueRef r = LLVMBuildPhi(b, w->f.i64, "r");
+    row_pointers(w, w->rowarr);
+    LLVMValueRef r1 = LLVMBuildNSWAdd(b, r, i64c(w, 1), "");
+    LLVMBuildCondBr(b, LLVMBuildICmp(b, LLVMIntSLT, r1, w->re, ""), try_pair, last);
+    LLVMPositionBuilderAtEnd(b, last);
+    call_row(w, one, false);
+    LLVMBuildBr(b, w->ret);
+    LLVMPositionBuilderAtEnd(b, try_pair);
+    LLVMValueRef o0 = out_offset(w);
+    odometer(w, false); /* now at row r + 1 */
+    row_pointers(w, w->rowarr2);
+    LLVMBuildCondBr(b, LLVMBuildICmp(b, LLVMIntEQ, out_offset(w), o0, ""), both, single);
+    LLVMPositionBuilderAtEnd(b, single); /* row r alone; the odometer is already at r + 1 */
+    call_row(w, one, false);
+    LLVMBuildBr(b, head);
+    LLVMPositionBuilderAtEnd(b, both);
+    call_row(w, two, true);
+    LLVMValueRef r2 = LLVMBuildNSWAdd(b, r, i64c(w, 2), "");
+    LLVMBuildCondBr(b, LLVMBuildICmp(b, LLVMIntSLT, r2, w->re, ""), after, w->ret);
+    LLVMPositionBuilderAtEnd(b, after);
+    odometer(w, false); /* row r + 2 */
+    tjL_loop_hints(LLVMBuildBr(b, head), false);
+    LLVMBasicBlockRef from[3] = {bb, single, after};
+    LLVMValueRef rin[3] = {w->rb, r1, r2};
+    LLVMAddIncoming(r, rin, from, 3);
+    return bb;
+}
+
 /* Kernel: rows [rb, re) of one variant, each a call of its row function with the operand
  * pointers at the odometer's offsets; the step helper advances between rows. */
 static LLVMBasicBlockRef variant(lw *w, int mode, bool unit)
@@ -478,17 +583,8 @@ static LLVMBasicBlockRef variant(lw *w, int mode, bool unit)
     LLVMBuildBr(b, head);
     LLVMPositionBuilderAtEnd(b, head);
     LLVMValueRef r = LLVMBuildPhi(b, w->f.i64, "r");
-    for (int k = 0; k < w->nops; k++) {
-        if (!strided(w, k))
-            continue;
-        LLVMValueRef ki = i64c(w, k);
-        LLVMValueRef o = LLVMBuildLoad2(
-            b, w->f.i64, LLVMBuildInBoundsGEP2(b, w->f.i64, w->offs, &ki, 1, ""), "");
-        LLVMBuildStore(b, at(w, k, w->base[k], o, NULL),
-                       LLVMBuildInBoundsGEP2(b, w->f.ptr, w->rowarr, &ki, 1, ""));
-    }
-    LLVMValueRef args[5] = {w->rowarr, w->a_strides, w->a_ndim, w->lo, w->hi};
-    LLVMBuildCall2(b, LLVMGlobalGetValueType(fn), fn, args, 5, "");
+    row_pointers(w, w->rowarr);
+    call_row(w, fn, false);
     LLVMValueRef rn = LLVMBuildNSWAdd(b, r, i64c(w, 1), "");
     LLVMBuildCondBr(b, LLVMBuildICmp(b, LLVMIntSLT, rn, w->re, ""), next, w->ret);
     LLVMPositionBuilderAtEnd(b, next);
@@ -526,7 +622,7 @@ static void dispatch(lw *w)
     }
     LLVMValueRef acc = LLVMBuildICmp(b, LLVMIntEQ, w->istr[k->nin], i64c(w, 0), "");
     LLVMBasicBlockRef au = variant(w, M_ACC, true), ag = variant(w, M_ACC, false);
-    LLVMBasicBlockRef ru = variant(w, M_RMW, true), rg = variant(w, M_RMW, false);
+    LLVMBasicBlockRef ru = variant_pairs(w), rg = variant(w, M_RMW, false);
     LLVMBasicBlockRef a = block(w, "acc"), r = block(w, "rmw");
     LLVMPositionBuilderAtEnd(b, a);
     LLVMBuildCondBr(b, in_unit, au, ag);
@@ -644,6 +740,7 @@ static LLVMBasicBlockRef prologue(lw *w)
     w->ret = block(w, "ret");
     LLVMPositionBuilderAtEnd(b, entry);
     w->rowarr = LLVMBuildAlloca(b, LLVMArrayType2(w->f.ptr, (uint64_t)w->nops), "rowp");
+    w->rowarr2 = LLVMBuildAlloca(b, LLVMArrayType2(w->f.ptr, (uint64_t)w->nops), "rowp2");
     return go;
 }
 
