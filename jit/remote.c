@@ -64,6 +64,9 @@ static bool stop_locked(bool kill_it)
     return WIFEXITED(status) && WEXITSTATUS(status) == 0;
 }
 
+/* The pid of this process's running server, 0 when none (a fork's copy is not ours). */
+static int ours_locked(void) { return S.fd >= 0 && S.owner == getpid() ? (int)S.pid : 0; }
+
 /* Whether the server has closed its end (it never writes unasked: readable means EOF). */
 static bool hung_up_locked(void)
 {
@@ -242,7 +245,7 @@ tj_status tjJ_remote_compile(const unsigned char *ser, size_t serlen, int n,
     /* a server that left when idle is replaced; one that left while we asked (it was idle when
      * the request came) is asked again, once */
     for (int attempt = 0; attempt < 2; attempt++) {
-        if (S.fd >= 0 && S.owner == getpid() && hung_up_locked())
+        if (ours_locked() && hung_up_locked())
             stop_locked(false);
         *unavailable = !running_locked();
         if (*unavailable) {
@@ -276,7 +279,7 @@ tj_status tjJ_remote_compile(const unsigned char *ser, size_t serlen, int n,
 int tjJ_remote_stop(void)
 {
     pthread_mutex_lock(&lock);
-    int pid = S.fd >= 0 && S.owner == getpid() ? (int)S.pid : 0;
+    int pid = ours_locked();
     stop_locked(false);
     S.given_up = false;
     pthread_mutex_unlock(&lock);
@@ -288,7 +291,7 @@ int tj_compile_server_stop(void) { return tjJ_remote_stop(); }
 int tjJ_remote_pid(void)
 {
     pthread_mutex_lock(&lock);
-    int pid = S.fd >= 0 && S.owner == getpid() ? (int)S.pid : 0;
+    int pid = ours_locked();
     pthread_mutex_unlock(&lock);
     return pid;
 }

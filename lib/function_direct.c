@@ -38,6 +38,9 @@ struct tjF_direct {
     tjF_memo memo;
 };
 
+/* The shape of an iteration space whose operands are all scalars (rank up to TJ_MAX_NDIM). */
+static const int64_t ones[TJ_MAX_NDIM] = {1, 1, 1, 1, 1, 1, 1, 1};
+
 /* Kernel input i's array: a function input or a leaf's value. */
 static inline const tj_array *operand(const tj_fn *fn, const tjF_direct *d,
                                       tj_array *const *inputs, int i)
@@ -164,7 +167,6 @@ static bool operands_ok(const tj_fn *fn, const tjF_direct *d, tj_array *const *i
             shape = shape ? shape : a->shape;
         }
     }
-    static const int64_t ones[TJ_MAX_NDIM] = {1, 1, 1, 1, 1, 1, 1, 1};
     shape = shape ? shape : ones;
     int64_t n = 1;
     for (int k = 0; k < d->ndim; k++)
@@ -280,24 +282,22 @@ bool tjF_direct_call(tj_fn *fn, tj_array *const *inputs, tj_array **outputs, boo
         memo_store(&d->memo, fn, inputs, outs, total);
     char *ptrs[TJS_SMALL_OPS];
     int64_t packed[TJS_SMALL_OPS]; /* element strides of the one flat row */
+    const int64_t *shape = ones; /* of the full operands, which the checks found equal */
     for (int i = 0; i < d->nin && ok; i++) {
-        ptrs[i] = operand(fn, d, inputs, i)->data;
+        const tj_array *a = operand(fn, d, inputs, i);
+        ptrs[i] = a->data;
         packed[i] = !d->scalar[i];
+        shape = d->scalar[i] ? shape : a->shape;
     }
     tj_array *made[TJS_SMALL_OPS]; /* outputs allocated here (not zeroed whole: every call) */
     int reached = 0;
     bool nomem = false;
     for (int o = 0; o < d->nout && ok; o++) {
         int i = d->out_of[o];
-        static const int64_t ones[TJ_MAX_NDIM] = {1, 1, 1, 1, 1, 1, 1, 1};
         tj_array *out = outs ? outs[i] : NULL;
         made[o] = NULL;
         reached = o + 1;
-        if (!out) { /* the shape of every full operand, which the checks found equal */
-            const int64_t *shape = ones;
-            for (int j = 0; j < d->nin; j++)
-                if (!d->scalar[j])
-                    shape = operand(fn, d, inputs, j)->shape;
+        if (!out) {
             out = made[o] = tjA_alloc(ctx, fn->outs[i]->dtype, d->ndim, shape, false);
             ok = !(nomem = !out);
         }
