@@ -226,18 +226,6 @@ tj_status tjJ_remote_compile(const unsigned char *ser, size_t serlen, int n,
     const tj_allocator *mem = art->mem; /* the context's, as for the rest of a compile */
     *unavailable = false;
     tjY_buf req = {.mem = mem};
-    int32_t count = n, groups = art->ngroups;
-    tjY_put(&req, &count, sizeof count);
-    tjY_put(&req, &groups, sizeof groups);
-    tjY_put_blob(&req, ser, serlen);
-    for (int i = 0; i < n; i++)
-        tjY_put_blob(&req, syms[i], strlen(syms[i]));
-    const char *faults = getenv("TJ_JIT_FAULT"); /* this call's, not the server's start's */
-    tjY_put_blob(&req, faults ? faults : "", faults ? strlen(faults) : 0);
-    if (req.oom) {
-        tjC_mem_free(mem, req.p);
-        return tjJ_fail(err, errlen, TJ_ERR_NOMEM, "out of memory for a compile request");
-    }
     pthread_mutex_lock(&lock);
     unsigned char *msg = NULL;
     size_t len = 0;
@@ -250,6 +238,13 @@ tj_status tjJ_remote_compile(const unsigned char *ser, size_t serlen, int n,
         *unavailable = !running_locked();
         if (*unavailable) {
             tjJ_fail(err, errlen, TJ_ERR_JIT, "no compile server: %s", S.why);
+            break;
+        }
+        if (!req.p) /* built once a server is there to take it */
+            tjW_put_request(&req, ser, serlen, n, art->ngroups, syms,
+                            getenv("TJ_JIT_FAULT")); /* this call's hook, not the start's */
+        if (req.oom) {
+            st = tjJ_fail(err, errlen, TJ_ERR_NOMEM, "out of memory for a compile request");
             break;
         }
         bool nomem = false;

@@ -4,12 +4,30 @@
 #include "backend.h"
 #include "jit.h"
 
+/* The arguments an instruction uses: the lowering takes any other that is not -1 for one. */
+static int arity_of(const tjK_instr *c)
+{
+    return c->op == TJK_LOAD ? 1 : c->op == TJK_CONST ? 0 : tjG_ops[c->op].arity;
+}
+
 static tj_status check_instr(const tjK_kernel *k, int i, char *err, size_t errlen)
 {
     const tjK_instr *c = &k->code[i];
     if (!tj_dtype_valid(c->dtype))
         return tjJ_fail(err, errlen, TJ_ERR_INVALID, "kernel instruction %d has invalid dtype %d",
                         i, (int)c->dtype);
+    if (c->op != TJK_LOAD && c->op != TJK_CONST &&
+        (c->op < 0 || c->op >= TJ_NUM_OPS || !tj_op_is((tj_op)c->op, OPF_ELEMWISE)))
+        return tjJ_fail(err, errlen, TJ_ERR_INVALID,
+                        "kernel instruction %d has op %d, which is not an elementwise op, a load "
+                        "or a constant",
+                        i, c->op);
+    for (int j = arity_of(c); j < 3; j++)
+        if (c->args[j] != -1)
+            return tjJ_fail(err, errlen, TJ_ERR_INVALID,
+                            "kernel instruction %d uses %d arguments, but its argument %d is %d "
+                            "instead of -1 (unused)",
+                            i, arity_of(c), j, (int)c->args[j]);
     if (c->op == TJK_LOAD) {
         int a = c->args[0];
         if (a < 0 || a >= k->nin)
@@ -25,11 +43,6 @@ static tj_status check_instr(const tjK_kernel *k, int i, char *err, size_t errle
     }
     if (c->op == TJK_CONST)
         return TJ_OK;
-    if (c->op < 0 || c->op >= TJ_NUM_OPS || !tj_op_is((tj_op)c->op, OPF_ELEMWISE))
-        return tjJ_fail(err, errlen, TJ_ERR_INVALID,
-                        "kernel instruction %d has op %d, which is not an elementwise op, a load "
-                        "or a constant",
-                        i, c->op);
     const char *name = tjG_ops[c->op].name;
     int arity = tjG_ops[c->op].arity;
     tj_dtype ad[3] = {c->dtype, c->dtype, c->dtype};

@@ -1,7 +1,11 @@
 /* Framed messages over a stream socket (jit/wire.h). */
 #include "wire.h"
 
+#include "backend.h"
+#include "jit.h"
+
 #include <errno.h>
+#include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -50,4 +54,82 @@ bool tjW_recv(int fd, const tj_allocator *mem, unsigned char **p, size_t *len, b
     *p = buf;
     *len = (size_t)n;
     return true;
+}
+
+void tjW_put_request(tjY_buf *b, const unsigned char *ser, size_t serlen, int n, int groups,
+                     const char *const *syms, const char *faults)
+{
+    int32_t count = n, g = groups;
+    tjY_put(b, &count, sizeof count);
+    tjY_put(b, &g, sizeof g);
+    tjY_put_blob(b, ser, serlen);
+    for (int i = 0; i < n; i++)
+        tjY_put_blob(b, syms[i], strlen(syms[i]));
+    tjY_put_blob(b, faults ? faults : "", faults ? strlen(faults) : 0);
+}
+
+/* The next blob as a NUL-terminated string of at most max bytes into a block from mem (out), or
+ * into out (a buffer of max + 1 bytes) when mem is NULL. */
+static bool take_string(tjY_reader *r, const tj_allocator *mem, char **out, size_t max,
+                        bool *nomem)
+{
+    const unsigned char *p;
+    size_t len;
+    if (!tjY_take_blob(r, &p, &len) || len > max)
+        return false;
+    if (mem && !(*out = tjC_mem_malloc(mem, len + 1)))
+        return !(*nomem = true);
+    memcpy(*out, p, len);
+    (*out)[len] = '\0';
+    return true;
+}
+
+tj_status tjW_read_request(const tj_allocator *mem, const unsigned char *msg, size_t len,
+                           tjW_request *req, char *err, size_t errlen)
+{
+    *req = (tjW_request){0};
+    tjY_reader r = {msg, len};
+    int32_t n = 0, groups = 0;
+    const unsigned char *ser;
+    size_t serlen;
+    if (!tjY_take(&r, &n, sizeof n) || !tjY_take(&r, &groups, sizeof groups) ||
+        !tjY_take_blob(&r, &ser, &serlen) || n < 1 || n > TJW_MAX_KERNELS || groups < 1 ||
+        groups > TJW_MAX_GROUPS || groups > n)
+        return tjJ_fail(err, errlen, TJ_ERR_INVALID, "malformed compile request: its kernel "
+                        "and group counts were missing or out of range");
+    int nk = 0;
+    req->ks = tjK_deserialize(mem, ser, serlen, &nk);
+    req->n = nk;
+    if (!req->ks || nk != n)
+        return tjJ_fail(err, errlen, TJ_ERR_INVALID, "malformed compile request: its kernels "
+                        "were not %d kernels as tjK_serialize writes them", (int)n);
+    req->groups = groups;
+    if (!(req->syms = tjC_mem_calloc(mem, (size_t)n, sizeof *req->syms)))
+        return tjJ_fail(err, errlen, TJ_ERR_NOMEM, "out of memory reading a compile request");
+    bool nomem = false;
+    for (int i = 0; i < n; i++)
+        if (!take_string(&r, mem, &req->syms[i], TJW_MAX_SYMBOL, &nomem) || !req->syms[i][0])
+            return nomem ? tjJ_fail(err, errlen, TJ_ERR_NOMEM, "out of memory reading a "
+                                    "compile request")
+                         : tjJ_fail(err, errlen, TJ_ERR_INVALID, "malformed compile request: "
+                                    "symbol name %d was missing, empty or too long", i);
+    char *faults = req->faults;
+    if (!take_string(&r, NULL, &faults, sizeof req->faults - 1, &nomem) || r.left != 0)
+        return tjJ_fail(err, errlen, TJ_ERR_INVALID, "malformed compile request: its fault "
+                        "list was missing or too long, or bytes followed it");
+    for (int i = 0; i < n; i++) {
+        tj_status st = tjL_validate(req->ks[i], err, errlen);
+        if (st != TJ_OK)
+            return st;
+    }
+    return TJ_OK;
+}
+
+void tjW_request_free(const tj_allocator *mem, tjW_request *req)
+{
+    for (int i = 0; req->syms && i < req->n; i++)
+        tjC_mem_free(mem, req->syms[i]);
+    tjC_mem_free(mem, req->syms);
+    tjK_free_all(mem, req->ks, req->n);
+    *req = (tjW_request){0};
 }

@@ -11,6 +11,7 @@
 #define TJ_JIT_WIRE_H
 
 #include "../lib/bytes.h"
+#include "../lib/kernel.h"
 
 /* The largest message either side accepts (objects of thousands of kernels fit). */
 #define TJW_MAX_MESSAGE ((size_t)1 << 30)
@@ -21,5 +22,27 @@ TJ_HIDDEN bool tjW_send(int fd, const tjY_buf *b);
  * the peer is gone or sent more than TJW_MAX_MESSAGE, or (*nomem, may be NULL) memory is out. */
 TJ_HIDDEN bool tjW_recv(int fd, const tj_allocator *mem, unsigned char **p, size_t *len,
                         bool *nomem);
+
+/* A compile request, read and checked (tjW_read_request). */
+typedef struct {
+    int n, groups;       /* kernels, and the groups to compile them in */
+    tjK_kernel **ks;     /* the n kernels, each validated (tjL_validate) */
+    char **syms;         /* the n symbol names, NUL-terminated */
+    char faults[256];    /* the core's $TJ_JIT_FAULT at the time of the request */
+} tjW_request;
+
+/* At most this many kernels, groups and bytes of a symbol name in a request. */
+enum { TJW_MAX_KERNELS = 1 << 16, TJW_MAX_GROUPS = 64, TJW_MAX_SYMBOL = 256 };
+
+/* Appends the request for n kernels (ser: their tjK_serialize bytes) named syms[i], compiled in
+ * groups groups, under the fault list faults (may be NULL) to b. */
+TJ_HIDDEN void tjW_put_request(tjY_buf *b, const unsigned char *ser, size_t serlen, int n,
+                               int groups, const char *const *syms, const char *faults);
+/* Reads the request in msg into *req (its memory from mem): TJ_OK, or TJ_ERR_INVALID (a
+ * malformed message or kernel) / TJ_ERR_NOMEM with a sentence in err. Either way *req is left
+ * for tjW_request_free. */
+TJ_HIDDEN tj_status tjW_read_request(const tj_allocator *mem, const unsigned char *msg, size_t len,
+                                     tjW_request *req, char *err, size_t errlen);
+TJ_HIDDEN void tjW_request_free(const tj_allocator *mem, tjW_request *req);
 
 #endif /* TJ_JIT_WIRE_H */

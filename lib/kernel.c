@@ -42,9 +42,15 @@ static tjK_kernel *read_kernel(const tj_allocator *mem, tjY_reader *b)
     enum { MAX_OPERANDS = 1 << 16, MAX_CODE = 1 << 24 };
     int hdr[5];
     if (!tjY_take(b, hdr, sizeof hdr) || hdr[0] < 0 || hdr[1] < 0 || hdr[2] < 0 ||
-        hdr[0] + hdr[1] > MAX_OPERANDS || hdr[2] > MAX_CODE)
+        hdr[0] > MAX_OPERANDS || hdr[1] > MAX_OPERANDS - hdr[0] || hdr[2] > MAX_CODE)
         return NULL;
     size_t nops = (size_t)(hdr[0] + hdr[1]), ncode = (size_t)hdr[2];
+    /* the arrays must be in the bytes left before any memory is taken for them: a forged count
+     * must not cost a large block */
+    size_t need = nops * sizeof(tj_dtype) + (size_t)hdr[0] +
+                  ncode * (5 * sizeof(int) + sizeof(double)) + (size_t)hdr[1] * sizeof(int32_t);
+    if (need > b->left)
+        return NULL;
     size_t bytes = sizeof(tjK_kernel) + ncode * sizeof(tjK_instr) + nops * sizeof(tj_dtype) +
                    (size_t)hdr[1] * sizeof(int32_t) + (size_t)hdr[0] * sizeof(bool);
     tjK_kernel *k = tjC_mem_calloc(mem, 1, bytes);

@@ -1205,6 +1205,14 @@ Test(jit, malformed_kernels_are_rejected)
     b = good_kernel();
     b.k.ncode = 0;
     expect_rejected(kb_kernel(&b), "no code");
+    /* an argument past the op's arity must be -1: the lowering reads any other as an index
+     * (fuzz-server's first finding: a unary op with args[1] = 40 read past the values) */
+    b = good_kernel();
+    b.code[1].args[1] = 40; /* a load uses args[0] only */
+    expect_rejected(kb_kernel(&b), "load with a second argument");
+    b = good_kernel();
+    b.code[2].args[2] = 0; /* add uses two */
+    expect_rejected(kb_kernel(&b), "add with a third argument");
     kb e;
     kb_begin(&e, TJ_OP_NONE_);
     int x = kb_input(&e, TJ_INT32, false);

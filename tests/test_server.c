@@ -72,6 +72,30 @@ static const tjK_kernel k1 = {2, 1, d1, s1, c1, 6, o1, TJ_OP_NONE_, true};
 static const tjK_kernel k2 = {1, 1, d2, s2, c2, 2, o2, TJ_OP_SUM, false};
 
 /* Through bytes and back. */
+/* An allocator that records the largest block asked for. */
+typedef struct {
+    size_t most;
+} counter;
+static counter counting_mem;
+static void *count_malloc(void *user, size_t n)
+{
+    counter *c = user;
+    c->most = n > c->most ? n : c->most;
+    return malloc(n);
+}
+static void *count_realloc(void *user, void *p, size_t n)
+{
+    counter *c = user;
+    c->most = n > c->most ? n : c->most;
+    return realloc(p, n);
+}
+static void count_free(void *user, void *p)
+{
+    (void)user;
+    free(p);
+}
+static const tj_allocator counting = {count_malloc, count_realloc, count_free, &counting_mem};
+
 Test(server, kernels_read_back_exactly)
 {
     const tjK_kernel *ks[] = {&k1, &k2};
@@ -107,6 +131,17 @@ Test(server, kernels_read_back_exactly)
     int negative = -1;
     memcpy(longer + sizeof(int), &negative, sizeof negative); /* k1's nin */
     cr_expect_null(tjK_deserialize(&mem, longer, len, &n));
+    /* counts whose sum overflows an int (fuzz-server's finding 10: UBSan), and counts far
+     * beyond the bytes given, which must be refused before any block is taken for them */
+    int big[2][3] = {{2000000000, 2000000000, 6}, {2, 1, 1 << 24}};
+    for (int t = 0; t < 2; t++) {
+        memcpy(longer, bytes, len);
+        memcpy(longer + sizeof(int), big[t], sizeof big[t]); /* k1's nin, nout, ncode */
+        counting_mem = (counter){0};
+        cr_expect_null(tjK_deserialize(&counting, longer, len, &n), "case %d", t);
+        cr_expect_lt(counting_mem.most, 4096, "case %d took a block of %zu bytes", t,
+                     counting_mem.most);
+    }
     free(longer);
     free(bytes);
 }

@@ -5,7 +5,8 @@
  * messages of jit/wire.h; stdin is /dev/null. It exits when the core closes the socket, or
  * after $TJ_COMPILE_SERVER_IDLE seconds without a request (default 30; 0: never), which gives
  * LLVM's memory back to a program that has finished compiling; the core then starts another
- * when it next needs one. */
+ * when it next needs one. With $TJ_COMPILE_SERVER_RECORD=DIR it also writes each request it
+ * receives to DIR/request-<hash>.bin (the fuzz-server target's seeds, tools/fuzz/). */
 #include "../backend.h"
 #include "../digest.h"
 #include "../jit.h"
@@ -21,7 +22,7 @@
 
 const tjJ_backend *tjJ_llvm_backend(void);
 
-enum { FD = 3, MAX_KERNELS = 1 << 16, MAX_GROUPS = 64 };
+enum { FD = 3 };
 
 static const tj_allocator mem; /* the C library's */
 
@@ -42,65 +43,49 @@ static bool answer(tj_status st, const char *msg, const tjJ_artifacts *art)
     return ok;
 }
 
-/* One request: the kernels read back, checked, compiled; the answer sent. false: the core is
- * gone (or an answer could not be sent). */
+/* One request: read back and checked, compiled, answered. false: the core is gone (or an answer
+ * could not be sent). */
 static bool serve(const tjJ_backend *be, const unsigned char *msg, size_t len)
 {
-    tjY_reader r = {msg, len};
-    int32_t n = 0, groups = 0;
-    const unsigned char *ser;
-    size_t serlen;
     char err[1024] = "";
-    if (!tjY_take(&r, &n, sizeof n) || !tjY_take(&r, &groups, sizeof groups) ||
-        !tjY_take_blob(&r, &ser, &serlen) || n < 1 || n > MAX_KERNELS || groups < 1 ||
-        groups > MAX_GROUPS || groups > n)
-        return answer(TJ_ERR_INVALID, "malformed compile request", NULL);
-    int nk = 0;
-    tjK_kernel **ks = tjK_deserialize(&mem, ser, serlen, &nk);
-    char **syms = calloc((size_t)n, sizeof *syms);
-    tj_status st = ks && syms && nk == n ? TJ_OK : TJ_ERR_INVALID;
-    if (st != TJ_OK)
-        snprintf(err, sizeof err, "malformed kernels in a compile request");
-    for (int i = 0; st == TJ_OK && i < n; i++) {
-        const unsigned char *s;
-        size_t sl;
-        if (!tjY_take_blob(&r, &s, &sl) || sl == 0 || sl > 256 || !(syms[i] = malloc(sl + 1))) {
-            st = tjJ_fail(err, sizeof err, TJ_ERR_INVALID, "malformed symbol names");
-        } else {
-            memcpy(syms[i], s, sl);
-            syms[i][sl] = '\0';
-        }
-    }
-    const unsigned char *faults;
-    size_t fl;
-    char fault_list[256];
-    if (st == TJ_OK && (!tjY_take_blob(&r, &faults, &fl) || fl >= sizeof fault_list))
-        st = tjJ_fail(err, sizeof err, TJ_ERR_INVALID, "malformed fault list");
+    tjW_request req;
+    tj_status st = tjW_read_request(&mem, msg, len, &req, err, sizeof err);
     if (st == TJ_OK) { /* the core's test hook for this compile (jit/util.c) */
-        memcpy(fault_list, faults, fl);
-        fault_list[fl] = '\0';
-        if (fl)
-            setenv("TJ_JIT_FAULT", fault_list, 1);
+        if (req.faults[0])
+            setenv("TJ_JIT_FAULT", req.faults, 1);
         else
             unsetenv("TJ_JIT_FAULT");
         if (tjJ_fault("server")) /* the server dies as a crashing LLVM would */
             abort();
     }
-    for (int i = 0; st == TJ_OK && i < n; i++)
-        st = tjL_validate(ks[i], err, sizeof err);
     tjJ_artifacts art = {0};
-    if (st == TJ_OK && !tjJ_artifacts_alloc(&mem, &art, groups))
+    if (st == TJ_OK && !tjJ_artifacts_alloc(&mem, &art, req.groups))
         st = tjJ_fail(err, sizeof err, TJ_ERR_NOMEM, "out of memory");
     if (st == TJ_OK)
-        st = be->compile((const tjK_kernel *const *)ks, n, (const char *const *)syms, &art, err,
-                         sizeof err);
+        st = be->compile((const tjK_kernel *const *)req.ks, req.n, (const char *const *)req.syms,
+                         &art, err, sizeof err);
     bool sent = answer(st, err, &art);
     tjJ_artifacts_free(&art);
-    for (int i = 0; syms && i < n; i++)
-        free(syms[i]);
-    free(syms);
-    tjK_free_all(&mem, ks, nk);
+    tjW_request_free(&mem, &req);
     return sent;
+}
+
+/* Writes the request to $TJ_COMPILE_SERVER_RECORD/request-<FNV-1a of its bytes>.bin. */
+static void record(const unsigned char *msg, size_t len)
+{
+    const char *dir = getenv("TJ_COMPILE_SERVER_RECORD");
+    if (!dir || !*dir)
+        return;
+    uint64_t h = 0xcbf29ce484222325u;
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ msg[i]) * 0x100000001b3u;
+    char path[4096];
+    snprintf(path, sizeof path, "%s/request-%016llx.bin", dir, (unsigned long long)h);
+    FILE *f = fopen(path, "wb");
+    if (f) {
+        fwrite(msg, 1, len, f);
+        fclose(f);
+    }
 }
 
 /* How long to wait for a request before exiting, in milliseconds (-1: forever). */
@@ -138,6 +123,7 @@ int main(void)
             ;
         if (ready == 0 || !tjW_recv(FD, &mem, &msg, &len, NULL))
             break; /* idle, or the core closed the socket */
+        record(msg, len);
         ok = serve(be, msg, len);
         tjC_mem_free(&mem, msg);
     }
