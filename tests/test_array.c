@@ -224,6 +224,78 @@ Test(array, new_is_zeroed_contiguous_and_aligned_for_every_dtype, .init = reset)
     cr_expect_eq(tjA_last_status(), TJ_OK);
 }
 
+/* The kernel's transparent-huge-page mode ("always", "madvise" or "never"), "" if unknown. */
+static const char *thp_mode(void)
+{
+    static char mode[16];
+    char line[128] = "";
+    FILE *f = fopen("/sys/kernel/mm/transparent_hugepage/enabled", "r");
+    if (f && fgets(line, sizeof line, f)) {
+        char *open = strchr(line, '['), *close = open ? strchr(open, ']') : NULL;
+        if (close)
+            snprintf(mode, sizeof mode, "%.*s", (int)(close - open - 1), open + 1);
+    }
+    if (f)
+        fclose(f);
+    return mode;
+}
+
+/* smaps' THPeligible of the mapping holding p: 1 or 0, -1 when smaps does not say. */
+static int thp_eligible(const void *p)
+{
+    FILE *f = fopen("/proc/self/smaps", "r");
+    cr_assert_not_null(f);
+    char line[512];
+    bool inside = false;
+    int eligible = -1;
+    uintptr_t a = (uintptr_t)p;
+    while (eligible < 0 && fgets(line, sizeof line, f)) {
+        unsigned long lo, hi;
+        if (sscanf(line, "%lx-%lx ", &lo, &hi) == 2)
+            inside = a >= lo && a < hi;
+        else if (inside)
+            sscanf(line, "THPeligible: %d", &eligible);
+    }
+    fclose(f);
+    return eligible;
+}
+
+/* Arrays of 4 MiB and more start on a 2 MiB boundary with huge pages advised (lib/array.c):
+ * where the kernel gives them only on advice, the mapping becomes eligible. TJ_HUGEPAGES=off
+ * (the next test) leaves it as the C library gives it. */
+Test(array, large_arrays_are_advised_huge_pages)
+{
+    int64_t n = (4 << 20) / 4 + 5; /* just over 4 MiB of float32 */
+    tj_array *a = tj_array_new(TJ_FLOAT32, 1, &n);
+    cr_assert_not_null(a);
+    float *p = tj_array_data(a);
+    cr_expect_eq((uintptr_t)p % ((uintptr_t)2 << 20), 0, "data at %p", (void *)p);
+    for (int64_t i = 0; i < n; i += 4096)
+        cr_expect_eq(p[i], 0.0f);
+    p[n - 1] = 1.5f; /* the last element is ours */
+    cr_expect_eq(tjt_at(a, n - 1), 1.5);
+    if (!strcmp(thp_mode(), "madvise"))
+        cr_expect_eq(thp_eligible(p), 1);
+    int64_t small = (4 << 20) / 4 - 64; /* under 4 MiB: 64-byte alignment only */
+    tj_array *b = tj_array_new(TJ_FLOAT32, 1, &small);
+    cr_expect(aligned64(tj_array_data(b)));
+    tj_array_unref(b);
+    tj_array_unref(a);
+}
+
+Test(array, huge_pages_off)
+{
+    setenv("TJ_HUGEPAGES", "off", 1); /* read at this process's first large array */
+    int64_t n = (8 << 20) / 4;
+    tj_array *a = tj_array_new(TJ_FLOAT32, 1, &n);
+    cr_assert_not_null(a);
+    cr_expect(aligned64(tj_array_data(a)));
+    if (!strcmp(thp_mode(), "madvise"))
+        cr_expect_eq(thp_eligible(tj_array_data(a)), 0);
+    tj_array_unref(a);
+    unsetenv("TJ_HUGEPAGES");
+}
+
 Test(array, zero_size_and_zero_d)
 {
     int64_t shape[] = {4, 0, 3};
