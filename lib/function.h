@@ -79,6 +79,8 @@ TJ_HIDDEN tj_status tjS_plan_chains(tj_ctx *ctx, tjS_plan *plan);
 /* Runs step i of a chain: A is deferred to B; B runs A, B and the blocks of C's product into
  * *product (a new array; left NULL when the operands do not allow blocking, and then A and B run
  * as plain steps); C adds the product to its beta Z term, or runs plainly without it. */
+/* The rows of X in one block of the pass (a quarter of the core's L2 of them, at least 16). */
+TJ_HIDDEN int64_t tjS_chain_block_rows(int64_t cols, tj_dtype dtype);
 TJ_HIDDEN tj_status tjS_run_chain_step(tj_ctx *ctx, const tjS_plan *plan, tjK_fn const *fns,
                                        tj_array **slots, int i, const struct tjS_mem *mem,
                                        tj_array **product);

@@ -6,16 +6,33 @@
 #include "replay.h"
 #include "pool.h"
 
+#include <stdatomic.h>
 #include <string.h>
+#include <unistd.h>
 
-enum {
-    BLOCK_BYTES = 64 * 1024, /* a block of X: two reads of it hit in L2 */
-    MAX_PIECES = 8,
-};
+enum { MAX_PIECES = 8 };
 
-static int64_t block_rows(int64_t cols, size_t es)
+/* The bytes of a block of X: a quarter of this core's L2, so its second read (X^T r) hits there
+ * beside the vectors, between 64 KiB and 1 MiB. Each block costs two gemv calls, each taking
+ * OpenBLAS's buffer lock, which two threads contend: on this machine (2 MiB of L2) 512 KiB blocks
+ * took W2's 4000x784 step at two threads from 0.40-0.43 to 0.37-0.39 ms, and 1 MiB ones were
+ * slower again (12 blocks do not share evenly among 8 pieces). */
+static int64_t block_bytes(void)
 {
-    int64_t r = BLOCK_BYTES / (int64_t)es / (cols > 0 ? cols : 1);
+    static _Atomic int64_t bytes; /* 0: not yet read */
+    int64_t b = atomic_load_explicit(&bytes, memory_order_relaxed);
+    if (b == 0) {
+        long l2 = sysconf(_SC_LEVEL2_CACHE_SIZE);
+        b = l2 > 0 ? l2 / 4 : 256 * 1024;
+        b = b < 64 * 1024 ? 64 * 1024 : b > 1024 * 1024 ? 1024 * 1024 : b;
+        atomic_store_explicit(&bytes, b, memory_order_relaxed);
+    }
+    return b;
+}
+
+int64_t tjS_chain_block_rows(int64_t cols, tj_dtype dtype)
+{
+    int64_t r = block_bytes() / (int64_t)tjA_es(dtype) / (cols > 0 ? cols : 1);
     r = r < 16 ? 16 : r;
     return (r + 7) & ~(int64_t)7;
 }
@@ -134,7 +151,7 @@ static bool blockable(const tjS_step *A, tj_array *X, tj_array *x, chain_run *c)
         return false;
     *c = (chain_run){.dtype = X->dtype, .X = m.p, .ld = m.ld, .cols = (blasint)X->shape[1],
                      .x = x->data, .incx = inc, .n = X->shape[0],
-                     .rb = block_rows(X->shape[1], tjA_es(X->dtype))};
+                     .rb = tjS_chain_block_rows(X->shape[1], X->dtype)};
     return true;
 }
 
