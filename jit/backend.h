@@ -7,8 +7,8 @@
 
 #include "../lib/kernel.h"
 
-/* Bumped whenever the table or the artifacts change shape. */
-#define TJJ_BACKEND_ABI 2
+/* Bumped whenever the table, the artifacts or the server's messages (jit/wire.h) change shape. */
+#define TJJ_BACKEND_ABI 3
 /* The plugin's one exported symbol: a function returning its table. */
 #define TJJ_BACKEND_SYMBOL "tjJ_llvm_backend"
 
@@ -68,6 +68,10 @@ TJ_HIDDEN int tjJ_install_paths(const char *file, char paths[3][4096]);
 TJ_HIDDEN tj_status tjJ_remote_compile(const unsigned char *ser, size_t serlen, int n,
                                        const char *const *syms, tjJ_artifacts *art,
                                        bool *unavailable, char *err, size_t errlen);
+/* The native assembly of a module's optimized IR texts, printed by the compile server, as a new
+ * malloc'd string; NULL when it could not. *unavailable when no server runs or can be started:
+ * the caller prints it in this process. */
+TJ_HIDDEN char *tjJ_remote_assembly(char *const *ir_opt, int ngroups, bool *unavailable);
 /* Stops this process's server (it exits when its socket closes; reaped here) and lets the next
  * compile try to start one again; returns its pid (0: none). tj_compile_server_stop. */
 TJ_HIDDEN int tjJ_remote_stop(void);

@@ -34,7 +34,8 @@ TJ_HIDDEN tjK_fn tjJ_kernel_fn(const tjJ_module *m, int i);
 /* IR text before (optimized=false) or after optimization; borrowed, lives with the module. */
 TJ_HIDDEN const char *tjJ_module_ir(const tjJ_module *m, bool optimized);
 /* Native assembly of the optimized module as a new malloc'd string (the caller free()s it:
- * tj_fn_asm hands it out), or NULL. Loads the LLVM plugin. */
+ * tj_fn_asm hands it out), or NULL. Printed by the compile server; by the LLVM plugin in this
+ * process only when no server runs. */
 TJ_HIDDEN char *tjJ_module_asm(tjJ_module *m);
 /* True when the module's code came from the disk cache (no LLVM compile). */
 TJ_HIDDEN bool tjJ_module_from_disk(const tjJ_module *m);

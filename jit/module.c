@@ -143,8 +143,12 @@ const char *tjJ_module_ir(const tjJ_module *cm, bool optimized)
 
 char *tjJ_module_asm(tjJ_module *m)
 {
-    const tjJ_backend *be = m ? tjJ_backend_get(NULL, 0) : NULL;
-    return be ? be->assembly(m->art.ir_opt, m->art.ngroups) : NULL;
+    if (!m)
+        return NULL;
+    bool unavailable; /* the server prints it, so this process still maps no LLVM */
+    char *text = tjJ_remote_assembly(m->art.ir_opt, m->art.ngroups, &unavailable);
+    const tjJ_backend *be = unavailable ? tjJ_backend_get(NULL, 0) : NULL;
+    return be ? be->assembly(m->art.ir_opt, m->art.ngroups) : text;
 }
 
 static void module_destroy(tjJ_module *m)

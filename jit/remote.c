@@ -219,36 +219,36 @@ static tj_status read_answer(const unsigned char *msg, size_t n, tjJ_artifacts *
     return TJ_OK;
 }
 
-tj_status tjJ_remote_compile(const unsigned char *ser, size_t serlen, int n,
-                             const char *const *syms, tjJ_artifacts *art, bool *unavailable,
-                             char *err, size_t errlen)
+/* Sends the request build(b, arg) writes and receives the answer (*msg from mem). A server that
+ * left when idle is replaced; one that left while we asked (it was idle when the request came)
+ * is asked again, once. *unavailable (TJ_ERR_JIT, nothing sent) when no server runs or can be
+ * started; the request is only built once one does. */
+static tj_status ask(void (*build)(tjY_buf *b, const void *arg), const void *arg,
+                     const tj_allocator *mem, unsigned char **msg, size_t *len, bool *unavailable,
+                     char *err, size_t errlen)
 {
-    const tj_allocator *mem = art->mem; /* the context's, as for the rest of a compile */
-    *unavailable = false;
     tjY_buf req = {.mem = mem};
-    pthread_mutex_lock(&lock);
-    unsigned char *msg = NULL;
-    size_t len = 0;
+    *msg = NULL;
+    *len = 0;
+    *unavailable = false;
     tj_status st = TJ_OK;
-    /* a server that left when idle is replaced; one that left while we asked (it was idle when
-     * the request came) is asked again, once */
+    pthread_mutex_lock(&lock);
     for (int attempt = 0; attempt < 2; attempt++) {
         if (ours_locked() && hung_up_locked())
             stop_locked(false);
         *unavailable = !running_locked();
         if (*unavailable) {
-            tjJ_fail(err, errlen, TJ_ERR_JIT, "no compile server: %s", S.why);
+            st = tjJ_fail(err, errlen, TJ_ERR_JIT, "no compile server: %s", S.why);
             break;
         }
-        if (!req.p) /* built once a server is there to take it */
-            tjW_put_request(&req, ser, serlen, n, art->ngroups, syms,
-                            getenv("TJ_JIT_FAULT")); /* this call's hook, not the start's */
+        if (!req.p)
+            build(&req, arg);
         if (req.oom) {
             st = tjJ_fail(err, errlen, TJ_ERR_NOMEM, "out of memory for a compile request");
             break;
         }
         bool nomem = false;
-        if (tjW_send(S.fd, &req) && tjW_recv(S.fd, mem, &msg, &len, &nomem))
+        if (tjW_send(S.fd, &req) && tjW_recv(S.fd, mem, msg, len, &nomem))
             break;
         pid_t pid = S.pid;
         if (nomem) { /* the answer is left unread in the socket: this server cannot go on */
@@ -265,10 +265,68 @@ tj_status tjJ_remote_compile(const unsigned char *ser, size_t serlen, int n,
     }
     pthread_mutex_unlock(&lock);
     tjC_mem_free(mem, req.p);
-    if (st == TJ_OK && !*unavailable)
+    return st;
+}
+
+typedef struct {
+    const unsigned char *ser;
+    size_t serlen;
+    int n, groups;
+    const char *const *syms;
+} compile_args;
+
+static void build_compile(tjY_buf *b, const void *arg)
+{
+    const compile_args *a = arg;
+    tjW_put_request(b, a->ser, a->serlen, a->n, a->groups, a->syms,
+                    getenv("TJ_JIT_FAULT")); /* this call's hook, not the server's start's */
+}
+
+tj_status tjJ_remote_compile(const unsigned char *ser, size_t serlen, int n,
+                             const char *const *syms, tjJ_artifacts *art, bool *unavailable,
+                             char *err, size_t errlen)
+{
+    const tj_allocator *mem = art->mem; /* the context's, as for the rest of a compile */
+    compile_args a = {ser, serlen, n, art->ngroups, syms};
+    unsigned char *msg;
+    size_t len;
+    tj_status st = ask(build_compile, &a, mem, &msg, &len, unavailable, err, errlen);
+    if (st == TJ_OK)
         st = read_answer(msg, len, art, err, errlen);
     tjC_mem_free(mem, msg);
-    return *unavailable ? TJ_ERR_JIT : st;
+    return st;
+}
+
+typedef struct {
+    char *const *ir_opt;
+    int ngroups;
+} assembly_args;
+
+static void build_assembly(tjY_buf *b, const void *arg)
+{
+    const assembly_args *a = arg;
+    tjW_put_assembly_request(b, a->ir_opt, a->ngroups);
+}
+
+char *tjJ_remote_assembly(char *const *ir_opt, int ngroups, bool *unavailable)
+{
+    assembly_args a = {ir_opt, ngroups};
+    unsigned char *msg;
+    size_t len;
+    char *text = NULL;
+    if (ask(build_assembly, &a, &libc_mem, &msg, &len, unavailable, NULL, 0) == TJ_OK) {
+        tjY_reader r = {msg, len};
+        int32_t st;
+        const unsigned char *why, *p;
+        size_t whylen, n;
+        if (tjY_take(&r, &st, sizeof st) && st == TJ_OK && tjY_take_blob(&r, &why, &whylen) &&
+            tjY_take_blob(&r, &p, &n) && (text = malloc(n + 1))) { /* tj_fn_asm's: free() */
+            memcpy(text, p, n);
+            text[n] = '\0';
+        }
+    }
+    tjC_mem_free(&libc_mem, msg);
+    return text;
 }
 
 int tjJ_remote_stop(void)

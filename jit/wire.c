@@ -56,12 +56,25 @@ bool tjW_recv(int fd, const tj_allocator *mem, unsigned char **p, size_t *len, b
     return true;
 }
 
+int tjW_request_kind(const unsigned char *msg, size_t len)
+{
+    tjY_reader r = {msg, len};
+    int32_t kind = 0;
+    return tjY_take(&r, &kind, sizeof kind) ? kind : 0;
+}
+
+static void put_i32(tjY_buf *b, int v)
+{
+    int32_t x = v;
+    tjY_put(b, &x, sizeof x);
+}
+
 void tjW_put_request(tjY_buf *b, const unsigned char *ser, size_t serlen, int n, int groups,
                      const char *const *syms, const char *faults)
 {
-    int32_t count = n, g = groups;
-    tjY_put(b, &count, sizeof count);
-    tjY_put(b, &g, sizeof g);
+    put_i32(b, TJW_COMPILE);
+    put_i32(b, n);
+    put_i32(b, groups);
     tjY_put_blob(b, ser, serlen);
     for (int i = 0; i < n; i++)
         tjY_put_blob(b, syms[i], strlen(syms[i]));
@@ -89,10 +102,11 @@ tj_status tjW_read_request(const tj_allocator *mem, const unsigned char *msg, si
 {
     *req = (tjW_request){0};
     tjY_reader r = {msg, len};
-    int32_t n = 0, groups = 0;
+    int32_t kind = 0, n = 0, groups = 0;
     const unsigned char *ser;
     size_t serlen;
-    if (!tjY_take(&r, &n, sizeof n) || !tjY_take(&r, &groups, sizeof groups) ||
+    if (!tjY_take(&r, &kind, sizeof kind) || kind != TJW_COMPILE || !tjY_take(&r, &n, sizeof n) ||
+        !tjY_take(&r, &groups, sizeof groups) ||
         !tjY_take_blob(&r, &ser, &serlen) || n < 1 || n > TJW_MAX_KERNELS || groups < 1 ||
         groups > TJW_MAX_GROUPS || groups > n)
         return tjJ_fail(err, errlen, TJ_ERR_INVALID, "malformed compile request: its kernel "
@@ -132,4 +146,49 @@ void tjW_request_free(const tj_allocator *mem, tjW_request *req)
     tjC_mem_free(mem, req->syms);
     tjK_free_all(mem, req->ks, req->n);
     *req = (tjW_request){0};
+}
+
+void tjW_put_assembly_request(tjY_buf *b, char *const *ir_opt, int ngroups)
+{
+    put_i32(b, TJW_ASSEMBLY);
+    put_i32(b, ngroups);
+    for (int g = 0; g < ngroups; g++)
+        tjY_put_blob(b, ir_opt[g], ir_opt[g] ? strlen(ir_opt[g]) : 0);
+}
+
+bool tjW_read_assembly_request(const tj_allocator *mem, const unsigned char *msg, size_t len,
+                               char ***texts, int *ngroups)
+{
+    tjY_reader r = {msg, len};
+    int32_t kind = 0, n = 0;
+    *texts = NULL;
+    *ngroups = 0;
+    if (!tjY_take(&r, &kind, sizeof kind) || kind != TJW_ASSEMBLY || !tjY_take(&r, &n, sizeof n) ||
+        n < 1 || n > TJW_MAX_GROUPS)
+        return false;
+    /* one block: the n pointers, then the texts, each NUL-terminated (their bytes are fewer
+     * than the message's) */
+    char **t = tjC_mem_malloc(mem, sizeof *t * (size_t)n + len + (size_t)n);
+    if (!t)
+        return false;
+    char *at = (char *)(t + n);
+    for (int g = 0; g < n; g++) {
+        const unsigned char *p;
+        size_t l;
+        if (!tjY_take_blob(&r, &p, &l) || memchr(p, 0, l)) {
+            tjC_mem_free(mem, t);
+            return false;
+        }
+        memcpy(at, p, l);
+        at[l] = '\0';
+        t[g] = at;
+        at += l + 1;
+    }
+    if (r.left != 0) {
+        tjC_mem_free(mem, t);
+        return false;
+    }
+    *texts = t;
+    *ngroups = n;
+    return true;
 }

@@ -3,10 +3,15 @@
  *
  * The server's greeting: i32 TJJ_BACKEND_ABI, blob TJ_JIT_BUILD_ID, blob "" or why it cannot
  * compile, blob its tjJ_host_id (jit/digest.h): LLVM compiles for the CPU it sees, which must be
- * the one the core's process sees (under valgrind, say, the two differ). A request: i32 n kernels, i32 groups, blob tjK_serialize's bytes, n blobs of symbol
- * names, blob $TJ_JIT_FAULT (the core's test hook at the time of the call, jit/util.c, which
- * the server takes for that compile). The answer: i32 tj_status, blob message, i32 groups,
- * then per group the blobs IR, IR after optimization, object file. */
+ * the one the core's process sees (under valgrind, say, the two differ).
+ *
+ * A compile request: i32 TJW_COMPILE, i32 n kernels, i32 groups, blob tjK_serialize's bytes, n
+ * blobs of symbol names, blob $TJ_JIT_FAULT (the core's test hook at the time of the call,
+ * jit/util.c, which the server takes for that compile). The answer: i32 tj_status, blob
+ * message, i32 groups, then per group the blobs IR, IR after optimization, object file.
+ *
+ * An assembly request: i32 TJW_ASSEMBLY, i32 groups, that many blobs of optimized IR (a
+ * module's texts). The answer: i32 tj_status, blob message, blob the assembly text. */
 #ifndef TJ_JIT_WIRE_H
 #define TJ_JIT_WIRE_H
 
@@ -22,6 +27,11 @@ TJ_HIDDEN bool tjW_send(int fd, const tjY_buf *b);
  * the peer is gone or sent more than TJW_MAX_MESSAGE, or (*nomem, may be NULL) memory is out. */
 TJ_HIDDEN bool tjW_recv(int fd, const tj_allocator *mem, unsigned char **p, size_t *len,
                         bool *nomem);
+
+/* What a request asks for: its first i32. */
+enum { TJW_COMPILE = 1, TJW_ASSEMBLY = 2 };
+/* The kind of the request in msg, or 0 when it has none. */
+TJ_HIDDEN int tjW_request_kind(const unsigned char *msg, size_t len);
 
 /* A compile request, read and checked (tjW_read_request). */
 typedef struct {
@@ -44,5 +54,12 @@ TJ_HIDDEN void tjW_put_request(tjY_buf *b, const unsigned char *ser, size_t serl
 TJ_HIDDEN tj_status tjW_read_request(const tj_allocator *mem, const unsigned char *msg, size_t len,
                                      tjW_request *req, char *err, size_t errlen);
 TJ_HIDDEN void tjW_request_free(const tj_allocator *mem, tjW_request *req);
+
+/* Appends the assembly request for a module's ngroups optimized IR texts to b. */
+TJ_HIDDEN void tjW_put_assembly_request(tjY_buf *b, char *const *ir_opt, int ngroups);
+/* Reads an assembly request: its IR texts as *ngroups NUL-terminated strings in one block from
+ * mem (*texts; free with tjC_mem_free), or false when it is malformed (or memory is out). */
+TJ_HIDDEN bool tjW_read_assembly_request(const tj_allocator *mem, const unsigned char *msg,
+                                         size_t len, char ***texts, int *ngroups);
 
 #endif /* TJ_JIT_WIRE_H */

@@ -220,7 +220,7 @@ static bool mapped(const char *name)
 }
 
 /* LLVM runs in the compile server: a process that compiles from scratch (round 0) or loads
- * from the disk cache (round 1) never maps libLLVM (about 46 MB resident when it does). With
+ * from the disk cache (round 1), and asks for the assembly, never maps libLLVM (about 46 MB resident when it does). With
  * TJ_COMPILE_SERVER=off (round 2, a fresh cache) the plugin compiles in the process, which then
  * maps it. Each round runs in a new process. */
 Test(diskcache, processes_map_no_llvm)
@@ -246,6 +246,9 @@ Test(diskcache, processes_map_no_llvm)
             bool jit = !tjt_jit_off();
             ok = ok && st.llvm_compiles == (uint64_t)(jit && round != 1) &&
                  st.disk_cache_hits == (uint64_t)(jit && round == 1);
+            char *as = tj_fn_asm(f); /* the server prints it too */
+            ok = ok && as && (!jit || strstr(as, "tjk_"));
+            free(as);
             bool llvm = mapped("libLLVM") || mapped("tensorjit-llvm");
             tj_array_unref(out);
             tj_array_unref(xv);

@@ -249,6 +249,8 @@ static int32_t ask(int fd, int32_t n, int32_t groups, const void *ser, size_t se
 {
     const tj_allocator mem = {0};
     tjY_buf b = {.mem = &mem};
+    int32_t kind = TJW_COMPILE;
+    tjY_put(&b, &kind, sizeof kind);
     tjY_put(&b, &n, sizeof n);
     tjY_put(&b, &groups, sizeof groups);
     tjY_put_blob(&b, ser, serlen);
@@ -269,6 +271,40 @@ static int32_t ask(int fd, int32_t n, int32_t groups, const void *ser, size_t se
     cr_expect(st == TJ_OK || tl > 0, "a refusal says why");
     free(msg);
     return st;
+}
+
+/* Sends the request in b (then frees it); returns the answer's status and its text (*text,
+ * malloc'd, when text is not NULL). */
+static int32_t ask_assembly(int fd, tjY_buf *b, char **text)
+{
+    const tj_allocator mem = {0};
+    cr_assert(tjW_send(fd, b), "the server went away");
+    free(b->p);
+    unsigned char *msg;
+    size_t len;
+    cr_assert(tjW_recv(fd, &mem, &msg, &len, NULL), "no answer");
+    tjY_reader r = {msg, len};
+    int32_t st = -1;
+    const unsigned char *why, *p;
+    size_t wl, pl;
+    cr_assert(tjY_take(&r, &st, sizeof st) && tjY_take_blob(&r, &why, &wl) &&
+              tjY_take_blob(&r, &p, &pl));
+    cr_expect(st == TJ_OK || wl > 0, "a refusal says why");
+    if (text && (*text = malloc(pl + 1))) {
+        memcpy(*text, p, pl);
+        (*text)[pl] = '\0';
+    }
+    free(msg);
+    return st;
+}
+
+/* An assembly request for the n texts. */
+static tjY_buf *assembly_request(tjY_buf *b, char *const *ir, int n)
+{
+    static const tj_allocator mem = {0};
+    *b = (tjY_buf){.mem = &mem};
+    tjW_put_assembly_request(b, ir, n);
+    return b;
 }
 
 /* The server itself, spoken to directly: malformed requests get an error answer (it stays up),
@@ -327,6 +363,24 @@ Test(server, refuses_malformed_requests_and_stays_up)
     cr_expect_eq(ask(sv[0], 2, 2, bytes, len, syms, 2, &groups), TJ_OK);
     cr_expect_eq(groups, 2);
     free(bytes);
+    /* assembly requests: malformed ones (no texts, a text with a NUL, IR LLVM cannot parse)
+     * are refused; a module's IR comes back as assembly naming its function */
+    tjY_buf b;
+    cr_expect_neq(ask_assembly(sv[0], assembly_request(&b, NULL, 0), NULL), TJ_OK);
+    int32_t head[2] = {TJW_ASSEMBLY, 1};
+    b = (tjY_buf){.mem = &mem};
+    tjY_put(&b, head, sizeof head);
+    tjY_put_blob(&b, "define void @f() {\0 ret void }", 30);
+    cr_expect_neq(ask_assembly(sv[0], &b, NULL), TJ_OK);
+    char *bad_ir[] = {"this is not IR"};
+    cr_expect_neq(ask_assembly(sv[0], assembly_request(&b, bad_ir, 1), NULL), TJ_OK);
+    char *ir[] = {"define float @tjk_asm_probe(float %x) {\n  %y = fadd float %x, 1.0\n"
+                  "  ret float %y\n}\n"};
+    char *text = NULL;
+    cr_expect_eq(ask_assembly(sv[0], assembly_request(&b, ir, 1), &text), TJ_OK);
+    cr_expect(text && strstr(text, "tjk_asm_probe:") && strstr(text, "ret"), "assembly: %s",
+              text);
+    free(text);
     close(sv[0]);
     int status;
     cr_expect_eq(waitpid(pid, &status, 0), pid);

@@ -70,6 +70,30 @@ static bool serve(const tjJ_backend *be, const unsigned char *msg, size_t len)
     return sent;
 }
 
+/* An assembly request: the module's optimized IR texts as native assembly. */
+static bool serve_assembly(const tjJ_backend *be, const unsigned char *msg, size_t len)
+{
+    char **texts;
+    int ngroups;
+    char *text = NULL;
+    tjY_buf b = {.mem = &mem};
+    int32_t status = TJ_ERR_INVALID;
+    const char *why = "malformed assembly request";
+    if (tjW_read_assembly_request(&mem, msg, len, &texts, &ngroups)) {
+        text = be->assembly(texts, ngroups);
+        status = text ? TJ_OK : TJ_ERR_JIT;
+        why = text ? "" : "LLVM could not print the assembly";
+        tjC_mem_free(&mem, texts);
+    }
+    tjY_put(&b, &status, sizeof status);
+    tjY_put_blob(&b, why, strlen(why));
+    tjY_put_blob(&b, text ? text : "", text ? strlen(text) : 0);
+    free(text);
+    bool ok = tjW_send(FD, &b);
+    tjC_mem_free(&mem, b.p);
+    return ok;
+}
+
 /* Writes the request to $TJ_COMPILE_SERVER_RECORD/request-<FNV-1a of its bytes>.bin. */
 static void record(const unsigned char *msg, size_t len)
 {
@@ -124,7 +148,8 @@ int main(void)
         if (ready == 0 || !tjW_recv(FD, &mem, &msg, &len, NULL))
             break; /* idle, or the core closed the socket */
         record(msg, len);
-        ok = serve(be, msg, len);
+        ok = tjW_request_kind(msg, len) == TJW_ASSEMBLY ? serve_assembly(be, msg, len)
+                                                        : serve(be, msg, len);
         tjC_mem_free(&mem, msg);
     }
     /* LLVM's process-lifetime state is the OS's to reclaim: skip exit handlers (and a leak
