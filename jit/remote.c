@@ -244,7 +244,8 @@ static tj_status ask(void (*build)(tjY_buf *b, const void *arg), const void *arg
         if (!req.p)
             build(&req, arg);
         if (req.oom) {
-            st = tjJ_fail(err, errlen, TJ_ERR_NOMEM, "out of memory for a request to the compile server");
+            st = tjJ_fail(err, errlen, TJ_ERR_NOMEM,
+                          "out of memory for a request to the compile server");
             break;
         }
         bool nomem = false;
