@@ -70,16 +70,20 @@ static const bi_entry *find(const bi_entry *table, const char *workload)
     return NULL;
 }
 
-/* The implementations behind "tj" and "c". tjrun-c (built with TJB_C_ONLY) has only the C
- * limit: a process without tensorjit and libLLVM, whose load alone makes ~40 MB resident, so
- * the C limit's peak memory is what a C program would use. */
+/* The implementations behind "tj" (tjrun, built with TJB_TJ_ONLY) and "c" (tjrun-c, built with
+ * TJB_C_ONLY): each process holds only its own, so the C limit's peak memory is what a C program
+ * would use (no tensorjit, no libLLVM), and tensorjit's has no OpenMP runtime in it. */
 static const bi_entry *table_of(const char *impl)
 {
 #ifndef TJB_C_ONLY
     if (strcmp(impl, "tj") == 0)
         return bi_tj_entries;
 #endif
-    return strcmp(impl, "c") == 0 ? bi_c_entries : NULL;
+#ifndef TJB_TJ_ONLY
+    if (strcmp(impl, "c") == 0)
+        return bi_c_entries;
+#endif
+    return NULL;
 }
 
 static void reply_error(const char *key, const char *msg)
