@@ -201,13 +201,11 @@ static tj_status read_answer(const unsigned char *msg, size_t n, tjJ_artifacts *
     for (int g = 0; g < groups; g++) {
         char **texts[2] = {&art->ir[g], &art->ir_opt[g]};
         for (int t = 0; t < 2; t++) {
-            if (!tjY_take_blob(&r, &text, &len))
-                return tjJ_fail(err, errlen, TJ_ERR_JIT, "the compile server's answer was "
-                                "malformed");
-            if (!(*texts[t] = tjC_mem_malloc(art->mem, len + 1)))
-                return tjJ_fail(err, errlen, TJ_ERR_NOMEM, "out of memory for IR text");
-            memcpy(*texts[t], text, len);
-            (*texts[t])[len] = '\0';
+            bool nomem = false;
+            if (!tjY_take_str(&r, art->mem, texts[t], SIZE_MAX, &nomem))
+                return nomem ? tjJ_fail(err, errlen, TJ_ERR_NOMEM, "out of memory for IR text")
+                             : tjJ_fail(err, errlen, TJ_ERR_JIT, "the compile server's answer "
+                                        "was malformed");
         }
         if (!tjY_take_blob(&r, &text, &len) || len == 0)
             return tjJ_fail(err, errlen, TJ_ERR_JIT, "the compile server sent no object");
@@ -318,13 +316,11 @@ char *tjJ_remote_assembly(char *const *ir_opt, int ngroups, bool *unavailable)
     if (ask(build_assembly, &a, &libc_mem, &msg, &len, unavailable, NULL, 0) == TJ_OK) {
         tjY_reader r = {msg, len};
         int32_t st;
-        const unsigned char *why, *p;
-        size_t whylen, n;
-        if (tjY_take(&r, &st, sizeof st) && st == TJ_OK && tjY_take_blob(&r, &why, &whylen) &&
-            tjY_take_blob(&r, &p, &n) && (text = malloc(n + 1))) { /* tj_fn_asm's: free() */
-            memcpy(text, p, n);
-            text[n] = '\0';
-        }
+        const unsigned char *why;
+        size_t whylen;
+        bool nomem;
+        if (tjY_take(&r, &st, sizeof st) && st == TJ_OK && tjY_take_blob(&r, &why, &whylen))
+            tjY_take_str(&r, &libc_mem, &text, SIZE_MAX, &nomem); /* libc's: free() it */
     }
     tjC_mem_free(&libc_mem, msg);
     return text;

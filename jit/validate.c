@@ -44,7 +44,7 @@ static tj_status check_instr(const tjK_kernel *k, int i, char *err, size_t errle
     if (c->op == TJK_CONST)
         return TJ_OK;
     const char *name = tjG_ops[c->op].name;
-    int arity = tjG_ops[c->op].arity;
+    int arity = arity_of(c);
     tj_dtype ad[3] = {c->dtype, c->dtype, c->dtype};
     for (int j = 0; j < arity; j++) {
         int a = c->args[j];

@@ -77,24 +77,8 @@ void tjW_put_request(tjY_buf *b, const unsigned char *ser, size_t serlen, int n,
     put_i32(b, groups);
     tjY_put_blob(b, ser, serlen);
     for (int i = 0; i < n; i++)
-        tjY_put_blob(b, syms[i], strlen(syms[i]));
-    tjY_put_blob(b, faults ? faults : "", faults ? strlen(faults) : 0);
-}
-
-/* The next blob as a NUL-terminated string of at most max bytes into a block from mem (out), or
- * into out (a buffer of max + 1 bytes) when mem is NULL. */
-static bool take_string(tjY_reader *r, const tj_allocator *mem, char **out, size_t max,
-                        bool *nomem)
-{
-    const unsigned char *p;
-    size_t len;
-    if (!tjY_take_blob(r, &p, &len) || len > max)
-        return false;
-    if (mem && !(*out = tjC_mem_malloc(mem, len + 1)))
-        return !(*nomem = true);
-    memcpy(*out, p, len);
-    (*out)[len] = '\0';
-    return true;
+        tjY_put_str(b, syms[i]);
+    tjY_put_str(b, faults);
 }
 
 tj_status tjW_read_request(const tj_allocator *mem, const unsigned char *msg, size_t len,
@@ -122,13 +106,13 @@ tj_status tjW_read_request(const tj_allocator *mem, const unsigned char *msg, si
         return tjJ_fail(err, errlen, TJ_ERR_NOMEM, "out of memory reading a compile request");
     bool nomem = false;
     for (int i = 0; i < n; i++)
-        if (!take_string(&r, mem, &req->syms[i], TJW_MAX_SYMBOL, &nomem) || !req->syms[i][0])
+        if (!tjY_take_str(&r, mem, &req->syms[i], TJW_MAX_SYMBOL, &nomem) || !req->syms[i][0])
             return nomem ? tjJ_fail(err, errlen, TJ_ERR_NOMEM, "out of memory reading a "
                                     "compile request")
                          : tjJ_fail(err, errlen, TJ_ERR_INVALID, "malformed compile request: "
                                     "symbol name %d was missing, empty or too long", i);
     char *faults = req->faults;
-    if (!take_string(&r, NULL, &faults, sizeof req->faults - 1, &nomem) || r.left != 0)
+    if (!tjY_take_str(&r, NULL, &faults, sizeof req->faults - 1, &nomem) || r.left != 0)
         return tjJ_fail(err, errlen, TJ_ERR_INVALID, "malformed compile request: its fault "
                         "list was missing or too long, or bytes followed it");
     for (int i = 0; i < n; i++) {
@@ -153,7 +137,7 @@ void tjW_put_assembly_request(tjY_buf *b, char *const *ir_opt, int ngroups)
     put_i32(b, TJW_ASSEMBLY);
     put_i32(b, ngroups);
     for (int g = 0; g < ngroups; g++)
-        tjY_put_blob(b, ir_opt[g], ir_opt[g] ? strlen(ir_opt[g]) : 0);
+        tjY_put_str(b, ir_opt[g]);
 }
 
 bool tjW_read_assembly_request(const tj_allocator *mem, const unsigned char *msg, size_t len,

@@ -28,6 +28,11 @@ void tjY_put_blob(tjY_buf *b, const void *data, size_t n)
     tjY_put(b, data, n);
 }
 
+void tjY_put_str(tjY_buf *b, const char *s)
+{
+    tjY_put_blob(b, s ? s : "", s ? strlen(s) : 0);
+}
+
 bool tjY_take(tjY_reader *r, void *out, size_t n)
 {
     if (n > r->left)
@@ -48,5 +53,18 @@ bool tjY_take_blob(tjY_reader *r, const unsigned char **p, size_t *n)
     *n = (size_t)len;
     r->p += len;
     r->left -= (size_t)len;
+    return true;
+}
+
+bool tjY_take_str(tjY_reader *r, const tj_allocator *mem, char **out, size_t max, bool *nomem)
+{
+    const unsigned char *p;
+    size_t len;
+    if (!tjY_take_blob(r, &p, &len) || len > max)
+        return false;
+    if (mem && !(*out = tjC_mem_malloc(mem, len + 1)))
+        return !(*nomem = true);
+    memcpy(*out, p, len);
+    (*out)[len] = '\0';
     return true;
 }

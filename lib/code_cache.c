@@ -1,5 +1,6 @@
 /* The in-memory code cache of a context: compiled modules keyed by the structural content of
  * their kernels, shared by every function whose plan needs the same kernels (refcounted). */
+#include "bytes.h"
 #include "function.h"
 #include "jit.h"
 
@@ -60,7 +61,7 @@ tj_status tjF_code_get(tj_ctx *ctx, const tjS_plan *plan, tjF_code **out)
                           &key.len);
     if (!key.p)
         return tjC_error(ctx, TJ_ERR_NOMEM, "out of memory hashing the kernels");
-    uint64_t hash = tjF_hash_bytes(key.p, key.len);
+    uint64_t hash = tjY_hash(key.p, key.len);
     for (tjF_code *c = ctx->cache->head; c; c = c->next) {
         if (c->hash == hash && c->keylen == key.len && !memcmp(c->key, key.p, key.len)) {
             tjC_free(ctx, key.p);

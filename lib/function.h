@@ -270,14 +270,6 @@ TJ_HIDDEN char *tjS_plan_text(const tjS_plan *plan);
 /* ---- code cache (per context): compiled modules by structural hash of the kernels ---- */
 typedef struct tjF_code tjF_code; /* a refcounted compiled module */
 TJ_HIDDEN tj_status tjF_code_get(tj_ctx *ctx, const tjS_plan *plan, tjF_code **out);
-/* FNV-1a of n bytes: the two caches' bucket hash (a hit still compares the whole key). */
-static inline uint64_t tjF_hash_bytes(const unsigned char *p, size_t n)
-{
-    uint64_t h = 0xcbf29ce484222325ull;
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ p[i]) * 0x100000001b3ull;
-    return h;
-}
 TJ_HIDDEN void tjF_code_release(tj_ctx *ctx, tjF_code *code);
 TJ_HIDDEN tjK_fn const *tjF_code_fns(const tjF_code *code);
 TJ_HIDDEN struct tjJ_module *tjF_code_module(const tjF_code *code);

@@ -5,6 +5,7 @@
  * are new nodes with new values, so they are placeholders here and each function maps the
  * plan's leaves to its own (lib/function.c map_leaves). The second level, compiled code by the
  * kernels' content, is lib/code_cache.c. */
+#include "bytes.h"
 #include "function.h"
 
 #include <stdlib.h>
@@ -157,7 +158,7 @@ static tj_status make_key(tj_fn *fn, tjF_key *k)
     tjC_free(ctx, topo);
     if (!ok || k->cap == SIZE_MAX)
         return tjC_error(ctx, TJ_ERR_NOMEM, "out of memory hashing a graph");
-    k->hash = tjF_hash_bytes(k->bytes, k->len);
+    k->hash = tjY_hash(k->bytes, k->len);
     return TJ_OK;
 }
 

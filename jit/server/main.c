@@ -31,11 +31,11 @@ static bool answer(tj_status st, const char *msg, const tjJ_artifacts *art)
     tjY_buf b = {.mem = &mem};
     int32_t status = st, groups = st == TJ_OK ? art->ngroups : 0;
     tjY_put(&b, &status, sizeof status);
-    tjY_put_blob(&b, msg, strlen(msg));
+    tjY_put_str(&b, msg);
     tjY_put(&b, &groups, sizeof groups);
     for (int g = 0; g < groups; g++) {
-        tjY_put_blob(&b, art->ir[g], art->ir[g] ? strlen(art->ir[g]) : 0);
-        tjY_put_blob(&b, art->ir_opt[g], art->ir_opt[g] ? strlen(art->ir_opt[g]) : 0);
+        tjY_put_str(&b, art->ir[g]);
+        tjY_put_str(&b, art->ir_opt[g]);
         tjY_put_blob(&b, art->obj[g].p, art->obj[g].len);
     }
     bool ok = tjW_send(FD, &b);
@@ -86,25 +86,23 @@ static bool serve_assembly(const tjJ_backend *be, const unsigned char *msg, size
         tjC_mem_free(&mem, texts);
     }
     tjY_put(&b, &status, sizeof status);
-    tjY_put_blob(&b, why, strlen(why));
-    tjY_put_blob(&b, text ? text : "", text ? strlen(text) : 0);
+    tjY_put_str(&b, why);
+    tjY_put_str(&b, text);
     free(text);
     bool ok = tjW_send(FD, &b);
     tjC_mem_free(&mem, b.p);
     return ok;
 }
 
-/* Writes the request to $TJ_COMPILE_SERVER_RECORD/request-<FNV-1a of its bytes>.bin. */
+/* Writes the request to $TJ_COMPILE_SERVER_RECORD/request-<tjY_hash of its bytes>.bin. */
 static void record(const unsigned char *msg, size_t len)
 {
     const char *dir = getenv("TJ_COMPILE_SERVER_RECORD");
     if (!dir || !*dir)
         return;
-    uint64_t h = 0xcbf29ce484222325u;
-    for (size_t i = 0; i < len; i++)
-        h = (h ^ msg[i]) * 0x100000001b3u;
     char path[4096];
-    snprintf(path, sizeof path, "%s/request-%016llx.bin", dir, (unsigned long long)h);
+    snprintf(path, sizeof path, "%s/request-%016llx.bin", dir,
+             (unsigned long long)tjY_hash(msg, len));
     FILE *f = fopen(path, "wb");
     if (f) {
         fwrite(msg, 1, len, f);
@@ -129,12 +127,12 @@ int main(void)
     tjY_buf hello = {.mem = &mem};
     int32_t abi = TJJ_BACKEND_ABI;
     tjY_put(&hello, &abi, sizeof abi);
-    tjY_put_blob(&hello, TJ_JIT_BUILD_ID, strlen(TJ_JIT_BUILD_ID));
-    tjY_put_blob(&hello, "", 0);
+    tjY_put_str(&hello, TJ_JIT_BUILD_ID);
+    tjY_put_str(&hello, "");
     const char *host = tjJ_host_id(); /* the CPU this server's LLVM will compile for */
     if (tjJ_fault("cpu")) /* test hook: a server that sees another CPU (as under valgrind) */
         host = "another CPU";
-    tjY_put_blob(&hello, host ? host : "", host ? strlen(host) : 0);
+    tjY_put_str(&hello, host);
     bool ok = tjW_send(FD, &hello);
     tjC_mem_free(&mem, hello.p);
     int idle = idle_ms();
