@@ -210,8 +210,7 @@ static bool hugepages_on(void)
     static _Atomic int on = -1; /* read once: -1 not yet */
     int v = atomic_load_explicit(&on, memory_order_relaxed);
     if (v < 0) {
-        const char *env = getenv("TJ_HUGEPAGES");
-        v = !(env && !strcmp(env, "off"));
+        v = !tjC_env_off("TJ_HUGEPAGES");
         atomic_store_explicit(&on, v, memory_order_relaxed);
     }
     return v;

@@ -126,8 +126,7 @@ void tjF_code_release(tj_ctx *ctx, tjF_code *code)
 
 bool tjF_jit_off(void)
 {
-    const char *env = getenv("TJ_JIT");
-    return env && !strcmp(env, "off");
+    return tjC_env_off("TJ_JIT");
 }
 
 tjK_fn const *tjF_code_fns(const tjF_code *code) { return code ? code->fns : NULL; }

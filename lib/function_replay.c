@@ -88,9 +88,9 @@ struct tjF_rstate {
 void tjF_replay_prepare(tj_fn *fn)
 {
     const tjS_plan *plan = fn->plan;
-    const char *env = getenv("TJ_REPLAY"); /* off: every call takes the general path */
+    /* TJ_REPLAY=off: every call takes the general path */
     fn->replay_ok = plan && fn->jitted && fn->mode == TJ_MODE_FAST_RUN && !fn->profile &&
-                    fn->nout <= 64 && !(env && !strcmp(env, "off"));
+                    fn->nout <= 64 && !tjC_env_off("TJ_REPLAY");
     for (int i = 0; fn->replay_ok && i < plan->nsteps; i++)
         fn->replay_ok = plan->steps[i].kind != STEP_HOST && plan->steps[i].kind != STEP_SHAPE_OP;
 }

@@ -11,6 +11,8 @@
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #define TJ_HIDDEN __attribute__((visibility("hidden")))
@@ -47,6 +49,14 @@ static inline int64_t tjC_now_ns(void)
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
     return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
+}
+
+/* Whether environment variable `name` is set to "off" (the library's switches: TJ_JIT,
+ * TJ_REPLAY, TJ_HUGEPAGES, TJ_COMPILE_SERVER). */
+static inline bool tjC_env_off(const char *name)
+{
+    const char *v = getenv(name);
+    return v && strcmp(v, "off") == 0;
 }
 
 /* ---- dtypes ----------------------------------------------------------------------------------- */
