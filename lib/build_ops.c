@@ -79,7 +79,7 @@ static tj_var *expand_to(tj_var *v, int ndim)
     int add = ndim - v->ndim;
     for (int d = 0; d < ndim; d++)
         pattern[d] = d < add ? -1 : d - add;
-    uint32_t bcast = (v->bcast << add) | ((1u << add) - 1);
+    uint32_t bcast = (add >= 32 ? 0 : v->bcast << add) | tjG_axes_below(add);
     return tjG_make(v->ctx, TJ_OP_DIMSHUFFLE, v->dtype, ndim, bcast, &v, 1, pattern, ndim, NULL);
 }
 
@@ -94,7 +94,7 @@ static tj_var *elemwise_node(tj_op op, tj_dtype out, tj_var **in, int nin, const
     int ndim = in[0]->ndim;
     for (int i = 0; i < nin; i++)
         bcast &= in[i]->bcast;
-    bcast &= ndim == 32 ? ~0u : (1u << ndim) - 1;
+    bcast &= tjG_axes_below(ndim);
     /* results of operations are strongly typed: only literals are weak */
     return tjG_make(in[0]->ctx, op, out, ndim, bcast, in, nin, attr, nattr, NULL);
 }

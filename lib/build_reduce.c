@@ -3,8 +3,6 @@
  * kernels see a reduction whose input already has the node's dtype (see ops.def). */
 #include "internal.h"
 
-static uint32_t all_axes(int ndim) { return ndim >= 32 ? ~0u : (1u << ndim) - 1; }
-
 /* Normalizes an axis list into a bitmask; naxes 0 (or axes NULL) means all axes. */
 static bool axes_mask(tj_var *a, const int *axes, int naxes, const char *fn, uint32_t *mask)
 {
@@ -14,7 +12,7 @@ static bool axes_mask(tj_var *a, const int *axes, int naxes, const char *fn, uin
         return false;
     }
     if (naxes == 0) {
-        *mask = all_axes(a->ndim);
+        *mask = tjG_axes_below(a->ndim);
         return true;
     }
     *mask = 0;
@@ -189,7 +187,7 @@ static tj_var *arg_reduce(tj_op op, tj_var *a, int axis, bool keepdims, const ch
         return NULL;
     uint32_t mask;
     if (axis == TJ_AXIS_ALL) {
-        mask = all_axes(a->ndim);
+        mask = tjG_axes_below(a->ndim);
     } else {
         int ax = axis < 0 ? axis + a->ndim : axis;
         if (ax < 0 || ax >= a->ndim) {

@@ -6,7 +6,6 @@
 
 #include <string.h>
 
-static uint32_t full_mask(int ndim) { return ndim >= 32 ? ~0u : (1u << ndim) - 1; }
 
 bool tjG_is_shape_op(tj_op op)
 {
@@ -109,7 +108,7 @@ static tj_var *reshape_core(tj_var *x, int ndim, const int64_t *want, tj_var *co
             prod = -1;
     }
     /* every axis of x broadcastable: it holds exactly one element, known now */
-    if (all_static && (x->bcast & full_mask(x->ndim)) == full_mask(x->ndim)) {
+    if (all_static && (x->bcast & tjG_axes_below(x->ndim)) == tjG_axes_below(x->ndim)) {
         if (prod != 1) {
             tjC_error(x->ctx, TJ_ERR_VALUE, "%s: cannot reshape %s, which has 1 element, into a "
                       "shape of %lld elements", fn, tjG_describe(x, buf, sizeof buf),
@@ -249,7 +248,7 @@ tj_var *tj_squeeze(tj_var *a, const int *axes, int naxes)
     }
     uint32_t drop = 0;
     if (naxes == 0)
-        drop = a->bcast & full_mask(a->ndim);
+        drop = a->bcast & tjG_axes_below(a->ndim);
     for (int i = 0; i < naxes; i++) {
         int ax;
         if (!norm_axis(a, axes[i], a->ndim, "tj_squeeze", &ax))

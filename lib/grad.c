@@ -13,7 +13,6 @@
 /* a 0-d constant of like's dtype; NULL-safe so rules can nest builders (sticky errors) */
 static tj_var *K(tj_var *like, double value) { return like ? tjG_const_like(like, value) : NULL; }
 
-static uint32_t low_axes(int n) { return n >= 32 ? ~0u : (1u << n) - 1; }
 
 /* ---- reducing a gradient term to the type of the variable it is for -------------------------- */
 
@@ -25,7 +24,7 @@ static tj_var *fit(tj_var *g, tj_var *x)
     if (!g)
         return NULL;
     if (g->ndim > x->ndim)
-        g = tjG_reduce(TJ_OP_SUM, g, low_axes(g->ndim - x->ndim), false);
+        g = tjG_reduce(TJ_OP_SUM, g, tjG_axes_below(g->ndim - x->ndim), false);
     if (g && g->ndim < x->ndim) {
         int pattern[TJ_MAX_NDIM], add = x->ndim - g->ndim;
         for (int d = 0; d < x->ndim; d++)

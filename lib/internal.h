@@ -51,6 +51,10 @@ static inline int64_t tjC_now_ns(void)
     return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
 }
 
+/* The mask of axes 0..n-1, n <= TJ_MAX_NDIM (32): a 32-bit shift by 32 is undefined, and on
+ * x86 it gave 0 (fuzz_api's finding 12). */
+static inline uint32_t tjG_axes_below(int n) { return n >= 32 ? ~0u : (1u << n) - 1; }
+
 /* Whether environment variable `name` is set to "off" (the library's switches: TJ_JIT,
  * TJ_REPLAY, TJ_HUGEPAGES, TJ_COMPILE_SERVER). */
 static inline bool tjC_env_off(const char *name)

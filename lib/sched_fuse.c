@@ -39,7 +39,6 @@ typedef struct {
 } fz;
 
 static int P(const fz *f, const tj_var *v) { return f->pos[v->id]; }
-static uint32_t full(int nd) { return nd >= 32 ? ~0u : (1u << nd) - 1; }
 
 static int find(fz *f, int k)
 {
@@ -157,7 +156,7 @@ static void mark_inline(fz *f)
     for (int k = 0; k < f->n; k++) {
         tj_var *v = f->topo[k];
         bool ok = f->o->scalar_inline && tj_op_is(v->op, OPF_ELEMWISE) &&
-                  v->bcast == full(v->ndim) && !f->required[k] && f->cstart[k + 1] > f->cstart[k];
+                  v->bcast == tjG_axes_below(v->ndim) && !f->required[k] && f->cstart[k + 1] > f->cstart[k];
         for (int c = f->cstart[k]; ok && c < f->cstart[k + 1]; c++)
             ok = kernel_node(f->topo[f->cons[c]]);
         f->inl[k] = ok;
@@ -241,7 +240,7 @@ static bool merge_siblings(fz *f)
     for (int d = 0; d <= TJ_MAX_NDIM; d++)
         single[d] = -1;
     for (int k = 0; k < f->n; k++) {
-        if (f->parent[k] < 0 || find(f, k) != k || f->greduce[k] || f->gbc[k] != full(f->gnd[k]))
+        if (f->parent[k] < 0 || find(f, k) != k || f->greduce[k] || f->gbc[k] != tjG_axes_below(f->gnd[k]))
             continue;
         int d = f->gnd[k];
         if (single[d] < 0)

@@ -25,8 +25,6 @@ typedef struct {
 
 static int P(const sched *s, const tj_var *v) { return s->pos[v->id]; }
 
-static uint32_t full_mask(int ndim) { return ndim >= 32 ? ~0u : (1u << ndim) - 1; }
-
 /* The iteration type of a group rooted at r: its own type, or its input's for a reduction. */
 static void iter_type(const tj_var *r, int *ndim, uint32_t *bcast)
 {
@@ -206,7 +204,7 @@ static tjK_kernel *build_kernel(sched *s, int root, tjS_step *st, tj_var ***oper
     for (int i = 0; i < noperands; i++) {
         kern->dtype[i] = operands[i]->dtype;
         st->in_bcast[i] = operands[i]->bcast;
-        kern->scalar[i] = (operands[i]->bcast & full_mask(nd)) == full_mask(nd);
+        kern->scalar[i] = (operands[i]->bcast & tjG_axes_below(nd)) == tjG_axes_below(nd);
     }
     for (int i = 0; i < nouts; i++)
         kern->dtype[noperands + i] = outs[i]->dtype;

@@ -585,3 +585,36 @@ Test(shape, every_op_every_dtype_strided_and_empty)
         tj_array_unref(ae);
     }
 }
+
+/* A 0-d variable meeting a 32-d one is right-aligned with 32 new broadcastable axes; making that
+ * mask shifted a 32-bit 1 by 32 (undefined; fuzz_api's finding 12): on x86 the new axes came out
+ * not broadcastable, so the sum refused a (2, 1, ..., 1, 3) input. Every rank of the other operand
+ * up to the maximum, both operand orders. */
+Test(shape, scalar_meets_every_rank_up_to_the_maximum)
+{
+    for (int nd = 1; nd <= TJ_MAX_NDIM; nd++) {
+        tj_ctx *c = tj_ctx_new();
+        tj_var *s = tj_scalar(c, TJ_FLOAT64, "s"), *t = tj_tensor(c, TJ_FLOAT64, nd, NULL, "t");
+        tj_var *outs[2] = {tj_add(s, t), tj_mul(t, s)};
+        tj_fn *f = tj_function(c, (tj_var *[]){s, t}, 2, outs, 2, NULL);
+        cr_assert(f, "rank %d: %s", nd, tj_errmsg(c));
+        int64_t shape[TJ_MAX_NDIM];
+        for (int d = 0; d < nd; d++)
+            shape[d] = d == 0 ? 2 : d == nd - 1 ? 3 : 1;
+        int64_t n = nd == 1 ? 2 : 6;
+        double tv[6] = {1, 2, 3, 4, 5, 6}, sv = 0.5;
+        tj_array *in[2] = {tjt_array(TJ_FLOAT64, 0, NULL, &sv), tjt_array(TJ_FLOAT64, nd, shape, tv)};
+        tj_array *r[2] = {NULL, NULL};
+        cr_assert_eq(tj_call(f, in, r), TJ_OK, "rank %d: %s", nd, tj_errmsg(c));
+        for (int k = 0; k < 2; k++) {
+            cr_assert_eq(tj_array_ndim(r[k]), nd, "rank %d output %d", nd, k);
+            for (int64_t i = 0; i < n; i++)
+                cr_expect_eq(tjt_at(r[k], i), k == 0 ? tv[i] + 0.5 : tv[i] * 0.5,
+                             "rank %d output %d [%lld]", nd, k, (long long)i);
+            tj_array_unref(r[k]);
+        }
+        tj_array_unref(in[0]);
+        tj_array_unref(in[1]);
+        tj_ctx_free(c);
+    }
+}
