@@ -248,17 +248,9 @@ static void settle(bool quick)
     nanosleep(&t, NULL);
 }
 
-void bx_run_case(const bc_case *c, bx_run *run, bx_result *res)
+/* Every row's samples, in rounds A B C A B C ... with the start rotating each round. */
+static void sample_rows(const bx_run *run, bx_result *res)
 {
-    memset(res, 0, sizeof *res);
-    res->c = c;
-    make_rows(c, run, res);
-    for (int i = 0; i < res->nrows; i++)
-        open_row(c, &res->rows[i]);
-    check_rows(c, run, res);
-    for (int i = 0; i < res->nrows; i++)
-        if (res->rows[i].status == RS_OK)
-            warm_row(run, &res->rows[i]);
     int n = res->nrows;
     for (int s = 0; s < run->cfg.samples && s < BX_MAX_SAMPLES; s++)
         for (int k = 0; k < n; k++) {
@@ -270,10 +262,77 @@ void bx_run_case(const bc_case *c, bx_run *run, bx_result *res)
             if (row->status == RS_OK)
                 sample_row(row);
         }
+}
+
+/* A disturbed case is sampled again. Another tenant of this shared machine can slow everyone 2-4x
+ * for tens of seconds: W3's column sums at 23:43 on 2026-11-27 had the C limit's samples spread
+ * over 1.25-11.9 ms and tensorjit's over 1.34-8.75 ms, a ratio of 2.95 that one case of noise
+ * made. The measure is the worst median/min among the tensorjit and C rows, whichever of them
+ * was hit, so no side is favoured; undisturbed cases stayed under 1.8 in the twelve full runs of
+ * that day. At most MAX_ATTEMPTS; the steadiest attempt is the one reported. */
+enum { MAX_ATTEMPTS = 3 };
+#define DISTURBED 2.0
+
+static double unsteadiness(const bx_result *res)
+{
+    double worst = 1;
+    for (int i = 0; i < res->nrows; i++) {
+        const bx_row *row = &res->rows[i];
+        if (row->status != RS_OK || row->runner->kind == RK_PEER || row->nsamples == 0)
+            continue;
+        double lo, hi, med = bx_median(row->samples, row->nsamples, &lo, &hi);
+        if (lo > 0 && med / lo > worst)
+            worst = med / lo;
+    }
+    return worst;
+}
+
+void bx_run_case(const bc_case *c, bx_run *run, bx_result *res)
+{
+    memset(res, 0, sizeof *res);
+    res->c = c;
+    make_rows(c, run, res);
+    for (int i = 0; i < res->nrows; i++)
+        open_row(c, &res->rows[i]);
+    check_rows(c, run, res);
+    for (int i = 0; i < res->nrows; i++)
+        if (res->rows[i].status == RS_OK)
+            warm_row(run, &res->rows[i]);
+    static double kept[BX_MAX_ROWS][BX_MAX_SAMPLES];
+    int nkept[BX_MAX_ROWS] = {0}, attempt = 1;
+    double best = INFINITY, first = 0;
+    for (;; attempt++) {
+        for (int i = 0; i < res->nrows; i++)
+            res->rows[i].nsamples = 0;
+        sample_rows(run, res);
+        double u = unsteadiness(res);
+        first = attempt == 1 ? u : first;
+        if (u < best) {
+            best = u;
+            for (int i = 0; i < res->nrows; i++) {
+                nkept[i] = res->rows[i].nsamples;
+                memcpy(kept[i], res->rows[i].samples, sizeof kept[i]);
+            }
+        }
+        if (u <= DISTURBED || attempt == MAX_ATTEMPTS)
+            break;
+    }
     for (int i = 0; i < res->nrows; i++) {
         bx_row *row = &res->rows[i];
+        row->nsamples = nkept[i];
+        memcpy(row->samples, kept[i], sizeof row->samples);
         close_row(row);
         if (row->status == RS_OK)
             row->median = bx_median(row->samples, row->nsamples, &row->min, &row->max);
+    }
+    if (attempt > 1) {
+        char why[160];
+        snprintf(why, sizeof why,
+                 "sampled %d times, the machine disturbed it (worst median/min of tensorjit and "
+                 "C: %.2f first, %.2f kept)",
+                 attempt, first, best);
+        char before[sizeof res->note + 2];
+        snprintf(before, sizeof before, "%s%s", res->note, res->note[0] ? "; " : "");
+        bx_note(res->note, sizeof res->note, before, why);
     }
 }
