@@ -320,9 +320,11 @@ void tjS_reduce_prepare(const tjS_step *st, const int64_t *shape, const int64_t 
     int64_t piece = cnd == 1 ? CHUNK : inner >= BLOCK ? 1 : BLOCK / inner;
     if (cnd > 1 && (piece > MAX_ROWS || !acc_mode))
         piece = MAX_ROWS;
-    if (cnd > 1) /* pieces of equal size: 4000 rows as 16 x 250, not 15 x 256 + 160, so two
-                  * threads get equal halves (the cut still depends on the shape alone) */
-        piece = (unit_len + (unit_len + piece - 1) / piece - 1) / ((unit_len + piece - 1) / piece);
+    if (cnd > 1) { /* as many pieces, of equal sizes: 4000 rows as 16 x 250, not 15 x 256 + 160,
+                    * so two threads get equal halves (the cut still depends on the shape alone) */
+        int64_t count = (unit_len + piece - 1) / piece;
+        piece = (unit_len + count - 1) / count;
+    }
     R->pieces = !((cnd == 1 && !acc_mode) || unit_len <= piece);
     pack(R->packed, pstr, nops, cnd, R->pieces, acc_mode);
     if (!R->pieces) { /* every run is one piece; a pool may cut [0, rows) at multiples of run */

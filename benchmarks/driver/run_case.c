@@ -287,17 +287,10 @@ static double unsteadiness(const bx_result *res)
     return worst;
 }
 
-void bx_run_case(const bc_case *c, bx_run *run, bx_result *res)
+/* Samples every row until the case is steady or MAX_ATTEMPTS are spent, leaves the steadiest
+ * attempt's samples in the rows and says so in the case's note when it took more than one. */
+static void sample_steadiest(const bx_run *run, bx_result *res)
 {
-    memset(res, 0, sizeof *res);
-    res->c = c;
-    make_rows(c, run, res);
-    for (int i = 0; i < res->nrows; i++)
-        open_row(c, &res->rows[i]);
-    check_rows(c, run, res);
-    for (int i = 0; i < res->nrows; i++)
-        if (res->rows[i].status == RS_OK)
-            warm_row(run, &res->rows[i]);
     static double kept[BX_MAX_ROWS][BX_MAX_SAMPLES];
     int nkept[BX_MAX_ROWS] = {0}, attempt = 1;
     double best = INFINITY, first = 0;
@@ -318,21 +311,36 @@ void bx_run_case(const bc_case *c, bx_run *run, bx_result *res)
             break;
     }
     for (int i = 0; i < res->nrows; i++) {
+        res->rows[i].nsamples = nkept[i];
+        memcpy(res->rows[i].samples, kept[i], sizeof kept[i]);
+    }
+    if (attempt == 1)
+        return;
+    char why[160], before[sizeof res->note + 2];
+    snprintf(why, sizeof why,
+             "sampled %d times, the machine disturbed it (worst median/min of tensorjit and C: "
+             "%.2f first, %.2f kept)",
+             attempt, first, best);
+    snprintf(before, sizeof before, "%s%s", res->note, res->note[0] ? "; " : "");
+    bx_note(res->note, sizeof res->note, before, why);
+}
+
+void bx_run_case(const bc_case *c, bx_run *run, bx_result *res)
+{
+    memset(res, 0, sizeof *res);
+    res->c = c;
+    make_rows(c, run, res);
+    for (int i = 0; i < res->nrows; i++)
+        open_row(c, &res->rows[i]);
+    check_rows(c, run, res);
+    for (int i = 0; i < res->nrows; i++)
+        if (res->rows[i].status == RS_OK)
+            warm_row(run, &res->rows[i]);
+    sample_steadiest(run, res);
+    for (int i = 0; i < res->nrows; i++) {
         bx_row *row = &res->rows[i];
-        row->nsamples = nkept[i];
-        memcpy(row->samples, kept[i], sizeof row->samples);
         close_row(row);
         if (row->status == RS_OK)
             row->median = bx_median(row->samples, row->nsamples, &row->min, &row->max);
-    }
-    if (attempt > 1) {
-        char why[160];
-        snprintf(why, sizeof why,
-                 "sampled %d times, the machine disturbed it (worst median/min of tensorjit and "
-                 "C: %.2f first, %.2f kept)",
-                 attempt, first, best);
-        char before[sizeof res->note + 2];
-        snprintf(before, sizeof before, "%s%s", res->note, res->note[0] ? "; " : "");
-        bx_note(res->note, sizeof res->note, before, why);
     }
 }
