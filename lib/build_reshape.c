@@ -6,7 +6,6 @@
 
 #include <string.h>
 
-
 bool tjG_is_shape_op(tj_op op)
 {
     switch (op) {

@@ -13,7 +13,6 @@
 /* a 0-d constant of like's dtype; NULL-safe so rules can nest builders (sticky errors) */
 static tj_var *K(tj_var *like, double value) { return like ? tjG_const_like(like, value) : NULL; }
 
-
 /* ---- reducing a gradient term to the type of the variable it is for -------------------------- */
 
 /* g reshaped to the exact type of x: leading extra axes summed away, missing leading axes added,
