@@ -117,6 +117,90 @@ static void slab(tj_array *v, const tj_array *x, int ax, char *data)
     tjI_view_init(v, x->dtype, x->ndim - 1, shape, strides, data);
 }
 
+/* dst = src for one element of es bytes: fixed sizes, so the copy is one move, not a call. */
+static void copy_elem(char *dst, const char *src, size_t es)
+{
+    switch (es) {
+    case 1: memcpy(dst, src, 1); break;
+    case 2: memcpy(dst, src, 2); break;
+    case 4: memcpy(dst, src, 4); break;
+    default: memcpy(dst, src, 8); break;
+    }
+}
+
+/* Copies a block of `shape` (nd axes, maybe 0) element by element between two strided layouts. */
+static void copy_block(char *o, const int64_t *ostr, const char *s, const int64_t *sstr,
+                       const int64_t *shape, int nd, size_t es)
+{
+    int64_t pos[TJ_MAX_NDIM], n = 1, oo = 0, so = 0;
+    for (int d = 0; d < nd; d++) {
+        pos[d] = 0;
+        n *= shape[d];
+    }
+    for (int64_t e = 0; e < n; e++) {
+        copy_elem(o + oo, s + so, es);
+        for (int d = nd - 1; d >= 0; d--) {
+            oo += ostr[d];
+            so += sstr[d];
+            if (++pos[d] < shape[d])
+                break;
+            oo -= ostr[d] * shape[d];
+            so -= sstr[d] * shape[d];
+            pos[d] = 0;
+        }
+    }
+}
+
+/* o[k * os] = s[p[k] * ss] for k in [0, n), elements of es bytes: one loop per size, so each
+ * copy is one move. */
+static void gather(char *o, int64_t os, const char *s, int64_t ss, const int64_t *p, int64_t n,
+                   size_t es)
+{
+#define GATHER(B)                                                                                  \
+    for (int64_t k = 0; k < n; k++)                                                                \
+        memcpy(o + k * os, s + p[k] * ss, B);                                                      \
+    break
+    switch (es) {
+    case 1: GATHER(1);
+    case 2: GATHER(2);
+    case 4: GATHER(4);
+    default: GATHER(8);
+    }
+#undef GATHER
+}
+
+/* Fewer than this many elements after the taken axis: take walks the output in order. */
+enum { TAKE_BY_ROWS_BELOW = 256 };
+
+/* take with few elements after the axis (a column gather, x[:, idx]): for each position before
+ * the axis, every index in turn, so the output `flat` (pre, index, post) is written in order.
+ * One slab per index wrote it with the stride of the whole index axis: 4000x4000 float32 along
+ * axis 1 took 539 ms, numpy 55 ms. */
+static void take_by_rows(const tj_array *x, int ax, const int64_t *p, int64_t n, tj_array *flat)
+{
+    size_t es = tjA_es(x->dtype);
+    int post_nd = x->ndim - ax - 1;
+    int64_t pos[TJ_MAX_NDIM] = {0}, pre = 1;
+    for (int d = 0; d < ax; d++)
+        pre *= x->shape[d];
+    for (int64_t r = 0; r < pre; r++) {
+        const char *xrow = x->data;
+        char *orow = flat->data;
+        for (int d = 0; d < ax; d++) {
+            xrow += pos[d] * x->strides[d];
+            orow += pos[d] * flat->strides[d];
+        }
+        if (post_nd == 0) /* one element per index */
+            gather(orow, flat->strides[ax], xrow, x->strides[ax], p, n, es);
+        for (int64_t k = 0; k < n && post_nd > 0; k++)
+            copy_block(orow + k * flat->strides[ax], flat->strides + ax + 1,
+                       xrow + p[k] * x->strides[ax], x->strides + ax + 1, x->shape + ax + 1,
+                       post_nd, es);
+        for (int d = ax - 1; d >= 0 && ++pos[d] == x->shape[d]; d--)
+            pos[d] = 0;
+    }
+}
+
 static tj_status eval_take(tj_ctx *ctx, const tj_var *node, tj_array *const *in, tj_array **out)
 {
     const tj_array *x = in[0], *idx = in[1];
@@ -148,7 +232,12 @@ static tj_status eval_take(tj_ctx *ctx, const tj_var *node, tj_array *const *in,
         }
         tjI_view_init(&flat, node->dtype, x->ndim, fshape, fstrides, (*out)->data);
         const int64_t *p = (const int64_t *)(const void *)ind->data;
-        for (int64_t k = 0; k < ind->size; k++) {
+        int64_t post = 1;
+        for (int d = ax + 1; d < x->ndim; d++)
+            post *= x->shape[d];
+        if (post < TAKE_BY_ROWS_BELOW)
+            take_by_rows(x, ax, p, ind->size, &flat);
+        for (int64_t k = 0; post >= TAKE_BY_ROWS_BELOW && k < ind->size; k++) {
             tj_array src, dst;
             slab(&src, x, ax, x->data + p[k] * x->strides[ax]);
             slab(&dst, &flat, ax, flat.data + k * flat.strides[ax]);

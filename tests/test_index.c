@@ -632,3 +632,56 @@ Test(index, debug_mode_agrees)
     tj_array_unref(ax);
     tj_array_unref(ai);
 }
+
+/* take walks its output in order when few elements follow the axis (lib/interp_index.c's
+ * take_by_rows: one element, a block of one axis, a block of two) and slab by slab otherwise
+ * (300 elements after axis 1 of the second array): every dtype's element size, a contiguous and
+ * a strided, reversed x, negative and repeated indices, both executors, against the values
+ * picked here by index arithmetic. */
+Test(index, take_in_output_order_and_by_slabs)
+{
+    static const int64_t shapes[2][3] = {{6, 5, 40}, {3, 4, 300}};
+    double iv[7] = {2, -1, 0, 2, 1, -2, 0};
+    tj_array *idx = tjt_array(TJ_INT64, 1, (int64_t[]){7}, iv);
+    for (int t = 0; t < NDTYPES; t++) {
+        tj_dtype dt = all_dtypes[t];
+        for (int s = 0; s < 2; s++) {
+            const int64_t *shape = shapes[s];
+            tj_array *dense = vals(dt, 3, shape, t + 1);
+            for (int layout = 0; layout < 2; layout++) {
+                tj_array *xv = layout ? noncontig(dense) : tj_array_ref(dense);
+                tj_var *x = tj_tensor(ctx, dt, 3, NULL, "x"), *i = tj_vector(ctx, TJ_INT64, "i");
+                tj_var *outs[3] = {tj_take(x, i, 0), tj_take(x, i, 1), tj_take(x, i, 2)};
+                results res;
+                run_both((tj_var *[]){x, i}, (tj_array *[]){xv, idx}, 2, outs, 3, &res);
+                for (int ax = 0; ax < 3; ax++) {
+                    int64_t oshape[3] = {shape[0], shape[1], shape[2]};
+                    oshape[ax] = 7;
+                    int64_t n = oshape[0] * oshape[1] * oshape[2];
+                    double *want = malloc(sizeof *want * (size_t)n);
+                    cr_assert(want);
+                    for (int64_t o = 0; o < n; o++) {
+                        int64_t c[3] = {o / (oshape[1] * oshape[2]), o / oshape[2] % oshape[1],
+                                        o % oshape[2]};
+                        int64_t k = (int64_t)iv[c[ax]];
+                        c[ax] = k < 0 ? k + shape[ax] : k;
+                        want[o] = val_of(dt, (c[0] * shape[1] + c[1]) * shape[2] + c[2], t + 1);
+                    }
+                    for (int m = 0; m < 2; m++) {
+                        char what[96];
+                        snprintf(what, sizeof what, "%s %s x (%lld, %lld, %lld) %s, take axis %d",
+                                 m ? "FAST_COMPILE" : "FAST_RUN", tj_dtype_name(dt),
+                                 (long long)shape[0], (long long)shape[1], (long long)shape[2],
+                                 layout ? "strided" : "contiguous", ax);
+                        expect_arr(res.r[m][ax], dt, 3, oshape, want, what);
+                    }
+                    free(want);
+                }
+                results_free(&res);
+                tj_array_unref(xv);
+            }
+            tj_array_unref(dense);
+        }
+    }
+    tj_array_unref(idx);
+}
