@@ -16,6 +16,10 @@ typedef struct {
 } fz_in;
 
 static inline bool fz_more(const fz_in *in) { return in->n > 0; }
+/* The readers below consume bytes in call order. Never call two of them in one expression whose
+ * order C leaves open (the arguments of one call, the two sides of `=`): clang (the fuzzers)
+ * evaluates arguments left to right and gcc (the replays in ctest) right to left, so one input
+ * would decode to two different programs. One read per statement, in the order clang used. */
 uint8_t fz_u8(fz_in *in);
 /* a choice in [0, n) (n >= 1) */
 unsigned fz_pick(fz_in *in, unsigned n);

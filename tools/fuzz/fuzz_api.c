@@ -76,9 +76,12 @@ static void new_variable(fz_in *in, state *s)
     case 0: v = tj_scalar(s->ctx, dt, names[fz_pick(in, 4)]); break;
     case 1: v = tj_vector(s->ctx, dt, names[fz_pick(in, 4)]); break;
     case 2: v = tj_matrix(s->ctx, dt, names[fz_pick(in, 4)]); break;
-    case 3: v = tj_tensor(s->ctx, fz_u8(in) == 255 ? (tj_dtype)99 : dt, /* bad arguments too */
-                          fz_u8(in) == 255 ? TJ_MAX_NDIM + 1 : nd, fz_bool(in) ? bc : NULL, "t");
+    case 3: { /* bad arguments too */
+        tj_dtype bad_dt = fz_u8(in) == 255 ? (tj_dtype)99 : dt;
+        int bad_nd = fz_u8(in) == 255 ? TJ_MAX_NDIM + 1 : nd;
+        v = tj_tensor(s->ctx, bad_dt, bad_nd, fz_bool(in) ? bc : NULL, "t");
         break;
+    }
     default: v = tj_tensor(s->ctx, dt, nd, bc, names[fz_pick(in, 4)]); break;
     }
     if (v && s->nleaves < MAX_LEAVES)
@@ -88,7 +91,8 @@ static void new_variable(fz_in *in, state *s)
 
 static void new_shared_or_constant(fz_in *in, state *s)
 {
-    tj_array *a = fz_array(in, fz_dtype(in), (int)fz_pick(in, 3), MAXLEN);
+    tj_dtype dt = fz_dtype(in);
+    tj_array *a = fz_array(in, dt, (int)fz_pick(in, 3), MAXLEN);
     if (!a)
         return;
     if (fz_bool(in)) {
@@ -168,8 +172,10 @@ static void call(fz_in *in, state *s)
         /* inputs: an earlier array, or a fresh one of a fuzzed dtype and rank */
         if (s->narrays && fz_u8(in) < 64)
             ins[i] = tj_array_ref(s->arrays[fz_pick(in, (unsigned)s->narrays)]);
-        else
-            ins[i] = fz_array(in, fz_dtype(in), (int)fz_pick(in, 4), MAXLEN);
+        else {
+            tj_dtype dt = fz_dtype(in);
+            ins[i] = fz_array(in, dt, (int)fz_pick(in, 4), MAXLEN);
+        }
     }
     int gin = fz_u8(in) == 255 ? nin - 1 : nin; /* a wrong count now and then */
     if (tj_call_n(fn, ins, gin, outs, nout) == TJ_OK)

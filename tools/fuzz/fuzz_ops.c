@@ -133,15 +133,21 @@ tj_var *fz_apply(fz_in *in, tj_ctx *ctx, tj_var *const *pool, const fz_accuracy 
         int n = fz_axes(in, nd, axes);
         return reduce[k].f(a, n ? axes : NULL, n, fz_bool(in));
     }
-    case 10: /* argmax/argmin, softmax */
+    case 10: { /* argmax/argmin, softmax */
+        int axis;
         switch (fz_pick(in, 4)) {
         case 0:
             *acc = loosest(*acc, JUMP);
-            return tj_argmax(a, fz_bool(in) ? TJ_AXIS_ALL : fz_axis(in, nd), fz_bool(in));
-        case 1: *acc = loosest(*acc, JUMP); return tj_argmin(a, fz_axis(in, nd), fz_bool(in));
+            axis = fz_bool(in) ? TJ_AXIS_ALL : fz_axis(in, nd);
+            return tj_argmax(a, axis, fz_bool(in));
+        case 1:
+            *acc = loosest(*acc, JUMP);
+            axis = fz_axis(in, nd);
+            return tj_argmin(a, axis, fz_bool(in));
         case 2: *acc = FZ_REASSOC; return tj_softmax(a, fz_axis(in, nd));
         default: *acc = FZ_REASSOC; return tj_log_softmax(a, fz_axis(in, nd));
         }
+    }
     case 11: { /* dimshuffle / permute */
         int n = (int)fz_pick(in, 5);
         for (int i = 0; i < n; i++)
@@ -164,8 +170,10 @@ tj_var *fz_apply(fz_in *in, tj_ctx *ctx, tj_var *const *pool, const fz_accuracy 
         int64_t step = (int64_t)fz_pick(in, 5) - 2;
         if (fz_bool(in))
             return tj_indexi(a, fz_axis(in, nd), start);
-        return tj_slicei(a, fz_axis(in, nd), fz_bool(in) ? TJ_OPEN : start,
-                         fz_bool(in) ? TJ_OPEN : stop, step ? step : 1);
+        int axis = fz_axis(in, nd);
+        int64_t lo = fz_bool(in) ? TJ_OPEN : start;
+        int64_t hi = fz_bool(in) ? TJ_OPEN : stop;
+        return tj_slicei(a, axis, lo, hi, step ? step : 1);
     }
     case 14: { /* set_subtensor / inc_subtensor of a slice, index or take */
         tj_var *b = operand(in, pool, pool_acc, npool, acc);
@@ -185,7 +193,8 @@ tj_var *fz_apply(fz_in *in, tj_ctx *ctx, tj_var *const *pool, const fz_accuracy 
     case 15: { /* take with an integer operand */
         tj_var *idx = operand(in, pool, pool_acc, npool, acc);
         *acc = loosest(*acc, JUMP); /* the indices' values pick elements */
-        return tj_take(a, fz_bool(in) ? tj_cast(idx, TJ_INT32) : idx, fz_axis(in, nd));
+        tj_var *ix = fz_bool(in) ? tj_cast(idx, TJ_INT32) : idx;
+        return tj_take(a, ix, fz_axis(in, nd));
     }
     case 16: { /* joining */
         tj_var *two[2] = {a, operand(in, pool, pool_acc, npool, acc)};
@@ -201,7 +210,10 @@ tj_var *fz_apply(fz_in *in, tj_ctx *ctx, tj_var *const *pool, const fz_accuracy 
                 *acc = loosest(*acc, JUMP);
             return tj_cast(a, dt);
         }
-        case 1: return tj_clipc(a, fz_value(in), fz_value(in));
+        case 1: {
+            double lo = fz_value(in), hi = fz_value(in);
+            return tj_clipc(a, lo, hi);
+        }
         case 2: return tj_clip(a, b, operand(in, pool, pool_acc, npool, acc));
         default: { /* the condition's jump applies to the values picked */
             tj_var *c = operand(in, pool, pool_acc, npool, acc);
@@ -225,7 +237,11 @@ tj_var *fz_apply(fz_in *in, tj_ctx *ctx, tj_var *const *pool, const fz_accuracy 
         switch (fz_pick(in, 3)) {
         case 0: c = tj_lit(ctx, fz_value(in)); break;
         case 1: c = tj_lit_int(ctx, (int64_t)fz_pick(in, 256) - 128); break;
-        default: c = tj_const(ctx, fz_dtype(in), fz_value(in)); break;
+        default: {
+            tj_dtype dt = fz_dtype(in);
+            c = tj_const(ctx, dt, fz_value(in));
+            break;
+        }
         }
         unsigned k = fz_pick(in, 9); /* add .. mod of the binary table */
         *acc = loosest(*acc, binary[k].acc);
