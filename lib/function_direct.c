@@ -38,8 +38,11 @@ struct tjF_direct {
     tjF_memo memo;
 };
 
-/* The shape of an iteration space whose operands are all scalars (rank up to TJ_MAX_NDIM). */
-static const int64_t ones[TJ_MAX_NDIM] = {1, 1, 1, 1, 1, 1, 1, 1};
+/* The shape of an iteration space whose operands are all scalars (rank up to TJ_MAX_NDIM): one
+ * 1 per axis, every one spelled out (a shorter list leaves 0s, an empty result). */
+static const int64_t ones[TJ_MAX_NDIM] = {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+                                          1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1};
+_Static_assert(TJ_MAX_NDIM == 32, "ones[] lists TJ_MAX_NDIM ones");
 
 /* Kernel input i's array: a function input or a leaf's value. */
 static inline const tj_array *operand(const tj_fn *fn, const tjF_direct *d,

@@ -294,3 +294,41 @@ Test(direct, remembered_shared_value_replaced)
     tj_array_unref(out);
     tj_ctx_free(ctx);
 }
+
+/* Operands broadcastable on every axis: the made output has all-ones shape. That shape came from
+ * a table of TJ_MAX_NDIM entries with only 8 ones, so at ranks 9 to 32 it had 0s: tj_call
+ * returned an empty array of shape (1, ..., 1, 0, ...) and ran nothing. Every rank; the
+ * function is checked to take the direct call where the JIT is on, and tj_call_into (which
+ * compares the caller's shape with that table) gives the same value. */
+Test(direct, every_operand_a_scalar_up_to_the_maximum_rank)
+{
+    bool all[TJ_MAX_NDIM];
+    int64_t ones[TJ_MAX_NDIM];
+    for (int d = 0; d < TJ_MAX_NDIM; d++) {
+        all[d] = true;
+        ones[d] = 1;
+    }
+    for (int nd = 1; nd <= TJ_MAX_NDIM; nd++) {
+        tj_ctx *ctx = tj_ctx_new();
+        tj_var *x = tj_tensor(ctx, TJ_FLOAT64, nd, all, "x");
+        tj_fn *f = tj_function(ctx, &x, 1, (tj_var *[]){tj_addc(tj_mulc(x, 2), 1)}, 1, NULL);
+        cr_assert(f, "rank %d: %s", nd, tj_errmsg(ctx));
+        cr_expect_eq(direct(f), !tjt_jit_off(), "rank %d", nd);
+        double three = 3;
+        tj_array *in = tjt_array(TJ_FLOAT64, nd, ones, &three);
+        tj_array *out = NULL, *into = tj_array_new(TJ_FLOAT64, nd, ones);
+        cr_assert_eq(tj_call(f, &in, &out), TJ_OK, "rank %d: %s", nd, tj_errmsg(ctx));
+        cr_assert_eq(tj_call_into(f, &in, &into), TJ_OK, "rank %d: %s", nd, tj_errmsg(ctx));
+        cr_assert_eq(tj_array_ndim(out), nd, "rank %d", nd);
+        for (int d = 0; d < nd; d++)
+            cr_expect_eq(tj_array_shape(out)[d], 1, "rank %d: axis %d has length %lld", nd, d,
+                         (long long)tj_array_shape(out)[d]);
+        cr_assert_eq(tj_array_size(out), 1, "rank %d", nd);
+        cr_expect_eq(tjt_at(out, 0), 7.0, "rank %d", nd);
+        cr_expect_eq(tjt_at(into, 0), 7.0, "rank %d", nd);
+        tj_array_unref(out);
+        tj_array_unref(into);
+        tj_array_unref(in);
+        tj_ctx_free(ctx);
+    }
+}
