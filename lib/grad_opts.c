@@ -60,7 +60,7 @@ static tj_status check_jacobian_args(tj_var *expr, tj_var *wrt, int64_t n, tj_va
                          "%s: the expression %s must be a float scalar or vector (flatten a "
                          "tensor first)",
                          fn, tjG_describe(expr, b1, sizeof b1));
-    if (wrt->ndim >= TJ_MAX_NDIM)
+    if (expr->ndim == 1 && wrt->ndim >= TJ_MAX_NDIM) /* a scalar's is its gradient: no new axis */
         return tjC_error(ctx, TJ_ERR_TYPE, "%s: wrt has %d dimensions; the result would exceed %d",
                          fn, wrt->ndim, TJ_MAX_NDIM);
     if (n < 0 || (expr->ndim == 1 && (n < 1 || n > (1 << 20))))

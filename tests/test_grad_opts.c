@@ -448,6 +448,33 @@ Test(grad_opts, jacobian_of_a_vector_function)
     cr_expect_eq(Jc, gc);
 }
 
+/* The Jacobian of a scalar is its gradient, of wrt's rank: wrt may have TJ_MAX_NDIM axes. The
+ * rank check refused every 32-d wrt ("the result would exceed 32") as if a vector expression
+ * added an axis; a vector expression still cannot. d sum(x^2)/dx = 2x on a (2, 1, ..., 1, 3) x. */
+Test(grad_opts, jacobian_of_a_scalar_with_respect_to_the_maximum_rank)
+{
+    tj_var *x = tj_tensor(ctx, TJ_FLOAT64, TJ_MAX_NDIM, NULL, "x"), *J = NULL;
+    cr_assert_eq(tj_jacobian(tj_sum(tj_sqr(x), NULL, 0, false), x, 0, &J, NULL), TJ_OK, "%s",
+                 tj_errmsg(ctx));
+    cr_assert_eq(tj_var_ndim(J), TJ_MAX_NDIM);
+    int64_t shape[TJ_MAX_NDIM];
+    for (int d = 0; d < TJ_MAX_NDIM; d++)
+        shape[d] = d == 0 ? 2 : d == TJ_MAX_NDIM - 1 ? 3 : 1;
+    double xv[6] = {0.5, -1, 2, 3.25, 0, -4};
+    tj_array *in = tjt_array(TJ_FLOAT64, TJ_MAX_NDIM, shape, xv), *r;
+    for (int mode = TJ_MODE_FAST_RUN; mode <= TJ_MODE_FAST_COMPILE; mode++) {
+        run((tj_mode)mode, &x, 1, &in, &J, 1, &r);
+        cr_assert_eq(tj_array_size(r), 6);
+        for (int i = 0; i < 6; i++)
+            expect_close(tjt_at(r, i), 2 * xv[i], 0, "d sum(x^2)/dx", i);
+        tj_array_unref(r);
+    }
+    tj_array_unref(in);
+    tj_var *v = tj_vector(ctx, TJ_FLOAT64, "v");
+    cr_expect_eq(tj_jacobian(tj_mul(v, tj_sum(x, NULL, 0, false)), x, 2, &J, NULL), TJ_ERR_TYPE);
+    EXPECT_MSG(ctx, "wrt has 32 dimensions");
+}
+
 Test(grad_opts, jacobian_and_hessian_errors)
 {
     tj_var *x = tj_vector(ctx, TJ_FLOAT64, "x"), *m = tj_matrix(ctx, TJ_FLOAT64, "m"), *J;
