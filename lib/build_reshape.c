@@ -274,16 +274,24 @@ tj_var *tj_squeeze(tj_var *a, const int *axes, int naxes)
     return tjG_make(a->ctx, TJ_OP_DIMSHUFFLE, a->dtype, n, bcast, &a, 1, pattern, n, NULL);
 }
 
+/* Whether a has room for one more axis; the error names a and fn (tj_stack's, not the
+ * tj_expand_dims it calls). */
+static bool room_for_an_axis(tj_var *a, const char *fn)
+{
+    if (a->ndim < TJ_MAX_NDIM)
+        return true;
+    char buf[160];
+    tjC_error(a->ctx, TJ_ERR_VALUE, "%s: %s has %d dimensions; with one more it would have %d "
+              "dimensions (at most %d)", fn, tjG_describe(a, buf, sizeof buf), a->ndim,
+              a->ndim + 1, TJ_MAX_NDIM);
+    return false;
+}
+
 tj_var *tj_expand_dims(tj_var *a, int axis)
 {
-    if (!tjG_live(a, "tj_expand_dims"))
+    if (!tjG_live(a, "tj_expand_dims") || !room_for_an_axis(a, "tj_expand_dims"))
         return NULL;
     int ax;
-    if (a->ndim + 1 > TJ_MAX_NDIM) {
-        tjC_error(a->ctx, TJ_ERR_VALUE, "tj_expand_dims: the result would have more than %d "
-                  "dimensions", TJ_MAX_NDIM);
-        return NULL;
-    }
     if (!norm_axis(a, axis, a->ndim + 1, "tj_expand_dims", &ax))
         return NULL;
     int pattern[TJ_MAX_NDIM];
@@ -369,7 +377,7 @@ tj_var *tj_join(int axis, tj_var *const *vars, int n)
 tj_var *tj_stack(tj_var *const *vars, int n, int axis)
 {
     tj_ctx *ctx = list_ctx(vars, n, 0, "tj_stack");
-    if (!ctx)
+    if (!ctx || !room_for_an_axis(vars[0], "tj_stack")) /* list_ctx checked: one rank */
         return NULL;
     int ax;
     if (!norm_axis(vars[0], axis, vars[0]->ndim + 1, "tj_stack", &ax))

@@ -618,3 +618,20 @@ Test(shape, scalar_meets_every_rank_up_to_the_maximum)
         tj_ctx_free(c);
     }
 }
+
+/* One more axis than TJ_MAX_NDIM is an error naming the input, and tj_stack reports it as its
+ * own: it said "tj_expand_dims: the result would have more than 32 dimensions", naming neither
+ * the operand nor the function called. A 31-d operand still gains its 32nd axis at either end. */
+Test(shape, an_axis_beyond_the_maximum_rank_names_the_input)
+{
+    tj_var *x = tj_tensor(ctx, TJ_FLOAT64, TJ_MAX_NDIM, NULL, "x");
+    built_fails(tj_expand_dims(x, 0), TJ_ERR_VALUE, "tj_expand_dims: 'x'");
+    built_fails(tj_expand_dims(x, -1), TJ_ERR_VALUE, "would have 33 dimensions");
+    built_fails(tj_stack((tj_var *[]){x, x}, 2, 0), TJ_ERR_VALUE, "tj_stack: 'x'");
+    built_fails(tj_stack((tj_var *[]){x, x}, 2, TJ_MAX_NDIM), TJ_ERR_VALUE,
+                "would have 33 dimensions");
+    tj_var *y = tj_tensor(ctx, TJ_FLOAT64, TJ_MAX_NDIM - 1, NULL, "y");
+    cr_expect_eq(tj_var_ndim(tj_expand_dims(y, 0)), TJ_MAX_NDIM, "%s", tj_errmsg(ctx));
+    cr_expect_eq(tj_var_ndim(tj_stack((tj_var *[]){y, y}, 2, -1)), TJ_MAX_NDIM, "%s",
+                 tj_errmsg(ctx));
+}
