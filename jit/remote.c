@@ -167,7 +167,7 @@ static bool running_locked(void)
         return false;
     S.why[0] = '\0';
     const char *env = getenv("TJ_COMPILE_SERVER");
-    if (tjC_env_off("TJ_COMPILE_SERVER")) {
+    if (env && !strcmp(env, "off")) { /* env is needed below too: one read, not tjC_env_off */
         snprintf(S.why, sizeof S.why, "TJ_COMPILE_SERVER=off");
     } else if (env && *env) {
         start_at(env);

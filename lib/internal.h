@@ -55,8 +55,8 @@ static inline int64_t tjC_now_ns(void)
  * x86 it gave 0 (fuzz_api's finding 12). */
 static inline uint32_t tjG_axes_below(int n) { return n >= 32 ? ~0u : (1u << n) - 1; }
 
-/* Whether environment variable `name` is set to "off" (the library's switches: TJ_JIT,
- * TJ_REPLAY, TJ_HUGEPAGES, TJ_COMPILE_SERVER). */
+/* Whether environment variable `name` is set to "off" (the library's switches TJ_JIT, TJ_REPLAY
+ * and TJ_HUGEPAGES; jit/remote.c reads TJ_COMPILE_SERVER's value for more than that). */
 static inline bool tjC_env_off(const char *name)
 {
     const char *v = getenv(name);
