@@ -229,9 +229,12 @@ typedef struct tjS_mem {
     struct tjS_rec *rec;  /* NULL, or the recorder of this run's launches (lib/replay.h) */
 } tjS_mem;
 /* The array for result slot s (dtype, shape): mem->into[s], a pooled buffer or a new one;
- * NULL when out of memory. */
+ * NULL when out of memory or when the shape is too big for any array. */
 TJ_HIDDEN tj_array *tjS_out_array(tj_ctx *ctx, const tjS_mem *mem, int s, tj_dtype dtype,
-                                  int ndim,                                  const int64_t *shape);
+                                  int ndim, const int64_t *shape);
+/* The error for step st's result that tjS_out_array could not make: TJ_ERR_VALUE for a shape
+ * whose element or byte count overflows (numpy's "array is too big"), else TJ_ERR_NOMEM. */
+TJ_HIDDEN tj_status tjS_out_failed(tj_ctx *ctx, const tjS_step *st);
 /* Gives up slot s's array: into the pool when nothing else holds it, else one reference less. */
 TJ_HIDDEN void tjS_release(const tjS_mem *mem, int s, tj_array *a);
 /* A pooled buffer of exactly this layout (taken out of the pool), or NULL. */

@@ -25,7 +25,7 @@ static tj_status run_dot(tj_ctx *ctx, const tjS_step *st, tj_array **slots, cons
         shape[nd++] = b->shape[1];
     tj_array *out = tjS_out_array(ctx, mem, st->out_slots[0], st->root->dtype, nd, shape);
     if (!out)
-        return tjC_error(ctx, TJ_ERR_NOMEM, "out of memory for the result of a dot");
+        return tjS_out_failed(ctx, st);
     if (mem && mem->rec)
         tjS_rec_dot(mem->rec, st, a, b);
     tjP_blas_threads(tjP_threads(ctx));
@@ -189,8 +189,7 @@ tj_status tjS_kernel_begin(tj_ctx *ctx, const tjS_plan *plan, const tjS_step *st
         else
             out = tjS_out_array(ctx, mem, so, st->out_nodes[o]->dtype, nd, shape);
         if (!out)
-            return tjC_error(ctx, TJ_ERR_NOMEM, "the result of %s: %s",
-                             tjG_ops[st->root->op].name, tjA_last_msg());
+            return tjS_out_failed(ctx, st);
         slots[so] = out;
         ptrs[st->nin + o] = out->data;
         /* output strides over the iteration space: contiguous */

@@ -49,11 +49,8 @@ tj_status tjS_blas_out(tj_ctx *ctx, const tjS_step *st, tj_array *Z, const int64
         return TJ_OK;
     }
     *out = tjS_out_array(ctx, mem, so, node->dtype, node->ndim, shape);
-    if (!*out) {
-        char buf[160];
-        return tjC_error(ctx, TJ_ERR_NOMEM, "out of memory for the result of %s",
-                         tjG_describe(node, buf, sizeof buf));
-    }
+    if (!*out)
+        return tjS_out_failed(ctx, st);
     if (beta != 0)
         tjS_fill_broadcast(*out, Z);
     return TJ_OK;

@@ -191,7 +191,7 @@ static tj_status run_b(tj_ctx *ctx, const tjS_plan *plan, tjK_fn const *fns, tj_
     c.alpha = tjS_scalar(slots[A->in_slots[2]]);
     tj_array *v = tjS_out_array(ctx, mem, A->out_slots[0], c.dtype, 1, &c.n);
     if (!v)
-        return tjC_error(ctx, TJ_ERR_NOMEM, "out of memory for the result of a gemv");
+        return tjS_out_failed(ctx, A);
     slots[A->out_slots[0]] = v;
     c.v = v->data;
     tjS_launch L;

@@ -21,6 +21,14 @@ tj_array *tjS_out_array(tj_ctx *ctx, const tjS_mem *mem, int s, tj_dtype dtype, 
     return tjS_pool_buffer(ctx, mem ? mem->pool : NULL, dtype, ndim, shape);
 }
 
+tj_status tjS_out_failed(tj_ctx *ctx, const tjS_step *st)
+{
+    char buf[160];
+    tj_status why = tjA_last_status() == TJ_ERR_VALUE ? TJ_ERR_VALUE : TJ_ERR_NOMEM;
+    return tjC_error(ctx, why, "%s: cannot allocate the result: %s",
+                     tjG_describe(st->root, buf, sizeof buf), tjA_last_msg());
+}
+
 tj_array *tjS_pool_buffer(tj_ctx *ctx, tjS_pool *pool, tj_dtype dtype, int ndim,
                           const int64_t *shape)
 {

@@ -432,7 +432,7 @@ tj_status tjS_run_reduce(tj_ctx *ctx, const tjS_step *st, tjK_fn fn, const int64
         out = tjS_out_array(ctx, mem, st->out_slots[0], st->out_nodes[0]->dtype, R.ond,
                             R.oshape);
         if (!out)
-            rc = nomem(ctx, st);
+            rc = tjS_out_failed(ctx, st);
         else
             slots[st->out_slots[0]] = out;
     }

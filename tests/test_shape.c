@@ -635,3 +635,46 @@ Test(shape, an_axis_beyond_the_maximum_rank_names_the_input)
     cr_expect_eq(tj_var_ndim(tj_stack((tj_var *[]){y, y}, 2, -1)), TJ_MAX_NDIM, "%s",
                  tj_errmsg(ctx));
 }
+
+/* A result whose element count overflows int64 cannot exist even when it is empty or its
+ * inputs are broadcast views: numpy raises "array is too big" (a ValueError). Both executors
+ * say TJ_ERR_VALUE and name the node; FAST_RUN said TJ_ERR_NOMEM, as if memory had run out. */
+Test(shape, a_result_too_big_for_int64_is_a_value_error_in_both_executors)
+{
+    static float one = 1;
+    int64_t big = (int64_t)1 << 32;
+    tj_var *x = tj_tensor(ctx, TJ_FLOAT32, 3, (bool[]){false, false, true}, "x");
+    tj_var *y = tj_tensor(ctx, TJ_FLOAT32, 3, (bool[]){true, true, false}, "y");
+    tj_var *a = tj_matrix(ctx, TJ_FLOAT32, "a"), *b = tj_matrix(ctx, TJ_FLOAT32, "b");
+    /* (0, 2^32, 1) + (1, 1, 2^32): empty, but (0, 2^32, 2^32) has 2^64 elements apart from the 0
+     * (the second operand a stride-0 view of one float); (2^32, 0) . (0, 2^32): (2^32, 2^32) */
+    tj_array *xv = tj_array_new(TJ_FLOAT32, 3, (int64_t[]){0, big, 1});
+    tj_array *yv = tj_array_wrap(TJ_FLOAT32, 3, (int64_t[]){1, 1, big}, (int64_t[]){0, 0, 0},
+                                 &one, NULL, NULL);
+    tj_array *av = tj_array_new(TJ_FLOAT32, 2, (int64_t[]){big, 0});
+    tj_array *bv = tj_array_new(TJ_FLOAT32, 2, (int64_t[]){0, big});
+    cr_assert(xv && yv && av && bv, "%s", tj_errmsg(ctx));
+    struct { tj_var *out, *in[2]; tj_array *arg[2]; const char *what; } cases[] = {
+        {tj_add(x, y), {x, y}, {xv, yv}, "an empty broadcast"},
+        {tj_dot(a, b), {a, b}, {av, bv}, "a product over an empty axis"},
+    };
+    for (int m = 0; m < 2; m++) {
+        for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+            tj_function_opts o = TJ_FUNCTION_OPTS_INIT;
+            o.mode = m ? TJ_MODE_FAST_COMPILE : TJ_MODE_FAST_RUN;
+            tj_fn *f = tj_function(ctx, cases[k].in, 2, &cases[k].out, 1, &o);
+            cr_assert(f, "%s: %s", cases[k].what, tj_errmsg(ctx));
+            tj_array *r = NULL;
+            cr_expect_eq(tj_call(f, cases[k].arg, &r), TJ_ERR_VALUE, "mode %d, %s: %s", m,
+                         cases[k].what, tj_errmsg(ctx));
+            cr_expect(r == NULL, "mode %d, %s: no result", m, cases[k].what);
+            cr_expect(strstr(tj_errmsg(ctx), "overflows int64") && strstr(tj_errmsg(ctx), "node #"),
+                      "mode %d, %s: %s", m, cases[k].what, tj_errmsg(ctx));
+            tj_fn_free(f);
+        }
+    }
+    tj_array_unref(xv);
+    tj_array_unref(yv);
+    tj_array_unref(av);
+    tj_array_unref(bv);
+}
