@@ -44,7 +44,7 @@ test-asan: deps
 # They run in one process each (tests/inprocess/: Criterion's forking runner cannot start under
 # TSan); a report ends the process (halt_on_error) and fails the suite. tools/tsan.supp says why
 # races inside libLLVM are suppressed.
-TSAN_SUITES ?= test_threads test_jit test_function test_seed test_allocator test_replay
+TSAN_SUITES ?= test_threads test_jit test_function test_seed test_allocator test_replay test_pool
 check-tsan: deps
 	@cmake -S . -B $(BUILD)-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTJ_TSAN=ON \
 	  -DTJ_INPROCESS_SUITES="$(TSAN_SUITES)" >/dev/null

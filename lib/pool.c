@@ -142,6 +142,7 @@ static void grow(int count)
         pthread_attr_destroy(&attr);
         if (rc != 0)
             return;
+        pthread_setname_np(t, TJP_WORKER_NAME); /* what top, perf and gdb show */
         P.nworkers++;
     }
 }

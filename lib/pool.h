@@ -14,6 +14,8 @@
 
 /* The most threads one job may use (the caller plus TJP_MAX_THREADS-1 workers). */
 #define TJP_MAX_THREADS 64
+/* The name of every worker thread (at most 15 characters: Linux's limit) */
+#define TJP_WORKER_NAME "tj-worker"
 
 /* The elements one pool item covers: small enough to balance a busy core, a multiple of
  * jit/llvm/lower.c's BLOCK so 1-D chunks stay aligned to its reduction segments. */
