@@ -450,7 +450,39 @@ tj_status tj_array_set(tj_array *a, const int64_t *index, double value)
 
 /* ---- copies ---------------------------------------------------------------------------------- */
 
-
+/* Merges adjacent axes where every operand is contiguous across them and drops length-1 axes,
+ * so a contiguous (1000, 1000) space becomes one flat loop of 10^6. */
+int tjA_coalesce(int ndim, int64_t *shape, int nops, int64_t *strides /* [nops][TJ_MAX_NDIM] */)
+{
+    int w = 0;
+    for (int d = 0; d < ndim; d++) {
+        if (shape[d] == 1)
+            continue;
+        if (w > 0) {
+            bool merge = true;
+            for (int k = 0; k < nops && merge; k++)
+                merge = strides[k * TJ_MAX_NDIM + w - 1] ==
+                        strides[k * TJ_MAX_NDIM + d] * shape[d];
+            if (merge) {
+                shape[w - 1] *= shape[d];
+                for (int k = 0; k < nops; k++)
+                    strides[k * TJ_MAX_NDIM + w - 1] = strides[k * TJ_MAX_NDIM + d];
+                continue;
+            }
+        }
+        shape[w] = shape[d];
+        for (int k = 0; k < nops; k++)
+            strides[k * TJ_MAX_NDIM + w] = strides[k * TJ_MAX_NDIM + d];
+        w++;
+    }
+    if (w == 0) { /* a single element */
+        shape[0] = 1;
+        for (int k = 0; k < nops; k++)
+            strides[k * TJ_MAX_NDIM] = 0;
+        w = 1;
+    }
+    return w;
+}
 
 static void copy_elem(tj_array *dst, int64_t doff, const tj_array *src, int64_t soff)
 {
@@ -470,18 +502,26 @@ void tjA_copy_into(tj_array *dst, const tj_array *src)
         memcpy(dst->data, src->data, (size_t)src->size * tj_dtype_size(src->dtype));
         return;
     }
+    /* length-1 axes dropped and contiguous runs merged first: an odometer step per element
+     * walked every trailing length-1 axis, so a (n, 1, ..., 1) view cost n x ndim steps */
+    int64_t shape[TJ_MAX_NDIM], str[2 * TJ_MAX_NDIM]; /* [0]: src, [1]: dst, in bytes */
+    memcpy(shape, src->shape, sizeof *shape * (size_t)src->ndim);
+    memcpy(str, src->strides, sizeof *str * (size_t)src->ndim);
+    memcpy(str + TJ_MAX_NDIM, dst->strides, sizeof *str * (size_t)src->ndim);
+    int nd = tjA_coalesce(src->ndim, shape, 2, str);
+    const int64_t *sstr = str, *dstr = str + TJ_MAX_NDIM;
     /* odometer over the shape, keeping both byte offsets incrementally */
     int64_t idx[TJ_MAX_NDIM] = {0};
     uint64_t soff = 0, doff = 0;
     for (int64_t n = 0; n < src->size; n++) {
         copy_elem(dst, (int64_t)doff, src, (int64_t)soff);
-        for (int d = src->ndim - 1; d >= 0; d--) {
-            soff += (uint64_t)src->strides[d];
-            doff += (uint64_t)dst->strides[d];
-            if (++idx[d] < src->shape[d])
+        for (int d = nd - 1; d >= 0; d--) {
+            soff += (uint64_t)sstr[d];
+            doff += (uint64_t)dstr[d];
+            if (++idx[d] < shape[d])
                 break;
-            soff -= (uint64_t)src->strides[d] * (uint64_t)src->shape[d];
-            doff -= (uint64_t)dst->strides[d] * (uint64_t)src->shape[d];
+            soff -= (uint64_t)sstr[d] * (uint64_t)shape[d];
+            doff -= (uint64_t)dstr[d] * (uint64_t)shape[d];
             idx[d] = 0;
         }
     }

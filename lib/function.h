@@ -106,9 +106,6 @@ TJ_HIDDEN int tjS_slot_of(const tjS_plan *plan, const tj_var *v);
 /* new_outs[i] = outs[i] with the softmax family rewritten into ops kernels compute
  * (lib/sched_expand.c); new_outs[i] == outs[i] where nothing changed. */
 TJ_HIDDEN tj_status tjS_expand(tj_ctx *ctx, tj_var *const *outs, int nouts, tj_var **new_outs);
-/* Merges adjacent axes where every operand (strides [nops][TJ_MAX_NDIM], in elements) is
- * contiguous across them and drops length-1 axes; returns the new rank (>= 1). */
-TJ_HIDDEN int tjS_coalesce(int ndim, int64_t *shape, int nops, int64_t *strides);
 /* Runs the reduction kernel of step st (lib/runtime_reduce.c): shape is the iteration shape,
  * ptrs/strides hold the inputs' base pointers and element strides ([nin][TJ_MAX_NDIM]); the
  * result goes to the step's output slot. */

@@ -167,6 +167,9 @@ static inline bool tjA_contiguous_es(const tj_array *a, int64_t es)
 TJ_HIDDEN bool tjA_shape_size(int ndim, const int64_t *shape, int64_t *out);
 /* Copies src into dst (same shape, any strides), converting dtype. */
 TJ_HIDDEN void tjA_copy_into(tj_array *dst, const tj_array *src);
+/* Merges adjacent axes where every operand (strides [nops][TJ_MAX_NDIM], in elements or bytes)
+ * is contiguous across them and drops length-1 axes; returns the new rank (>= 1). */
+TJ_HIDDEN int tjA_coalesce(int ndim, int64_t *shape, int nops, int64_t *strides);
 /* A converted C-contiguous copy of src in dtype d (memory from ctx's allocator, as tjA_alloc). */
 TJ_HIDDEN tj_array *tjA_convert(tj_ctx *ctx, const tj_array *src, tj_dtype d);
 /* tj_array_wrap and tj_array_scalar with the header (and data) from ctx's allocator. */

@@ -129,18 +129,19 @@ static void copy_elem(char *dst, const char *src, size_t es)
     }
 }
 
-/* Copies a block of `shape` (nd axes, maybe 0) element by element between two strided layouts. */
+/* Copies a block of `shape` (nd >= 1 axes, coalesced) element by element between two strided
+ * layouts: a loop over the last axis, an odometer over the others. */
 static void copy_block(char *o, const int64_t *ostr, const char *s, const int64_t *sstr,
                        const int64_t *shape, int nd, size_t es)
 {
-    int64_t pos[TJ_MAX_NDIM], n = 1, oo = 0, so = 0;
-    for (int d = 0; d < nd; d++) {
-        pos[d] = 0;
-        n *= shape[d];
-    }
-    for (int64_t e = 0; e < n; e++) {
-        copy_elem(o + oo, s + so, es);
-        for (int d = nd - 1; d >= 0; d--) {
+    int64_t pos[TJ_MAX_NDIM] = {0}, rows = 1, len = shape[nd - 1], oo = 0, so = 0;
+    int64_t oi = ostr[nd - 1], si = sstr[nd - 1];
+    for (int d = 0; d < nd - 1; d++)
+        rows *= shape[d];
+    for (int64_t r = 0; r < rows; r++) {
+        for (int64_t i = 0; i < len; i++)
+            copy_elem(o + oo + i * oi, s + so + i * si, es);
+        for (int d = nd - 2; d >= 0; d--) { /* offsets, not pointers: they may step outside */
             oo += ostr[d];
             so += sstr[d];
             if (++pos[d] < shape[d])
@@ -184,6 +185,17 @@ static void take_by_rows(const tj_array *x, int ax, const int64_t *p, int64_t n,
     int64_t pos[TJ_MAX_NDIM] = {0}, pre = 1;
     for (int d = 0; d < ax; d++)
         pre *= x->shape[d];
+    /* the block after the axis, coalesced once: a copy per element walked every length-1 axis */
+    int64_t bshape[TJ_MAX_NDIM], bstr[2 * TJ_MAX_NDIM]; /* [0]: output, [1]: x, in bytes */
+    if (post_nd > 0) {
+        memcpy(bshape, x->shape + ax + 1, sizeof *bshape * (size_t)post_nd);
+        memcpy(bstr, flat->strides + ax + 1, sizeof *bstr * (size_t)post_nd);
+        memcpy(bstr + TJ_MAX_NDIM, x->strides + ax + 1, sizeof *bstr * (size_t)post_nd);
+        post_nd = tjA_coalesce(post_nd, bshape, 2, bstr);
+    }
+    size_t run = post_nd == 1 && bstr[0] == (int64_t)es && bstr[TJ_MAX_NDIM] == (int64_t)es
+                     ? (size_t)bshape[0] * es
+                     : 0;
     for (int64_t r = 0; r < pre; r++) {
         const char *xrow = x->data;
         char *orow = flat->data;
@@ -193,10 +205,12 @@ static void take_by_rows(const tj_array *x, int ax, const int64_t *p, int64_t n,
         }
         if (post_nd == 0) /* one element per index */
             gather(orow, flat->strides[ax], xrow, x->strides[ax], p, n, es);
-        for (int64_t k = 0; k < n && post_nd > 0; k++)
-            copy_block(orow + k * flat->strides[ax], flat->strides + ax + 1,
-                       xrow + p[k] * x->strides[ax], x->strides + ax + 1, x->shape + ax + 1,
-                       post_nd, es);
+        if (run > 0) /* a contiguous block in both: one copy per index */
+            for (int64_t k = 0; k < n; k++)
+                memcpy(orow + k * flat->strides[ax], xrow + p[k] * x->strides[ax], run);
+        for (int64_t k = 0; k < n && post_nd > 0 && run == 0; k++)
+            copy_block(orow + k * flat->strides[ax], bstr, xrow + p[k] * x->strides[ax],
+                       bstr + TJ_MAX_NDIM, bshape, post_nd, es);
         for (int d = ax - 1; d >= 0 && ++pos[d] == x->shape[d]; d--)
             pos[d] = 0;
     }

@@ -91,40 +91,6 @@ static bool element_strides(const tj_array *a, uint32_t bcast, int ndim, int64_t
     return true;
 }
 
-/* Merges adjacent axes where every operand is contiguous across them and drops length-1 axes,
- * so a contiguous (1000, 1000) space becomes one flat loop of 10^6. */
-int tjS_coalesce(int ndim, int64_t *shape, int nops, int64_t *strides /* [nops][TJ_MAX_NDIM] */)
-{
-    int w = 0;
-    for (int d = 0; d < ndim; d++) {
-        if (shape[d] == 1)
-            continue;
-        if (w > 0) {
-            bool merge = true;
-            for (int k = 0; k < nops && merge; k++)
-                merge = strides[k * TJ_MAX_NDIM + w - 1] ==
-                        strides[k * TJ_MAX_NDIM + d] * shape[d];
-            if (merge) {
-                shape[w - 1] *= shape[d];
-                for (int k = 0; k < nops; k++)
-                    strides[k * TJ_MAX_NDIM + w - 1] = strides[k * TJ_MAX_NDIM + d];
-                continue;
-            }
-        }
-        shape[w] = shape[d];
-        for (int k = 0; k < nops; k++)
-            strides[k * TJ_MAX_NDIM + w] = strides[k * TJ_MAX_NDIM + d];
-        w++;
-    }
-    if (w == 0) { /* a single element */
-        shape[0] = 1;
-        for (int k = 0; k < nops; k++)
-            strides[k * TJ_MAX_NDIM] = 0;
-        w = 1;
-    }
-    return w;
-}
-
 tj_status tjS_kernel_begin(tj_ctx *ctx, const tjS_plan *plan, const tjS_step *st, tjK_fn fn,
                            tj_array **slots, const tjS_mem *mem, tjS_launch *L)
 {
@@ -205,7 +171,7 @@ tj_status tjS_kernel_begin(tj_ctx *ctx, const tjS_plan *plan, const tjS_step *st
     if (total == 0)
         return TJ_OK;
     memcpy(L->cshape, shape, sizeof(int64_t) * (size_t)nd);
-    int cnd = L->cnd = tjS_coalesce(nd, L->cshape, nops, strides);
+    int cnd = L->cnd = tjA_coalesce(nd, L->cshape, nops, strides);
     /* pack strides operand-major with the coalesced rank, as the kernel expects */
     size_t npacked = (size_t)nops * (size_t)cnd;
     L->packed = npacked <= sizeof L->packed_buf / sizeof L->packed_buf[0]

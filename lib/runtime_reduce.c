@@ -301,7 +301,7 @@ void tjS_reduce_prepare(const tjS_step *st, const int64_t *shape, const int64_t 
             pstr[k * TJ_MAX_NDIM + i] = strides[k * TJ_MAX_NDIM + order[i]];
         pstr[nin * TJ_MAX_NDIM + i] = ost[order[i]];
     }
-    int cnd = R->count == 0 ? 0 : tjS_coalesce(nd, R->cshape, nops, pstr);
+    int cnd = R->count == 0 ? 0 : tjA_coalesce(nd, R->cshape, nops, pstr);
     for (int d = 0; d < cnd; d++)
         if (R->cshape[d] == 0) /* an empty kept axis: no result at all (and no piece sizes) */
             cnd = 0;

@@ -451,6 +451,37 @@ static void count_release(void *arg)
     released_arg = arg;
 }
 
+/* A copy walks a view with every length-1 axis dropped and contiguous axes merged: the
+ * transposed (4, 3) matrix below carries 28 length-1 axes between and after its two real ones
+ * (any stride on them). The values are the transposed matrix's, converted to int32 too. */
+Test(wrap, copy_of_a_view_with_many_length_one_axes)
+{
+    double base[12];
+    for (int i = 0; i < 12; i++)
+        base[i] = i; /* the 3x4 matrix [[0..3], [4..7], [8..11]] */
+    int64_t shape[TJ_MAX_NDIM], strides[TJ_MAX_NDIM];
+    for (int d = 0; d < TJ_MAX_NDIM; d++) {
+        shape[d] = 1;
+        strides[d] = 8 * (d + 5); /* never used: the axis has one position */
+    }
+    shape[3] = 4, strides[3] = 8;   /* rows of the view: columns of the matrix */
+    shape[20] = 3, strides[20] = 32; /* columns of the view: rows of the matrix */
+    tj_array *t = tj_array_wrap(TJ_FLOAT64, TJ_MAX_NDIM, shape, strides, base, NULL, NULL);
+    cr_assert_not_null(t);
+    tj_array *c = tj_array_copy(t), *f = tjA_convert(NULL, t, TJ_INT32);
+    cr_assert(c && f);
+    double want[12];
+    int32_t want32[12];
+    for (int i = 0; i < 4; i++)
+        for (int j = 0; j < 3; j++)
+            want32[i * 3 + j] = (int32_t)(want[i * 3 + j] = base[j * 4 + i]);
+    cr_expect_arr_eq(tj_array_data(c), want, sizeof want);
+    cr_expect_arr_eq(tj_array_data(f), want32, sizeof want32);
+    tj_array_unref(c);
+    tj_array_unref(f);
+    tj_array_unref(t);
+}
+
 Test(wrap, transposed_view_by_byte_strides)
 {
     /* base is the 2x3 matrix [[0,1,2],[3,4,5]]; the view is its 3x2 transpose */
