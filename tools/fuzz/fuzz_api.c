@@ -9,9 +9,73 @@
  *   build/fuzz/fuzz-api-replay FILE_OR_DIR... replay inputs with the normal compiler (ctest) */
 #include "fuzz.h"
 
+#include <stdatomic.h>
+#include <stddef.h>
 #include <stdlib.h>
+#include <string.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* ---- the context's memory, capped -------------------------------------------------------------
+ * A fuzzed program can compound its arrays to gigabytes (one input of run 13 peaked at 20 GB and
+ * took 84 s natively, most of it the kernel zeroing fresh pages). With every context's memory
+ * counted, such a program meets TJ_ERR_NOMEM at BUDGET live bytes: the target stays fast and the
+ * out-of-memory paths of the builders, executors and calls get fuzzed inputs too. */
+enum { BUDGET = 256 << 20 };
+static _Atomic size_t live_bytes;
+typedef union {
+    size_t size;
+    max_align_t align; /* the block after the header keeps malloc's alignment */
+} budget_hdr;
+
+static void *budget_malloc(void *user, size_t size)
+{
+    (void)user;
+    if (size > BUDGET || atomic_fetch_add(&live_bytes, size) + size > BUDGET) {
+        if (size <= BUDGET)
+            atomic_fetch_sub(&live_bytes, size);
+        return NULL;
+    }
+    budget_hdr *h = malloc(sizeof *h + size);
+    if (!h) {
+        atomic_fetch_sub(&live_bytes, size);
+        return NULL;
+    }
+    h->size = size;
+    return h + 1;
+}
+
+static void budget_free(void *user, void *p)
+{
+    (void)user;
+    if (!p)
+        return;
+    budget_hdr *h = (budget_hdr *)p - 1;
+    atomic_fetch_sub(&live_bytes, h->size);
+    free(h);
+}
+
+static void *budget_realloc(void *user, void *p, size_t size)
+{
+    if (!p)
+        return budget_malloc(user, size);
+    budget_hdr *h = (budget_hdr *)p - 1;
+    void *q = budget_malloc(user, size);
+    if (q) {
+        memcpy(q, p, h->size < size ? h->size : size);
+        budget_free(user, p);
+    }
+    return q;
+}
+
+static tj_ctx *budget_ctx(void)
+{
+    static const tj_allocator budget = {budget_malloc, budget_realloc, budget_free, NULL};
+    tj_ctx *ctx = tj_ctx_new_with_allocator(&budget);
+    if (ctx)
+        tj_ctx_set_log(ctx, fz_quiet_log, NULL);
+    return ctx;
+}
 
 enum { MAX_VARS = 24, MAX_LEAVES = 8, MAX_FNS = 4, MAX_ARRAYS = 8, MAX_STEPS = 64 };
 enum { MAX_COMPILES = 4, MAX_JIT_COMPILES = 1, MAXLEN = 4 };
@@ -222,15 +286,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     fz_in in = {data, size};
     state s = {0};
-    if (!(s.ctx = tj_ctx_new()))
+    if (!(s.ctx = budget_ctx()))
         return 0;
-    tj_ctx_set_log(s.ctx, fz_quiet_log, NULL);
     for (int step = 0; step < MAX_STEPS && fz_more(&in); step++) {
-        if (!s.ctx) {
-            if (!(s.ctx = tj_ctx_new()))
-                break;
-            tj_ctx_set_log(s.ctx, fz_quiet_log, NULL);
-        }
+        if (!s.ctx && !(s.ctx = budget_ctx()))
+            break;
         unsigned what = fz_pick(&in, 16);
         if (s.nvars == 0 && what > 1)
             what = 0;
