@@ -279,7 +279,11 @@ static tj_status rewrite_node(sweep_state *s, tjR_run *run, tj_var *r, tj_var **
         bool hit = false;
         for (int k = ix->first[r->op]; k < ix->first[r->op + 1] && !hit; k++) {
             rref *ref = &ix->refs[ix->order[k]];
-            tjR_match m = {.root = r, .run = run};
+            tjR_match m; /* only the slots need clearing: a whole-struct initializer became a
+                          * `rep stos`, whose start-up cost was most of this loop */
+            m.root = r;
+            m.run = run;
+            memset(m.v, 0, sizeof m.v);
             if (!match(ref->rule->pat, r, &m))
                 continue;
             tj_var *nr = ref->rule->rhs(&m);
