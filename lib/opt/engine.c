@@ -272,7 +272,8 @@ static tj_status rewrite_node(sweep_state *s, tjR_run *run, tj_var *r, tj_var **
 {
     tj_ctx *ctx = s->ctx;
     int *hist = NULL;                 /* the rules that fired here, in order */
-    tj_var *seen[CYCLE_WINDOW] = {0}; /* the last nodes this one became */
+    tj_var *seen[CYCLE_WINDOW]; /* the last nodes this one became (the first nhist written;
+                                 * not cleared: that was a rep stos per node) */
     int nhist = 0;
     for (;;) {
         const rule_index *ix = s->ix;
@@ -322,7 +323,7 @@ static tj_status rewrite_node(sweep_state *s, tjR_run *run, tj_var *r, tj_var **
             if (!hist && !(hist = tjC_malloc(ctx, sizeof *hist * NODE_CAP)))
                 return tjC_error(ctx, TJ_ERR_NOMEM, "out of memory optimizing a graph");
             bool back = false;
-            for (int i = 0; i < CYCLE_WINDOW && !back; i++)
+            for (int i = 0; i < nhist && i < CYCLE_WINDOW && !back; i++)
                 back = seen[i] == nr;
             seen[nhist % CYCLE_WINDOW] = r;
             hist[nhist++] = ix->order[k];
