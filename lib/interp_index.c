@@ -294,23 +294,25 @@ static void add_into(tj_array *dst, const tj_array *src)
 {
     if (dst->size == 0)
         return;
-    if (dst->ndim == 0) {
-        add_row(dst->dtype, dst->data, 0, src->data, 0, 1);
-        return;
-    }
-    int nd = dst->ndim, last = nd - 1;
-    int64_t idx[TJ_MAX_NDIM] = {0}, rows = dst->size / dst->shape[last];
+    /* coalesced first, as tjA_copy_into: length-1 axes would cost a row call per element */
+    int64_t shape[TJ_MAX_NDIM], str[2 * TJ_MAX_NDIM]; /* [0]: dst, [1]: src, in bytes */
+    memcpy(shape, dst->shape, sizeof *shape * (size_t)dst->ndim);
+    memcpy(str, dst->strides, sizeof *str * (size_t)dst->ndim);
+    memcpy(str + TJ_MAX_NDIM, src->strides, sizeof *str * (size_t)dst->ndim);
+    int nd = tjA_coalesce(dst->ndim, shape, 2, str), last = nd - 1;
+    const int64_t *dstr = str, *sstr = str + TJ_MAX_NDIM;
+    int64_t idx[TJ_MAX_NDIM] = {0}, rows = dst->size / shape[last];
     uint64_t doff = 0, soff = 0;
     for (int64_t r = 0; r < rows; r++) {
-        add_row(dst->dtype, dst->data + doff, dst->strides[last], src->data + soff,
-                src->strides[last], dst->shape[last]);
+        add_row(dst->dtype, dst->data + doff, dstr[last], src->data + soff, sstr[last],
+                shape[last]);
         for (int d = last - 1; d >= 0; d--) {
-            doff += (uint64_t)dst->strides[d];
-            soff += (uint64_t)src->strides[d];
-            if (++idx[d] < dst->shape[d])
+            doff += (uint64_t)dstr[d];
+            soff += (uint64_t)sstr[d];
+            if (++idx[d] < shape[d])
                 break;
-            doff -= (uint64_t)dst->strides[d] * (uint64_t)dst->shape[d];
-            soff -= (uint64_t)src->strides[d] * (uint64_t)dst->shape[d];
+            doff -= (uint64_t)dstr[d] * (uint64_t)shape[d];
+            soff -= (uint64_t)sstr[d] * (uint64_t)shape[d];
             idx[d] = 0;
         }
     }

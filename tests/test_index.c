@@ -284,6 +284,7 @@ Test(index, set_and_inc_subtensor)
         tj_set_subtensor(tj_indexi(xb, 0, 1), tj_const(ctx, TJ_BOOL, 1)),
         tj_set_subtensor(tj_slice(x, 0, i, NULL, NULL), row),
         tj_inc_subtensor(tj_slicei(x, 0, 3, 1, O), tj_lit(ctx, 5)),
+        tj_inc_subtensor(tj_slicei(x, 0, 1, 3, O), v2),
     };
     cr_expect_eq(tj_var_dtype(outs[6]), TJ_INT8);
     tj_array *ax = vals(TJ_FLOAT64, 2, (int64_t[]){4, 3}, 1);
@@ -296,7 +297,7 @@ Test(index, set_and_inc_subtensor)
     tj_array *ai = tj_array_scalar(TJ_INT64, -2);
     results r;
     run_both((tj_var *[]){x, v, row, idx, col, xi, xb, i},
-             (tj_array *[]){ax, av, arow, aidx, acol, axi, axb, ai}, 8, outs, 10, &r);
+             (tj_array *[]){ax, av, arow, aidx, acol, axi, axb, ai}, 8, outs, 11, &r);
     double X[12], V[12], R[3], C[4], w[12];
 #define RESET memcpy(w, X, sizeof w)
     for (int k = 0; k < 12; k++) {
@@ -347,6 +348,10 @@ Test(index, set_and_inc_subtensor)
     expect_out(&r, 8, TJ_FLOAT64, 2, s43, w, 0, "x[i:] = row");
     RESET;
     expect_out(&r, 9, TJ_FLOAT64, 2, s43, w, 0, "x[3:1] += 5 changes nothing");
+    RESET; /* rows 1 and 2 of x, contiguous: one run of 6 after coalescing */
+    for (int k = 0; k < 6; k++)
+        w[3 + k] += V[k];
+    expect_out(&r, 10, TJ_FLOAT64, 2, s43, w, 0, "x[1:3] += v[:2]");
 #undef RESET
     results_free(&r);
 
