@@ -484,6 +484,15 @@ int tjA_coalesce(int ndim, int64_t *shape, int nops, int64_t *strides /* [nops][
     return w;
 }
 
+int tjA_coalesce_pair(int ndim, const int64_t *shape, const int64_t *a_strides,
+                      const int64_t *b_strides, int64_t *cshape, int64_t *cstr)
+{
+    memcpy(cshape, shape, sizeof *cshape * (size_t)ndim);
+    memcpy(cstr, a_strides, sizeof *cstr * (size_t)ndim);
+    memcpy(cstr + TJ_MAX_NDIM, b_strides, sizeof *cstr * (size_t)ndim);
+    return tjA_coalesce(ndim, cshape, 2, cstr);
+}
+
 static void copy_elem(tj_array *dst, int64_t doff, const tj_array *src, int64_t soff)
 {
     if (dst->dtype == src->dtype)
@@ -505,10 +514,7 @@ void tjA_copy_into(tj_array *dst, const tj_array *src)
     /* length-1 axes dropped and contiguous runs merged first: an odometer step per element
      * walked every trailing length-1 axis, so a (n, 1, ..., 1) view cost n x ndim steps */
     int64_t shape[TJ_MAX_NDIM], str[2 * TJ_MAX_NDIM]; /* [0]: src, [1]: dst, in bytes */
-    memcpy(shape, src->shape, sizeof *shape * (size_t)src->ndim);
-    memcpy(str, src->strides, sizeof *str * (size_t)src->ndim);
-    memcpy(str + TJ_MAX_NDIM, dst->strides, sizeof *str * (size_t)src->ndim);
-    int nd = tjA_coalesce(src->ndim, shape, 2, str);
+    int nd = tjA_coalesce_pair(src->ndim, src->shape, src->strides, dst->strides, shape, str);
     const int64_t *sstr = str, *dstr = str + TJ_MAX_NDIM;
     /* odometer over the shape, keeping both byte offsets incrementally */
     int64_t idx[TJ_MAX_NDIM] = {0};

@@ -170,6 +170,10 @@ TJ_HIDDEN void tjA_copy_into(tj_array *dst, const tj_array *src);
 /* Merges adjacent axes where every operand (strides [nops][TJ_MAX_NDIM], in elements or bytes)
  * is contiguous across them and drops length-1 axes; returns the new rank (>= 1). */
 TJ_HIDDEN int tjA_coalesce(int ndim, int64_t *shape, int nops, int64_t *strides);
+/* tjA_coalesce of two operands over one shape, copied into cshape and cstr (cstr: operand a's
+ * strides, then b's at cstr + TJ_MAX_NDIM); returns the new rank (>= 1). */
+TJ_HIDDEN int tjA_coalesce_pair(int ndim, const int64_t *shape, const int64_t *a_strides,
+                                const int64_t *b_strides, int64_t *cshape, int64_t *cstr);
 /* A converted C-contiguous copy of src in dtype d (memory from ctx's allocator, as tjA_alloc). */
 TJ_HIDDEN tj_array *tjA_convert(tj_ctx *ctx, const tj_array *src, tj_dtype d);
 /* tj_array_wrap and tj_array_scalar with the header (and data) from ctx's allocator. */

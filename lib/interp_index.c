@@ -187,12 +187,9 @@ static void take_by_rows(const tj_array *x, int ax, const int64_t *p, int64_t n,
         pre *= x->shape[d];
     /* the block after the axis, coalesced once: a copy per element walked every length-1 axis */
     int64_t bshape[TJ_MAX_NDIM], bstr[2 * TJ_MAX_NDIM]; /* [0]: output, [1]: x, in bytes */
-    if (post_nd > 0) {
-        memcpy(bshape, x->shape + ax + 1, sizeof *bshape * (size_t)post_nd);
-        memcpy(bstr, flat->strides + ax + 1, sizeof *bstr * (size_t)post_nd);
-        memcpy(bstr + TJ_MAX_NDIM, x->strides + ax + 1, sizeof *bstr * (size_t)post_nd);
-        post_nd = tjA_coalesce(post_nd, bshape, 2, bstr);
-    }
+    if (post_nd > 0)
+        post_nd = tjA_coalesce_pair(post_nd, x->shape + ax + 1, flat->strides + ax + 1,
+                                    x->strides + ax + 1, bshape, bstr);
     size_t run = post_nd == 1 && bstr[0] == (int64_t)es && bstr[TJ_MAX_NDIM] == (int64_t)es
                      ? (size_t)bshape[0] * es
                      : 0;
@@ -296,10 +293,8 @@ static void add_into(tj_array *dst, const tj_array *src)
         return;
     /* coalesced first, as tjA_copy_into: length-1 axes would cost a row call per element */
     int64_t shape[TJ_MAX_NDIM], str[2 * TJ_MAX_NDIM]; /* [0]: dst, [1]: src, in bytes */
-    memcpy(shape, dst->shape, sizeof *shape * (size_t)dst->ndim);
-    memcpy(str, dst->strides, sizeof *str * (size_t)dst->ndim);
-    memcpy(str + TJ_MAX_NDIM, src->strides, sizeof *str * (size_t)dst->ndim);
-    int nd = tjA_coalesce(dst->ndim, shape, 2, str), last = nd - 1;
+    int nd = tjA_coalesce_pair(dst->ndim, dst->shape, dst->strides, src->strides, shape, str);
+    int last = nd - 1;
     const int64_t *dstr = str, *sstr = str + TJ_MAX_NDIM;
     int64_t idx[TJ_MAX_NDIM] = {0}, rows = dst->size / shape[last];
     uint64_t doff = 0, soff = 0;
