@@ -129,13 +129,17 @@ static void copy_elem(char *dst, const char *src, size_t es)
     }
 }
 
-/* Copies a block of `shape` (nd >= 1 axes, coalesced) element by element between two strided
- * layouts: a loop over the last axis, an odometer over the others. */
+/* Copies a block of `shape` (nd >= 1 axes, coalesced) between two strided layouts: one memcpy
+ * when it is contiguous in both, else a loop over the last axis, an odometer over the others. */
 static void copy_block(char *o, const int64_t *ostr, const char *s, const int64_t *sstr,
                        const int64_t *shape, int nd, size_t es)
 {
     int64_t pos[TJ_MAX_NDIM] = {0}, rows = 1, len = shape[nd - 1], oo = 0, so = 0;
     int64_t oi = ostr[nd - 1], si = sstr[nd - 1];
+    if (nd == 1 && oi == (int64_t)es && si == (int64_t)es) {
+        memcpy(o, s, (size_t)len * es);
+        return;
+    }
     for (int d = 0; d < nd - 1; d++)
         rows *= shape[d];
     for (int64_t r = 0; r < rows; r++) {
@@ -190,9 +194,6 @@ static void take_by_rows(const tj_array *x, int ax, const int64_t *p, int64_t n,
     if (post_nd > 0)
         post_nd = tjA_coalesce_pair(post_nd, x->shape + ax + 1, flat->strides + ax + 1,
                                     x->strides + ax + 1, bshape, bstr);
-    size_t run = post_nd == 1 && bstr[0] == (int64_t)es && bstr[TJ_MAX_NDIM] == (int64_t)es
-                     ? (size_t)bshape[0] * es
-                     : 0;
     for (int64_t r = 0; r < pre; r++) {
         const char *xrow = x->data;
         char *orow = flat->data;
@@ -202,10 +203,7 @@ static void take_by_rows(const tj_array *x, int ax, const int64_t *p, int64_t n,
         }
         if (post_nd == 0) /* one element per index */
             gather(orow, flat->strides[ax], xrow, x->strides[ax], p, n, es);
-        if (run > 0) /* a contiguous block in both: one copy per index */
-            for (int64_t k = 0; k < n; k++)
-                memcpy(orow + k * flat->strides[ax], xrow + p[k] * x->strides[ax], run);
-        for (int64_t k = 0; k < n && post_nd > 0 && run == 0; k++)
+        for (int64_t k = 0; k < n && post_nd > 0; k++)
             copy_block(orow + k * flat->strides[ax], bstr, xrow + p[k] * x->strides[ax],
                        bstr + TJ_MAX_NDIM, bshape, post_nd, es);
         for (int d = ax - 1; d >= 0 && ++pos[d] == x->shape[d]; d--)
