@@ -7,6 +7,7 @@
  * other layout, expressed with a transpose flag. Anything else is copied to a C-contiguous
  * temporary first. */
 #include "blas_layout.h"
+#include "pool.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -83,6 +84,7 @@ static bool dot_blas(tj_ctx *ctx, const tj_array *a0, const tj_array *b0, tj_arr
     blasint incx, incy;
     if (!a || !b)
         goto done;
+    tjP_blas_threads(tjP_threads(ctx));
     if (a->ndim == 1 && b->ndim == 1) {
         tjB_as_vec(a, &incx);
         tjB_as_vec(b, &incy);

@@ -4,6 +4,7 @@
  * (sizes beyond its int, other strides) is copied to a contiguous temporary; the result array is
  * always C-contiguous (the caller allocates it). float32 and float64 only. */
 #include "blas_layout.h"
+#include "pool.h"
 
 #include <string.h>
 
@@ -36,6 +37,7 @@ bool tjB_gemm(tj_ctx *ctx, bool ta, bool tb, double alpha, const tj_array *A, co
     const tj_array *a = tjB_ready(ctx, A, &t1), *b = tjB_ready(ctx, B, &t2);
     bool ok = a && b;
     if (ok) {
+        tjP_blas_threads(tjP_threads(ctx));
         tjB_mat ma, mb;
         tjB_as_mat(a, &ma);
         tjB_as_mat(b, &mb);
@@ -72,6 +74,7 @@ bool tjB_gemv(tj_ctx *ctx, bool ta, double alpha, const tj_array *A, const tj_ar
     const tj_array *a = tjB_ready(ctx, A, &t1), *v = tjB_ready(ctx, x, &t2);
     bool ok = a && v;
     if (ok) {
+        tjP_blas_threads(tjP_threads(ctx));
         tjB_mat ma;
         blasint inc;
         tjB_as_mat(a, &ma);
@@ -102,6 +105,7 @@ bool tjB_ger(tj_ctx *ctx, double alpha, const tj_array *x, const tj_array *y, tj
     const tj_array *a = tjB_ready(ctx, x, &t1), *b = tjB_ready(ctx, y, &t2);
     bool ok = a && b;
     if (ok) {
+        tjP_blas_threads(tjP_threads(ctx));
         blasint ia, ib;
         tjB_as_vec(a, &ia);
         tjB_as_vec(b, &ib);

@@ -28,7 +28,6 @@ static tj_status run_dot(tj_ctx *ctx, const tjS_step *st, tj_array **slots, cons
         return tjS_out_failed(ctx, st);
     if (mem && mem->rec)
         tjS_rec_dot(mem->rec, st, a, b);
-    tjP_blas_threads(tjP_threads(ctx));
     tjB_dot(ctx, a, b, out);
     slots[st->out_slots[0]] = out;
     return TJ_OK;

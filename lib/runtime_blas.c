@@ -97,7 +97,6 @@ static bool blas_call(tj_ctx *ctx, const tj_var *node, tj_array *const *in, doub
                       double beta, tj_array *out)
 {
     bool ta = node->nattr > 0 && node->attr[0], tb = node->nattr > 1 && node->attr[1];
-    tjP_blas_threads(tjP_threads(ctx));
     if (node->op == TJ_OP_GEMM)
         return tjB_gemm(ctx, ta, tb, alpha, in[0], in[1], beta, out);
     if (node->op == TJ_OP_GEMV)

@@ -124,8 +124,10 @@ static tj_status product_by_pieces(tj_ctx *ctx, chain_run *c, tjS_pool *pool,
     /* one piece (a small X): run here, without the pool's job bookkeeping */
     int threads = c->pieces == 1 ? 1 : tjP_threads(ctx);
     threads = threads < c->pieces ? threads : c->pieces;
-    if (threads > 1)
-        tjP_blas_threads(1); /* the pieces are the parallelism: their gemv calls stay serial */
+    /* the pieces are the parallelism: their gemv calls stay serial at every thread count. Left
+     * to OpenBLAS's own count at one thread, its threaded sgemv_t (0.3.21, AMD EPYC) summed the
+     * rows in another order than the serial one, so the bits depended on the thread count. */
+    tjP_blas_threads(1);
     tj_status rc = c->pieces == 1 ? run_piece(c, 0) : tjP_run(threads, c->pieces, run_piece, c);
     size_t es = tjA_es(c->dtype);
     for (int k = 0; k < c->pieces && c->pieces > 1; k++)

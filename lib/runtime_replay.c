@@ -262,7 +262,6 @@ tj_status tjS_replay_run(tj_ctx *ctx, const tjS_plan *plan, tjK_fn const *fns,
             rc = tjS_blas_replay(ctx, st, slots);
             break;
         case TJS_R_DOT:
-            tjP_blas_threads(tjP_threads(ctx));
             tjB_dot(ctx, slots[st->in_slots[0]], slots[st->in_slots[1]],
                     slots[st->out_slots[0]]);
             break;
