@@ -538,27 +538,32 @@ tj_status tjI_elemwise(tj_ctx *ctx, const tj_var *node, tj_array *const *in, tj_
         return TJ_OK;
 
     /* A length-1 input axis is read with stride 0: it either matches a length-1 output axis or
-     * is a (checked) broadcast. */
-    int64_t strides[3][TJ_MAX_NDIM], inner_st[3] = {0, 0, 0};
-    for (int i = 0; i < nin; i++) {
-        for (int d = 0; d < nd; d++)
-            strides[i][d] = in[i]->shape[d] == 1 ? 0 : in[i]->strides[d];
-        if (nd)
-            inner_st[i] = strides[i][nd - 1];
+     * is a (checked) broadcast. Length-1 axes are dropped and runs contiguous in every operand
+     * merged, so the rows the kernel runs are as long as the layouts allow (an (n, 1) output
+     * was n rows of one element). Operand 0 is the output, contiguous: its rows are back to back. */
+    int64_t cshape[TJ_MAX_NDIM], str[4][TJ_MAX_NDIM];
+    memcpy(cshape, shape, sizeof *cshape * (size_t)nd);
+    for (int d = 0; d < nd; d++) {
+        str[0][d] = r->strides[d];
+        for (int i = 0; i < nin; i++)
+            str[i + 1][d] = in[i]->shape[d] == 1 ? 0 : in[i]->strides[d];
     }
-    int64_t inner = nd ? shape[nd - 1] : 1, rows = r->size / inner;
+    int cnd = tjA_coalesce(nd, cshape, nin + 1, &str[0][0]);
+    int64_t inner = cshape[cnd - 1], rows = r->size / inner, inner_st[3] = {0, 0, 0};
+    for (int i = 0; i < nin; i++)
+        inner_st[i] = str[i + 1][cnd - 1];
     int64_t idx[TJ_MAX_NDIM] = {0};
     char *o = r->data, *ptr[3] = {NULL, NULL, NULL};
     for (int64_t row = 0; row < rows; row++) {
         for (int i = 0; i < nin; i++) {
             ptr[i] = in[i]->data;
-            for (int d = 0; d < nd - 1; d++)
-                ptr[i] += idx[d] * strides[i][d];
+            for (int d = 0; d < cnd - 1; d++)
+                ptr[i] += idx[d] * str[i + 1][d];
         }
         k.row(&k, o, ptr, inner_st, inner);
         o += (size_t)inner * k.esize;
-        for (int d = nd - 2; d >= 0; d--) {
-            if (++idx[d] < shape[d])
+        for (int d = cnd - 2; d >= 0; d--) {
+            if (++idx[d] < cshape[d])
                 break;
             idx[d] = 0;
         }
