@@ -240,6 +240,8 @@ static const punct puncts[] = {
 static bool lex_punct(lexer *lx)
 {
     for (size_t k = 0; k < sizeof puncts / sizeof *puncts; k++) {
+        if (puncts[k].text[0] != lx->text[lx->pos]) /* most entries: no strlen, no memcmp */
+            continue;
         size_t n = strlen(puncts[k].text);
         if (lx->len - lx->pos >= n && !memcmp(lx->text + lx->pos, puncts[k].text, n)) {
             repl_tok_kind kind = puncts[k].kind;
