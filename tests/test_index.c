@@ -370,6 +370,73 @@ Test(index, set_and_inc_subtensor)
         tj_array_unref(arrs[k]);
 }
 
+/* take-scatters along a later axis, written element by element from the definition: x[:, idx]
+ * with a 2-d index (its value axes contiguous or not), a block of two elements after a middle
+ * axis, and int8 wrap; duplicates accumulate in order or the last one wins. */
+Test(index, take_scatter_along_a_later_axis)
+{
+    tj_var *x = tj_matrix(ctx, TJ_FLOAT64, "x"), *x3 = tj_tensor(ctx, TJ_FLOAT64, 3, (bool[]){false, false, false}, "x3");
+    tj_var *v = tj_tensor(ctx, TJ_FLOAT64, 3, (bool[]){false, false, false}, "v"), *xi = tj_matrix(ctx, TJ_INT8, "xi");
+    tj_var *vi = tj_matrix(ctx, TJ_INT8, "vi");
+    tj_array *i2 = tjt_array(TJ_INT64, 2, (int64_t[]){2, 2}, (double[]){2, 0, 2, -3});
+    tj_array *i3 = tjt_array(TJ_INT64, 1, (int64_t[]){3}, (double[]){1, 1, 0});
+    tj_array *i0 = tjt_array(TJ_INT64, 1, (int64_t[]){2}, (double[]){0, 0});
+    tj_var *idx2 = tj_constant(ctx, i2), *idx3 = tj_constant(ctx, i3), *idx0 = tj_constant(ctx, i0);
+    tj_var *outs[] = {
+        tj_set_subtensor(tj_take(x, idx2, 1), v),
+        tj_inc_subtensor(tj_take(x, idx2, 1), v),
+        tj_inc_subtensor(tj_take(x3, idx3, 1), x3),
+        tj_inc_subtensor(tj_take(xi, idx0, 1), vi),
+    };
+    tj_array *ax = vals(TJ_FLOAT64, 2, (int64_t[]){3, 4}, 1);
+    tj_array *av = vals(TJ_FLOAT64, 3, (int64_t[]){3, 2, 2}, 2), *avn = noncontig(av);
+    tj_array *ax3 = vals(TJ_FLOAT64, 3, (int64_t[]){2, 3, 2}, 3);
+    tj_array *axi = tjt_array(TJ_INT8, 2, (int64_t[]){2, 3}, (double[]){100, 1, 2, -100, 3, 4});
+    tj_array *avi = tjt_array(TJ_INT8, 2, (int64_t[]){2, 2}, (double[]){20, 10, -30, -1});
+    for (int contiguous = 1; contiguous >= 0; contiguous--) {
+        results r;
+        run_both((tj_var *[]){x, v, x3, xi, vi},
+                 (tj_array *[]){ax, contiguous ? av : avn, ax3, axi, avi}, 5, outs, 4, &r);
+        double X[12], V[12], X3[12], set[12], inc[12], inc3[12];
+        for (int k = 0; k < 12; k++) {
+            X[k] = val_of(TJ_FLOAT64, k, 1);
+            V[k] = val_of(TJ_FLOAT64, k, 2);
+            X3[k] = val_of(TJ_FLOAT64, k, 3);
+        }
+        memcpy(set, X, sizeof set);
+        memcpy(inc, X, sizeof inc);
+        const int cols[4] = {2, 0, 2, 1}; /* idx2 flattened, -3 wrapped */
+        for (int a = 0; a < 3; a++)
+            for (int k = 0; k < 4; k++) {
+                set[a * 4 + cols[k]] = V[a * 4 + k];
+                inc[a * 4 + cols[k]] += V[a * 4 + k];
+            }
+        memcpy(inc3, X3, sizeof inc3); /* x3[:, [1, 1, 0]] += x3 */
+        const int mids[3] = {1, 1, 0};
+        for (int a = 0; a < 2; a++)
+            for (int k = 0; k < 3; k++)
+                for (int c = 0; c < 2; c++)
+                    inc3[(a * 3 + mids[k]) * 2 + c] += X3[(a * 3 + k) * 2 + c];
+        const char *how = contiguous ? "contiguous value" : "strided value";
+        expect_out(&r, 0, TJ_FLOAT64, 2, (int64_t[]){3, 4}, set, 0, how);
+        expect_out(&r, 1, TJ_FLOAT64, 2, (int64_t[]){3, 4}, inc, 0, how);
+        expect_out(&r, 2, TJ_FLOAT64, 3, (int64_t[]){2, 3, 2}, inc3, 0, "middle axis");
+        /* column 0 += both columns of vi: 100 + 30 wraps to -126, -100 - 31 to 125 */
+        expect_out(&r, 3, TJ_INT8, 2, (int64_t[]){2, 3}, (double[]){-126, 1, 2, 125, 3, 4}, 0,
+                   "int8 column inc wraps");
+        results_free(&r);
+    }
+    tj_array_unref(ax);
+    tj_array_unref(av);
+    tj_array_unref(avn);
+    tj_array_unref(ax3);
+    tj_array_unref(axi);
+    tj_array_unref(avi);
+    tj_array_unref(i2);
+    tj_array_unref(i3);
+    tj_array_unref(i0);
+}
+
 /* ---- the givens minibatch pattern ------------------------------------------------------------ */
 
 /* Linear regression by minibatch SGD where the function takes only the batch index:
