@@ -170,6 +170,8 @@ typedef struct {
     int nrefs;
     int *first; /* per op: start of its rules in order[] */
     int *order; /* indices into refs, grouped by op */
+    int *any;   /* indices into refs of the rules any op matches, tried first */
+    int nany;
 } rule_index;
 
 static void index_free(tj_ctx *ctx, rule_index *ix)
@@ -177,11 +179,13 @@ static void index_free(tj_ctx *ctx, rule_index *ix)
     tjC_free(ctx, ix->refs);
     tjC_free(ctx, ix->first);
     tjC_free(ctx, ix->order);
+    tjC_free(ctx, ix->any);
 }
 
 /* Rules for every op: the ANY rules first (constant folding before anything else), then the rules
- * whose pattern root is that op, in table order. Built by counting, in O(ops x ANY rules + rules):
- * a scan of every rule for every op took 44% of a compile without LLVM (W2's train function). */
+ * whose pattern root is that op, in table order. Built by counting, in O(ops + rules): a scan of
+ * every rule for every op took 44% of a compile without LLVM (W2's train function); the ANY rules
+ * are one list, not copied into every op's. */
 static tj_status index_build(tj_ctx *ctx, const tjR_config *cfg, const tjR_family *const *fams,
                              int nfams, rule_index *ix)
 {
@@ -191,11 +195,11 @@ static tj_status index_build(tj_ctx *ctx, const tjR_config *cfg, const tjR_famil
     memset(ix, 0, sizeof *ix);
     ix->refs = tjC_calloc(ctx, (size_t)total + 1, sizeof *ix->refs);
     ix->first = tjC_calloc(ctx, TJ_NUM_OPS + 1, sizeof *ix->first);
-    if (!ix->refs || !ix->first) {
+    ix->any = tjC_malloc(ctx, sizeof *ix->any * ((size_t)total + 1));
+    if (!ix->refs || !ix->first || !ix->any) {
         index_free(ctx, ix);
         return tjC_error(ctx, TJ_ERR_NOMEM, "out of memory indexing the optimizer's rules");
     }
-    int nany = 0;
     for (int f = 0; f < nfams; f++)
         for (int r = 0; r < fams[f]->nrules; r++) {
             const tjR_rule *rule = &fams[f]->rules[r];
@@ -203,15 +207,15 @@ static tj_status index_build(tj_ctx *ctx, const tjR_config *cfg, const tjR_famil
                 continue;
             const tjR_pat *p = rule->pat;
             if (p->kind == TJR_P_ANY)
-                nany++;
+                ix->any[ix->nany++] = ix->nrefs;
             else if (p->kind == TJR_P_OP && p->op >= 0 && p->op < TJ_NUM_OPS)
                 ix->first[p->op + 1]++; /* counted here, turned into starts below */
             else
                 continue; /* a root no node has: it never fires */
             ix->refs[ix->nrefs++] = (rref){rule, fams[f]->name, 0};
         }
-    for (int op = 0; op < TJ_NUM_OPS; op++) /* each op: its ANY rules, then its own */
-        ix->first[op + 1] += ix->first[op] + nany;
+    for (int op = 0; op < TJ_NUM_OPS; op++)
+        ix->first[op + 1] += ix->first[op];
     ix->order = tjC_malloc(ctx, sizeof *ix->order * ((size_t)ix->first[TJ_NUM_OPS] + 1));
     int *fill = tjC_malloc(ctx, sizeof *fill * TJ_NUM_OPS);
     if (!ix->order || !fill) {
@@ -219,17 +223,11 @@ static tj_status index_build(tj_ctx *ctx, const tjR_config *cfg, const tjR_famil
         index_free(ctx, ix);
         return tjC_error(ctx, TJ_ERR_NOMEM, "out of memory indexing the optimizer's rules");
     }
-    for (int op = 0; op < TJ_NUM_OPS; op++)
-        fill[op] = ix->first[op] + nany;
-    for (int r = 0, a = 0; r < ix->nrefs; r++) {
+    memcpy(fill, ix->first, sizeof *fill * TJ_NUM_OPS);
+    for (int r = 0; r < ix->nrefs; r++) {
         const tjR_pat *p = ix->refs[r].rule->pat;
-        if (p->kind == TJR_P_ANY) {
-            for (int op = 0; op < TJ_NUM_OPS; op++)
-                ix->order[ix->first[op] + a] = r;
-            a++;
-        } else {
+        if (p->kind != TJR_P_ANY)
             ix->order[fill[p->op]++] = r;
-        }
     }
     tjC_free(ctx, fill);
     return TJ_OK;
@@ -278,8 +276,10 @@ static tj_status rewrite_node(sweep_state *s, tjR_run *run, tj_var *r, tj_var **
     for (;;) {
         const rule_index *ix = s->ix;
         bool hit = false;
-        for (int k = ix->first[r->op]; k < ix->first[r->op + 1] && !hit; k++) {
-            rref *ref = &ix->refs[ix->order[k]];
+        int own = ix->first[r->op], n = ix->nany + ix->first[r->op + 1] - own;
+        for (int k = 0; k < n && !hit; k++) {
+            int ri = k < ix->nany ? ix->any[k] : ix->order[own + k - ix->nany];
+            rref *ref = &ix->refs[ri];
             tjR_match m; /* only the slots need clearing: a whole-struct initializer became a
                           * `rep stos`, whose start-up cost was most of this loop */
             m.root = r;
@@ -326,7 +326,7 @@ static tj_status rewrite_node(sweep_state *s, tjR_run *run, tj_var *r, tj_var **
             for (int i = 0; i < nhist && i < CYCLE_WINDOW && !back; i++)
                 back = seen[i] == nr;
             seen[nhist % CYCLE_WINDOW] = r;
-            hist[nhist++] = ix->order[k];
+            hist[nhist++] = ri;
             if (back || nhist == NODE_CAP) {
                 int from = back && nhist > CYCLE_WINDOW ? nhist - CYCLE_WINDOW : 0;
                 tj_status rc = cycle_error(s, r, hist + from, nhist - from);
