@@ -92,13 +92,13 @@ typedef struct {
 /* Builds the plan computing `outs` (function outputs then update values). */
 TJ_HIDDEN tj_status tjS_plan_build(tj_ctx *ctx, tj_var *const *outs, int nouts,
                                    const tjS_fuse_opts *fuse, tjS_plan **out);
-/* Fusion (lib/sched_fuse.c) over topo (n nodes; pos maps node ids to topo indices): group[k] is
+/* Fusion (lib/sched_fuse.c) over topo (n nodes, the latest tjG_toposort): group[k] is
  * the topo index of the last member of k's kernel or -1, needed[k] whether k needs a slot,
  * inlined[k] whether k's kernels compute it from scalars; order[0..*norder) the steps' units (a
  * group's last member, or a node of its own) in a valid execution order. */
-TJ_HIDDEN tj_status tjS_fuse(tj_ctx *ctx, tj_var **topo, size_t n, const int *pos,
-                             const bool *required, const tjS_fuse_opts *opts, int *group,
-                             bool *needed, bool *inlined, int *order, int *norder);
+TJ_HIDDEN tj_status tjS_fuse(tj_ctx *ctx, tj_var **topo, size_t n, const bool *required,
+                             const tjS_fuse_opts *opts, int *group, bool *needed, bool *inlined,
+                             int *order, int *norder);
 /* Frees a plan and its kernels through the allocator of ctx, the context that built it. */
 TJ_HIDDEN void tjS_plan_free(tj_ctx *ctx, tjS_plan *plan);
 /* The slot holding node v, or -1. */

@@ -295,6 +295,12 @@ static tj_status check_args(tj_var *cost, tj_var *const *wrt, int nwrt, tj_var *
     return TJ_OK;
 }
 
+/* flag[] and acc[] are indexed by position in the sort of the sources' graph, plus one: slot 0
+ * stands for every variable outside it (a wrt the cost does not use), flagged nothing and
+ * without a gradient. Tables indexed by node id made each tj_grad cost O(all the nodes of the
+ * context). */
+#define AT(v) ((size_t)(tjG_pos(v) + 1))
+
 /* Marks which nodes depend on a wrt (REACH, inputs first) and which a source depends on (LIVE,
  * from the sources down); both stop at consider_constant nodes and disconnected edges. */
 static void mark(tj_var **order, size_t n, tj_var *const *sources, int nsources,
@@ -302,23 +308,23 @@ static void mark(tj_var **order, size_t n, tj_var *const *sources, int nsources,
 {
     for (size_t k = 0; k < n; k++) {
         tj_var *v = order[k];
-        if (flag[v->id] & F_WRT)
-            flag[v->id] |= F_REACH;
-        if (flag[v->id] & F_CONST)
+        if (flag[AT(v)] & F_WRT)
+            flag[AT(v)] |= F_REACH;
+        if (flag[AT(v)] & F_CONST)
             continue;
         for (int i = 0; i < v->nin; i++)
-            if (edge(v, i) && (flag[v->in[i]->id] & F_REACH))
-                flag[v->id] |= F_REACH;
+            if (edge(v, i) && (flag[AT(v->in[i])] & F_REACH))
+                flag[AT(v)] |= F_REACH;
     }
     for (int s = 0; s < nsources; s++)
-        flag[sources[s]->id] |= F_LIVE;
+        flag[AT(sources[s])] |= F_LIVE;
     for (size_t k = n; k-- > 0;) {
         tj_var *v = order[k];
-        if (!(flag[v->id] & F_LIVE) || (flag[v->id] & F_CONST))
+        if (!(flag[AT(v)] & F_LIVE) || (flag[AT(v)] & F_CONST))
             continue;
         for (int i = 0; i < v->nin; i++)
             if (edge(v, i))
-                flag[v->in[i]->id] |= F_LIVE;
+                flag[AT(v->in[i])] |= F_LIVE;
     }
 }
 
@@ -328,7 +334,7 @@ static tj_status check_connected(tj_var *const *wrt, int nwrt, const unsigned ch
 {
     char buf[160];
     for (int i = 0; i < nwrt; i++) {
-        if (flag[wrt[i]->id] & F_LIVE)
+        if (flag[AT(wrt[i])] & F_LIVE)
             continue;
         tjG_describe(wrt[i], buf, sizeof buf);
         if (policy == TJ_DISCONNECTED_RAISE)
@@ -352,13 +358,13 @@ static tj_status seed(tj_var *cost, const tj_grad_opts *o, const unsigned char *
 {
     for (int k = 0; k < o->nknown_grads; k++) {
         tj_var *v = o->known_grads[k].var;
-        if (!(flag[v->id] & F_REACH))
+        if (!(flag[AT(v)] & F_REACH))
             continue;
-        if (!(acc[v->id] = fit(o->known_grads[k].grad, v)))
+        if (!(acc[AT(v)] = fit(o->known_grads[k].grad, v)))
             return build_failed(v, -1);
     }
-    if (cost && !(flag[cost->id] & F_KNOWN) && (flag[cost->id] & F_REACH) &&
-        !(acc[cost->id] = K(cost, 1.0)))
+    if (cost && !(flag[AT(cost)] & F_KNOWN) && (flag[AT(cost)] & F_REACH) &&
+        !(acc[AT(cost)] = K(cost, 1.0)))
         return build_failed(cost, -1);
     return TJ_OK;
 }
@@ -368,20 +374,20 @@ static tj_status seed(tj_var *cost, const tj_grad_opts *o, const unsigned char *
 static tj_status backprop(tj_var **order, size_t n, const unsigned char *flag, tj_var **acc)
 {
     for (size_t k = n; k-- > 0;) {
-        tj_var *v = order[k], *g = acc[v->id];
-        if (!g || (flag[v->id] & F_CONST))
+        tj_var *v = order[k], *g = acc[AT(v)];
+        if (!g || (flag[AT(v)] & F_CONST))
             continue;
         for (int i = 0; i < v->nin; i++) {
             tj_var *in = v->in[i], *term;
-            if (!edge(v, i) || !(flag[in->id] & F_REACH) || (flag[in->id] & F_KNOWN))
+            if (!edge(v, i) || !(flag[AT(in)] & F_REACH) || (flag[AT(in)] & F_KNOWN))
                 continue;
             tj_status st = vjp(v, i, g, &term);
             if (st != TJ_OK)
                 return st;
             if (!term)
                 continue;
-            acc[in->id] = acc[in->id] ? tj_add(acc[in->id], term) : term;
-            if (!acc[in->id])
+            acc[AT(in)] = acc[AT(in)] ? tj_add(acc[AT(in)], term) : term;
+            if (!acc[AT(in)])
                 return build_failed(v, i);
         }
     }
@@ -402,12 +408,11 @@ tj_status tj_grad_v2(tj_var *cost, tj_var *const *wrt, int nwrt, tj_var **grads,
         return st;
 
     tj_ctx *ctx = cost ? cost->ctx : o.known_grads[0].var->ctx;
-    size_t n = 0, nv = ctx->nvars; /* every existing node has id < nv */
+    size_t n = 0;
     int nsources = 0;
     tj_var **sources = tjC_malloc(ctx, sizeof *sources * (size_t)(o.nknown_grads + 1));
-    tj_var **order = NULL;
-    unsigned char *flag = tjC_calloc(ctx, nv, 1);
-    tj_var **acc = tjC_calloc(ctx, nv, sizeof *acc);
+    tj_var **order = NULL, **acc = NULL;
+    unsigned char *flag = NULL;
     if (sources) {
         if (cost)
             sources[nsources++] = cost;
@@ -415,16 +420,21 @@ tj_status tj_grad_v2(tj_var *cost, tj_var *const *wrt, int nwrt, tj_var **grads,
             sources[nsources++] = o.known_grads[k].var;
         order = tjG_toposort(ctx, sources, nsources, &n);
     }
+    if (order) { /* the vjp builders below build, they do not sort: positions stay valid */
+        flag = tjC_calloc(ctx, n + 1, 1);
+        acc = tjC_calloc(ctx, n + 1, sizeof *acc);
+    }
     if (!sources || !order || !flag || !acc) {
-        st = tjC_error(ctx, TJ_ERR_NOMEM, "tj_grad: out of memory for a graph of %zu nodes", nv);
+        st = tjC_error(ctx, TJ_ERR_NOMEM, "tj_grad: out of memory for a graph of %zu nodes", n);
         goto done;
     }
     for (int i = 0; i < nwrt; i++)
-        flag[wrt[i]->id] |= F_WRT;
+        flag[AT(wrt[i])] |= F_WRT;
     for (int i = 0; i < o.nconsider_constant; i++)
-        flag[o.consider_constant[i]->id] |= F_CONST;
+        flag[AT(o.consider_constant[i])] |= F_CONST;
     for (int k = 0; k < o.nknown_grads; k++)
-        flag[o.known_grads[k].var->id] |= F_KNOWN;
+        flag[AT(o.known_grads[k].var)] |= F_KNOWN;
+    flag[0] = 0; /* what was set on variables outside the graph */
     mark(order, n, sources, nsources, flag);
     st = check_connected(wrt, nwrt, flag, o.disconnected_inputs);
     if (st == TJ_OK)
@@ -434,7 +444,7 @@ tj_status tj_grad_v2(tj_var *cost, tj_var *const *wrt, int nwrt, tj_var **grads,
     for (int i = 0; i < nwrt && st == TJ_OK; i++) {
         tj_var *w = wrt[i];
         /* integer wrt, or a wrt connected only through non-differentiable ops: zeros */
-        grads[i] = tj_dtype_is_float(w->dtype) && acc[w->id] ? acc[w->id] : zeros_like(w);
+        grads[i] = tj_dtype_is_float(w->dtype) && acc[AT(w)] ? acc[AT(w)] : zeros_like(w);
         if (!grads[i])
             st = build_failed(w, -1);
     }

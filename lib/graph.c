@@ -183,45 +183,61 @@ const char *tjG_describe(const tj_var *v, char *buf, size_t len)
     return buf;
 }
 
+/* *arr (of *cap elements of size es) with room for one more, doubled when full */
+static bool room_for_one(tj_ctx *ctx, void **arr, size_t *cap, size_t used, size_t es)
+{
+    if (used < *cap)
+        return true;
+    void *p = tjC_realloc(ctx, *arr, es * *cap * 2);
+    if (!p)
+        return false;
+    *arr = p;
+    *cap *= 2;
+    return true;
+}
+
 tj_var **tjG_toposort(tj_ctx *ctx, tj_var *const *outs, int nouts, size_t *n)
 {
     /* Iterative DFS with an explicit stack: a 100,000-node chain must not overflow the C stack.
-     * mark[id]: 0 unseen, 1 on the stack, 2 emitted. */
-    size_t nv = ctx->nvars;
-    unsigned char *mark = tjC_calloc(ctx, nv ? nv : 1, 1);
-    tj_var **order = tjC_malloc(ctx, sizeof *order * (nv ? nv : 1));
-    struct frame { tj_var *v; int next; } *stack = tjC_malloc(ctx, sizeof *stack * (nv ? nv : 1));
-    if (!mark || !order || !stack) {
-        tjC_free(ctx, mark);
-        tjC_free(ctx, order);
-        tjC_free(ctx, stack);
-        tjC_error(ctx, TJ_ERR_NOMEM, "out of memory sorting a graph of %zu nodes", nv);
-        return NULL;
-    }
-    size_t count = 0;
-    for (int o = 0; o < nouts; o++) {
-        if (mark[outs[o]->id])
+     * A node is unseen until its `sort` is this sort's number; its pos is SIZE_MAX while it is
+     * on the stack, then its place in the order. */
+    uint64_t sort = ++ctx->sorts;
+    struct frame { tj_var *v; int next; };
+    size_t cap = 64, scap = 64, count = 0;
+    tj_var **order = tjC_malloc(ctx, sizeof *order * cap);
+    struct frame *stack = tjC_malloc(ctx, sizeof *stack * scap);
+    bool ok = order && stack;
+    for (int o = 0; o < nouts && ok; o++) {
+        if (outs[o]->sort == sort)
             continue;
         size_t sp = 0;
         stack[sp++] = (struct frame){outs[o], 0};
-        mark[outs[o]->id] = 1;
-        while (sp) {
+        outs[o]->sort = sort;
+        outs[o]->pos = SIZE_MAX;
+        while (sp && ok) {
             struct frame *f = &stack[sp - 1];
             if (f->next < f->v->nin) {
                 tj_var *c = f->v->in[f->next++];
-                if (!mark[c->id]) {
-                    mark[c->id] = 1;
+                if (c->sort != sort &&
+                    (ok = room_for_one(ctx, (void **)&stack, &scap, sp, sizeof *stack))) {
+                    c->sort = sort;
+                    c->pos = SIZE_MAX;
                     stack[sp++] = (struct frame){c, 0};
                 }
-            } else {
-                mark[f->v->id] = 2;
+            } else if ((ok = room_for_one(ctx, (void **)&order, &cap, count, sizeof *order))) {
+                f->v->pos = count;
                 order[count++] = f->v;
                 sp--;
             }
         }
     }
-    tjC_free(ctx, mark);
     tjC_free(ctx, stack);
+    if (!ok) {
+        tjC_free(ctx, order);
+        ctx->sorts++; /* the positions of a sort cut short mean nothing */
+        tjC_error(ctx, TJ_ERR_NOMEM, "out of memory sorting a graph (%zu nodes so far)", count);
+        return NULL;
+    }
     *n = count;
     return order;
 }

@@ -120,11 +120,8 @@ static tj_status make_key(tj_fn *fn, tjF_key *k)
     tj_ctx *ctx = fn->ctx;
     size_t n;
     tj_var **topo = tjG_toposort(ctx, fn->outs, fn->nout + fn->nupd, &n);
-    int *pos = topo ? tjC_malloc(ctx, sizeof *pos * (ctx->nvars + 1)) : NULL;
-    if (!pos) {
-        tjC_free(ctx, topo);
-        return tjC_error(ctx, TJ_ERR_NOMEM, "out of memory hashing a graph");
-    }
+    if (!topo)
+        return ctx->err;
     k->ctx = ctx;
     put_options(k, fn);
     put_i64(k, fn->nin);
@@ -137,11 +134,10 @@ static tj_status make_key(tj_fn *fn, tjF_key *k)
     bool ok = true;
     for (size_t j = 0; j < n && ok; j++) {
         const tj_var *v = topo[j];
-        pos[v->id] = (int)j;
         int64_t head[7] = {v->op, v->dtype, v->ndim, v->bcast, v->weak, v->nin, v->nattr};
         put(k, head, sizeof head);
         for (int i = 0; i < v->nin; i++)
-            put_i64(k, pos[v->in[i]->id]);
+            put_i64(k, tjG_pos(v->in[i]));
         put(k, v->attr, sizeof(int64_t) * (size_t)v->nattr);
         if (v->op == TJ_OP_INPUT)
             put_i64(k, index_of(fn->inputs, fn->nin, v));
@@ -151,10 +147,9 @@ static tj_status make_key(tj_fn *fn, tjF_key *k)
             ok = put_value(k, v->value);
     }
     for (int i = 0; i < fn->nout + fn->nupd; i++)
-        put_i64(k, pos[fn->outs[i]->id]);
+        put_i64(k, tjG_pos(fn->outs[i]));
     for (int u = 0; u < fn->nupd; u++)
         put_i64(k, index_of(fn->shared, fn->nshared, fn->upd_vars[u]));
-    tjC_free(ctx, pos);
     tjC_free(ctx, topo);
     if (!ok || k->cap == SIZE_MAX)
         return tjC_error(ctx, TJ_ERR_NOMEM, "out of memory hashing a graph");

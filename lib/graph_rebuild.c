@@ -48,26 +48,27 @@ tj_var *tjG_rebuild(tj_var *node, tj_var *const *in, bool strict)
 tj_status tjG_replace(tj_ctx *ctx, tj_var *const *outs, int nouts, tj_var *const *from,
                       tj_var *const *to, int nrep, bool strict, tj_var **new_outs)
 {
-    size_t n;
+    size_t n = 0;
     tj_var **topo = tjG_toposort(ctx, outs, nouts, &n);
-    tj_var **map = tjC_calloc(ctx, ctx->nvars + 1, sizeof *map); /* node id -> its replacement */
+    /* topo position -> the node's replacement (tjG_pos; tjG_rebuild builds, it does not sort) */
+    tj_var **map = topo ? tjC_calloc(ctx, n + 1, sizeof *map) : NULL;
     tj_var **in = NULL;
     if (!topo || !map) {
         tjC_free(ctx, topo);
         tjC_free(ctx, map);
         return tjC_error(ctx, TJ_ERR_NOMEM, "out of memory replacing variables in a graph");
     }
-    /* nodes made below get ids beyond the map; only ids of the original graph are looked up */
     tj_status rc = TJ_OK;
-    for (int r = 0; r < nrep; r++)
-        map[from[r]->id] = to[r];
+    for (int r = 0; r < nrep; r++) /* a variable the graph does not use replaces nothing */
+        if (tjG_pos(from[r]) >= 0)
+            map[tjG_pos(from[r])] = to[r];
     for (size_t k = 0; k < n && rc == TJ_OK; k++) {
         tj_var *v = topo[k];
-        if (map[v->id] || v->nin == 0)
+        if (map[k] || v->nin == 0)
             continue;
         bool changed = false;
         for (int i = 0; i < v->nin; i++)
-            changed = changed || map[v->in[i]->id];
+            changed = changed || map[tjG_pos(v->in[i])];
         if (!changed)
             continue;
         tj_var **grown = tjC_realloc(ctx, in, sizeof *in * (size_t)v->nin);
@@ -77,15 +78,15 @@ tj_status tjG_replace(tj_ctx *ctx, tj_var *const *outs, int nouts, tj_var *const
         }
         in = grown;
         for (int i = 0; i < v->nin; i++)
-            in[i] = map[v->in[i]->id] ? map[v->in[i]->id] : v->in[i];
+            in[i] = map[tjG_pos(v->in[i])] ? map[tjG_pos(v->in[i])] : v->in[i];
         tj_var *nv = tjG_rebuild(v, in, strict);
         if (!nv)
             rc = ctx->err != TJ_OK ? ctx->err : TJ_ERR_INVALID;
         else
-            map[v->id] = nv == v ? NULL : nv;
+            map[k] = nv == v ? NULL : nv;
     }
     for (int o = 0; o < nouts && rc == TJ_OK; o++)
-        new_outs[o] = map[outs[o]->id] ? map[outs[o]->id] : outs[o];
+        new_outs[o] = map[tjG_pos(outs[o])] ? map[tjG_pos(outs[o])] : outs[o];
     tjC_free(ctx, in);
     tjC_free(ctx, topo);
     tjC_free(ctx, map);

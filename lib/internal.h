@@ -209,6 +209,10 @@ struct tj_var {
     uint64_t id;    /* creation order, unique in the context */
     uint64_t hash;
     tj_var *hnext;  /* hash-cons chain */
+    /* scratch of tjG_toposort: the latest sort of the context that reached this node (the
+     * context's `sorts` then) and the node's position in that order (see tjG_pos) */
+    uint64_t sort;
+    size_t pos;
 };
 
 /* ---- context ---------------------------------------------------------------------------------- */
@@ -226,6 +230,7 @@ struct tj_ctx {
     /* hash-consing table */
     tj_var **buckets;
     size_t nbuckets, nvars;
+    uint64_t sorts; /* tjG_toposort calls so far: the current sort's number */
     /* every var, in creation order (owned values are released at free) */
     tj_var **vars;
     size_t vars_cap;
@@ -287,8 +292,16 @@ TJ_HIDDEN tj_var *tjG_make_weak(tj_ctx *ctx, tj_array *value);
 TJ_HIDDEN const char *tjG_describe(const tj_var *v, char *buf, size_t len);
 /* The variables reachable from outs, in topological order (inputs first). Iterative.
  * Returns an array from ctx's allocator (tjC_free) and its count through *n, or NULL (NOMEM
- * recorded). */
+ * recorded). Each node reached records its position (tjG_pos), so passes over the result index
+ * their tables by position: tables indexed by node id cost every pass O(all nodes the context
+ * ever made). */
 TJ_HIDDEN tj_var **tjG_toposort(tj_ctx *ctx, tj_var *const *outs, int nouts, size_t *n);
+/* v's position in the latest tjG_toposort of its context, or -1 when that sort did not reach v.
+ * Valid until the next sort in the context (a context builds on one thread at a time). */
+static inline int64_t tjG_pos(const tj_var *v)
+{
+    return v->sort == v->ctx->sorts && v->pos != SIZE_MAX ? (int64_t)v->pos : -1;
+}
 /* node made again from new inputs: with equal input types (or strict) the same op/type/attrs,
  * otherwise inferred again through the builders (lib/graph_rebuild.c). */
 TJ_HIDDEN tj_var *tjG_rebuild(tj_var *node, tj_var *const *in, bool strict);

@@ -62,8 +62,8 @@ tj_status tjS_expand(tj_ctx *ctx, tj_var *const *outs, int nouts, tj_var **new_o
         tjC_free(ctx, topo);
         return TJ_OK;
     }
-    /* node id -> its rewritten form; only ids of the original graph are looked up */
-    tj_var **map = tjC_calloc(ctx, ctx->nvars + 1, sizeof *map), **in = NULL;
+    /* topo position -> the node's rewritten form (tjG_pos; expand builds, it does not sort) */
+    tj_var **map = tjC_calloc(ctx, n + 1, sizeof *map), **in = NULL;
     int in_cap = 0;
     tj_status rc = TJ_OK;
     char buf[160];
@@ -84,7 +84,7 @@ tj_status tjS_expand(tj_ctx *ctx, tj_var *const *outs, int nouts, tj_var **new_o
         }
         bool changed = false;
         for (int i = 0; i < v->nin; i++) {
-            tj_var *r = map[v->in[i]->id];
+            tj_var *r = map[tjG_pos(v->in[i])];
             in[i] = r ? r : v->in[i];
             changed = changed || r;
         }
@@ -107,11 +107,11 @@ tj_status tjS_expand(tj_ctx *ctx, tj_var *const *outs, int nouts, tj_var **new_o
                            "internal error: the expansion of %s changed its type",
                            tjG_describe(v, buf, sizeof buf));
         else
-            map[v->id] = r;
+            map[k] = r;
     }
     for (int i = 0; i < nouts && rc == TJ_OK; i++)
-        if (map[outs[i]->id])
-            new_outs[i] = map[outs[i]->id];
+        if (map[tjG_pos(outs[i])])
+            new_outs[i] = map[tjG_pos(outs[i])];
     tjC_free(ctx, in);
     tjC_free(ctx, map);
     tjC_free(ctx, topo);

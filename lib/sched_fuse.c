@@ -22,7 +22,6 @@ typedef struct {
     tj_ctx *ctx; /* whose allocator the work arrays come from */
     tj_var **topo;
     int n;
-    const int *pos;
     const bool *required;
     const tjS_fuse_opts *o;
     int *cstart, *cons; /* consumers, CSR by topo index */
@@ -38,7 +37,7 @@ typedef struct {
     int *stack, *stack2;
 } fz;
 
-static int P(const fz *f, const tj_var *v) { return f->pos[v->id]; }
+static int P(const tj_var *v) { return (int)tjG_pos(v); } /* v's topo index */
 
 static int find(fz *f, int k)
 {
@@ -260,7 +259,7 @@ static void mark_needed(fz *f, int *group, bool *needed)
         if (f->required[k])
             needed[k] = true;
         for (int i = 0; i < v->nin; i++) {
-            int p = P(f, v->in[i]);
+            int p = P(v->in[i]);
             if (member && group[p] == group[k])
                 continue;
             if (computed && (inline_constant(v->in[i]) || f->inl[p]))
@@ -308,7 +307,7 @@ static bool order_steps(fz *f, const int *group, const bool *needed, int *order,
         while (sp > 0 && ok) {
             tj_var *v = f->topo[work[--sp]];
             for (int i = 0; i < v->nin && ok; i++) {
-                int p = P(f, v->in[i]);
+                int p = P(v->in[i]);
                 if (f->inl[p] && unit[p] < 0) { /* computed here: its inputs are ours */
                     if (f->stamp[p] != mk) {
                         f->stamp[p] = mk;
@@ -373,12 +372,12 @@ static bool order_steps(fz *f, const int *group, const bool *needed, int *order,
     return ok;
 }
 
-tj_status tjS_fuse(tj_ctx *ctx, tj_var **topo, size_t n, const int *pos, const bool *required,
+tj_status tjS_fuse(tj_ctx *ctx, tj_var **topo, size_t n, const bool *required,
                    const tjS_fuse_opts *opts, int *group, bool *needed, bool *inlined, int *order,
                    int *norder)
 {
     static const tjS_fuse_opts all = {true, true, true, true};
-    fz f = {.ctx = ctx, .topo = topo, .n = (int)n, .pos = pos, .required = required,
+    fz f = {.ctx = ctx, .topo = topo, .n = (int)n, .required = required,
             .o = opts ? opts : &all};
     size_t N = n + 2;
     f.cstart = tjC_calloc(ctx, N, sizeof *f.cstart);
@@ -406,7 +405,7 @@ tj_status tjS_fuse(tj_ctx *ctx, tj_var **topo, size_t n, const int *pos, const b
     /* consumers: each distinct consumer once per input edge (duplicates are harmless) */
     for (size_t k = 0; k < n; k++)
         for (int i = 0; i < topo[k]->nin; i++)
-            f.cstart[P(&f, topo[k]->in[i]) + 1]++;
+            f.cstart[P(topo[k]->in[i]) + 1]++;
     for (size_t k = 0; k < n; k++)
         f.cstart[k + 1] += f.cstart[k];
     int *fill = f.stack;
@@ -414,7 +413,7 @@ tj_status tjS_fuse(tj_ctx *ctx, tj_var **topo, size_t n, const int *pos, const b
         fill[k] = f.cstart[k];
     for (size_t k = 0; k < n; k++)
         for (int i = 0; i < topo[k]->nin; i++)
-            f.cons[fill[P(&f, topo[k]->in[i])]++] = (int)k;
+            f.cons[fill[P(topo[k]->in[i])]++] = (int)k;
     for (size_t k = 0; k < n; k++) {
         f.parent[k] = -1;
         needed[k] = false;

@@ -13,7 +13,6 @@ typedef struct {
     tj_ctx *ctx;
     tj_var **topo;
     size_t n;
-    int *pos;        /* node id -> topo index (-1: not in the graph) */
     int *nconsumers; /* per topo index */
     int *group;      /* per topo index: group id (root's topo index) or -1 */
     bool *required;  /* per topo index: a value the caller asked for */
@@ -23,7 +22,8 @@ typedef struct {
     int norder;
 } sched;
 
-static int P(const sched *s, const tj_var *v) { return s->pos[v->id]; }
+/* v's topo index (-1: not in the graph) */
+static int P(const tj_var *v) { return (int)tjG_pos(v); }
 
 /* The iteration type of a group rooted at r: its own type, or its input's for a reduction. */
 static void iter_type(const tj_var *r, int *ndim, uint32_t *bcast)
@@ -77,7 +77,7 @@ static int emit(kbuild *b, tjK_instr ins)
 static int value_of(sched *s, kbuild *b, int root, tj_var *in, int *instr_of, bool *have,
                     int *stack, tj_var **operands, int *noperands)
 {
-    int p = P(s, in);
+    int p = P(in);
     const tj_var *c;
     if (s->group[p] == root || (s->inlined[p] && have[p]))
         return instr_of[p];
@@ -101,7 +101,7 @@ static int value_of(sched *s, kbuild *b, int root, tj_var *in, int *instr_of, bo
         tj_var *v = s->topo[stack[sp - 1]];
         bool ready = true;
         for (int i = 0; i < v->nin; i++) {
-            int q = P(s, v->in[i]);
+            int q = P(v->in[i]);
             if (s->inlined[q] && !have[q] && s->group[q] != root && !inline_constant(v->in[i])) {
                 stack[sp++] = q; /* each is emitted before it is needed; duplicates are skipped */
                 ready = false;
@@ -110,7 +110,7 @@ static int value_of(sched *s, kbuild *b, int root, tj_var *in, int *instr_of, bo
         if (!ready)
             continue;
         sp--;
-        int k = P(s, v);
+        int k = P(v);
         if (have[k])
             continue;
         tjK_instr ins = {.op = v->op, .dtype = v->dtype, .args = {-1, -1, -1}};
@@ -179,7 +179,7 @@ static tjK_kernel *build_kernel(sched *s, int root, tjS_step *st, tj_var ***oper
             outs[i] = outs[i - 1];
         outs[0] = r;
         for (int i = 0; i < nouts; i++)
-            out_instr[i] = instr_of[P(s, outs[i])];
+            out_instr[i] = instr_of[P(outs[i])];
     }
     kern = tjC_calloc(ctx, 1, sizeof *kern);
     if (b.nomem || !kern)
@@ -339,7 +339,6 @@ tj_status tjS_plan_build(tj_ctx *ctx, tj_var *const *req, int nouts, const tjS_f
         tjC_free(ctx, outs);
         return ctx->err;
     }
-    s.pos = tjC_malloc(ctx, sizeof *s.pos * (ctx->nvars + 1));
     s.nconsumers = tjC_calloc(ctx, s.n + 1, sizeof *s.nconsumers);
     s.group = tjC_malloc(ctx, sizeof *s.group * (s.n + 1));
     s.required = tjC_calloc(ctx, s.n + 1, sizeof *s.required);
@@ -347,18 +346,14 @@ tj_status tjS_plan_build(tj_ctx *ctx, tj_var *const *req, int nouts, const tjS_f
     s.inlined = tjC_calloc(ctx, s.n + 1, sizeof *s.inlined);
     s.order = tjC_malloc(ctx, sizeof *s.order * (s.n + 1));
     tjS_plan *plan = tjC_calloc(ctx, 1, sizeof *plan);
-    if (!s.pos || !s.nconsumers || !s.group || !s.required || !s.needed || !s.inlined ||
+    if (!s.nconsumers || !s.group || !s.required || !s.needed || !s.inlined ||
         !s.order || !plan) {
         tjC_error(ctx, TJ_ERR_NOMEM, "out of memory scheduling a graph of %zu nodes", s.n);
         goto done;
     }
-    for (size_t i = 0; i < ctx->nvars; i++)
-        s.pos[i] = -1;
-    for (size_t k = 0; k < s.n; k++)
-        s.pos[s.topo[k]->id] = (int)k;
     for (int o = 0; o < nouts; o++)
-        s.required[P(&s, outs[o])] = true;
-    if (tjS_fuse(ctx, s.topo, s.n, s.pos, s.required, fuse, s.group, s.needed, s.inlined,
+        s.required[P(outs[o])] = true;
+    if (tjS_fuse(ctx, s.topo, s.n, s.required, fuse, s.group, s.needed, s.inlined,
                  s.order, &s.norder) != TJ_OK)
         goto done;
 
@@ -431,9 +426,9 @@ tj_status tjS_plan_build(tj_ctx *ctx, tj_var *const *req, int nouts, const tjS_f
             goto nomem_slots;
         }
         for (int i = 0; i < st->nin; i++)
-            st->in_slots[i] = slot_of[P(&s, operands[i])];
+            st->in_slots[i] = slot_of[P(operands[i])];
         for (int i = 0; i < st->nout; i++)
-            st->out_slots[i] = slot_of[P(&s, st->out_nodes[i])];
+            st->out_slots[i] = slot_of[P(st->out_nodes[i])];
         tjC_free(ctx, operands);
     }
     tjC_free(ctx, slot_of);
@@ -463,7 +458,6 @@ done:
     tjS_plan_free(ctx, plan);
     tjC_free(ctx, outs);
     tjC_free(ctx, s.topo);
-    tjC_free(ctx, s.pos);
     tjC_free(ctx, s.nconsumers);
     tjC_free(ctx, s.group);
     tjC_free(ctx, s.required);

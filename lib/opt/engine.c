@@ -20,7 +20,7 @@ enum { MAX_SWEEPS = 64, NODE_CAP = 4096, CYCLE_WINDOW = 64, MAX_PAIRS = 32 };
 struct tjR_run {
     tj_ctx *ctx;
     size_t base;  /* nodes with id < base existed when the sweep began */
-    int *clients; /* consumers per node id < base */
+    int *clients; /* consumers of the nodes of the sweep's sort, by position (tjG_pos) */
 };
 
 /* ---- helpers for rules ----------------------------------------------------------------------- */
@@ -42,16 +42,18 @@ bool tjR_uniform(const tj_var *v, double *value)
     return true;
 }
 
+/* clients[] is indexed by position in the sweep's sort; a node the sort did not reach has none */
 int tjR_clients(const tjR_run *run, const tj_var *v)
 {
     if (!run || v->id >= run->base)
         return 2;
-    return run->clients[v->id];
+    int64_t p = tjG_pos(v);
+    return p < 0 ? 0 : run->clients[p];
 }
 
 bool tjR_in_graph(const tjR_run *run, const tj_var *v)
 {
-    return run && v->id < run->base && run->clients[v->id] > 0;
+    return run && v->id < run->base && tjR_clients(run, v) > 0;
 }
 
 tj_var *tjR_const(tj_ctx *ctx, tj_dtype d, double value)
@@ -351,9 +353,11 @@ static tj_status sweep(sweep_state *s, tj_var **outs, int nouts)
     tj_var **topo = tjG_toposort(ctx, outs, nouts, &n);
     if (!topo)
         return ctx->err;
+    /* clients and map: by position in topo (tjG_pos); rules build no sort meanwhile */
+    uint64_t topo_sort = ctx->sorts;
     tjR_run run = {.ctx = ctx, .base = ctx->nvars};
-    run.clients = tjC_calloc(ctx, run.base + 1, sizeof *run.clients);
-    tj_var **map = tjC_calloc(ctx, run.base + 1, sizeof *map);
+    run.clients = tjC_calloc(ctx, n + 1, sizeof *run.clients);
+    tj_var **map = tjC_calloc(ctx, n + 1, sizeof *map);
     tj_var **in = NULL;
     size_t in_cap = 0;
     tj_status st = TJ_OK;
@@ -363,9 +367,9 @@ static tj_status sweep(sweep_state *s, tj_var **outs, int nouts)
     }
     for (size_t k = 0; k < n; k++)
         for (int i = 0; i < topo[k]->nin; i++)
-            run.clients[topo[k]->in[i]->id]++;
+            run.clients[tjG_pos(topo[k]->in[i])]++;
     for (int o = 0; o < nouts; o++)
-        run.clients[outs[o]->id]++;
+        run.clients[tjG_pos(outs[o])]++;
     for (size_t k = 0; k < n && st == TJ_OK; k++) {
         tj_var *v = topo[k], *r = v;
         if (v->nin > 0) {
@@ -380,7 +384,7 @@ static tj_status sweep(sweep_state *s, tj_var **outs, int nouts)
             }
             bool changed = false;
             for (int i = 0; i < v->nin; i++) {
-                in[i] = map[v->in[i]->id];
+                in[i] = map[tjG_pos(v->in[i])];
                 changed = changed || in[i] != v->in[i];
             }
             if (changed) {
@@ -394,10 +398,13 @@ static tj_status sweep(sweep_state *s, tj_var **outs, int nouts)
             }
         }
         st = rewrite_node(s, &run, r, &r);
-        map[v->id] = r;
+        map[k] = r;
+        if (st == TJ_OK && ctx->sorts != topo_sort) /* positions gone: a bug, not the graph */
+            st = tjC_error(ctx, TJ_ERR_INVALID, "internal error: a rule of pass '%s' sorted the "
+                           "graph during a sweep", s->pass);
     }
     for (int o = 0; o < nouts && st == TJ_OK; o++)
-        outs[o] = map[outs[o]->id];
+        outs[o] = map[tjG_pos(outs[o])];
 done:
     tjC_free(ctx, topo);
     tjC_free(ctx, run.clients);
