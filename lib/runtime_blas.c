@@ -91,6 +91,11 @@ tj_status tjS_blas_args(tj_ctx *ctx, const tjS_step *st, tj_array *const *in, in
     return TJ_OK;
 }
 
+/* BLAS skips the product when alpha is 0 (its contract: the operands are not read), so an inf
+ * or NaN in them would not reach the result, where numpy's 0 * (a @ b) is NaN: such a call is
+ * evaluated plainly (tjI_eval_node: the product, then the scaling). */
+static bool skips_product(double alpha) { return alpha == 0; }
+
 /* The BLAS call into out, the step's result buffer (holding Z when beta != 0); false when BLAS
  * cannot take the operands. */
 static bool blas_call(tj_ctx *ctx, const tj_var *node, tj_array *const *in, double alpha,
@@ -115,14 +120,14 @@ tj_status tjS_run_blas(tj_ctx *ctx, const tjS_step *st, tj_array **slots, const 
     int64_t shape[2];
     double alpha, beta;
     tj_status rc = tjS_blas_args(ctx, st, in, shape, &alpha, &beta);
-    tj_array *out;
-    if (rc == TJ_OK)
+    tj_array *out = NULL;
+    if (rc == TJ_OK && !skips_product(alpha))
         rc = tjS_blas_out(ctx, st, in[4], shape, beta, mem, &out);
     if (rc != TJ_OK)
         return rc;
     if (mem && mem->rec)
         tjS_rec_blas(mem->rec, st, in);
-    if (!blas_call(ctx, node, in, alpha, beta, out)) {
+    if (!out || !blas_call(ctx, node, in, alpha, beta, out)) {
         /* beyond BLAS: the reference evaluation (Z is intact unless taken over) */
         char buf[160];
         tj_array *ref = NULL;
@@ -150,6 +155,8 @@ tj_status tjS_blas_replay(tj_ctx *ctx, const tjS_step *st, tj_array *const *slot
     tj_status rc = tjS_blas_args(ctx, st, in, shape, &alpha, &beta);
     if (rc != TJ_OK)
         return rc;
+    if (skips_product(alpha))
+        goto plain;
     if (beta != 0 && out->data != in[4]->data) /* not in place: Z first, as tjS_blas_out */
         tjS_fill_broadcast(out, in[4]);
     if (blas_call(ctx, st->root, in, alpha, beta, out))
@@ -159,6 +166,7 @@ tj_status tjS_blas_replay(tj_ctx *ctx, const tjS_step *st, tj_array *const *slot
     if (out->data == in[4]->data)
         return tjC_error(ctx, TJ_ERR_NOMEM, "%s: BLAS could not take the operands in place",
                          tjG_describe(st->root, buf, sizeof buf));
+plain:;
     tj_array *ref = NULL;
     rc = tjI_eval_node(ctx, st->root, in, &ref);
     if (rc == TJ_OK)

@@ -69,13 +69,29 @@ static void gemv_rows(const chain_run *c, bool trans, int64_t r0, int64_t m, dou
                     (const double *)x, incx, beta, (double *)y, 1);
 }
 
+/* v = alpha X x on rows [r0, r0 + m). BLAS skips the product when alpha is 0 (its contract), so
+ * an inf or NaN in it would not reach v, where numpy's 0 * (X @ x) is NaN: then the product is
+ * computed with alpha 1 and scaled. */
+static void gemv_a(const chain_run *c, int64_t r0, int64_t m)
+{
+    size_t es = tjA_es(c->dtype);
+    char *v = c->v + (size_t)r0 * es;
+    gemv_rows(c, false, r0, m, c->alpha == 0 ? 1 : c->alpha, c->x, c->incx, 0, v);
+    for (int64_t i = 0; i < m && c->alpha == 0; i++) {
+        if (c->dtype == TJ_FLOAT32)
+            ((float *)v)[i] *= 0.0f;
+        else
+            ((double *)v)[i] *= 0.0;
+    }
+}
+
 /* rows [lo, hi): A and B on each block, the block's X^T r added into share (cols elements) */
 static void run_rows(const chain_run *c, int64_t lo, int64_t hi, char *share)
 {
     size_t es = tjA_es(c->dtype);
     for (int64_t r0 = lo; r0 < hi; r0 += c->rb) {
         int64_t m = hi - r0 < c->rb ? hi - r0 : c->rb;
-        gemv_rows(c, false, r0, m, c->alpha, c->x, c->incx, 0, c->v + (size_t)r0 * es);
+        gemv_a(c, r0, m);
         c->L->fn(c->L->ptrs, c->L->cshape, c->L->packed, c->L->cnd, r0, r0 + m);
         gemv_rows(c, true, r0, m, 1, c->r + (size_t)r0 * es, 1, r0 == lo ? 0 : 1, share);
     }
@@ -167,7 +183,7 @@ static tj_status run_ab(tj_ctx *ctx, chain_run *c, tjS_launch *L, const tj_array
         c->r = r->data;
         return product_by_pieces(ctx, c, pool, product);
     }
-    gemv_rows(c, false, 0, c->n, c->alpha, c->x, c->incx, 0, c->v);
+    gemv_a(c, 0, c->n);
     if (L->rows > 0)
         L->fn(L->ptrs, L->cshape, L->packed, L->cnd, 0, L->rows);
     return TJ_OK;

@@ -213,3 +213,44 @@ Test(chain, same_bytes_for_any_thread_count)
     free(yv);
     tj_ctx_free(ctx);
 }
+
+/* A runtime scale of 0 folded into the chain's gemv (its alpha) keeps numpy's 0 * (X @ w): NaN
+ * on the row of X holding an inf, log 2 on the others (p = sigmoid(0) = 1/2). BLAS skips the
+ * product when alpha is 0 (fuzz finding 15). */
+Test(chain, a_zero_scale_keeps_nan_from_the_product)
+{
+    chain_case c = rows_of((chain_case){3, 11, TJ_FLOAT64, false, TJ_MODE_FAST_RUN, 2});
+    tj_ctx *ctx = tj_ctx_new();
+    tj_var *x = tj_matrix(ctx, c.dt, "x"), *y = tj_vector(ctx, c.dt, "y");
+    tj_var *w = tj_vector(ctx, c.dt, "w"), *s = tj_scalar(ctx, c.dt, "s");
+    tj_var *p = tj_sigmoid(tj_dot(x, tj_mul(w, s)));
+    tj_var *xent =
+        tj_sub(tj_mul(tj_neg(y), tj_log(p)), tj_mul(tj_rsubc(1, y), tj_log(tj_rsubc(1, p))));
+    tj_var *gw;
+    cr_assert_eq(tj_grad(tj_sum(xent, NULL, 0, false), &w, 1, &gw), TJ_OK, "%s", tj_errmsg(ctx));
+    tj_fn *fn = tj_function(ctx, (tj_var *[]){x, y, w, s}, 4, (tj_var *[]){xent, gw}, 2, NULL);
+    cr_assert(fn, "%s", tj_errmsg(ctx));
+    char *graph = tj_fn_graph(fn);
+    cr_expect(graph && strstr(graph, "[blocked chain 0:"), "not blocked:\n%s", graph);
+    free(graph);
+    tj_array *X = make_x(&c), *Y = tj_array_new(c.dt, 1, &c.n), *W = tj_array_new(c.dt, 1, &c.f);
+    double *xd = tj_array_data(X), *yd = tj_array_data(Y), *wd = tj_array_data(W);
+    xd[5 * c.f + 2] = INFINITY; /* row 5 */
+    for (int64_t i = 0; i < c.n; i++)
+        yd[i] = (double)(i % 2);
+    for (int64_t j = 0; j < c.f; j++)
+        wd[j] = 0.25 * (double)(j + 1);
+    tj_array *S = tj_array_scalar(c.dt, 0), *out[2];
+    cr_assert_eq(tj_call(fn, (tj_array *[]){X, Y, W, S}, out), TJ_OK, "%s", tj_errmsg(ctx));
+    const double *e = tj_array_data(out[0]);
+    for (int64_t i = 0; i < c.n; i++)
+        cr_expect(i == 5 ? isnan(e[i]) : fabs(e[i] - log(2.0)) < 1e-12,
+                  "xent[%lld] = %.17g, want %s", (long long)i, e[i], i == 5 ? "NaN" : "log 2");
+    tj_array_unref(out[0]);
+    tj_array_unref(out[1]);
+    tj_array_unref(X);
+    tj_array_unref(Y);
+    tj_array_unref(W);
+    tj_array_unref(S);
+    tj_ctx_free(ctx);
+}
