@@ -302,6 +302,13 @@ static inline int64_t tjG_pos(const tj_var *v)
 {
     return v->sort == v->ctx->sorts && v->pos != SIZE_MAX ? (int64_t)v->pos : -1;
 }
+/* Whether a gemm, gemv or ger node reads its Z operand (input 4) when its beta is `beta`: always,
+ * but for the constant 0 the optimizer writes beside a placeholder Z. A beta of 0 that arrives at
+ * run time multiplies Z as any value does (0 * inf is NaN, as in numpy). */
+static inline bool tjG_blas_reads_z(const tj_var *node, double beta)
+{
+    return beta != 0 || node->in[3]->op != TJ_OP_CONSTANT;
+}
 /* node made again from new inputs: with equal input types (or strict) the same op/type/attrs,
  * otherwise inferred again through the builders (lib/graph_rebuild.c). */
 TJ_HIDDEN tj_var *tjG_rebuild(tj_var *node, tj_var *const *in, bool strict);

@@ -73,7 +73,8 @@ tj_status tjI_blas(tj_ctx *ctx, const tj_var *node, tj_array *const *in, tj_arra
     tjB_dot(ctx, &a, &b, d);
     double alpha = tj_array_get(in[2], NULL), beta = tj_array_get(in[3], NULL);
     const tj_array *z = in[4];
-    if (beta != 0)
+    bool reads_z = tjG_blas_reads_z(node, beta);
+    if (reads_z)
         for (int ax = 0; ax < node->ndim; ax++)
             if (z->shape[ax] != d->shape[ax] && z->shape[ax] != 1) {
                 long long product = (long long)d->shape[ax]; /* d is freed before the message */
@@ -85,21 +86,21 @@ tj_status tjI_blas(tj_ctx *ctx, const tj_var *node, tj_array *const *in, tj_arra
     int64_t cols = node->ndim == 2 ? d->shape[1] : 1;
     for (int64_t i = 0; i < d->size; i++) {
         int64_t r = i / cols, c = i % cols, off = 0;
-        if (beta != 0) {
+        if (reads_z) {
             off = (z->shape[0] == 1 ? 0 : r * z->strides[0]);
             if (node->ndim == 2)
                 off += z->shape[1] == 1 ? 0 : c * z->strides[1];
         }
         if (node->dtype == TJ_FLOAT32) {
             float *p = (float *)d->data + i, zv = 0;
-            if (beta != 0)
+            if (reads_z)
                 memcpy(&zv, z->data + off, sizeof zv);
-            *p = (float)alpha * *p + (beta != 0 ? (float)beta * zv : 0.0f);
+            *p = (float)alpha * *p + (reads_z ? (float)beta * zv : 0.0f);
         } else {
             double *p = (double *)d->data + i, zv = 0;
-            if (beta != 0)
+            if (reads_z)
                 memcpy(&zv, z->data + off, sizeof zv);
-            *p = alpha * *p + (beta != 0 ? beta * zv : 0.0);
+            *p = alpha * *p + (reads_z ? beta * zv : 0.0);
         }
     }
     *out = d;

@@ -43,7 +43,8 @@ tj_status tjS_blas_out(tj_ctx *ctx, const tjS_step *st, tj_array *Z, const int64
     const tj_var *node = st->root;
     int so = st->out_slots[0];
     bool z_inplace = st->inplace && st->inplace[0] == 4 && !(mem && mem->into && mem->into[so]);
-    if (beta != 0 && z_inplace &&
+    bool reads_z = tjG_blas_reads_z(node, beta);
+    if (reads_z && z_inplace &&
         tjS_can_take(Z, st->inplace_refs[0], node->dtype, node->ndim, shape)) {
         *out = tjA_ref(Z); /* in place: Z's buffer becomes the result */
         return TJ_OK;
@@ -51,7 +52,7 @@ tj_status tjS_blas_out(tj_ctx *ctx, const tjS_step *st, tj_array *Z, const int64
     *out = tjS_out_array(ctx, mem, so, node->dtype, node->ndim, shape);
     if (!*out)
         return tjS_out_failed(ctx, st);
-    if (beta != 0)
+    if (reads_z)
         tjS_fill_broadcast(*out, Z);
     return TJ_OK;
 }
@@ -80,7 +81,7 @@ tj_status tjS_blas_args(tj_ctx *ctx, const tjS_step *st, tj_array *const *in, in
                          tjG_describe(node, buf, sizeof buf), (long long)ka, (long long)kb);
     *alpha = tjS_scalar(in[2]);
     *beta = tjS_scalar(in[3]);
-    if (*beta != 0)
+    if (tjG_blas_reads_z(node, *beta))
         for (int d = 0; d < node->ndim; d++)
             if (Z->shape[d] != shape[d] && Z->shape[d] != 1)
                 return tjC_error(ctx, TJ_ERR_SHAPE,
@@ -91,10 +92,14 @@ tj_status tjS_blas_args(tj_ctx *ctx, const tjS_step *st, tj_array *const *in, in
     return TJ_OK;
 }
 
-/* BLAS skips the product when alpha is 0 (its contract: the operands are not read), so an inf
- * or NaN in them would not reach the result, where numpy's 0 * (a @ b) is NaN: such a call is
- * evaluated plainly (tjI_eval_node: the product, then the scaling). */
-static bool skips_product(double alpha) { return alpha == 0; }
+/* BLAS reads no operand that a 0 multiplies (its contract: the product when alpha is 0, y when
+ * beta is 0), so an inf or NaN there would not reach the result, where numpy's 0 * inf is NaN:
+ * such a call is evaluated plainly (tjI_eval_node: the product, then the scaling). Only the
+ * optimizer's constant beta 0, beside a placeholder Z, may skip Z. */
+static bool blas_skips(const tj_var *node, double alpha, double beta)
+{
+    return alpha == 0 || (beta == 0 && tjG_blas_reads_z(node, beta));
+}
 
 /* The BLAS call into out, the step's result buffer (holding Z when beta != 0); false when BLAS
  * cannot take the operands. */
@@ -121,7 +126,7 @@ tj_status tjS_run_blas(tj_ctx *ctx, const tjS_step *st, tj_array **slots, const 
     double alpha, beta;
     tj_status rc = tjS_blas_args(ctx, st, in, shape, &alpha, &beta);
     tj_array *out = NULL;
-    if (rc == TJ_OK && !skips_product(alpha))
+    if (rc == TJ_OK && !blas_skips(node, alpha, beta))
         rc = tjS_blas_out(ctx, st, in[4], shape, beta, mem, &out);
     if (rc != TJ_OK)
         return rc;
@@ -155,7 +160,7 @@ tj_status tjS_blas_replay(tj_ctx *ctx, const tjS_step *st, tj_array *const *slot
     tj_status rc = tjS_blas_args(ctx, st, in, shape, &alpha, &beta);
     if (rc != TJ_OK)
         return rc;
-    if (skips_product(alpha))
+    if (blas_skips(st->root, alpha, beta))
         goto plain;
     if (beta != 0 && out->data != in[4]->data) /* not in place: Z first, as tjS_blas_out */
         tjS_fill_broadcast(out, in[4]);

@@ -247,7 +247,7 @@ static tj_status c_args(tj_ctx *ctx, const tjS_step *C, tj_array *const *slots, 
     tj_array *Z = slots[C->in_slots[4]];
     *alpha = tjS_scalar(slots[C->in_slots[2]]);
     *beta = tjS_scalar(slots[C->in_slots[3]]);
-    if (*beta != 0 && (Z->ndim != 1 || (Z->shape[0] != n && Z->shape[0] != 1))) {
+    if (tjG_blas_reads_z(C->root, *beta) && (Z->ndim != 1 || (Z->shape[0] != n && Z->shape[0] != 1))) {
         char buf[160];
         return tjC_error(ctx, TJ_ERR_SHAPE,
                          "%s: the added term has length %lld on axis 0, the product %lld",
@@ -257,16 +257,18 @@ static tj_status c_args(tj_ctx *ctx, const tjS_step *C, tj_array *const *slots, 
     return TJ_OK;
 }
 
-/* out = beta out + alpha product (out holds Z when beta != 0) */
-static void c_combine(tj_array *out, const tj_array *product, double alpha, double beta)
+/* out = beta out + alpha product (out holds Z when C reads it: tjG_blas_reads_z) */
+static void c_combine(const tjS_step *C, tj_array *out, const tj_array *product, double alpha,
+                      double beta)
 {
+    bool z = tjG_blas_reads_z(C->root, beta);
     for (int64_t i = 0; i < product->size; i++) {
         if (out->dtype == TJ_FLOAT32) {
             float *y = (float *)out->data, p = ((const float *)product->data)[i];
-            y[i] = beta == 0 ? (float)alpha * p : (float)alpha * p + (float)beta * y[i];
+            y[i] = z ? (float)alpha * p + (float)beta * y[i] : (float)alpha * p;
         } else {
             double *y = (double *)out->data, p = ((const double *)product->data)[i];
-            y[i] = beta == 0 ? alpha * p : alpha * p + beta * y[i];
+            y[i] = z ? alpha * p + beta * y[i] : alpha * p;
         }
     }
 }
@@ -285,7 +287,7 @@ static tj_status run_c(tj_ctx *ctx, const tjS_step *C, tj_array **slots, const t
         return rc;
     if (mem && mem->rec)
         tjS_rec_chain_c(mem->rec, C);
-    c_combine(out, product, alpha, beta);
+    c_combine(C, out, product, alpha, beta);
     slots[C->out_slots[0]] = out;
     return TJ_OK;
 }
@@ -298,9 +300,9 @@ tj_status tjS_chain_replay_c(tj_ctx *ctx, const tjS_step *C, tj_array *const *sl
     tj_status rc = c_args(ctx, C, slots, product->size, &alpha, &beta);
     if (rc != TJ_OK)
         return rc;
-    if (beta != 0 && out->data != Z->data) /* not in place: Z first, as tjS_blas_out */
+    if (tjG_blas_reads_z(C->root, beta) && out->data != Z->data) /* as tjS_blas_out */
         tjS_fill_broadcast(out, Z);
-    c_combine(out, product, alpha, beta);
+    c_combine(C, out, product, alpha, beta);
     return TJ_OK;
 }
 

@@ -214,43 +214,57 @@ Test(chain, same_bytes_for_any_thread_count)
     tj_ctx_free(ctx);
 }
 
-/* A runtime scale of 0 folded into the chain's gemv (its alpha) keeps numpy's 0 * (X @ w): NaN
- * on the row of X holding an inf, log 2 on the others (p = sigmoid(0) = 1/2). BLAS skips the
- * product when alpha is 0 (fuzz finding 15). */
-Test(chain, a_zero_scale_keeps_nan_from_the_product)
+/* A runtime scale of 0 folded into the chain's gemv (its alpha) or into the beta of its X^T r
+ * keeps numpy's 0 * inf = NaN: with an inf in row 5 of X, xent is NaN there and log 2 on the
+ * other rows (p = sigmoid(0) = 1/2); without it, step = s z + gw is NaN where z is inf and 0
+ * elsewhere (gw = s X^T (p - y) = 0). BLAS reads nothing a 0 multiplies (fuzz finding 15). */
+static void zero_scale_case(bool with_inf)
 {
     chain_case c = rows_of((chain_case){3, 11, TJ_FLOAT64, false, TJ_MODE_FAST_RUN, 2});
     tj_ctx *ctx = tj_ctx_new();
     tj_var *x = tj_matrix(ctx, c.dt, "x"), *y = tj_vector(ctx, c.dt, "y");
     tj_var *w = tj_vector(ctx, c.dt, "w"), *s = tj_scalar(ctx, c.dt, "s");
-    tj_var *p = tj_sigmoid(tj_dot(x, tj_mul(w, s)));
+    tj_var *z = tj_vector(ctx, c.dt, "z"), *p = tj_sigmoid(tj_dot(x, tj_mul(w, s)));
     tj_var *xent =
         tj_sub(tj_mul(tj_neg(y), tj_log(p)), tj_mul(tj_rsubc(1, y), tj_log(tj_rsubc(1, p))));
     tj_var *gw;
     cr_assert_eq(tj_grad(tj_sum(xent, NULL, 0, false), &w, 1, &gw), TJ_OK, "%s", tj_errmsg(ctx));
-    tj_fn *fn = tj_function(ctx, (tj_var *[]){x, y, w, s}, 4, (tj_var *[]){xent, gw}, 2, NULL);
+    tj_var *step = tj_add(tj_mul(z, s), gw);
+    tj_fn *fn = tj_function(ctx, (tj_var *[]){x, y, w, s, z}, 5, (tj_var *[]){xent, step}, 2,
+                            NULL);
     cr_assert(fn, "%s", tj_errmsg(ctx));
     char *graph = tj_fn_graph(fn);
     cr_expect(graph && strstr(graph, "[blocked chain 0:"), "not blocked:\n%s", graph);
     free(graph);
     tj_array *X = make_x(&c), *Y = tj_array_new(c.dt, 1, &c.n), *W = tj_array_new(c.dt, 1, &c.f);
+    tj_array *Z = tj_array_new(c.dt, 1, &c.f), *S = tj_array_scalar(c.dt, 0), *out[2];
     double *xd = tj_array_data(X), *yd = tj_array_data(Y), *wd = tj_array_data(W);
-    xd[5 * c.f + 2] = INFINITY; /* row 5 */
+    double *zd = tj_array_data(Z);
+    if (with_inf)
+        xd[5 * c.f + 2] = INFINITY;
     for (int64_t i = 0; i < c.n; i++)
         yd[i] = (double)(i % 2);
-    for (int64_t j = 0; j < c.f; j++)
+    for (int64_t j = 0; j < c.f; j++) {
         wd[j] = 0.25 * (double)(j + 1);
-    tj_array *S = tj_array_scalar(c.dt, 0), *out[2];
-    cr_assert_eq(tj_call(fn, (tj_array *[]){X, Y, W, S}, out), TJ_OK, "%s", tj_errmsg(ctx));
-    const double *e = tj_array_data(out[0]);
-    for (int64_t i = 0; i < c.n; i++)
+        zd[j] = j == 3 ? INFINITY : 1;
+    }
+    cr_assert_eq(tj_call(fn, (tj_array *[]){X, Y, W, S, Z}, out), TJ_OK, "%s", tj_errmsg(ctx));
+    const double *e = tj_array_data(out[0]), *g = tj_array_data(out[1]);
+    for (int64_t i = 0; i < c.n && with_inf; i++)
         cr_expect(i == 5 ? isnan(e[i]) : fabs(e[i] - log(2.0)) < 1e-12,
                   "xent[%lld] = %.17g, want %s", (long long)i, e[i], i == 5 ? "NaN" : "log 2");
+    for (int64_t j = 0; j < c.f && !with_inf; j++)
+        cr_expect(j == 3 ? isnan(g[j]) : g[j] == 0, "step[%lld] = %.17g, want %s", (long long)j,
+                  g[j], j == 3 ? "NaN" : "0");
     tj_array_unref(out[0]);
     tj_array_unref(out[1]);
     tj_array_unref(X);
     tj_array_unref(Y);
     tj_array_unref(W);
+    tj_array_unref(Z);
     tj_array_unref(S);
     tj_ctx_free(ctx);
 }
+
+Test(chain, a_zero_scale_keeps_nan_from_the_product) { zero_scale_case(true); }
+Test(chain, a_zero_scale_keeps_nan_from_the_added_term) { zero_scale_case(false); }

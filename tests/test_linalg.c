@@ -421,28 +421,31 @@ Test(linalg, float32_blas_paths)
     tj_array_unref(ab);
 }
 
-/* A runtime scale of 0 that the optimizer folds into gemv, gemm or ger (their alpha) keeps
- * numpy's 0 * (a @ b): NaN where the product has an inf. BLAS skips the product when alpha is 0
- * (fuzz finding 15). Expected values from the definition: A = [[inf, 1], [2, 3]], v = [1, 2],
- * B = [[1, 2], [3, 4]], u = [inf, 1], C = B, s = 0. */
+/* A runtime scale of 0 that the optimizer folds into gemv, gemm or ger (their alpha, or the beta
+ * of the added term) keeps numpy's 0 * inf = NaN. BLAS reads nothing a 0 multiplies (fuzz finding
+ * 15). Expected values from the definition: A = [[inf, 1], [2, 3]], v = [1, 2],
+ * B = [[1, 2], [3, 4]], u = [inf, 1], s = 0. */
 Test(linalg, a_zero_scale_folded_into_blas_keeps_nan)
 {
     tj_var *A = tj_matrix(ctx, TJ_FLOAT64, "A"), *B = tj_matrix(ctx, TJ_FLOAT64, "B");
     tj_var *v = tj_vector(ctx, TJ_FLOAT64, "v"), *u = tj_vector(ctx, TJ_FLOAT64, "u");
     tj_var *s = tj_scalar(ctx, TJ_FLOAT64, "s");
     tj_var *outs[] = {tj_dot(A, tj_mul(v, s)), tj_dot(A, tj_mul(B, s)),
-                      tj_add(B, tj_mul(tj_outer(u, v), s))};
-    const char *blas[] = {"gemv{", "gemm{", "ger{"};
+                      tj_add(B, tj_mul(tj_outer(u, v), s)), tj_add(tj_mul(u, s), tj_dot(A, v)),
+                      tj_add(tj_mul(A, s), tj_dot(B, B))};
+    const char *blas[] = {"gemv{", "gemm{", "ger{", "gemv{", "gemm{"};
     tj_array *vals_in[] = {
         tjt_array(TJ_FLOAT64, 2, (int64_t[]){2, 2}, (double[]){INFINITY, 1, 2, 3}),
         tjt_array(TJ_FLOAT64, 2, (int64_t[]){2, 2}, (double[]){1, 2, 3, 4}),
         tjt_array(TJ_FLOAT64, 1, (int64_t[]){2}, (double[]){1, 2}),
         tjt_array(TJ_FLOAT64, 1, (int64_t[]){2}, (double[]){INFINITY, 1}),
         tj_array_scalar(TJ_FLOAT64, 0)};
-    /* NaN marks where the product met the inf; the rest is 0, or C's value for ger */
-    const double want[3][4] = {{NAN, 0}, {NAN, NAN, 0, 0}, {NAN, NAN, 3, 4}};
+    /* NaN marks where a 0 met an inf; elsewhere 0, the added term, or the product (A v = [inf,
+     * 8], B B = [[7, 10], [15, 22]]) */
+    const double want[5][4] = {
+        {NAN, 0}, {NAN, NAN, 0, 0}, {NAN, NAN, 3, 4}, {NAN, 8}, {NAN, 10, 15, 22}};
     for (int mode = TJ_MODE_FAST_RUN; mode <= TJ_MODE_FAST_COMPILE; mode++)
-        for (int k = 0; k < 3; k++) {
+        for (int k = 0; k < 5; k++) {
             tj_function_opts o = TJ_FUNCTION_OPTS_INIT;
             o.mode = (tj_mode)mode;
             o.on_unused_input = TJ_UNUSED_IGNORE;
