@@ -435,12 +435,16 @@ tj_status tj_grad_v2(tj_var *cost, tj_var *const *wrt, int nwrt, tj_var **grads,
     for (int k = 0; k < o.nknown_grads; k++)
         flag[AT(o.known_grads[k].var)] |= F_KNOWN;
     flag[0] = 0; /* what was set on variables outside the graph */
+    uint64_t sort = ctx->sorts;
     mark(order, n, sources, nsources, flag);
     st = check_connected(wrt, nwrt, flag, o.disconnected_inputs);
     if (st == TJ_OK)
         st = seed(cost, &o, flag, acc);
     if (st == TJ_OK)
         st = backprop(order, n, flag, acc);
+    if (st == TJ_OK && ctx->sorts != sort) /* positions gone (AT reads slot 0): a bug */
+        st = tjC_error(ctx, TJ_ERR_INVALID, "internal error: a gradient builder sorted the graph "
+                       "while tj_grad walked it");
     for (int i = 0; i < nwrt && st == TJ_OK; i++) {
         tj_var *w = wrt[i];
         /* integer wrt, or a wrt connected only through non-differentiable ops: zeros */

@@ -540,7 +540,8 @@ tj_status tjI_elemwise(tj_ctx *ctx, const tj_var *node, tj_array *const *in, tj_
     /* A length-1 input axis is read with stride 0: it either matches a length-1 output axis or
      * is a (checked) broadcast. Length-1 axes are dropped and runs contiguous in every operand
      * merged, so the rows the kernel runs are as long as the layouts allow (an (n, 1) output
-     * was n rows of one element). Operand 0 is the output, contiguous: its rows are back to back. */
+     * was n rows of one element). Operand 0 is the output, contiguous: its rows follow each
+     * other. */
     int64_t cshape[TJ_MAX_NDIM], str[4][TJ_MAX_NDIM];
     memcpy(cshape, shape, sizeof *cshape * (size_t)nd);
     for (int d = 0; d < nd; d++) {

@@ -247,7 +247,8 @@ static tj_status c_args(tj_ctx *ctx, const tjS_step *C, tj_array *const *slots, 
     tj_array *Z = slots[C->in_slots[4]];
     *alpha = tjS_scalar(slots[C->in_slots[2]]);
     *beta = tjS_scalar(slots[C->in_slots[3]]);
-    if (tjG_blas_reads_z(C->root, *beta) && (Z->ndim != 1 || (Z->shape[0] != n && Z->shape[0] != 1))) {
+    bool bad_z = Z->ndim != 1 || (Z->shape[0] != n && Z->shape[0] != 1);
+    if (tjG_blas_reads_z(C->root, *beta) && bad_z) {
         char buf[160];
         return tjC_error(ctx, TJ_ERR_SHAPE,
                          "%s: the added term has length %lld on axis 0, the product %lld",

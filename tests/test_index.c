@@ -375,8 +375,9 @@ Test(index, set_and_inc_subtensor)
  * axis, and int8 wrap; duplicates accumulate in order or the last one wins. */
 Test(index, take_scatter_along_a_later_axis)
 {
-    tj_var *x = tj_matrix(ctx, TJ_FLOAT64, "x"), *x3 = tj_tensor(ctx, TJ_FLOAT64, 3, (bool[]){false, false, false}, "x3");
-    tj_var *v = tj_tensor(ctx, TJ_FLOAT64, 3, (bool[]){false, false, false}, "v"), *xi = tj_matrix(ctx, TJ_INT8, "xi");
+    bool f3[3] = {false, false, false};
+    tj_var *x = tj_matrix(ctx, TJ_FLOAT64, "x"), *x3 = tj_tensor(ctx, TJ_FLOAT64, 3, f3, "x3");
+    tj_var *v = tj_tensor(ctx, TJ_FLOAT64, 3, f3, "v"), *xi = tj_matrix(ctx, TJ_INT8, "xi");
     tj_var *vi = tj_matrix(ctx, TJ_INT8, "vi");
     tj_array *i2 = tjt_array(TJ_INT64, 2, (int64_t[]){2, 2}, (double[]){2, 0, 2, -3});
     tj_array *i3 = tjt_array(TJ_INT64, 1, (int64_t[]){3}, (double[]){1, 1, 0});
