@@ -76,7 +76,11 @@ static void lane_copy(const layout *L, char *lane, const char *in, char *out, si
     }
     int last = L->nr - 1;
     int64_t len = L->rshape[last], runs = len ? L->count / len : 0;
-    int64_t idx[TJ_MAX_NDIM] = {0}, oi = 0, oo = 0;
+    /* only the axes used: zeroing all TJ_MAX_NDIM per lane, that is per output element, was a
+     * quarter of a reduction into many short lanes */
+    int64_t idx[TJ_MAX_NDIM], oi = 0, oo = 0;
+    for (int d = 0; d < last; d++)
+        idx[d] = 0;
     char *p = lane;
     for (int64_t r = 0; r < runs; r++, p += (size_t)len * es) {
         if (copy_in)
