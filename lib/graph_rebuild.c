@@ -77,16 +77,20 @@ tj_status tjG_replace(tj_ctx *ctx, tj_var *const *outs, int nouts, tj_var *const
             break;
         }
         in = grown;
-        for (int i = 0; i < v->nin; i++)
-            in[i] = map[tjG_pos(v->in[i])] ? map[tjG_pos(v->in[i])] : v->in[i];
+        for (int i = 0; i < v->nin; i++) {
+            tj_var *r = map[tjG_pos(v->in[i])];
+            in[i] = r ? r : v->in[i];
+        }
         tj_var *nv = tjG_rebuild(v, in, strict);
         if (!nv)
             rc = ctx->err != TJ_OK ? ctx->err : TJ_ERR_INVALID;
         else
             map[k] = nv == v ? NULL : nv;
     }
-    for (int o = 0; o < nouts && rc == TJ_OK; o++)
-        new_outs[o] = map[tjG_pos(outs[o])] ? map[tjG_pos(outs[o])] : outs[o];
+    for (int o = 0; o < nouts && rc == TJ_OK; o++) {
+        tj_var *r = map[tjG_pos(outs[o])];
+        new_outs[o] = r ? r : outs[o];
+    }
     tjC_free(ctx, in);
     tjC_free(ctx, topo);
     tjC_free(ctx, map);

@@ -101,8 +101,8 @@ static bool blas_skips(const tj_var *node, double alpha, double beta)
     return alpha == 0 || (beta == 0 && tjG_blas_reads_z(node, beta));
 }
 
-/* The BLAS call into out, the step's result buffer (holding Z when beta != 0); false when BLAS
- * cannot take the operands. */
+/* The BLAS call into out, the step's result buffer (holding Z when the step reads it); false when
+ * BLAS cannot take the operands. */
 static bool blas_call(tj_ctx *ctx, const tj_var *node, tj_array *const *in, double alpha,
                       double beta, tj_array *out)
 {
