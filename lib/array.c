@@ -493,14 +493,62 @@ int tjA_coalesce_pair(int ndim, const int64_t *shape, const int64_t *a_strides,
     return tjA_coalesce(ndim, cshape, 2, cstr);
 }
 
-static void copy_elem(tj_array *dst, int64_t doff, const tj_array *src, int64_t soff)
+void tjA_walk_rows(tjA_row_fn *row, const void *arg, char *a, const int64_t *astr,
+                   const char *b, const int64_t *bstr, const int64_t *shape, int nd)
 {
-    if (dst->dtype == src->dtype)
-        memcpy(dst->data + doff, src->data + soff, tj_dtype_size(src->dtype));
-    else if (!tj_dtype_is_float(dst->dtype) && !tj_dtype_is_float(src->dtype))
-        tjA_store_int(dst->dtype, dst->data + doff, tjA_load_int(src->dtype, src->data + soff));
+    int64_t pos[TJ_MAX_NDIM], rows = 1, ao = 0, bo = 0;
+    for (int d = 0; d < nd - 1; d++) { /* only the axes used: a block is often a few elements,
+                                        * and zeroing all TJ_MAX_NDIM was 70% of a small take */
+        rows *= shape[d];
+        pos[d] = 0;
+    }
+    for (int64_t r = 0; r < rows; r++) {
+        row(arg, a + ao, astr[nd - 1], b + bo, bstr[nd - 1], shape[nd - 1]);
+        for (int d = nd - 2; d >= 0; d--) { /* offsets, not pointers: they may step outside */
+            ao += astr[d];
+            bo += bstr[d];
+            if (++pos[d] < shape[d])
+                break;
+            ao -= astr[d] * shape[d];
+            bo -= bstr[d] * shape[d];
+            pos[d] = 0;
+        }
+    }
+}
+
+void tjA_move_row(const void *arg, char *d, int64_t ds, const char *s, int64_t ss, int64_t n)
+{
+    size_t es = tj_dtype_size(*(const tj_dtype *)arg);
+    if (ds == (int64_t)es && ss == (int64_t)es) {
+        memcpy(d, s, (size_t)n * es);
+        return;
+    }
+#define MOVE(B)                                                                                    \
+    for (int64_t i = 0; i < n; i++)                                                                \
+        memcpy(d + i * ds, s + i * ss, B);                                                         \
+    break
+    switch (es) { /* a constant size: a move, not a call */
+    case 1: MOVE(1);
+    case 2: MOVE(2);
+    case 4: MOVE(4);
+    default: MOVE(8);
+    }
+#undef MOVE
+}
+
+/* A row of tjA_copy_into: arg holds the two dtypes, destination first. */
+static void convert_row(const void *arg, char *d, int64_t ds, const char *s, int64_t ss,
+                        int64_t n)
+{
+    const tj_dtype *t = arg;
+    if (t[0] == t[1])
+        tjA_move_row(arg, d, ds, s, ss, n);
+    else if (!tj_dtype_is_float(t[0]) && !tj_dtype_is_float(t[1]))
+        for (int64_t i = 0; i < n; i++)
+            tjA_store_int(t[0], d + i * ds, tjA_load_int(t[1], s + i * ss));
     else
-        tjA_store(dst->dtype, dst->data + doff, 0, tjA_load(src->dtype, src->data + soff, 0));
+        for (int64_t i = 0; i < n; i++)
+            tjA_store(t[0], d + i * ds, 0, tjA_load(t[1], s + i * ss, 0));
 }
 
 void tjA_copy_into(tj_array *dst, const tj_array *src)
@@ -513,24 +561,10 @@ void tjA_copy_into(tj_array *dst, const tj_array *src)
     }
     /* length-1 axes dropped and contiguous runs merged first: an odometer step per element
      * walked every trailing length-1 axis, so a (n, 1, ..., 1) view cost n x ndim steps */
-    int64_t shape[TJ_MAX_NDIM], str[2 * TJ_MAX_NDIM]; /* [0]: src, [1]: dst, in bytes */
-    int nd = tjA_coalesce_pair(src->ndim, src->shape, src->strides, dst->strides, shape, str);
-    const int64_t *sstr = str, *dstr = str + TJ_MAX_NDIM;
-    /* odometer over the shape, keeping both byte offsets incrementally */
-    int64_t idx[TJ_MAX_NDIM] = {0};
-    uint64_t soff = 0, doff = 0;
-    for (int64_t n = 0; n < src->size; n++) {
-        copy_elem(dst, (int64_t)doff, src, (int64_t)soff);
-        for (int d = nd - 1; d >= 0; d--) {
-            soff += (uint64_t)sstr[d];
-            doff += (uint64_t)dstr[d];
-            if (++idx[d] < shape[d])
-                break;
-            soff -= (uint64_t)sstr[d] * (uint64_t)shape[d];
-            doff -= (uint64_t)dstr[d] * (uint64_t)shape[d];
-            idx[d] = 0;
-        }
-    }
+    int64_t shape[TJ_MAX_NDIM], str[2 * TJ_MAX_NDIM]; /* [0]: dst, [1]: src, in bytes */
+    int nd = tjA_coalesce_pair(src->ndim, src->shape, dst->strides, src->strides, shape, str);
+    tj_dtype types[2] = {dst->dtype, src->dtype};
+    tjA_walk_rows(convert_row, types, dst->data, str, src->data, str + TJ_MAX_NDIM, shape, nd);
 }
 
 tj_array *tjA_convert(tj_ctx *ctx, const tj_array *src, tj_dtype d)

@@ -174,6 +174,16 @@ TJ_HIDDEN int tjA_coalesce(int ndim, int64_t *shape, int nops, int64_t *strides)
  * strides, then b's at cstr + TJ_MAX_NDIM); returns the new rank (>= 1). */
 TJ_HIDDEN int tjA_coalesce_pair(int ndim, const int64_t *shape, const int64_t *a_strides,
                                 const int64_t *b_strides, int64_t *cshape, int64_t *cstr);
+/* One row of a two-operand walk: n elements at a + i * as (written) and b + i * bs (read). */
+typedef void tjA_row_fn(const void *arg, char *a, int64_t as, const char *b, int64_t bs,
+                        int64_t n);
+/* The row that copies: arg points to the tj_dtype of both (a fixed-size move per element). */
+TJ_HIDDEN void tjA_move_row(const void *arg, char *a, int64_t as, const char *b, int64_t bs,
+                            int64_t n);
+/* Calls row once per row of a block of `shape` (nd >= 1 axes, best coalesced) with byte strides
+ * astr in a and bstr in b: the last axis is the row, an odometer walks the others. */
+TJ_HIDDEN void tjA_walk_rows(tjA_row_fn *row, const void *arg, char *a, const int64_t *astr,
+                             const char *b, const int64_t *bstr, const int64_t *shape, int nd);
 /* A converted C-contiguous copy of src in dtype d (memory from ctx's allocator, as tjA_alloc). */
 TJ_HIDDEN tj_array *tjA_convert(tj_ctx *ctx, const tj_array *src, tj_dtype d);
 /* tj_array_wrap and tj_array_scalar with the header (and data) from ctx's allocator. */

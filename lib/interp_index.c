@@ -152,21 +152,10 @@ static void slab(tj_array *v, const tj_array *x, int ax, char *data)
     default: ADD_LOOP(uint8_t, (uint8_t)((a | b) != 0), DST, SRC);                                 \
     }
 
-/* One row of a block: d[i * ds] = s[i * ss] or d[i * ds] += s[i * ss], n elements of dtype t. */
-typedef void row_fn(tj_dtype t, char *d, int64_t ds, const char *s, int64_t ss, int64_t n);
-
-static void copy_row(tj_dtype t, char *d, int64_t ds, const char *s, int64_t ss, int64_t n)
+/* The row that adds, d[i * ds] += s[i * ss] (a tjA_row_fn; arg points to the dtype). */
+static void add_row(const void *arg, char *d, int64_t ds, const char *s, int64_t ss, int64_t n)
 {
-    size_t es = tjA_es(t);
-    if (ds == (int64_t)es && ss == (int64_t)es)
-        memcpy(d, s, (size_t)n * es);
-    else
-        MOVE(es, i * ds, i * ss)
-}
-
-static void add_row(tj_dtype t, char *d, int64_t ds, const char *s, int64_t ss, int64_t n)
-{
-    ADD(t, i * ds, i * ss)
+    ADD(*(const tj_dtype *)arg, i * ds, i * ss)
 }
 
 /* A scatter with one element per index: d[p[i] * ds] = or += s[i * ss]. */
@@ -190,31 +179,6 @@ static void gather(char *d, int64_t ds, const char *s, int64_t ss, const int64_t
                    size_t es)
 {
     MOVE(es, i * ds, p[i] * ss)
-}
-
-/* row over a block of `shape` (nd >= 1 axes, coalesced) between two strided layouts: a row call
- * per last axis, an odometer over the others. */
-static void walk_block(row_fn *row, tj_dtype t, char *o, const int64_t *ostr, const char *s,
-                       const int64_t *sstr, const int64_t *shape, int nd)
-{
-    int64_t pos[TJ_MAX_NDIM], rows = 1, oo = 0, so = 0;
-    for (int d = 0; d < nd - 1; d++) { /* only the axes used: a block is a few elements, and
-                                        * zeroing all TJ_MAX_NDIM was 70% of a small take */
-        rows *= shape[d];
-        pos[d] = 0;
-    }
-    for (int64_t r = 0; r < rows; r++) {
-        row(t, o + oo, ostr[nd - 1], s + so, sstr[nd - 1], shape[nd - 1]);
-        for (int d = nd - 2; d >= 0; d--) { /* offsets, not pointers: they may step outside */
-            oo += ostr[d];
-            so += sstr[d];
-            if (++pos[d] < shape[d])
-                break;
-            oo -= ostr[d] * shape[d];
-            so -= sstr[d] * shape[d];
-            pos[d] = 0;
-        }
-    }
 }
 
 /* Fewer than this many elements after the taken axis: take walks the output in order. */
@@ -246,8 +210,8 @@ static void take_by_rows(const tj_array *x, int ax, const int64_t *p, int64_t n,
         if (post_nd == 0) /* one element per index */
             gather(orow, flat->strides[ax], xrow, x->strides[ax], p, n, es);
         for (int64_t k = 0; k < n && post_nd > 0; k++)
-            walk_block(copy_row, x->dtype, orow + k * flat->strides[ax], bstr,
-                       xrow + p[k] * x->strides[ax], bstr + TJ_MAX_NDIM, bshape, post_nd);
+            tjA_walk_rows(tjA_move_row, &x->dtype, orow + k * flat->strides[ax], bstr,
+                          xrow + p[k] * x->strides[ax], bstr + TJ_MAX_NDIM, bshape, post_nd);
         for (int d = ax - 1; d >= 0 && ++pos[d] == x->shape[d]; d--)
             pos[d] = 0;
     }
@@ -304,13 +268,13 @@ static tj_status eval_take(tj_ctx *ctx, const tj_var *node, tj_array *const *in,
 
 /* dst = src or dst += src (row) over one shape, any strides: coalesced first, as tjA_copy_into,
  * since length-1 axes would cost a row call per element. */
-static void store_into(row_fn *row, tj_array *dst, const tj_array *src)
+static void store_into(tjA_row_fn *row, tj_array *dst, const tj_array *src)
 {
     if (dst->size == 0)
         return;
     int64_t shape[TJ_MAX_NDIM], str[2 * TJ_MAX_NDIM]; /* [0]: dst, [1]: src, in bytes */
     int nd = tjA_coalesce_pair(dst->ndim, dst->shape, dst->strides, src->strides, shape, str);
-    walk_block(row, dst->dtype, dst->data, str, src->data, str + TJ_MAX_NDIM, shape, nd);
+    tjA_walk_rows(row, &dst->dtype, dst->data, str, src->data, str + TJ_MAX_NDIM, shape, nd);
 }
 
 /* The scatter of set/inc_subtensor through take: o[..., p[k], ...] = or += val[..., k..., ...].
@@ -330,7 +294,7 @@ static void scatter_take(bool inc, tj_array *o, const tj_array *val, int ax, int
     memcpy(ish, ishape, sizeof *ish * (size_t)ni);
     memcpy(istr, val->strides + ax, sizeof *istr * (size_t)ni);
     bool one_loop = bnd == 1 && bshape[0] == 1 && tjA_coalesce(ni, ish, 1, istr) == 1;
-    row_fn *row = inc ? add_row : copy_row;
+    tjA_row_fn *row = inc ? add_row : tjA_move_row;
     scatter_fn *scatter = inc ? scatter_add : scatter_copy;
     int64_t pos[TJ_MAX_NDIM], vidx[TJ_MAX_NDIM], pre = 1;
     for (int d = 0; d < ax; d++) {
@@ -350,8 +314,8 @@ static void scatter_take(bool inc, tj_array *o, const tj_array *val, int ax, int
         for (int d = 0; d < ni; d++)
             vidx[d] = 0;
         for (int64_t k = 0; k < n && !one_loop; k++) {
-            walk_block(row, o->dtype, orow + p[k] * o->strides[ax], bstr, vrow + voff,
-                       bstr + TJ_MAX_NDIM, bshape, bnd);
+            tjA_walk_rows(row, &o->dtype, orow + p[k] * o->strides[ax], bstr, vrow + voff,
+                          bstr + TJ_MAX_NDIM, bshape, bnd);
             for (int d = ni - 1; d >= 0; d--) {
                 voff += val->strides[ax + d];
                 if (++vidx[d] < ishape[d])
@@ -441,7 +405,7 @@ static tj_status eval_set_inc(tj_ctx *ctx, const tj_var *node, tj_array *const *
             goto done;
         memcpy(strides, ro.strides, sizeof strides);
         tjI_view_init(&dst, o->dtype, ro.ndim, ro.shape, strides, o->data + ro.offset);
-        store_into(inc ? add_row : copy_row, &dst, &val);
+        store_into(inc ? add_row : tjA_move_row, &dst, &val);
         goto done;
     }
     scatter_take(inc, o, &val, r.ax, in[2]->ndim, in[2]->shape,

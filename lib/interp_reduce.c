@@ -20,6 +20,7 @@ typedef struct {
     int64_t kin[TJ_MAX_NDIM], kout[TJ_MAX_NDIM];
     int64_t rshape[TJ_MAX_NDIM]; /* reduced lengths; byte strides of input (and output) */
     int64_t rin[TJ_MAX_NDIM], rout[TJ_MAX_NDIM];
+    int64_t rlane[TJ_MAX_NDIM]; /* byte strides of the reduced axes in a contiguous lane */
     int64_t count; /* elements per lane */
     int64_t lanes; /* output positions */
 } layout;
@@ -45,58 +46,22 @@ static void make_layout(layout *L, const tj_array *a, uint64_t mask, const int64
             L->lanes *= a->shape[d];
         }
     }
-}
-
-/* n elements of es bytes from src (stepping ss bytes) to dst (stepping ds): fixed-size copies
- * the compiler turns into plain loads and stores. */
-static void copy_run(char *dst, int64_t ds, const char *src, int64_t ss, int64_t n, size_t es)
-{
-#define RUN(W)                                                                                     \
-    for (int64_t j = 0; j < n; j++)                                                                \
-        memcpy(dst + j * ds, src + j * ss, W);                                                     \
-    break;
-    switch (es) {
-    case 1: RUN(1)
-    case 2: RUN(2)
-    case 4: RUN(4)
-    default: RUN(8)
-    }
-#undef RUN
+    int64_t step = (int64_t)tj_dtype_size(a->dtype);
+    for (int d = L->nr - 1; d >= 0; step *= L->rshape[d--])
+        L->rlane[d] = step;
 }
 
 /* Copies one lane between its strided place and the contiguous buffer `lane`, in C order of the
- * reduced axes: the innermost reduced axis as a run, an odometer over the others. copy_in:
- * lane <- in; else out <- lane (in and out are the lane's bases). */
-static void lane_copy(const layout *L, char *lane, const char *in, char *out, size_t es,
+ * reduced axes. copy_in: lane <- in; else out <- lane (in and out are the lane's bases). */
+static void lane_copy(const layout *L, tj_dtype t, char *lane, const char *in, char *out,
                       bool copy_in)
 {
-    if (L->nr == 0) { /* a lane of one element */
-        memcpy(copy_in ? lane : out, copy_in ? in : lane, es);
-        return;
-    }
-    int last = L->nr - 1;
-    int64_t len = L->rshape[last], runs = len ? L->count / len : 0;
-    /* only the axes used: zeroing all TJ_MAX_NDIM per lane, that is per output element, was a
-     * quarter of a reduction into many short lanes */
-    int64_t idx[TJ_MAX_NDIM], oi = 0, oo = 0;
-    for (int d = 0; d < last; d++)
-        idx[d] = 0;
-    char *p = lane;
-    for (int64_t r = 0; r < runs; r++, p += (size_t)len * es) {
-        if (copy_in)
-            copy_run(p, (int64_t)es, in + oi, L->rin[last], len, es);
-        else
-            copy_run(out + oo, L->rout[last], p, (int64_t)es, len, es);
-        for (int d = last - 1; d >= 0; d--) {
-            oi += L->rin[d];
-            oo += L->rout[d];
-            if (++idx[d] < L->rshape[d])
-                break;
-            oi -= L->rshape[d] * L->rin[d];
-            oo -= L->rshape[d] * L->rout[d];
-            idx[d] = 0;
-        }
-    }
+    if (L->nr == 0) /* a lane of one element */
+        memcpy(copy_in ? lane : out, copy_in ? in : lane, tj_dtype_size(t));
+    else if (copy_in)
+        tjA_walk_rows(tjA_move_row, &t, lane, L->rlane, in, L->rin, L->rshape, L->nr);
+    else
+        tjA_walk_rows(tjA_move_row, &t, out, L->rout, lane, L->rlane, L->rshape, L->nr);
 }
 
 /* ---- integers -------------------------------------------------------------------------------- */
@@ -361,10 +326,10 @@ tj_status tjI_reduce(tj_ctx *ctx, const tj_var *node, tj_array *const *in, tj_ar
     char *scratch = lane + (size_t)L.count * es;
     int64_t idx[TJ_MAX_NDIM] = {0}, off_in = 0, off_out = 0;
     for (int64_t i = 0; i < L.lanes; i++) {
-        lane_copy(&L, lane, a->data + off_in, NULL, es, true);
+        lane_copy(&L, a->dtype, lane, a->data + off_in, NULL, true);
         if (is_softmax(op)) {
             do_lane(op, a->dtype, lane, L.count, NULL, scratch);
-            lane_copy(&L, lane, NULL, res->data + off_out, es, false);
+            lane_copy(&L, a->dtype, lane, NULL, res->data + off_out, false);
         } else {
             do_lane(op, a->dtype, lane, L.count, res->data + (size_t)i * os, scratch);
         }
