@@ -18,38 +18,59 @@ typedef struct {
     int64_t rows, cols, s0, s1;
 } view2;
 
-static inline uint64_t u64(int64_t v) { return (uint64_t)v; }
-
 #define LOAD(v, p) memcpy(&(v), (p), sizeof(v))
 
-/* out[i,j] = sum_p a[i,p] * b[p,j]: floats accumulate in the dtype, integers wrap through uint64,
- * bool is "any(a and b)" as numpy. */
-#define NAIVE(SUF, T, ACC, INIT, STEP, FINISH)                                                     \
+/* out[i,j] = sum_p a[i,p] * b[p,j]: floats accumulate in the dtype, integers wrap (in the dtype:
+ * the same as through uint64 and truncated), bool is "any(a and b)" as numpy. The order is i, p,
+ * j: out's row i is the accumulator and b's row p is read along j, so the inner loop is an axpy
+ * the compiler vectorizes when both rows are contiguous (the i, j, p order read b by columns: a
+ * 400x400x400 uint8 product took 41 ms, now 5 ms). Each out[i,j] still adds its terms in the
+ * order of p, from +0, so floats round exactly as a dot per element does. */
+#define NAIVE(SUF, T, EXACT, STEP)                                                                 \
+    static void axpy_##SUF(char *o, int64_t os, T x, const char *b, int64_t bs, int64_t n)         \
+    {                                                                                              \
+        (void)x; /* bool's step does not read it */                                                \
+        for (int64_t j = 0; j < n; j++) {                                                          \
+            T acc, y;                                                                              \
+            LOAD(acc, o + j * os);                                                                 \
+            LOAD(y, b + j * bs);                                                                   \
+            acc = STEP;                                                                            \
+            memcpy(o + j * os, &acc, sizeof acc);                                                  \
+        }                                                                                          \
+    }                                                                                              \
     static void naive_##SUF(const view2 *a, const view2 *b, char *o, int64_t os0, int64_t os1)     \
     {                                                                                              \
+        int64_t n = b->cols;                                                                       \
+        bool flat = os1 == (int64_t)sizeof(T) && b->s1 == (int64_t)sizeof(T);                      \
         for (int64_t i = 0; i < a->rows; i++) {                                                    \
-            for (int64_t j = 0; j < b->cols; j++) {                                                \
-                ACC acc = INIT;                                                                    \
-                for (int64_t p = 0; p < a->cols; p++) {                                            \
-                    T x, y;                                                                        \
-                    LOAD(x, a->p + i * a->s0 + p * a->s1);                                         \
-                    LOAD(y, b->p + p * b->s0 + j * b->s1);                                         \
-                    STEP;                                                                          \
-                }                                                                                  \
-                T r = FINISH;                                                                      \
-                memcpy(o + i * os0 + j * os1, &r, sizeof r);                                       \
+            char *orow = o + i * os0;                                                              \
+            for (int64_t j = 0; j < n; j++)                                                        \
+                memset(orow + j * os1, 0, sizeof(T));                                              \
+            for (int64_t p = 0; p < a->cols; p++) {                                                \
+                T x;                                                                               \
+                LOAD(x, a->p + i * a->s0 + p * a->s1);                                             \
+                if (EXACT && x == 0) /* adds nothing; not skipped for floats: 0 * inf is NaN */     \
+                    continue;                                                                      \
+                const char *brow = b->p + p * b->s0;                                               \
+                if (flat) /* constant strides: the compiler vectorizes this copy of the loop */   \
+                    axpy_##SUF(orow, sizeof(T), x, brow, sizeof(T), n);                            \
+                else                                                                               \
+                    axpy_##SUF(orow, os1, x, brow, b->s1, n);                                      \
             }                                                                                      \
         }                                                                                          \
     }
 
-NAIVE(f32, float, float, 0.0f, acc += x * y, acc)
-NAIVE(f64, double, double, 0.0, acc += x * y, acc)
-NAIVE(i8, int8_t, uint64_t, 0, acc += u64(x) * u64(y), (int8_t)acc)
-NAIVE(i16, int16_t, uint64_t, 0, acc += u64(x) * u64(y), (int16_t)acc)
-NAIVE(i32, int32_t, uint64_t, 0, acc += u64(x) * u64(y), (int32_t)acc)
-NAIVE(i64, int64_t, uint64_t, 0, acc += u64(x) * u64(y), (int64_t)acc)
-NAIVE(u8, uint8_t, uint64_t, 0, acc += u64(x) * u64(y), (uint8_t)acc)
-NAIVE(bool, uint8_t, uint8_t, 0, acc |= (x != 0) & (y != 0), acc)
+/* integers wrap modulo 2^width: unsigned, and at least unsigned int (a uint16 product would
+ * overflow int) */
+#define WRAP(T, U) (T)((U)acc + (U)x * (U)y)
+NAIVE(f32, float, false, acc + x * y)
+NAIVE(f64, double, false, acc + x * y)
+NAIVE(i8, int8_t, true, WRAP(int8_t, uint32_t))
+NAIVE(i16, int16_t, true, WRAP(int16_t, uint32_t))
+NAIVE(i32, int32_t, true, WRAP(int32_t, uint32_t))
+NAIVE(i64, int64_t, true, WRAP(int64_t, uint64_t))
+NAIVE(u8, uint8_t, true, WRAP(uint8_t, uint32_t))
+NAIVE(bool, uint8_t, true, (uint8_t)(acc | (y != 0))) /* x is 1 here */
 
 static void (*const naive[TJ_NUM_DTYPES])(const view2 *, const view2 *, char *, int64_t,
                                           int64_t) = {

@@ -421,6 +421,56 @@ Test(linalg, float32_blas_paths)
     tj_array_unref(ab);
 }
 
+/* Integer products by our loop over rows long enough for its vectorized part (37 columns: vectors
+ * and a tail), contiguous and strided (b's inner axis reversed and strided), with sums past int8's
+ * and uint8's range; then int16 and int32 products that wrap, written out: 300 * 300 * 2 =
+ * 180000 = 2 * 65536 + 48928, int16 -16608; 70000 * 70000 * 2 = 9.8e9 = 2 * 2^32 + 1210065408. */
+Test(linalg, integer_dot_over_long_rows_wraps)
+{
+    static const tj_dtype dts[] = {TJ_INT8, TJ_INT16, TJ_INT32, TJ_INT64, TJ_UINT8, TJ_BOOL};
+    int64_t sa[2] = {5, 29}, sb[2] = {29, 37};
+    for (int t = 0; t < 6; t++) {
+        tj_dtype dt = dts[t];
+        tj_var *a = tj_matrix(ctx, dt, "a"), *b = tj_matrix(ctx, dt, "b");
+        tj_array *va = vals(dt, 2, sa, 1), *vb = vals(dt, 2, sb, 2), *vs = noncontig(vb);
+        tj_var *outs[1] = {tj_dot(a, b)};
+        int nd;
+        int64_t shape[4];
+        double *w = dot_ref(dt, 2, sa, 1, 2, sb, 2, &nd, shape);
+        char what[64];
+        for (int strided = 0; strided < 2; strided++) {
+            results r;
+            run_both((tj_var *[]){a, b}, (tj_array *[]){va, strided ? vs : vb}, 2, outs, 1, &r);
+            snprintf(what, sizeof what, "%s (5,29) . %s(29,37)", tj_dtype_name(dt),
+                     strided ? "strided " : "");
+            expect_out(&r, 0, prod_dtype(dt), nd, shape, w, 0, what);
+            results_free(&r);
+        }
+        free(w);
+        tj_array_unref(va);
+        tj_array_unref(vb);
+        tj_array_unref(vs);
+    }
+    static const struct {
+        tj_dtype dt;
+        double x, want;
+    } wraps[] = {{TJ_INT16, 300, -16608}, {TJ_INT32, 70000, 1210065408}};
+    for (int t = 0; t < 2; t++) {
+        tj_var *a = tj_matrix(ctx, wraps[t].dt, "a"), *b = tj_matrix(ctx, wraps[t].dt, "b");
+        double x = wraps[t].x;
+        tj_array *va = tjt_array(wraps[t].dt, 2, (int64_t[]){1, 2}, (double[]){x, x});
+        tj_array *vb = tjt_array(wraps[t].dt, 2, (int64_t[]){2, 1}, (double[]){x, x});
+        results r;
+        run_both((tj_var *[]){a, b}, (tj_array *[]){va, vb}, 2, (tj_var *[]){tj_dot(a, b)}, 1,
+                 &r);
+        expect_out(&r, 0, wraps[t].dt, 2, (int64_t[]){1, 1}, &wraps[t].want, 0,
+                   tj_dtype_name(wraps[t].dt));
+        results_free(&r);
+        tj_array_unref(va);
+        tj_array_unref(vb);
+    }
+}
+
 /* A runtime scale of 0 that the optimizer folds into gemv, gemm or ger (their alpha, or the beta
  * of the added term) keeps numpy's 0 * inf = NaN. BLAS reads nothing a 0 multiplies (fuzz finding
  * 15). Expected values from the definition: A = [[inf, 1], [2, 3]], v = [1, 2],
