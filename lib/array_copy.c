@@ -111,12 +111,9 @@ void tjA_copy_into(tj_array *dst, const tj_array *src)
 {
     if (!tjA_valid(dst) || !tjA_valid(src) || src->size == 0)
         return;
-    if (dst->dtype == src->dtype && tjA_is_contiguous(dst) && tjA_is_contiguous(src)) {
-        memcpy(dst->data, src->data, (size_t)src->size * tj_dtype_size(src->dtype));
-        return;
-    }
     /* length-1 axes dropped and contiguous runs merged first: an odometer step per element
-     * walked every trailing length-1 axis, so a (n, 1, ..., 1) view cost n x ndim steps */
+     * walked every trailing length-1 axis, so a (n, 1, ..., 1) view cost n x ndim steps; two
+     * contiguous arrays of one dtype become one row, one memcpy */
     int64_t shape[TJ_MAX_NDIM], str[2 * TJ_MAX_NDIM]; /* [0]: dst, [1]: src, in bytes */
     int nd = tjA_coalesce_pair(src->ndim, src->shape, dst->strides, src->strides, shape, str);
     tj_dtype types[2] = {dst->dtype, src->dtype};
