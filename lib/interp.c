@@ -75,24 +75,6 @@ static tj_status eval_shape_of(tj_ctx *ctx, const tj_var *node, tj_array *const 
     return st;
 }
 
-/* Copies the view (shape, byte strides over src) into the contiguous array out. */
-static void gather(tj_array *out, const char *src, const int64_t *strides)
-{
-    size_t es = tj_dtype_size(out->dtype);
-    int nd = out->ndim;
-    int64_t idx[TJ_MAX_NDIM] = {0}, off = 0;
-    for (int64_t i = 0; i < out->size; i++) {
-        memcpy(out->data + (size_t)i * es, src + off, es);
-        for (int d = nd - 1; d >= 0; d--) {
-            off += strides[d];
-            if (++idx[d] < out->shape[d])
-                break;
-            off -= out->shape[d] * strides[d];
-            idx[d] = 0;
-        }
-    }
-}
-
 static tj_status eval_dimshuffle(tj_ctx *ctx, const tj_var *node, tj_array *const *in,
                                  tj_array **out)
 {
@@ -123,8 +105,11 @@ static tj_status eval_dimshuffle(tj_ctx *ctx, const tj_var *node, tj_array *cons
                              d, (long long)a->shape[d]);
     }
     tj_status st = tjI_alloc(ctx, node, node->ndim, shape, out);
-    if (st == TJ_OK)
-        gather(*out, a->data, strides);
+    if (st == TJ_OK) {
+        tj_array view;
+        tjI_view_init(&view, a->dtype, node->ndim, shape, strides, a->data);
+        tjA_copy_into(*out, &view);
+    }
     return st;
 }
 
