@@ -99,12 +99,8 @@ static void convert_row(const void *arg, char *d, int64_t ds, const char *s, int
     const tj_dtype *t = arg;
     if (t[0] == t[1])
         tjA_move_row(arg, d, ds, s, ss, n);
-    else if (!tj_dtype_is_float(t[0]) && !tj_dtype_is_float(t[1]))
-        for (int64_t i = 0; i < n; i++)
-            tjA_store_int(t[0], d + i * ds, tjA_load_int(t[1], s + i * ss));
     else
-        for (int64_t i = 0; i < n; i++)
-            tjA_store(t[0], d + i * ds, 0, tjA_load(t[1], s + i * ss, 0));
+        tjA_cast_row(t[0], t[1])(d, ds, s, ss, n);
 }
 
 void tjA_copy_into(tj_array *dst, const tj_array *src)

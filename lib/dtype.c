@@ -149,19 +149,6 @@ double tjA_load(tj_dtype d, const void *base, int64_t i)
     }
 }
 
-/* Saturating double -> integer in [lo, hi] (both exactly representable as doubles except
- * INT64_MAX, handled by comparing against 2^63 exclusive). Truncates toward zero. */
-static int64_t sat_int(double v, double lo, double hi_exclusive, int64_t min, int64_t max)
-{
-    if (isnan(v))
-        return 0;
-    if (v < lo)
-        return min;
-    if (v >= hi_exclusive)
-        return max;
-    return (int64_t)v; /* in range: the C cast is defined and truncates */
-}
-
 void tjA_store(tj_dtype d, void *base, int64_t i, double v)
 {
     char *p = (char *)base + i * (int64_t)tj_dtype_size(d);
@@ -172,28 +159,28 @@ void tjA_store(tj_dtype d, void *base, int64_t i, double v)
         break;
     }
     case TJ_INT8: {
-        int8_t x = (int8_t)sat_int(v, -128.0, 128.0, INT8_MIN, INT8_MAX);
+        int8_t x = (int8_t)tjA_sat_int(v, -128.0, 128.0, INT8_MIN, INT8_MAX);
         memcpy(p, &x, 1);
         break;
     }
     case TJ_INT16: {
-        int16_t x = (int16_t)sat_int(v, -32768.0, 32768.0, INT16_MIN, INT16_MAX);
+        int16_t x = (int16_t)tjA_sat_int(v, -32768.0, 32768.0, INT16_MIN, INT16_MAX);
         memcpy(p, &x, 2);
         break;
     }
     case TJ_INT32: {
-        int32_t x = (int32_t)sat_int(v, -2147483648.0, 2147483648.0, INT32_MIN, INT32_MAX);
+        int32_t x = (int32_t)tjA_sat_int(v, -2147483648.0, 2147483648.0, INT32_MIN, INT32_MAX);
         memcpy(p, &x, 4);
         break;
     }
     case TJ_INT64: {
-        int64_t x = sat_int(v, -9223372036854775808.0, 9223372036854775808.0, INT64_MIN,
+        int64_t x = tjA_sat_int(v, -9223372036854775808.0, 9223372036854775808.0, INT64_MIN,
                             INT64_MAX);
         memcpy(p, &x, 8);
         break;
     }
     case TJ_UINT8: {
-        uint8_t x = (uint8_t)sat_int(v, 0.0, 256.0, 0, UINT8_MAX);
+        uint8_t x = (uint8_t)tjA_sat_int(v, 0.0, 256.0, 0, UINT8_MAX);
         memcpy(p, &x, 1);
         break;
     }

@@ -8,6 +8,7 @@
 
 #include "tensorjit.h"
 
+#include <math.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -96,6 +97,25 @@ TJ_HIDDEN void tjA_store(tj_dtype d, void *base, int64_t i, double v);
  * width (two's complement; bool: v != 0): the integer semantics of casts and kernels. */
 TJ_HIDDEN int64_t tjA_load_int(tj_dtype d, const void *p);
 TJ_HIDDEN void tjA_store_int(tj_dtype d, void *p, int64_t v);
+/* Saturating double -> integer in [lo, hi] (both exactly representable as doubles except
+ * INT64_MAX, handled by comparing against 2^63 exclusive); truncates toward zero, NaN -> 0: the
+ * float -> integer cast (LLVM's fptosi.sat). */
+static inline int64_t tjA_sat_int(double v, double lo, double hi_exclusive, int64_t min,
+                                  int64_t max)
+{
+    if (isnan(v))
+        return 0;
+    if (v < lo)
+        return min;
+    if (v >= hi_exclusive)
+        return max;
+    return (int64_t)v; /* in range: the C cast is defined and truncates */
+}
+/* One row of a dtype conversion: n elements of src (byte stride ss) written to dst (stride ds)
+ * as a cast does them: integers wrap, int -> float rounds once, float -> int as tjA_sat_int,
+ * anything -> bool is (x != 0). */
+typedef void tjA_cast_fn(char *dst, int64_t ds, const char *src, int64_t ss, int64_t n);
+TJ_HIDDEN tjA_cast_fn *tjA_cast_row(tj_dtype dst, tj_dtype src);
 
 /* ---- arrays ----------------------------------------------------------------------------------- */
 #define TJ_ARRAY_MAGIC 0x41525259u /* "ARRY" */

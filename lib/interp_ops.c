@@ -363,99 +363,14 @@ static void row_switch(const kern *k, char *o, char *const *in, const int64_t *s
 
 static void row_second(const kern *k, char *o, char *const *in, const int64_t *st, int64_t n)
 {
-    for (int64_t i = 0; i < n; i++)
-        memcpy(o + (size_t)i * k->esize, in[1] + i * st[1], k->esize);
+    tjA_move_row(&k->dst, o, (int64_t)k->esize, in[1], st[1], n);
 }
 
-/* CAST. Integer sources are read exactly as int64, then wrap into narrower integers or round
- * once into floats (int64 -> float32 directly, as sitofp does: through double could round twice).
- * Float sources are exact as double; float -> integer saturates with NaN -> 0, which tjA_store
- * implements. */
-static int64_t load_int(tj_dtype d, const char *p)
-{
-    switch (d) {
-    case TJ_BOOL: return *p != 0;
-    case TJ_INT8: {
-        int8_t v;
-        LOAD(v, p);
-        return v;
-    }
-    case TJ_INT16: {
-        int16_t v;
-        LOAD(v, p);
-        return v;
-    }
-    case TJ_INT32: {
-        int32_t v;
-        LOAD(v, p);
-        return v;
-    }
-    case TJ_INT64: {
-        int64_t v;
-        LOAD(v, p);
-        return v;
-    }
-    case TJ_UINT8: return (uint8_t)*p;
-    default: return 0;
-    }
-}
-
-static void store_int(tj_dtype d, char *o, int64_t v)
-{
-    switch (d) {
-    case TJ_BOOL: *o = v != 0; break;
-    case TJ_INT8: {
-        int8_t x = (int8_t)u64(v);
-        memcpy(o, &x, 1);
-        break;
-    }
-    case TJ_INT16: {
-        int16_t x = (int16_t)u64(v);
-        memcpy(o, &x, 2);
-        break;
-    }
-    case TJ_INT32: {
-        int32_t x = (int32_t)u64(v);
-        memcpy(o, &x, 4);
-        break;
-    }
-    case TJ_INT64: memcpy(o, &v, 8); break;
-    case TJ_UINT8: *o = (char)(uint8_t)u64(v); break;
-    case TJ_FLOAT32: {
-        float x = (float)v;
-        memcpy(o, &x, 4);
-        break;
-    }
-    case TJ_FLOAT64: {
-        double x = (double)v;
-        memcpy(o, &x, 8);
-        break;
-    }
-    default: break;
-    }
-}
-
+/* CAST: the conversions of lib/dtype_cast.c (integers wrap, int -> float rounds once, float ->
+ * int saturates with NaN -> 0, as the JIT's casts). */
 static void row_cast(const kern *k, char *o, char *const *in, const int64_t *st, int64_t n)
 {
-    for (int64_t i = 0; i < n; i++, o += k->esize) {
-        const char *p = in[0] + i * st[0];
-        if (!tj_dtype_is_float(k->src)) {
-            store_int(k->dst, o, load_int(k->src, p));
-            continue;
-        }
-        double v;
-        if (k->src == TJ_FLOAT32) {
-            float f;
-            LOAD(f, p);
-            v = f;
-        } else {
-            LOAD(v, p);
-        }
-        if (k->dst == TJ_BOOL)
-            *o = v != 0; /* NaN is true, as bool(nan) */
-        else
-            tjA_store(k->dst, o, 0, v); /* float32 -> float32 is exact through double */
-    }
+    tjA_cast_row(k->dst, k->src)(o, k->esize, in[0], st[0], n);
 }
 
 /* ---- the elementwise driver ------------------------------------------------------------------ */
@@ -487,6 +402,7 @@ static tj_status elemwise_kernel(tj_ctx *ctx, const tj_var *node, tj_array *cons
         return TJ_OK;
     case TJ_OP_SECOND:
         first = 1;
+        k->dst = node->dtype;
         k->row = row_second;
         break;
     case TJ_OP_SWITCH:

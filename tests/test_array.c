@@ -194,6 +194,88 @@ Test(convert, load_store_index_elements)
     cr_expect_eq(buf[3], 0);
 }
 
+/* One element of a cast, written out from the scalar conversions tested above: integers (and
+ * bools, read as 0/1) exactly, then wrapped; floats as doubles, then saturated; int -> float in
+ * one C conversion (int64 -> float32 must not go through double). */
+static void cast_elem(tj_dtype dst, void *out, tj_dtype src, const void *in)
+{
+    if (tj_dtype_is_float(src) || dst == TJ_BOOL) {
+        tjA_store(dst, out, 0, tjA_load(src, in, 0));
+    } else if (dst == TJ_FLOAT32) {
+        float f = (float)tjA_load_int(src, in);
+        memcpy(out, &f, sizeof f);
+    } else if (dst == TJ_FLOAT64) {
+        double f = (double)tjA_load_int(src, in);
+        memcpy(out, &f, sizeof f);
+    } else {
+        tjA_store_int(dst, out, tjA_load_int(src, in));
+    }
+}
+
+Test(convert, cast_rows_for_every_dtype_pair_contiguous_and_strided)
+{
+    double fvals[] = {0,      -0.0,  1.5,     -2.5,  127.9, 128,      -129, 255.5,    256,
+                      40000,  -4e4,  3e9,     -3e9,  1e19,  -1e19,    1e40, NAN,      INFINITY,
+                      -INFINITY, 1e-45, 0.1,  -1e-300};
+    int64_t ivals[] = {0,          1,         -1,        7,         127,
+                       128,        255,       256,       -129,      32767,
+                       32768,      INT32_MAX, INT32_MIN, (1LL << 60) + (1LL << 36) + 1,
+                       INT64_MIN,  INT64_MAX, 16777217,  -16777217, 9007199254740993LL,
+                       200,        -200,      65535};
+    enum { N = 22 };
+    tj_dtype all[] = ALL_DTYPES;
+    for (int a = 0; a < 8; a++) {
+        tj_dtype src = all[a];
+        size_t ss = tj_dtype_size(src);
+        unsigned char in[N * 8], in2[2 * N * 8];
+        for (int i = 0; i < N; i++) {
+            if (tj_dtype_is_float(src))
+                tjA_store(src, in, i, fvals[i]);
+            else if (src == TJ_BOOL)
+                in[i] = (unsigned char)ivals[i]; /* raw bytes: 7 and 255 read as true */
+            else
+                tjA_store_int(src, in + i * ss, ivals[i]);
+            memcpy(in2 + 2 * i * ss, in + i * ss, ss);
+        }
+        for (int b = 0; b < 8; b++) {
+            tj_dtype dst = all[b];
+            size_t ds = tj_dtype_size(dst);
+            unsigned char out[N * 8], out3[3 * N * 8], want[8];
+            tjA_cast_fn *row = tjA_cast_row(dst, src);
+            cr_assert_not_null(row);
+            row((char *)out, (int64_t)ds, (const char *)in, (int64_t)ss, N);
+            row((char *)out3, 3 * (int64_t)ds, (const char *)in2, 2 * (int64_t)ss, N);
+            for (int i = 0; i < N; i++) {
+                memset(want, 0, sizeof want);
+                cast_elem(dst, want, src, in + i * ss);
+                bool nan = tj_dtype_is_float(dst) && isnan(tjA_load(dst, want, 0));
+                cr_expect(nan ? isnan(tjA_load(dst, out, i)) : !memcmp(out + i * ds, want, ds),
+                          "%s -> %s, element %d: %g, expected %g", tj_dtype_name(src),
+                          tj_dtype_name(dst), i, tjA_load(dst, out, i), tjA_load(dst, want, 0));
+                cr_expect(!memcmp(out3 + 3 * i * ds, out + i * ds, ds),
+                          "%s -> %s, element %d: strided differs from contiguous",
+                          tj_dtype_name(src), tj_dtype_name(dst), i);
+            }
+        }
+    }
+    cr_expect_null(tjA_cast_row(TJ_NUM_DTYPES, TJ_INT8));
+}
+
+Test(convert, converting_copy_rounds_int64_to_float32_once)
+{
+    /* 2^60 + 2^36 + 1: through double it becomes 2^60 + 2^36, a tie that float32 rounds down to
+     * 2^60; rounded once it is 2^60 + 2^37 */
+    int64_t v[] = {(1LL << 60) + (1LL << 36) + 1, -7};
+    tj_array *a = tj_array_from_data(TJ_INT64, 1, (int64_t[]){2}, v);
+    tj_array *f = tjA_convert(NULL, a, TJ_FLOAT32);
+    cr_assert_not_null(f);
+    const float *p = tj_array_data(f);
+    cr_expect_eq(p[0], ldexpf(1.0f, 60) + ldexpf(1.0f, 37));
+    cr_expect_eq(p[1], -7.0f);
+    tj_array_unref(a);
+    tj_array_unref(f);
+}
+
 /* ---- constructors ---------------------------------------------------------------------------- */
 
 static bool aligned64(const void *p) { return ((uintptr_t)p & 63u) == 0; }
