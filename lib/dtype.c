@@ -175,7 +175,7 @@ void tjA_store(tj_dtype d, void *base, int64_t i, double v)
     }
     case TJ_INT64: {
         int64_t x = tjA_sat_int(v, -9223372036854775808.0, 9223372036854775808.0, INT64_MIN,
-                            INT64_MAX);
+                                INT64_MAX);
         memcpy(p, &x, 8);
         break;
     }
