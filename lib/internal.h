@@ -430,10 +430,10 @@ TJ_HIDDEN tj_var *tjG_rebuild_shape(tj_var *node, tj_var *const *in);
  * buffer (it then holds a reference to it); otherwise a fresh C-contiguous array. */
 TJ_HIDDEN tj_status tjI_shape_op(tj_ctx *ctx, const tj_var *node, tj_array *const *in, bool view,
                                  tj_array **out);
-/* Between the interp_shape/index/linalg files: the result `shape`/`strides` over data inside
- * base, as a view (a new header holding a reference on base) or as a fresh contiguous copy; a
- * header on the stack describing memory it does not own (never reference counted); the value of
- * an integer 0-d array. */
+/* Between the reference executor's files (interp, interp_shape/index/linalg): the result
+ * `shape`/`strides` over data inside base, as a view (a new header holding a reference on base)
+ * or as a fresh contiguous copy; a header on the stack describing memory it does not own (never
+ * reference counted); the value of an integer 0-d array. */
 TJ_HIDDEN tj_status tjI_result(tj_ctx *ctx, const tj_var *node, tj_array *base, int ndim,
                                const int64_t *shape, const int64_t *strides, char *data, bool view,
                                tj_array **out);

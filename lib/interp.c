@@ -104,13 +104,7 @@ static tj_status eval_dimshuffle(tj_ctx *ctx, const tj_var *node, tj_array *cons
                              "dropped)",
                              d, (long long)a->shape[d]);
     }
-    tj_status st = tjI_alloc(ctx, node, node->ndim, shape, out);
-    if (st == TJ_OK) {
-        tj_array view;
-        tjI_view_init(&view, a->dtype, node->ndim, shape, strides, a->data);
-        tjA_copy_into(*out, &view);
-    }
-    return st;
+    return tjI_result(ctx, node, in[0], node->ndim, shape, strides, a->data, false, out);
 }
 
 static tj_status eval_dot(tj_ctx *ctx, const tj_var *node, tj_array *const *in, tj_array **out)
