@@ -353,12 +353,20 @@ static void row_bool(const kern *k, char *o, char *const *in, const int64_t *st,
 #undef B
 }
 
+/* SWITCH picks each element from in[1] or in[2]: moves of a constant size, as tjA_move_row */
 static void row_switch(const kern *k, char *o, char *const *in, const int64_t *st, int64_t n)
 {
-    for (int64_t i = 0; i < n; i++) {
-        const char *src = in[0][i * st[0]] ? in[1] + i * st[1] : in[2] + i * st[2];
-        memcpy(o + (size_t)i * k->esize, src, k->esize);
+#define PICK(B)                                                                                    \
+    for (int64_t i = 0; i < n; i++)                                                                \
+        memcpy(o + i * (B), in[0][i * st[0]] ? in[1] + i * st[1] : in[2] + i * st[2], B);          \
+    break
+    switch (k->esize) {
+    case 1: PICK(1);
+    case 2: PICK(2);
+    case 4: PICK(4);
+    default: PICK(8);
     }
+#undef PICK
 }
 
 static void row_second(const kern *k, char *o, char *const *in, const int64_t *st, int64_t n)

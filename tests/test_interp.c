@@ -672,11 +672,11 @@ Test(interp, switch_of_integers_and_bools)
 {
     tj_array *c = int_arr(TJ_BOOL, 4, (int64_t[]){1, 0, 0, 1});
     tj_var *vc = var(TJ_BOOL, 1, 0, "c");
-    tj_dtype types[] = {TJ_INT64, TJ_BOOL, TJ_UINT8};
-    for (int t = 0; t < 3; t++) {
+    tj_dtype types[] = {TJ_INT64, TJ_BOOL, TJ_UINT8, TJ_INT16, TJ_INT32}; /* each element size */
+    for (int t = 0; t < 5; t++) {
         tj_dtype dt = types[t];
         tj_array *a = int_arr(dt, 4, (int64_t[]){INT64_MAX, 1, 1, 0});
-        tj_array *b = int_arr(dt, 4, (int64_t[]){-1, 0, 255, 1});
+        tj_array *b = int_arr(dt, 4, (int64_t[]){-1, 0, 0x7fff, 1});
         tj_var *va = var(dt, 1, 0, "a"), *vb = var(dt, 1, 0, "b");
         tj_array *r = eval1(ew(TJ_OP_SWITCH, dt, vc, va, vb), (tj_array *[]){c, a, b});
         for (int i = 0; i < 4; i++)
