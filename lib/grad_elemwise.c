@@ -95,11 +95,16 @@ tj_var *tjD_elemwise_rule(tj_var *node, int i, tj_var *g, bool *none)
         tj_var *first = tj_eq(node, x);
         return i == 0 ? where(first, g) : tj_switch(first, K(g, 0.0), g);
     }
-    case TJ_OP_CLIP: { /* PyTensor's Clip.L_op: x inside [lo, hi] (both ends), lo below, hi above */
+    case TJ_OP_CLIP: {
+        /* PyTensor's Clip.L_op (x inside [lo, hi] both ends, lo below, hi above) where lo <= hi;
+         * where lo > hi numpy's min(max(x, lo), hi) is hi whatever x is, so hi alone gets g
+         * (PyTensor's clip returns lo there, and its rule gives g to both) */
         tj_var *lo = node->in[1], *hi = node->in[2];
         if (i == 0)
             return where(tj_and(tj_ge(x, lo), tj_le(x, hi)), g);
-        return where(i == 1 ? tj_lt(x, lo) : tj_gt(x, hi), g);
+        if (i == 1)
+            return where(tj_and(tj_lt(x, lo), tj_le(lo, hi)), g);
+        return where(tj_or(tj_gt(x, hi), tj_gt(lo, hi)), g);
     }
     case TJ_OP_SECOND: /* the first operand gives only a shape */
         if (i == 0) {

@@ -118,6 +118,11 @@ static const gcase cases[] = {
     {"clip", 3, g_clip, {{-0.7, 0.7, false}, {-1.2, -0.8, false}, {0.8, 1.2, false}}},
     {"clip_below", 3, g_clip, {{-2, -1.3, false}, {-1.2, -0.8, false}, {0.8, 1.2, false}}},
     {"clip_above", 3, g_clip, {{1.3, 2, false}, {-1.2, -0.8, false}, {0.8, 1.2, false}}},
+    /* lo > hi: numpy's clip gives hi wherever x is, so only hi has a gradient (found by
+     * fuzz-grad: the rule gave g to lo as well when x < lo) */
+    {"clip_crossed_below", 3, g_clip, {{-2, -1.3, false}, {0.8, 1.2, false}, {-1.2, -0.8, false}}},
+    {"clip_crossed_inside", 3, g_clip, {{-0.7, 0.7, false}, {0.8, 1.2, false}, {-1.2, -0.8, false}}},
+    {"clip_crossed_above", 3, g_clip, {{1.3, 2, false}, {0.8, 1.2, false}, {-1.2, -0.8, false}}},
 };
 #define NCASES ((int)(sizeof cases / sizeof *cases))
 
