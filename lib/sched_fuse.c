@@ -92,6 +92,15 @@ static void step_out(fz *f, int q, int ra, int rb, int limit, int m1, int *n1, i
         f->stack2[(*n2)++] = q; /* outside both */
 }
 
+/* phase 2 of path_out_and_back: r reached from outside both groups */
+static void reach(fz *f, int r, int limit, int m2, int *n2)
+{
+    if (r <= limit && f->stamp2[r] != m2) {
+        f->stamp2[r] = m2;
+        f->stack2[(*n2)++] = r;
+    }
+}
+
 static bool path_out_and_back(fz *f, int a, int b)
 {
     int ra = find(f, a), rb = find(f, b), limit = f->maxm[rb];
@@ -114,12 +123,19 @@ static bool path_out_and_back(fz *f, int a, int b)
         int q = f->stack2[--n2];
         if (member_of(f, q, rb))
             return true;
-        for (int c = f->cstart[q]; c < f->cstart[q + 1]; c++) {
-            int r = f->cons[c];
-            if (r <= limit && f->stamp2[r] != m2) {
-                f->stamp2[r] = m2;
-                f->stack2[n2++] = r;
-            }
+        for (int c = f->cstart[q]; c < f->cstart[q + 1]; c++)
+            reach(f, f->cons[c], limit, m2, &n2);
+        /* a third group runs as one step: reaching one member orders all of them after a, so
+         * what reads any member is reached too (found by fuzz-grad: a group holding both a
+         * node that a's output feeds and a node that b reads made b's step wait for itself) */
+        int g = f->parent[q] >= 0 ? find(f, q) : -1;
+        if (g >= 0 && f->stamp[g] != m2) {
+            f->stamp[g] = m2; /* phase 1's marks are done with: expand each group once */
+            int m = g;
+            do {
+                reach(f, m, limit, m2, &n2);
+                m = f->next[m];
+            } while (m != g);
         }
     }
     return false;
@@ -271,8 +287,9 @@ static void mark_needed(fz *f, int *group, bool *needed)
 
 /* Steps in a topological order of the condensed graph: a group runs after everything its members
  * (and the scalars they inline) read, and before everything reading its outputs. false: out of
- * memory or a cycle (an internal error: groups are convex by construction). */
-static bool order_steps(fz *f, const int *group, const bool *needed, int *order, int *norder)
+ * memory, or *cycle (an internal error: groups are convex by construction). */
+static bool order_steps(fz *f, const int *group, const bool *needed, int *order, int *norder,
+                        bool *cycle)
 {
     int n = f->n;
     int *unit = tjC_malloc(f->ctx, sizeof *unit * (size_t)(n + 1));
@@ -348,7 +365,7 @@ static bool order_steps(fz *f, const int *group, const bool *needed, int *order,
             if (work[u] < dstart[u + 1]) {
                 int d = deps[work[u]++];
                 if (state[d] == 1)
-                    ok = false; /* a cycle: never for convex groups */
+                    ok = false, *cycle = true; /* never for convex groups */
                 else if (!state[d]) {
                     state[d] = 1;
                     work[d] = dstart[d];
@@ -427,8 +444,14 @@ tj_status tjS_fuse(tj_ctx *ctx, tj_var **topo, size_t n, const bool *required,
     for (size_t k = 0; k < n; k++)
         group[k] = f.parent[k] >= 0 ? f.maxm[find(&f, (int)k)] : -1;
     mark_needed(&f, group, needed);
-    if (!order_steps(&f, group, needed, order, norder))
-        rc = tjC_error(ctx, TJ_ERR_NOMEM, "out of memory ordering the steps of %zu nodes", n);
+    bool cycle = false;
+    if (!order_steps(&f, group, needed, order, norder, &cycle))
+        rc = cycle ? tjC_error(ctx, TJ_ERR_INVALID,
+                               "internal error: the fused steps of %zu nodes wait for each other "
+                               "in a cycle (fusion should have refused a merge); please report it",
+                               n)
+                   : tjC_error(ctx, TJ_ERR_NOMEM, "out of memory ordering the steps of %zu nodes",
+                               n);
 done:
     tjC_free(ctx, f.cstart);
     tjC_free(ctx, f.cons);

@@ -460,3 +460,37 @@ Test(opt, fusion_and_inplace_can_be_excluded)
     tj_array_unref(yv);
     tj_ctx_free(ctx);
 }
+
+/* Fusion keeps steps orderable when a group joins nodes with no path between them: in the
+ * gradient below one kernel computes both the rows of dC/da that slice W at 2 * len(a) and the
+ * mask eq(minimum(arccos(b), a), arccos(b)) that dC/db sums; the single-element groups of 2 * len
+ * and of dC/db's final neg had been merged into one kernel, which then had to run both before
+ * that group (for the slice) and after it (for the sum). Compiling failed with "out of memory
+ * ordering the steps" (found by fuzz-grad). */
+Test(opt, fusion_never_makes_a_step_wait_for_itself)
+{
+    tj_ctx *ctx = tj_ctx_new();
+    tj_var *a = tj_matrix(ctx, TJ_FLOAT64, "a"), *b = tj_scalar(ctx, TJ_FLOAT64, "b");
+    tj_var *w = tj_matrix(ctx, TJ_FLOAT64, "W");
+    tj_var *parts[2] = {tj_minimum(tj_arccos(b), a), a};
+    tj_var *cost = tj_sum(tj_mul(tj_concatenate(parts, 2, 0), w), NULL, 0, false), *g[2];
+    cr_assert_eq(tj_grad(cost, (tj_var *[]){a, b}, 2, g), TJ_OK, "%s", tj_errmsg(ctx));
+    tj_fn *f = tj_function(ctx, (tj_var *[]){a, b, w}, 3, g, 2, NULL);
+    cr_assert(f, "%s", tj_errmsg(ctx));
+    int64_t as[2] = {1, 2}, ws[2] = {2, 2};
+    tj_array *av = tjt_array(TJ_FLOAT64, 2, as, (double[]){0.5, 2}),
+             *bv = tj_array_scalar(TJ_FLOAT64, 0.3),
+             *wv = tjt_array(TJ_FLOAT64, 2, ws, (double[]){1, 2, 3, 4}), *r[2];
+    cr_assert_eq(tj_call(f, (tj_array *[]){av, bv, wv}, r), TJ_OK, "%s", tj_errmsg(ctx));
+    /* out = [[min(arccos b, 0.5), min(arccos b, 2)], [0.5, 2]] with arccos(0.3) = 1.266:
+     * dC/da = W[0] where a < arccos b, plus W[1]; dC/db = W[0][1] * -1 / sqrt(1 - b^2) */
+    cr_expect_eq(tjt_at(r[0], 0), 1 + 3.0);
+    cr_expect_eq(tjt_at(r[0], 1), 0 + 4.0);
+    cr_expect(fabs(tjt_at(r[1], 0) - -2 / sqrt(1 - 0.09)) < 1e-14, "%.17g", tjt_at(r[1], 0));
+    tj_array_unref(r[0]);
+    tj_array_unref(r[1]);
+    tj_array_unref(av);
+    tj_array_unref(bv);
+    tj_array_unref(wv);
+    tj_ctx_free(ctx);
+}
