@@ -96,15 +96,18 @@ tj_var *tjD_elemwise_rule(tj_var *node, int i, tj_var *g, bool *none)
         return i == 0 ? where(first, g) : tj_switch(first, K(g, 0.0), g);
     }
     case TJ_OP_CLIP: {
-        /* PyTensor's Clip.L_op (x inside [lo, hi] both ends, lo below, hi above) where lo <= hi;
-         * where lo > hi numpy's min(max(x, lo), hi) is hi whatever x is, so hi alone gets g
-         * (PyTensor's clip returns lo there, and its rule gives g to both) */
+        /* PyTensor's Clip.L_op (x inside [lo, hi] both ends, lo below, hi above) where lo < hi.
+         * Where lo >= hi numpy's min(max(x, lo), hi) is hi whatever x is, so x gets nothing and
+         * hi gets g, except that lo keeps it below x < lo == hi (there both bounds move the
+         * result from below: either is a derivative, one must take it). PyTensor gives g to x
+         * at lo == hi == x and to both bounds at x < lo, hi < lo (its clip returns lo there). */
         tj_var *lo = node->in[1], *hi = node->in[2];
         if (i == 0)
-            return where(tj_and(tj_ge(x, lo), tj_le(x, hi)), g);
+            return where(tj_and(tj_and(tj_ge(x, lo), tj_le(x, hi)), tj_lt(lo, hi)), g);
         if (i == 1)
             return where(tj_and(tj_lt(x, lo), tj_le(lo, hi)), g);
-        return where(tj_or(tj_gt(x, hi), tj_gt(lo, hi)), g);
+        tj_var *crossed = tj_or(tj_gt(lo, hi), tj_and(tj_eq(lo, hi), tj_ge(x, lo)));
+        return where(tj_or(tj_gt(x, hi), crossed), g);
     }
     case TJ_OP_SECOND: /* the first operand gives only a shape */
         if (i == 0) {

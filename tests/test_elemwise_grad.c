@@ -281,3 +281,37 @@ Test(elemwise_grad, zeros_and_none)
     cr_assert_eq(tj_grad_v2(ci, &i, 1, &g, &o), TJ_OK, "%s", tj_errmsg(ctx));
     cr_expect_eq(tj_var_dtype(g), TJ_INT32);
 }
+
+/* clip with lo == hi is hi whatever x is: x gets no gradient and the bounds together get all of
+ * it, so clip(x, b, b) = b has derivative 1 by b and 0 by x at every x, x == b included (found by
+ * fuzz-grad: the x == lo == hi tie gave g to x). With separate bounds of equal value the result
+ * moves with hi from below (lo's too when x < lo): hi takes g unless x < lo. */
+Test(elemwise_grad, clip_with_equal_bounds)
+{
+    tj_ctx *ctx = tj_ctx_new();
+    tj_var *x = tj_vector(ctx, TJ_FLOAT64, "x"), *b = tj_vector(ctx, TJ_FLOAT64, "b");
+    tj_var *lo = tj_vector(ctx, TJ_FLOAT64, "lo"), *hi = tj_vector(ctx, TJ_FLOAT64, "hi");
+    tj_var *g[5];
+    tj_var *same = tj_sum(tj_clip(x, b, b), NULL, 0, false);
+    tj_var *apart = tj_sum(tj_clip(x, lo, hi), NULL, 0, false);
+    cr_assert_eq(tj_grad(same, (tj_var *[]){x, b}, 2, g), TJ_OK, "%s", tj_errmsg(ctx));
+    cr_assert_eq(tj_grad(apart, (tj_var *[]){x, lo, hi}, 3, g + 2), TJ_OK, "%s", tj_errmsg(ctx));
+    tj_fn *f = tj_function(ctx, (tj_var *[]){x, b, lo, hi}, 4, g, 5, NULL);
+    cr_assert(f, "%s", tj_errmsg(ctx));
+    int64_t n = 3;
+    tj_array *xv = tjt_array(TJ_FLOAT64, 1, &n, (double[]){-1, 0.5, 2}),
+             *bv = tjt_array(TJ_FLOAT64, 1, &n, (double[]){0.5, 0.5, 0.5}), *r[5];
+    cr_assert_eq(tj_call(f, (tj_array *[]){xv, bv, bv, bv}, r), TJ_OK, "%s", tj_errmsg(ctx));
+    static const double want[5][3] = {
+        {0, 0, 0}, {1, 1, 1}, /* clip(x, b, b): by x, by b */
+        {0, 0, 0}, {1, 0, 0}, {0, 1, 1}, /* clip(x, lo, hi), lo == hi: by x, lo, hi */
+    };
+    for (int k = 0; k < 5; k++) {
+        for (int e = 0; e < 3; e++)
+            cr_expect_eq(tjt_at(r[k], e), want[k][e], "gradient %d [%d]", k, e);
+        tj_array_unref(r[k]);
+    }
+    tj_array_unref(xv);
+    tj_array_unref(bv);
+    tj_ctx_free(ctx);
+}
