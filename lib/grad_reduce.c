@@ -39,12 +39,16 @@ static tj_var *prod_vjp(tj_var *node, tj_var *g)
     return tj_switch(none, plain, single);
 }
 
-/* Theano's rule: every position equal to the extreme gets g (ties each get all of it), the rest
- * 0; NaN positions compare unequal and get 0. */
+/* JAX's rule: the positions equal to the extreme share g evenly, the rest get 0 (NaN positions
+ * compare unequal). Theano's gave each tie all of g, so max(concatenate([x, x])) had twice the
+ * derivative of x (found by fuzz-grad); an even share is a subgradient at any tie. */
 static tj_var *extreme_vjp(tj_var *node, tj_var *g)
 {
     tj_var *x = node->in[0];
-    return tj_switch(tj_eq(x, restore(node, node)), restore(node, g), K(g, 0.0));
+    tj_var *at = tj_eq(x, restore(node, node));
+    tj_var *ties = tjG_reduce(TJ_OP_SUM, tj_cast(at, tj_var_dtype(g)), (uint32_t)node->attr[0],
+                              true);
+    return tj_switch(at, tj_div(restore(node, g), ties), K(g, 0.0));
 }
 
 tj_var *tjD_reduce_vjp(tj_var *node, tj_var *g)

@@ -1,7 +1,7 @@
-/* Gradients of prod (with zero entries: PyTensor's rule), max/min (to the extreme's position),
- * variance, std, softmax, log_softmax and logsumexp against central finite differences in
- * float64 (rtol 1e-6), through the reference executor and the JIT; and gradients that stay
- * finite for logits of +-1000. */
+/* Gradients of prod (with zero entries: PyTensor's rule), max/min (to the extreme's position,
+ * ties sharing it evenly), variance, std, softmax, log_softmax and logsumexp against central
+ * finite differences in float64 (rtol 1e-6), through the reference executor and the JIT; and
+ * gradients that stay finite for logits of +-1000. */
 #include <criterion/criterion.h>
 
 #include <math.h>
@@ -207,6 +207,43 @@ Test(reduce_grad, prod_at_zeros_exactly)
                       "%s [%d]: %.17g, want %.17g", e ? "reference" : "jit", i, tjt_at(r, i),
                       want[i]);
         tj_array_unref(r);
+    }
+    tj_array_unref(v);
+}
+
+/* max/min at ties: the tied positions share g evenly (JAX's rule), so max(concatenate([x, x]))
+ * has the derivative of x: 1/2 to each copy of the largest, summing to 1 (Theano gave each tie
+ * all of g: 2; found by fuzz-grad). A NaN group (max is NaN) gives nothing. */
+Test(reduce_grad, max_and_min_share_g_among_ties)
+{
+    tj_var *x = tj_matrix(ctx, TJ_FLOAT64, "x"), *g[3];
+    int ax1 = 1;
+    tj_var *twice = tj_max(tj_concatenate((tj_var *[]){x, x}, 2, 1), &ax1, 1, false);
+    tj_var *costs[3] = {tj_sum(twice, NULL, 0, false),
+                        tj_sum(tj_min(x, &ax1, 1, false), NULL, 0, false),
+                        tj_sum(tj_max(x, NULL, 0, false), NULL, 0, false)};
+    for (int k = 0; k < 3; k++)
+        cr_assert_eq(tj_grad(costs[k], &x, 1, &g[k]), TJ_OK, "%s", tj_errmsg(ctx));
+    /* rows: a single max/min; a tie of three; a NaN */
+    tj_array *v = tjt_array(TJ_FLOAT64, 2, (int64_t[]){3, 3},
+                            (double[]){1, 5, 2, 4, 4, 4, NAN, 1, 0});
+    static const double want[3][9] = {
+        {0, 1, 0, 1.0 / 3, 1.0 / 3, 1.0 / 3, 0, 0, 0}, /* each max in [x, x] gets 1/2, twice */
+        {1, 0, 0, 1.0 / 3, 1.0 / 3, 1.0 / 3, 0, 0, 0},
+        {0, 0, 0, 0, 0, 0, 0, 0, 0}, /* the whole max is NaN */
+    };
+    tj_fn *ref = reference(&x, 1, g, 3);
+    tj_fn *jit = tj_function(ctx, &x, 1, g, 3, NULL);
+    cr_assert(jit, "%s", tj_errmsg(ctx));
+    for (int e = 0; e < 2; e++) {
+        tj_array *r[3];
+        cr_assert_eq(tj_call(e ? ref : jit, &v, r), TJ_OK, "%s", tj_errmsg(ctx));
+        for (int k = 0; k < 3; k++) {
+            for (int i = 0; i < 9; i++)
+                cr_expect(fabs(tjt_at(r[k], i) - want[k][i]) <= 1e-15, "%s cost %d [%d]: %.17g",
+                          e ? "reference" : "jit", k, i, tjt_at(r[k], i));
+            tj_array_unref(r[k]);
+        }
     }
     tj_array_unref(v);
 }
