@@ -106,18 +106,20 @@ bench-peers:
 # fuzzed process (TJ_COMPILE_SERVER=off): the lowering's coverage then guides the fuzzer.
 FUZZ_SECONDS ?= 60
 FUZZ_BUILD ?= $(BUILD)-fuzz
-FUZZ_TARGETS ?= repl api diff elf server
+FUZZ_TARGETS ?= repl api diff elf server grad
 FUZZ_ARGS ?=
 fuzz_corpus_repl = tests/repl/corpus
 fuzz_corpus_api = tests/fuzz/api
 fuzz_corpus_diff = tests/fuzz/diff
 fuzz_corpus_elf = tests/fuzz/elf
 fuzz_corpus_server = tests/fuzz/server
+fuzz_corpus_grad = tests/fuzz/grad
 fuzz_flags_repl = -max_len=4096 -timeout=20 -dict=tools/fuzz_repl.dict
 fuzz_flags_api = -max_len=512 -timeout=60
 fuzz_flags_diff = -max_len=256 -timeout=60
 fuzz_flags_elf = -max_len=65536 -timeout=10 -dict=tools/fuzz/fuzz_elf.dict
 fuzz_flags_server = -max_len=65536 -timeout=60
+fuzz_flags_grad = -max_len=256 -timeout=60
 .PHONY: fuzz fuzz-build fuzz-repl
 fuzz-build: deps
 	@command -v clang >/dev/null || { echo "make fuzz needs clang: apt-get install clang"; exit 1; }
@@ -130,7 +132,8 @@ fuzz: fuzz-build
 	    api) c="$(fuzz_corpus_api)"; f="$(fuzz_flags_api)";; \
 	    diff) c="$(fuzz_corpus_diff)"; f="$(fuzz_flags_diff)";; \
 	    elf) c="$(fuzz_corpus_elf)"; f="$(fuzz_flags_elf)";; \
-	    server) c="$(fuzz_corpus_server)"; f="$(fuzz_flags_server)";; esac; \
+	    server) c="$(fuzz_corpus_server)"; f="$(fuzz_flags_server)";; \
+	    grad) c="$(fuzz_corpus_grad)"; f="$(fuzz_flags_grad)";; esac; \
 	  mkdir -p $(FUZZ_BUILD)/corpus-$$t; \
 	  echo "== fuzz-$$t for $(FUZZ_SECONDS) s"; \
 	  TJ_CACHE_DIR=off TJ_COMPILE_SERVER=off \

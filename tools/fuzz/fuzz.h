@@ -48,8 +48,11 @@ typedef enum {
 /* Applies one fuzzed builder (elementwise unary/binary, cast, reduction, reshape, dimshuffle,
  * indexing, dot, ...) to operands picked from pool[0..npool-1] (npool >= 1) whose classes are
  * pool_acc[] (NULL: all exact). Returns the new variable (NULL when the builder refused: an error
- * status is a valid outcome) and in *acc the loosest class of the op and its operands. */
+ * status is a valid outcome) and in *acc the loosest class of the op and its operands. Sets
+ * *grad_by_convention (when not NULL) for an op whose gradient is not its derivative by design:
+ * zero_grad, disconnected_grad, and set_subtensor through take, where of duplicate indices the
+ * last write is the value but every write gets the gradient (Theano's and JAX's rule). */
 tj_var *fz_apply(fz_in *in, tj_ctx *ctx, tj_var *const *pool, const fz_accuracy *pool_acc,
-                 int npool, fz_accuracy *acc);
+                 int npool, fz_accuracy *acc, bool *grad_by_convention);
 
 #endif

@@ -306,7 +306,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         case 1: new_shared_or_constant(&in, &s); break;
         case 2: case 3: case 4: case 5: {
             fz_accuracy acc;
-            add_var(&s, fz_apply(&in, s.ctx, s.vars, NULL, s.nvars, &acc));
+            add_var(&s, fz_apply(&in, s.ctx, s.vars, NULL, s.nvars, &acc, NULL));
             break;
         }
         case 6: take_grad(&in, &s); break;

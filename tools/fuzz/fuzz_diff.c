@@ -191,7 +191,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     int nops = 1 + (int)fz_pick(&in, MAX_OPS);
     for (int i = 0; i < nops; i++) {
         fz_accuracy a;
-        tj_var *v = fz_apply(&in, ctx, pool, acc, npool, &a);
+        tj_var *v = fz_apply(&in, ctx, pool, acc, npool, &a, NULL);
         if (v) {
             pool[npool] = v;
             acc[npool++] = a;

@@ -92,18 +92,20 @@ static fz_accuracy loosest(fz_accuracy a, fz_accuracy b)
     return a > b ? a : b;
 }
 
-/* the operand at a fuzzed pool index, its class folded into *acc */
+/* the operand at a fuzzed pool index, its class folded into *acc (the looser of the two: an
+ * operand's FZ_CHAOTIC is its value's class, not the JUMP of an op, which loosest() reads it as;
+ * found by fuzz-grad: a chaotic operand made an op's result exact) */
 static tj_var *operand(fz_in *in, tj_var *const *pool, const fz_accuracy *pool_acc, int npool,
                        fz_accuracy *acc)
 {
     unsigned k = fz_pick(in, (unsigned)npool);
-    if (pool_acc)
-        *acc = loosest(*acc, pool_acc[k]);
+    if (pool_acc && pool_acc[k] > *acc)
+        *acc = pool_acc[k];
     return pool[k];
 }
 
 tj_var *fz_apply(fz_in *in, tj_ctx *ctx, tj_var *const *pool, const fz_accuracy *pool_acc,
-                 int npool, fz_accuracy *acc)
+                 int npool, fz_accuracy *acc, bool *grad_by_convention)
 {
     *acc = FZ_EXACT;
     tj_var *a = operand(in, pool, pool_acc, npool, acc);
@@ -114,6 +116,9 @@ tj_var *fz_apply(fz_in *in, tj_ctx *ctx, tj_var *const *pool, const fz_accuracy 
     case 0: case 1: case 2: case 3: { /* the elementwise ops, most often */
         unsigned k = fz_pick(in, NUNARY);
         *acc = loosest(*acc, unary[k].acc);
+        bool marker = unary[k].f == tj_zero_grad || unary[k].f == tj_disconnected_grad;
+        if (grad_by_convention && marker)
+            *grad_by_convention = true;
         return unary[k].f(a);
     }
     case 4: case 5: case 6: case 7: {
@@ -179,7 +184,8 @@ tj_var *fz_apply(fz_in *in, tj_ctx *ctx, tj_var *const *pool, const fz_accuracy 
         tj_var *b = operand(in, pool, pool_acc, npool, acc);
         int axis = fz_axis(in, nd);
         tj_var *sub;
-        switch (fz_pick(in, 3)) {
+        unsigned how = fz_pick(in, 3);
+        switch (how) {
         case 0: sub = tj_slicei(a, axis, (int64_t)fz_pick(in, 4) - 2, TJ_OPEN, 1); break;
         case 1: sub = tj_indexi(a, axis, (int64_t)fz_pick(in, 4) - 2); break;
         default: sub = tj_take(a, tj_cast(b, TJ_INT64), axis); *acc = loosest(*acc, JUMP); break;
@@ -188,6 +194,8 @@ tj_var *fz_apply(fz_in *in, tj_ctx *ctx, tj_var *const *pool, const fz_accuracy 
             *acc = loosest(*acc, FZ_REASSOC); /* duplicate indices accumulate */
             return tj_inc_subtensor(sub, b);
         }
+        if (grad_by_convention && how == 2)
+            *grad_by_convention = true; /* duplicate indices: the last write is the value */
         return tj_set_subtensor(sub, b);
     }
     case 15: { /* take with an integer operand */
