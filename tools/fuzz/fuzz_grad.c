@@ -2,7 +2,9 @@
  * C = sum(out * W) with W a fuzzed weight array of out's shape (so a gradient with its elements
  * swapped or summed over the wrong axis shows), and tj_grad's dC/dxi compiled FAST_RUN (the
  * optimizer's rewrites of the gradient graph included) against central differences of C run
- * by FAST_COMPILE (the graph as built), element by element.
+ * by FAST_COMPILE (the graph as built), element by element. When the byte after the values is
+ * odd, the second order too: the cost sum(dC/dx * V) (a Hessian-vector product) with fuzzed V
+ * of x's shapes, differentiated and checked the same way.
  *
  * A difference quotient is only evidence where C is smooth around the point: each element is
  * differenced with steps h, h/2, h/4 (h = 2^-12 max(1, |x|), exact in binary) and compared only
@@ -80,10 +82,9 @@ _Noreturn static void mismatch(const char *what, int input, int64_t k, double g,
             "fuzz-grad: input %d element %lld: %s\n  tj_grad %.17g\n  central differences "
             "(h, h/2, h/4) %.17g %.17g %.17g\n",
             input, (long long)k, what, g, d1, d2, d3);
-    for (int i = 0; i < cur_nargs; i++) {
+    for (int i = 0; i < cur_nargs; i++) { /* x, W, and for the second order V */
         char *text = tj_array_to_string(cur_args[i]);
-        fprintf(stderr, "argument %d%s: %s\n", i, i == cur_nargs - 1 ? " (W)" : "",
-                text ? text : "?");
+        fprintf(stderr, "argument %d: %s\n", i, text ? text : "?");
         free(text);
     }
     char *cost = tj_fn_graph(cur_cost_fn), *graph = tj_fn_graph(cur_grad_fn);
@@ -204,6 +205,66 @@ static bool in_window(const tj_array *a)
     return ok;
 }
 
+/* One order of differentiation: cost[0] (cost[1] its magnitude M) of the arguments vars[0..n),
+ * differentiated by the first nin into grads (variables, for a next order: false when tj_grad
+ * refuses); the gradient compiled FAST_RUN, the cost FAST_COMPILE; at args (all n given), the
+ * gradient run and checked, its values too when comparable. */
+static bool check_order(tj_var *const *vars, int n, int nin, tj_var *const *cost, tj_array **args,
+                        bool comparable, tj_var **grads)
+{
+    tj_grad_opts go = TJ_GRAD_OPTS_INIT;
+    go.disconnected_inputs = TJ_DISCONNECTED_IGNORE;
+    if (!cost[0] || !cost[1] || tj_grad_v2(cost[0], vars, nin, grads, &go) != TJ_OK) {
+        tj_clear_error(ctx);
+        return false;
+    }
+    tj_function_opts o = TJ_FUNCTION_OPTS_INIT;
+    o.on_unused_input = TJ_UNUSED_IGNORE;
+    tj_fn *fg = tj_function(ctx, vars, n, grads, nin, &o);
+    char why[1024];
+    snprintf(why, sizeof why, "%s", tj_errmsg(ctx));
+    tj_clear_error(ctx);
+    o.mode = TJ_MODE_FAST_COMPILE;
+    tj_fn *fc = tj_function(ctx, vars, n, cost, 2, &o);
+    tj_clear_error(ctx);
+    if (fc && !fg) {
+        char *text = tj_fn_graph(fc);
+        fprintf(stderr, "fuzz-grad: the cost compiles, its gradient does not: %s\ncost:\n%s\n",
+                why, text ? text : "?");
+        abort();
+    }
+    at_point p;
+    tj_array *g[MAX_INPUTS] = {0};
+    if (args && cost_at(fc, args, &p.c, &p.m)) {
+        cur_grad_fn = fg;
+        cur_cost_fn = fc;
+        cur_args = args;
+        cur_nargs = n;
+        if (tj_call(fg, args, g) != TJ_OK) {
+            fprintf(stderr, "fuzz-grad: the cost runs, its gradient does not: %s\n",
+                    tj_errmsg(ctx));
+            mismatch("the gradient call failed", -1, -1, NAN, NAN, NAN, NAN);
+        }
+        for (int i = 0; i < nin; i++)
+            check_gradient(fc, args, i, p, g[i], comparable);
+    }
+    tj_clear_error(ctx);
+    for (int i = 0; i < nin; i++)
+        tj_array_unref(g[i]);
+    tj_fn_free(fg);
+    tj_fn_free(fc);
+    return true;
+}
+
+/* sum(a * b) and sum(|a * b|) added to cost[0] and cost[1] (NULL: start them) */
+static void add_weighted(tj_var **cost, tj_var *a, tj_var *b)
+{
+    tj_var *prod = tj_mul(a, b);
+    tj_var *c = tj_sum(prod, NULL, 0, false), *m = tj_sum(tj_abs(prod), NULL, 0, false);
+    cost[0] = cost[0] ? tj_add(cost[0], c) : c;
+    cost[1] = cost[1] ? tj_add(cost[1], m) : m;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     fz_in in = {data, size};
@@ -213,76 +274,53 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     ctx_uses++;
     tj_clear_error(ctx);
     /* pool: the inputs x, then what was built; vals: what was built as float64, the last (out)
-     * first; args_v: x, W */
-    tj_var *pool[MAX_POOL], *vals[MAX_OPS], *args_v[MAX_INPUTS + 1];
+     * first; vars: x, W, then for the second order V */
+    tj_var *pool[MAX_POOL], *vals[MAX_OPS], *vars[2 * MAX_INPUTS + 1];
     bool comparable = false;
     int npool, nin = build(&in, pool, &npool, &comparable), nvals = 0;
     if (!nin)
         return 0;
     for (int i = npool - 1; i >= nin; i--)
         vals[nvals++] = as_f64(pool[i]);
-    tj_var *out = vals[0];
-    memcpy(args_v, pool, sizeof *pool * (size_t)nin);
-    tj_var *w = args_v[nin] = tj_tensor(ctx, TJ_FLOAT64, tj_var_ndim(out), NULL, "W");
-    tj_var *prod = tj_mul(out, w);
-    tj_var *costs[2] = {tj_sum(prod, NULL, 0, false), tj_sum(tj_abs(prod), NULL, 0, false)};
-    tj_var *grads[MAX_INPUTS] = {0};
-    tj_grad_opts go = TJ_GRAD_OPTS_INIT;
-    go.disconnected_inputs = TJ_DISCONNECTED_IGNORE;
-    if (!costs[0] || !costs[1] || tj_grad_v2(costs[0], pool, nin, grads, &go) != TJ_OK) {
-        tj_clear_error(ctx);
-        return 0;
-    }
+    memcpy(vars, pool, sizeof *pool * (size_t)nin);
+    vars[nin] = tj_tensor(ctx, TJ_FLOAT64, tj_var_ndim(vals[0]), NULL, "W");
+    tj_var *cost[2] = {0}, *grads[MAX_INPUTS] = {0}, *grads2[MAX_INPUTS];
+    add_weighted(cost, vals[0], vars[nin]);
     tj_function_opts o = TJ_FUNCTION_OPTS_INIT;
-    o.on_unused_input = TJ_UNUSED_IGNORE;
-    tj_fn *fg = tj_function(ctx, args_v, nin + 1, grads, nin, &o);
-    char why[1024];
-    snprintf(why, sizeof why, "%s", tj_errmsg(ctx));
-    tj_clear_error(ctx);
     o.mode = TJ_MODE_FAST_COMPILE;
-    tj_fn *fv = tj_function(ctx, args_v, nin, vals, nvals, &o);
-    tj_fn *fc = tj_function(ctx, args_v, nin + 1, costs, 2, &o);
+    o.on_unused_input = TJ_UNUSED_IGNORE;
+    tj_fn *fv = tj_function(ctx, vars, nin, vals, nvals, &o);
     tj_clear_error(ctx);
-    if (fc && !fg) {
-        char *cost = tj_fn_graph(fc);
-        fprintf(stderr, "fuzz-grad: the cost compiles, its gradient does not: %s\ncost:\n%s\n",
-                why, cost ? cost : "?");
-        abort();
-    }
-    /* one length for every axis, so most graphs are valid at run time */
+    /* the arguments: one length for every axis, so most graphs are valid at run time; W of
+     * out's shape once out is known */
     int64_t len = 1 + fz_pick(&in, 3), shape[2] = {len, len};
-    tj_array *args[MAX_INPUTS + 1] = {0}, *v[MAX_OPS] = {0}, *g[MAX_INPUTS] = {0};
+    tj_array *args[2 * MAX_INPUTS + 1] = {0}, *v[MAX_OPS] = {0};
     int nargs = 0;
     for (; nargs < nin; nargs++)
         args[nargs] = smooth_array(&in, tj_var_ndim(pool[nargs]), shape, false);
     if (fv && tj_call(fv, args, v) == TJ_OK)
         args[nargs++] = smooth_array(&in, tj_array_ndim(v[0]), tj_array_shape(v[0]), true);
     tj_clear_error(ctx);
-    at_point p;
-    if (nargs == nin + 1 && cost_at(fc, args, &p.c, &p.m)) {
-        cur_grad_fn = fg;
-        cur_cost_fn = fc;
-        cur_args = args;
-        cur_nargs = nargs;
-        if (tj_call(fg, args, g) != TJ_OK) {
-            fprintf(stderr, "fuzz-grad: the cost runs, its gradient does not: %s\n",
-                    tj_errmsg(ctx));
-            mismatch("the gradient call failed", -1, -1, NAN, NAN, NAN, NAN);
+    for (int i = 0; i < nvals && nargs > nin; i++)
+        comparable = comparable && in_window(v[i]);
+    bool given = nargs == nin + 1;
+    if (check_order(vars, nin + 1, nin, cost, given ? args : NULL, comparable, grads) &&
+        fz_u8(&in) & 1) {
+        /* the second order: sum(dC/dx * V) by x, a Hessian-vector product */
+        tj_var *cost2[2] = {0};
+        for (int i = 0; i < nin; i++) {
+            vars[nin + 1 + i] = tj_tensor(ctx, TJ_FLOAT64, tj_var_ndim(pool[i]), NULL, "V");
+            add_weighted(cost2, grads[i], vars[nin + 1 + i]);
         }
-        for (int i = 0; i < nvals; i++)
-            comparable = comparable && in_window(v[i]);
-        for (int i = 0; i < nin; i++)
-            check_gradient(fc, args, i, p, g[i], comparable);
+        for (int i = 0; given && i < nin; i++)
+            args[nargs++] = smooth_array(&in, tj_array_ndim(args[i]), tj_array_shape(args[i]),
+                                         true);
+        check_order(vars, 2 * nin + 1, nin, cost2, given ? args : NULL, comparable, grads2);
     }
-    tj_clear_error(ctx);
-    for (int i = 0; i < nin; i++)
-        tj_array_unref(g[i]);
     for (int i = 0; i < nargs; i++)
         tj_array_unref(args[i]);
     for (int i = 0; i < nvals; i++)
         tj_array_unref(v[i]);
-    tj_fn_free(fg);
     tj_fn_free(fv);
-    tj_fn_free(fc);
     return 0;
 }
