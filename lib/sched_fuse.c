@@ -79,11 +79,12 @@ static bool kernel_node(const tj_var *v)
 
 /* Whether merging group a with group b would make a cycle: a path from a member of a that leaves
  * both groups (seen through inlined scalars, which run inside their consumers) and reaches a
- * member of b. Bounded by b's last member: nothing after it reaches it. */
+ * member of b. Not bounded by b's last member: a path may reach a group with later members and
+ * come back through its earlier ones. */
 /* phase 1 of path_out_and_back: q, a consumer met on the way out of groups ra and rb */
-static void step_out(fz *f, int q, int ra, int rb, int limit, int m1, int *n1, int *n2)
+static void step_out(fz *f, int q, int ra, int rb, int m1, int *n1, int *n2)
 {
-    if (q > limit || f->stamp[q] == m1 || member_of(f, q, ra) || member_of(f, q, rb))
+    if (f->stamp[q] == m1 || member_of(f, q, ra) || member_of(f, q, rb))
         return;
     f->stamp[q] = m1;
     if (f->inl[q])
@@ -93,9 +94,9 @@ static void step_out(fz *f, int q, int ra, int rb, int limit, int m1, int *n1, i
 }
 
 /* phase 2 of path_out_and_back: r reached from outside both groups */
-static void reach(fz *f, int r, int limit, int m2, int *n2)
+static void reach(fz *f, int r, int m2, int *n2)
 {
-    if (r <= limit && f->stamp2[r] != m2) {
+    if (f->stamp2[r] != m2) {
         f->stamp2[r] = m2;
         f->stack2[(*n2)++] = r;
     }
@@ -103,18 +104,18 @@ static void reach(fz *f, int r, int limit, int m2, int *n2)
 
 static bool path_out_and_back(fz *f, int a, int b)
 {
-    int ra = find(f, a), rb = find(f, b), limit = f->maxm[rb];
+    int ra = find(f, a), rb = find(f, b);
     int n1 = 0, n2 = 0, m1 = ++f->mark, m2 = ++f->mark;
     int m = ra;
     do {
         for (int c = f->cstart[m]; c < f->cstart[m + 1]; c++)
-            step_out(f, f->cons[c], ra, rb, limit, m1, &n1, &n2);
+            step_out(f, f->cons[c], ra, rb, m1, &n1, &n2);
         m = f->next[m];
     } while (m != ra);
     while (n1 > 0) {
         int q = f->stack[--n1];
         for (int c = f->cstart[q]; c < f->cstart[q + 1]; c++)
-            step_out(f, f->cons[c], ra, rb, limit, m1, &n1, &n2);
+            step_out(f, f->cons[c], ra, rb, m1, &n1, &n2);
     }
     /* phase 2: from outside, reaching b at all closes a cycle */
     for (int i = 0; i < n2; i++)
@@ -124,16 +125,17 @@ static bool path_out_and_back(fz *f, int a, int b)
         if (member_of(f, q, rb))
             return true;
         for (int c = f->cstart[q]; c < f->cstart[q + 1]; c++)
-            reach(f, f->cons[c], limit, m2, &n2);
+            reach(f, f->cons[c], m2, &n2);
         /* a third group runs as one step: reaching one member orders all of them after a, so
          * what reads any member is reached too (found by fuzz-grad: a group holding both a
-         * node that a's output feeds and a node that b reads made b's step wait for itself) */
+         * node that a's output feeds and a node that b reads made b's step wait for itself;
+         * its earlier members may come before b's last, hence no bound by index) */
         int g = f->parent[q] >= 0 ? find(f, q) : -1;
         if (g >= 0 && f->stamp[g] != m2) {
             f->stamp[g] = m2; /* phase 1's marks are done with: expand each group once */
             int m = g;
             do {
-                reach(f, m, limit, m2, &n2);
+                reach(f, m, m2, &n2);
                 m = f->next[m];
             } while (m != g);
         }
