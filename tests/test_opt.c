@@ -533,3 +533,66 @@ Test(opt, fusion_follows_paths_back_through_later_groups)
     tj_array_unref(wa);
     tj_ctx_free(ctx);
 }
+
+/* Rules that need a node to have one consumer (dimshuffle_lift here) worked downstream of an
+ * earlier rewrite only a sweep later, and dimshuffle_lift moved a transpose one level per sweep:
+ * both made deep graphs exceed the 64 sweeps of a pass, an "internal error" for a graph a user
+ * writes. (1) The transpose of a chain of 300 elementwise ops; (2) 40 steps of a scalar state
+ * broadcast against a vector and summed back, each step's output kept. Values by a plain loop. */
+Test(opt, deep_graphs_reach_the_fixpoint)
+{
+    tj_ctx *ctx = tj_ctx_new();
+    tj_var *x = tj_matrix(ctx, TJ_FLOAT64, "x"), *y = tj_matrix(ctx, TJ_FLOAT64, "y");
+    tj_var *e = x;
+    for (int i = 0; i < 300; i++)
+        e = tj_add(tj_mulc(e, 0.5), y);
+    tj_var *t = tj_transpose(e);
+    tj_fn *f = tj_function(ctx, (tj_var *[]){x, y}, 2, &t, 1, NULL);
+    cr_assert(f, "%s", tj_errmsg(ctx));
+    int64_t shape[2] = {2, 3};
+    double xv[6] = {1, 2, 3, 4, 5, 6}, yv[6] = {0.5, -1, 2, 0.25, 3, -2};
+    tj_array *xa = tjt_array(TJ_FLOAT64, 2, shape, xv), *ya = tjt_array(TJ_FLOAT64, 2, shape, yv);
+    tj_array *r;
+    cr_assert_eq(tj_call(f, (tj_array *[]){xa, ya}, &r), TJ_OK, "%s", tj_errmsg(ctx));
+    cr_assert_eq(r->shape[0], 3);
+    for (int i = 0; i < 2; i++)
+        for (int j = 0; j < 3; j++) {
+            double want = xv[3 * i + j];
+            for (int k = 0; k < 300; k++)
+                want = want * 0.5 + yv[3 * i + j];
+            cr_expect(fabs(tjt_at(r, 2 * j + i) - want) < 1e-13, "[%d][%d] %.17g %.17g", j, i,
+                      tjt_at(r, 2 * j + i), want);
+        }
+    tj_array_unref(r);
+    tj_array_unref(xa);
+    tj_array_unref(ya);
+
+    enum { STEPS = 40 };
+    tj_var *s = tj_scalar(ctx, TJ_FLOAT64, "s"), *v = tj_vector(ctx, TJ_FLOAT64, "v");
+    tj_var *outs[STEPS], *acc = s;
+    for (int i = 0; i < STEPS; i++) {
+        tj_var *dot = tj_sum(tj_mul(v, tj_sin(tj_mulc(acc, 1.0 + i * 1e-3))), NULL, 0, false);
+        acc = tj_add(acc, tj_mulc(dot, 1e-2));
+        outs[i] = tj_cos(acc);
+    }
+    tj_fn *g = tj_function(ctx, (tj_var *[]){s, v}, 2, outs, STEPS, NULL);
+    cr_assert(g, "%s", tj_errmsg(ctx));
+    int64_t n = 3;
+    double vv[3] = {0.5, -0.25, 1};
+    tj_array *sa = tj_array_scalar(TJ_FLOAT64, 0.3), *va = tjt_array(TJ_FLOAT64, 1, &n, vv);
+    tj_array *res[STEPS];
+    cr_assert_eq(tj_call(g, (tj_array *[]){sa, va}, res), TJ_OK, "%s", tj_errmsg(ctx));
+    double a = 0.3;
+    for (int i = 0; i < STEPS; i++) {
+        double d = 0;
+        for (int k = 0; k < 3; k++)
+            d += vv[k] * sin(a * (1.0 + i * 1e-3));
+        a += d * 1e-2;
+        cr_expect(fabs(tjt_at(res[i], 0) - cos(a)) < 1e-12, "step %d: %.17g %.17g", i,
+                  tjt_at(res[i], 0), cos(a));
+        tj_array_unref(res[i]);
+    }
+    tj_array_unref(sa);
+    tj_array_unref(va);
+    tj_ctx_free(ctx);
+}

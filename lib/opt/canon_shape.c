@@ -200,8 +200,26 @@ static tj_var *rw_dimshuffle_merge(tjR_match *m)
     return tj_dimshuffle(x, c, n);
 }
 
-/* dimshuffle(f(a, b)) -> f(dimshuffle(a), dimshuffle(b)) when f's result has no other consumer:
- * transposes move to the leaves, where BLAS takes them as flags and kernels as strides. */
+enum { LIFT_DEPTH = 512 }; /* levels one firing lifts through (a C stack frame each) */
+
+/* v with the dimshuffle p pushed below it through every elementwise node of one consumer */
+static tj_var *lift_through(tjR_run *run, tj_var *v, const int *p, int n, int depth)
+{
+    if (depth >= LIFT_DEPTH || !tj_op_is(v->op, OPF_ELEMWISE) || v->nin > 3 ||
+        tjR_clients(run, v) != 1)
+        return tj_dimshuffle(v, p, n);
+    tj_var *in[3];
+    for (int i = 0; i < v->nin; i++)
+        if (!(in[i] = lift_through(run, v->in[i], p, n, depth + 1)))
+            return NULL;
+    return tjG_rebuild(v, in, false);
+}
+
+/* dimshuffle(f(g(a), b)) -> f(g(dimshuffle(a)), dimshuffle(b)) through the elementwise nodes
+ * that have no other consumer: transposes move to the leaves, where BLAS takes them as flags
+ * and kernels as strides. All levels at once: a sweep visits inputs first, so a level per
+ * firing took a sweep per level, and the transpose of a chain of 40 ops never reached the
+ * fixpoint. */
 static tj_var *rw_dimshuffle_lift(tjR_match *m)
 {
     tj_var *r = m->root, *e = m->v[0];
@@ -209,11 +227,7 @@ static tj_var *rw_dimshuffle_lift(tjR_match *m)
         return NULL;
     int p[TJ_MAX_NDIM];
     int n = pattern_of(r, p);
-    tj_var *in[3];
-    for (int i = 0; i < e->nin; i++)
-        if (!(in[i] = tj_dimshuffle(e->in[i], p, n)))
-            return NULL;
-    return tjG_rebuild(e, in, false);
+    return lift_through(m->run, e, p, n, 0);
 }
 
 /* ---- reductions ------------------------------------------------------------------------------ */

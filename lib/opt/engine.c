@@ -21,6 +21,8 @@ struct tjR_run {
     tj_ctx *ctx;
     size_t base;  /* nodes with id < base existed when the sweep began */
     int *clients; /* consumers of the nodes of the sweep's sort, by position (tjG_pos) */
+    int *heirs;   /* by id - base: the consumers a node made in the sweep took over (0: unknown) */
+    size_t nheirs;
 };
 
 /* ---- helpers for rules ----------------------------------------------------------------------- */
@@ -42,13 +44,40 @@ bool tjR_uniform(const tj_var *v, double *value)
     return true;
 }
 
-/* clients[] is indexed by position in the sweep's sort; a node the sort did not reach has none */
+/* clients[] is indexed by position in the sweep's sort; a node the sort did not reach has none.
+ * A node made in the sweep as the replacement of one of the sort's takes over its consumers;
+ * any other new node may have several (2: rules then keep it shared). */
 int tjR_clients(const tjR_run *run, const tj_var *v)
 {
-    if (!run || v->id >= run->base)
+    if (!run)
         return 2;
+    if (v->id >= run->base) {
+        size_t i = v->id - run->base;
+        return i < run->nheirs && run->heirs[i] > 0 ? run->heirs[i] : 2;
+    }
     int64_t p = tjG_pos(v);
     return p < 0 ? 0 : run->clients[p];
+}
+
+/* r, new in this sweep, replaces a node of the sort with n consumers: they become r's. Without
+ * this, everything downstream of a rewrite counted as shared until the next sweep, so rules
+ * that need a single consumer moved one step per sweep along a chain. On no memory r simply
+ * stays "shared". */
+static void inherit_clients(tjR_run *run, const tj_var *r, int n)
+{
+    size_t i = r->id - run->base;
+    if (i >= run->nheirs) {
+        size_t cap = run->nheirs ? 2 * run->nheirs : 256;
+        while (cap <= i)
+            cap *= 2;
+        int *h = tjC_realloc(run->ctx, run->heirs, sizeof *h * cap);
+        if (!h)
+            return;
+        memset(h + run->nheirs, 0, sizeof *h * (cap - run->nheirs));
+        run->heirs = h;
+        run->nheirs = cap;
+    }
+    run->heirs[i] += n;
 }
 
 bool tjR_in_graph(const tjR_run *run, const tj_var *v)
@@ -399,6 +428,8 @@ static tj_status sweep(sweep_state *s, tj_var **outs, int nouts)
         }
         st = rewrite_node(s, &run, r, &r);
         map[k] = r;
+        if (st == TJ_OK && r->id >= run.base)
+            inherit_clients(&run, r, run.clients[k]);
         if (st == TJ_OK && ctx->sorts != topo_sort) /* positions gone: a bug, not the graph */
             st = tjC_error(ctx, TJ_ERR_INVALID, "internal error: a rule of pass '%s' sorted the "
                            "graph during a sweep", s->pass);
@@ -408,6 +439,7 @@ static tj_status sweep(sweep_state *s, tj_var **outs, int nouts)
 done:
     tjC_free(ctx, topo);
     tjC_free(ctx, run.clients);
+    tjC_free(ctx, run.heirs);
     tjC_free(ctx, map);
     tjC_free(ctx, in);
     return st;
