@@ -13,6 +13,7 @@
 typedef struct {
     const uint8_t *p;
     size_t n;
+    bool tame; /* fz_value keeps to small integers and quarters (no infinities, no 1e30) */
 } fz_in;
 
 static inline bool fz_more(const fz_in *in) { return in->n > 0; }

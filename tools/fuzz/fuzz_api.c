@@ -291,7 +291,7 @@ static void touch_array(fz_in *in, state *s)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    fz_in in = {data, size};
+    fz_in in = {.p = data, .n = size};
     state s = {0};
     if (!(s.ctx = budget_ctx()))
         return 0;

@@ -169,7 +169,7 @@ static bool refuses_input(tj_status s)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    fz_in in = {data, size};
+    fz_in in = {.p = data, .n = size};
     fresh_ctx();
     if (!ctx)
         return 0;

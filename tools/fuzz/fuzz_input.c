@@ -32,8 +32,8 @@ enum { NEDGES = sizeof edges / sizeof edges[0] };
 double fz_value(fz_in *in)
 {
     uint8_t b = fz_u8(in);
-    if (b < 128) /* small integers and quarters: exact in every float type */
-        return ((int)b - 64) / (b & 1 ? 4.0 : 1.0);
+    if (b < 128 || in->tame) /* small integers and quarters: exact in every float type */
+        return ((int)(b & 127) - 64) / (b & 1 ? 4.0 : 1.0);
     if (b < 128 + 2 * NEDGES)
         return edges[(b - 128) / 2];
     double v; /* raw bits: anything at all */

@@ -149,8 +149,8 @@ tj_var *fz_apply(fz_in *in, tj_ctx *ctx, tj_var *const *pool, const fz_accuracy 
             *acc = loosest(*acc, JUMP);
             axis = fz_axis(in, nd);
             return tj_argmin(a, axis, fz_bool(in));
-        case 2: *acc = FZ_REASSOC; return tj_softmax(a, fz_axis(in, nd));
-        default: *acc = FZ_REASSOC; return tj_log_softmax(a, fz_axis(in, nd));
+        case 2: *acc = loosest(*acc, FZ_REASSOC); return tj_softmax(a, fz_axis(in, nd));
+        default: *acc = loosest(*acc, FZ_REASSOC); return tj_log_softmax(a, fz_axis(in, nd));
         }
     }
     case 11: { /* dimshuffle / permute */
