@@ -1,10 +1,12 @@
 /* libFuzzer target for the REPL's lexer, parser and evaluator: each input is a script run with
  * -k in a fresh session, output discarded. Functions compile in FAST_COMPILE (no LLVM: the JIT
- * has its own tests and would make each execution slow) and arrays the REPL builds are capped,
- * so the fuzzer explores the language rather than the allocator.
+ * has its own tests and would make each execution slow), arrays the REPL builds are capped, and
+ * so is the session context's memory (fuzz/fuzz_budget.c: a gradient of a gradient of ... grows
+ * its graph without bound), so the fuzzer explores the language rather than the allocator.
  *
  *   make fuzz-repl                      build with clang and run for FUZZ_SECONDS
  *   build/tools/tj-repl-replay FILE...  replay inputs with the normal compiler (what ctest does) */
+#include "fuzz/fuzz.h"
 #include "repl.h"
 
 #include <stdint.h>
@@ -25,6 +27,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     cfg.no_jit = true;
     cfg.max_elements = 1 << 16;
     cfg.time_budget_s = 0.001;
+    cfg.allocator = fz_budget();
     repl_session *s = repl_session_new(&cfg);
     if (!s)
         return 0;

@@ -31,6 +31,8 @@ double fz_value(fz_in *in);
 tj_dtype fz_dtype(fz_in *in);
 /* a tj_log_fn that drops the message: fuzzed graphs warn a lot */
 void fz_quiet_log(void *user, const char *message);
+/* an allocator whose blocks all count against 32 MiB of live bytes (fuzz_budget.c) */
+const tj_allocator *fz_budget(void);
 
 /* A C-contiguous array of dtype and rank with each length in [0, maxlen] (a broadcastable axis
  * of `like`, when given, gets 1), filled with fz_value; NULL when the library refuses. */

@@ -7,6 +7,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "tensorjit.h"
+
 typedef struct {
     FILE *out, *err;
     const char *source_name; /* for messages: "<stdin>", a script's path */
@@ -18,6 +20,7 @@ typedef struct {
     int64_t max_elements; /* arrays the REPL itself builds (zeros, lists, rand) */
     double time_budget_s; /* how long :time measures */
     bool no_jit;          /* compile every function in FAST_COMPILE (the fuzz target) */
+    const tj_allocator *allocator; /* the session context's memory (NULL: the C library's) */
 } repl_config;
 
 /* The limits documented in docs/REPL.md, output to stdout/stderr. */

@@ -34,7 +34,7 @@ repl_session *repl_session_new(const repl_config *cfg)
     if (!s)
         return NULL;
     s->cfg = *cfg;
-    s->ctx = tj_ctx_new();
+    s->ctx = cfg->allocator ? tj_ctx_new_with_allocator(cfg->allocator) : tj_ctx_new();
     if (!s->ctx) {
         free(s);
         return NULL;
