@@ -152,8 +152,9 @@ TJ_HIDDEN tj_status tjR_plan_log_fusion(tj_ctx *ctx, const struct tjS_plan *plan
 /* ---- helpers for rules ----------------------------------------------------------------------- */
 /* Whether v is a constant (behind any dimshuffles) whose elements all equal one value. */
 TJ_HIDDEN bool tjR_uniform(const tj_var *v, double *value);
-/* Consumers of v in the graph being rewritten (outputs count as consumers); nodes made during the
- * current sweep report 2 (unknown, so rules needing a single consumer wait a sweep). */
+/* Consumers of v in the graph being rewritten (outputs count as consumers), as at the start of
+ * the sweep; a node made during the sweep as the replacement of one takes over its consumers,
+ * any other new node reports 2 (unknown: rules needing a single consumer leave it shared). */
 TJ_HIDDEN int tjR_clients(const tjR_run *run, const tj_var *v);
 /* Whether v is a node of the graph being rewritten (as it was when the sweep began). */
 TJ_HIDDEN bool tjR_in_graph(const tjR_run *run, const tj_var *v);
