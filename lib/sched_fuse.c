@@ -366,9 +366,10 @@ static bool order_steps(fz *f, const int *group, const bool *needed, int *order,
             int u = dfs[sp - 1];
             if (work[u] < dstart[u + 1]) {
                 int d = deps[work[u]++];
-                if (state[d] == 1)
-                    ok = false, *cycle = true; /* never for convex groups */
-                else if (!state[d]) {
+                if (state[d] == 1) {
+                    ok = false;
+                    *cycle = true; /* never for convex groups */
+                } else if (!state[d]) {
                     state[d] = 1;
                     work[d] = dstart[d];
                     dfs[sp++] = d;
