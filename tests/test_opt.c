@@ -596,3 +596,28 @@ Test(opt, deep_graphs_reach_the_fixpoint)
     tj_array_unref(va);
     tj_ctx_free(ctx);
 }
+
+/* x - x is 0 only for finite x: numpy gives NaN for inf - inf and NaN - NaN, and so must every
+ * mode (sub_self fired for any x; found by fuzz-grad, where -38 / (x - x) of a NaN x became
+ * -inf and, cast to an index, INT32_MIN) */
+Test(opt, x_minus_x_keeps_nan_and_inf)
+{
+    tj_ctx *ctx = tj_ctx_new();
+    tj_var *x = tj_vector(ctx, TJ_FLOAT64, "x"), *d = tj_sub(x, x);
+    int64_t n = 4;
+    tj_array *xv = tjt_array(TJ_FLOAT64, 1, &n, (double[]){INFINITY, -INFINITY, NAN, 2});
+    for (int mode = 0; mode < 2; mode++) {
+        tj_function_opts o = TJ_FUNCTION_OPTS_INIT;
+        o.mode = mode ? TJ_MODE_FAST_COMPILE : TJ_MODE_FAST_RUN;
+        tj_fn *f = tj_function(ctx, &x, 1, &d, 1, &o);
+        cr_assert(f, "%s", tj_errmsg(ctx));
+        tj_array *r;
+        cr_assert_eq(tj_call(f, &xv, &r), TJ_OK, "%s", tj_errmsg(ctx));
+        for (int i = 0; i < 3; i++)
+            cr_expect(isnan(tjt_at(r, i)), "mode %d [%d]: %g", mode, i, tjt_at(r, i));
+        cr_expect_eq(tjt_at(r, 3), 0.0);
+        tj_array_unref(r);
+    }
+    tj_array_unref(xv);
+    tj_ctx_free(ctx);
+}

@@ -79,8 +79,14 @@ static tj_var *f_div_one(vars *v) { return tj_exp(tj_div(v->x, K(v, 1))); }
 static tj_var *m_div_one(vars *v) { return tj_exp(tj_div(v->x, v->y)); }
 static tj_var *f_zero_sub(vars *v) { return tj_exp(tj_sub(K(v, 0), v->x)); }
 static tj_var *m_zero_sub(vars *v) { return tj_exp(tj_sub(K(v, 1), v->x)); }
-static tj_var *f_sub_self(vars *v) { return tj_add(tj_sub(tj_exp(v->x), tj_exp(v->x)), v->y); }
-static tj_var *m_sub_self(vars *v) { return tj_add(tj_sub(tj_exp(v->x), tj_exp(v->y)), v->y); }
+/* x - x only for an integer x or one that cannot be inf or NaN (exp(x) - exp(x) is NaN at
+ * x = 1000) */
+static tj_var *f_sub_self(vars *v)
+{
+    tj_var *i = tj_sub(v->iv, v->iv), *c = second(v->x, K(v, 3));
+    return tj_add(tj_add(tj_cast(i, TJ_FLOAT64), tj_sub(c, c)), v->y);
+}
+static tj_var *m_sub_self(vars *v) { return tj_add(tj_sub(tj_exp(v->x), tj_exp(v->x)), v->y); }
 /* x/x only for an x that cannot be 0, inf or NaN: a constant filled to x's shape */
 static tj_var *f_div_self(vars *v)
 {

@@ -33,28 +33,32 @@ static tj_var *rw_identity(tjR_match *m)
 /* 0 - x -> neg(x) */
 static tj_var *rw_zero_sub(tjR_match *m) { return as_root(m, tjR_e1(TJ_OP_NEG, m->v[0]), NULL); }
 
-/* x - x -> zeros with x's shape (x's runtime shape is kept through second) */
-static tj_var *rw_sub_self(tjR_match *m)
-{
-    tj_var *x = m->v[0];
-    return as_root(m, tjR_e2(TJ_OP_SECOND, x, tjR_const_like(m->root, 0)), NULL);
-}
-
-/* Known nonzero and finite without evaluating: a uniform constant (behind dimshuffles or a
- * shape-giving second). */
-static bool nonzero_finite(const tj_var *v)
+/* Known finite (and, with nonzero, not 0) without evaluating: a uniform constant (behind
+ * dimshuffles or a shape-giving second). */
+static bool known_finite(const tj_var *v, bool nonzero)
 {
     double c;
     if (v->op == TJ_OP_SECOND)
         v = v->in[1];
-    return tjR_uniform(v, &c) && c != 0 && isfinite(c);
+    return tjR_uniform(v, &c) && (!nonzero || c != 0) && isfinite(c);
+}
+
+/* x - x -> zeros with x's shape (x's runtime shape is kept through second), where x is an
+ * integer or known finite: inf - inf and NaN - NaN are NaN (found by fuzz-grad: a gradient
+ * graph turned a NaN into -38 / 0 = -inf, an index of INT32_MIN) */
+static tj_var *rw_sub_self(tjR_match *m)
+{
+    tj_var *x = m->v[0];
+    if (tj_dtype_is_float(x->dtype) && !known_finite(x, false))
+        return NULL;
+    return as_root(m, tjR_e2(TJ_OP_SECOND, x, tjR_const_like(m->root, 0)), NULL);
 }
 
 /* x / x -> 1, only where x cannot be 0, inf or NaN (0/0 and inf/inf are NaN) */
 static tj_var *rw_div_self(tjR_match *m)
 {
     tj_var *x = m->v[0];
-    if (!nonzero_finite(x))
+    if (!known_finite(x, true))
         return NULL;
     return as_root(m, tjR_e2(TJ_OP_SECOND, x, tjR_const_like(m->root, 1)), NULL);
 }
