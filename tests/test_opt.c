@@ -621,3 +621,56 @@ Test(opt, x_minus_x_keeps_nan_and_inf)
     tj_array_unref(xv);
     tj_ctx_free(ctx);
 }
+
+/* Rewrites that drop an operand whose only job was the shape keep its broadcasting check: each
+ * graph's shapes do not broadcast (numpy raises), and every mode must fail the call rather than
+ * return a result (finding 23: concatenate([a - a, a - a], 1) * (a - a) returned zeros) */
+static void expect_shape_error(tj_ctx *ctx, tj_var *const *in, int nin, tj_var *out,
+                               tj_array *const *vals, const char *what)
+{
+    cr_assert(out, "%s: %s", what, tj_errmsg(ctx));
+    for (int mode = 0; mode < 2; mode++) {
+        tj_function_opts o = TJ_FUNCTION_OPTS_INIT;
+        o.mode = mode ? TJ_MODE_FAST_COMPILE : TJ_MODE_FAST_RUN;
+        tj_fn *f = tj_function(ctx, in, nin, &out, 1, &o);
+        cr_assert(f, "%s: %s", what, tj_errmsg(ctx));
+        tj_array *r = NULL;
+        cr_expect_eq(tj_call(f, vals, &r), TJ_ERR_SHAPE, "%s, mode %d: no shape error", what,
+                     mode);
+        cr_expect_null(r);
+        tj_fn_free(f);
+    }
+}
+
+Test(opt, dropped_operands_keep_their_shape_checks)
+{
+    tj_ctx *ctx = tj_ctx_new();
+    int64_t two[2] = {2, 2}, three = 3, four = 4;
+    tj_array *av = tjt_array(TJ_INT64, 2, two, (double[]){1, 2, 3, 4});
+    tj_var *a = tj_matrix(ctx, TJ_INT64, "a"), *z = tj_sub(a, a);
+    tj_var *parts[2] = {z, z};
+    expect_shape_error(ctx, &a, 1, tj_mul(tj_concatenate(parts, 2, 1), z), &av,
+                       "concatenate([a - a, a - a], 1) * (a - a)");
+
+    tj_var *x = tj_vector(ctx, TJ_FLOAT64, "x"), *w = tj_vector(ctx, TJ_FLOAT64, "w");
+    tj_array *xv = tjt_array(TJ_FLOAT64, 1, &four, (double[]){1, 2, 3, 4});
+    tj_array *wv = tjt_array(TJ_FLOAT64, 1, &three, (double[]){5, 6, 7});
+    tj_array *zeros = tjt_array(TJ_FLOAT64, 1, &three, (double[]){0, 0, 0});
+    tj_var *c = tj_constant(ctx, zeros);
+    expect_shape_error(ctx, &x, 1, tj_add(x, c), &xv, "x + zeros(3)");
+    tj_array *ones = tjt_array(TJ_FLOAT64, 1, &three, (double[]){1, 1, 1});
+    expect_shape_error(ctx, &x, 1, tj_pow(x, tj_constant(ctx, ones)), &xv, "x ** ones(3)");
+    tj_array_unref(ones);
+
+    /* d sum(x * w) / dw is x, valid only where x and w broadcast */
+    tj_var *g, *xw[2] = {x, w};
+    tj_array *vals[2] = {xv, wv};
+    cr_assert_eq(tj_grad(tj_sum(tj_mul(x, w), NULL, 0, false), &w, 1, &g), TJ_OK, "%s",
+                 tj_errmsg(ctx));
+    expect_shape_error(ctx, xw, 2, g, vals, "grad(sum(x * w), w)");
+    tj_array_unref(av);
+    tj_array_unref(xv);
+    tj_array_unref(wv);
+    tj_array_unref(zeros);
+    tj_ctx_free(ctx);
+}

@@ -131,12 +131,13 @@ static tj_var *f_dot_neg(vars *v) { return tj_exp(tj_dot(v->A, tj_neg(v->x))); }
 static tj_var *m_dot_neg(vars *v) { return tj_exp(tj_dot(v->A, tj_exp(v->x))); }
 static tj_var *f_dot_scalar(vars *v) { return tj_exp(tj_dot(v->A, tj_mul(v->s, v->x))); }
 static tj_var *m_dot_scalar(vars *v) { return tj_exp(tj_dot(v->A, tj_mul(v->y, v->x))); }
-static tj_var *f_second_useless(vars *v) { return tj_exp(second(v->y, v->x)); }
+/* second(exp(x), x): x checks exp(x)'s shape itself (second(y, x) keeps y's check) */
+static tj_var *f_second_useless(vars *v) { return tj_exp(second(tj_exp(v->x), v->x)); }
 static tj_var *m_second_useless(vars *v) { return tj_exp(second(v->x, v->s)); }
 static tj_var *f_second_operand(vars *v) { return tj_mul(second(v->x, v->s), v->y); }
-static tj_var *m_second_operand(vars *v) /* neither the row nor s gives the full shape */
+static tj_var *m_second_operand(vars *v) /* moving A above the row's second would only swap */
 {
-    return tj_mul(second(v->A, v->s), v->row);
+    return second(v->A, second(v->row, v->s));
 }
 static tj_var *f_cast_cast(vars *v)
 {

@@ -11,27 +11,20 @@
 #define K TJR_K
 #define C TJR_C
 
-/* x of the root's type: x itself, or x broadcast by second(shape_src, x). */
-static tj_var *as_root(tjR_match *m, tj_var *x, tj_var *shape_src)
+/* x standing in for the root: of its type, keeping the shape checks of what it drops */
+static tj_var *as_root(tjR_match *m, tj_var *x)
 {
-    tj_var *r = m->root;
-    if (tjR_same_type(x, r))
-        return x;
-    if (!shape_src || !x)
-        return NULL;
-    tj_var *s = tjR_e2(TJ_OP_SECOND, shape_src, x);
-    return tjR_same_type(s, r) ? s : NULL;
+    return tjR_keep_shape_checks(m->root, x, m->root->in, m->root->nin);
 }
 
 /* x*1, x+0, x-0, x/1 -> x (broadcast by the constant when it is the one giving the shape) */
 static tj_var *rw_identity(tjR_match *m)
 {
-    tj_var *r = m->root, *other = r->in[0] == m->v[0] ? r->in[1] : r->in[0];
-    return as_root(m, m->v[0], other);
+    return as_root(m, m->v[0]);
 }
 
 /* 0 - x -> neg(x) */
-static tj_var *rw_zero_sub(tjR_match *m) { return as_root(m, tjR_e1(TJ_OP_NEG, m->v[0]), NULL); }
+static tj_var *rw_zero_sub(tjR_match *m) { return as_root(m, tjR_e1(TJ_OP_NEG, m->v[0])); }
 
 /* Known finite (and, with nonzero, not 0) without evaluating: a uniform constant (behind
  * dimshuffles or a shape-giving second). */
@@ -51,7 +44,7 @@ static tj_var *rw_sub_self(tjR_match *m)
     tj_var *x = m->v[0];
     if (tj_dtype_is_float(x->dtype) && !known_finite(x, false))
         return NULL;
-    return as_root(m, tjR_e2(TJ_OP_SECOND, x, tjR_const_like(m->root, 0)), NULL);
+    return as_root(m, tjR_e2(TJ_OP_SECOND, x, tjR_const_like(m->root, 0)));
 }
 
 /* x / x -> 1, only where x cannot be 0, inf or NaN (0/0 and inf/inf are NaN) */
@@ -60,7 +53,7 @@ static tj_var *rw_div_self(tjR_match *m)
     tj_var *x = m->v[0];
     if (!known_finite(x, true))
         return NULL;
-    return as_root(m, tjR_e2(TJ_OP_SECOND, x, tjR_const_like(m->root, 1)), NULL);
+    return as_root(m, tjR_e2(TJ_OP_SECOND, x, tjR_const_like(m->root, 1)));
 }
 
 static tj_var *rw_neg_neg(tjR_match *m) { return m->v[0]; }
@@ -85,15 +78,15 @@ static tj_var *rw_pow_const(tjR_match *m)
     if (x->dtype != r->dtype)
         return NULL;
     if (c == 0)
-        return as_root(m, tjR_e2(TJ_OP_SECOND, x, tjR_const_like(r, 1)), NULL);
+        return as_root(m, tjR_e2(TJ_OP_SECOND, x, tjR_const_like(r, 1)));
     if (c == 1)
-        return as_root(m, x, m->v[1]);
+        return as_root(m, x);
     if (c == 2)
-        return as_root(m, tjR_e1(TJ_OP_SQR, x), m->v[1]);
+        return as_root(m, tjR_e1(TJ_OP_SQR, x));
     if (c == 0.5 && fl)
-        return as_root(m, tjR_e1(TJ_OP_SQRT, x), m->v[1]);
+        return as_root(m, tjR_e1(TJ_OP_SQRT, x));
     if (c == -1 && fl)
-        return as_root(m, tjR_e1(TJ_OP_INV, x), m->v[1]);
+        return as_root(m, tjR_e1(TJ_OP_INV, x));
     return NULL;
 }
 
@@ -116,7 +109,7 @@ static tj_var *rw_div_neg(tjR_match *m)
 }
 static tj_var *rw_mul_minus_one(tjR_match *m)
 {
-    return as_root(m, tjR_e1(TJ_OP_NEG, m->v[0]), NULL);
+    return as_root(m, tjR_e1(TJ_OP_NEG, m->v[0]));
 }
 
 /* neg(x * c) -> x * (-c) */
@@ -163,7 +156,7 @@ static tj_var *rw_add_collect(tjR_match *m)
     tjR_sum_of(m->run, r, true, &s);
     if (s.full || s.nconst == 0 || (s.nconst == 1 && s.k != 0) || s.n == 0)
         return NULL;
-    return as_root(m, tjR_sum_build(r, &s), NULL);
+    return as_root(m, tjR_sum_build(r, &s));
 }
 
 /* mul/div trees: constants and negations fold into one constant */
@@ -180,19 +173,23 @@ static tj_var *rw_mul_collect(tjR_match *m)
         return NULL;
     if (!tj_dtype_is_float(r->dtype) && p.k != floor(p.k))
         return NULL;
-    return as_root(m, tjR_product_build(r, &p), NULL);
+    return as_root(m, tjR_product_build(r, &p));
 }
 
 /* ---- second(x, y): y broadcast to x's shape (gradients are full of them) ---- */
 
-/* second(x, y) -> y when y already has the result's type */
+/* second(x, y) -> y, with only those shape leaves of x that y does not check (none: y itself;
+ * an elementwise x never needs computing for its shape) */
 static tj_var *rw_second_useless(tjR_match *m)
 {
-    return tjR_same_type(m->v[1], m->root) ? m->v[1] : NULL;
+    tj_var *r = m->root, *n = tjR_keep_shape_checks(r, m->v[1], &m->v[0], 1);
+    return n == r ? NULL : n;
 }
 
-/* An elementwise op reading second(x, y): read y itself when the other operands already give
- * the result's shape; when they are all scalars, lift the second above the op instead. */
+/* An elementwise op reading second(x, y) reads y, the second moving above the op (with only the
+ * shape leaves of x the op's other operands do not check): the op no longer waits for the
+ * broadcast, and the second often disappears. A second of a second is left alone unless the
+ * inner one disappears (else they would swap forever). */
 static tj_var *rw_second_operand(tjR_match *m)
 {
     tj_var *r = m->root;
@@ -202,30 +199,14 @@ static tj_var *rw_second_operand(tjR_match *m)
         tj_var *s = r->in[i];
         if (s->op != TJ_OP_SECOND)
             continue;
-        uint32_t others = ~0u;
-        bool scalars = true;
-        for (int j = 0; j < r->nin; j++)
-            if (j != i) {
-                others &= r->in[j]->bcast;
-                scalars = scalars && tjR_is_scalar(r->in[j]);
-            }
         tj_var *in[3];
         for (int j = 0; j < r->nin; j++)
             in[j] = r->in[j];
-        uint32_t full = tjR_full(r->ndim);
-        if (((others & s->in[1]->bcast) & full) == r->bcast) {
-            in[i] = s->in[1];
-            tj_var *n = tjG_rebuild(r, in, false);
-            if (tjR_same_type(n, r))
-                return n;
-        }
-        if (scalars && r->op != TJ_OP_SECOND && !tjR_is_scalar(s->in[0])) {
-            in[i] = s->in[1];
-            tj_var *inner = tjG_rebuild(r, in, false);
-            tj_var *n = tjR_e2(TJ_OP_SECOND, s->in[0], inner);
-            if (tjR_same_type(n, r))
-                return n;
-        }
+        in[i] = s->in[1];
+        tj_var *inner = tjG_rebuild(r, in, false);
+        tj_var *n = inner ? tjR_keep_shape_checks(r, inner, &s->in[0], 1) : NULL;
+        if (n && (r->op != TJ_OP_SECOND || n == inner))
+            return n;
     }
     return NULL;
 }
