@@ -104,6 +104,8 @@ bench-peers:
 # $(FUZZ_BUILD)/corpus-<target>, crashes in $(FUZZ_BUILD)/crash-<target>-*: copy a crash into
 # the target's checked-in corpus (below) once fixed, so ctest replays it. LLVM compiles in the
 # fuzzed process (TJ_COMPILE_SERVER=off): the lowering's coverage then guides the fuzzer.
+# OpenBLAS runs one thread: its idle workers spin in sched_yield, taking the core a second
+# fuzzer runs on.
 FUZZ_SECONDS ?= 60
 FUZZ_BUILD ?= $(BUILD)-fuzz
 FUZZ_TARGETS ?= repl api diff elf server grad
@@ -136,7 +138,7 @@ fuzz: fuzz-build
 	    grad) c="$(fuzz_corpus_grad)"; f="$(fuzz_flags_grad)";; esac; \
 	  mkdir -p $(FUZZ_BUILD)/corpus-$$t; \
 	  echo "== fuzz-$$t for $(FUZZ_SECONDS) s"; \
-	  TJ_CACHE_DIR=off TJ_COMPILE_SERVER=off \
+	  TJ_CACHE_DIR=off TJ_COMPILE_SERVER=off OPENBLAS_NUM_THREADS=1 \
 	  ASAN_OPTIONS=allocator_may_return_null=1:max_allocation_size_mb=512 \
 	    nice -n 19 $(FUZZ_BUILD)/tools/fuzz/fuzz-$$t -max_total_time=$(FUZZ_SECONDS) $$f \
 	    -rss_limit_mb=3072 -print_final_stats=1 -artifact_prefix=$(FUZZ_BUILD)/crash-$$t- \
