@@ -660,6 +660,8 @@ Test(opt, dropped_operands_keep_their_shape_checks)
     expect_shape_error(ctx, &x, 1, tj_add(x, c), &xv, "x + zeros(3)");
     tj_array *ones = tjt_array(TJ_FLOAT64, 1, &three, (double[]){1, 1, 1});
     expect_shape_error(ctx, &x, 1, tj_pow(x, tj_constant(ctx, ones)), &xv, "x ** ones(3)");
+    expect_shape_error(ctx, &x, 1, tj_log(tj_add(tj_constant(ctx, ones), x)), &xv,
+                       "log(ones(3) + x)");
     tj_array_unref(ones);
 
     /* d sum(x * w) / dw is x, valid only where x and w broadcast */

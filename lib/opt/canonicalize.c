@@ -14,7 +14,7 @@
 /* x standing in for the root: of its type, keeping the shape checks of what it drops */
 static tj_var *as_root(tjR_match *m, tj_var *x)
 {
-    return tjR_keep_shape_checks(m->root, x, m->root->in, m->root->nin);
+    return tjR_keep_shape_checks(m->root, x);
 }
 
 /* x*1, x+0, x-0, x/1 -> x (broadcast by the constant when it is the one giving the shape) */
@@ -182,7 +182,7 @@ static tj_var *rw_mul_collect(tjR_match *m)
  * an elementwise x never needs computing for its shape) */
 static tj_var *rw_second_useless(tjR_match *m)
 {
-    tj_var *r = m->root, *n = tjR_keep_shape_checks(r, m->v[1], &m->v[0], 1);
+    tj_var *r = m->root, *n = tjR_keep_shape_checks(r, m->v[1]);
     return n == r ? NULL : n;
 }
 
@@ -204,7 +204,7 @@ static tj_var *rw_second_operand(tjR_match *m)
             in[j] = r->in[j];
         in[i] = s->in[1];
         tj_var *inner = tjG_rebuild(r, in, false);
-        tj_var *n = inner ? tjR_keep_shape_checks(r, inner, &s->in[0], 1) : NULL;
+        tj_var *n = tjR_keep_shape_checks(r, inner);
         if (n && (r->op != TJ_OP_SECOND || n == inner))
             return n;
     }

@@ -164,12 +164,12 @@ TJ_HIDDEN tj_var *tjR_const(tj_ctx *ctx, tj_dtype d, double value);
 TJ_HIDDEN tj_var *tjR_const_like(const tj_var *v, double value);
 /* v as a 0-d node when v is broadcastable on every axis (dimshuffle dropping them), else NULL. */
 TJ_HIDDEN tj_var *tjR_scalar_of(tj_var *v);
-/* n standing in for the elementwise node r, where the operands `dropped` (of r or below it)
- * no longer appear: wrapped in second(leaf, n) for each of their shape leaves n does not
- * broadcast against itself, so the call still fails where numpy would (lib/opt/shape_check.c).
- * NULL when that does not give r's type, or the operands are too big to tell. */
-TJ_HIDDEN tj_var *tjR_keep_shape_checks(tj_var *r, tj_var *n, tj_var *const *dropped,
-                                        int ndropped);
+/* n standing in for the elementwise node r (built from r's operands or below), wrapped in
+ * second(leaf, n) for each shape leaf of r's parts that n no longer has and does not broadcast
+ * against itself, so that the call still fails where numpy would (lib/opt/shape_check.c). For
+ * rewrites whose n is elementwise or one of r's operands. NULL when that does not give r's
+ * type, or r is too big to tell. */
+TJ_HIDDEN tj_var *tjR_keep_shape_checks(tj_var *r, tj_var *n);
 /* Whether a and b have the same type (dtype, rank, broadcast pattern). */
 static inline bool tjR_same_type(const tj_var *a, const tj_var *b)
 {

@@ -12,28 +12,43 @@
 
 #include "algebra.h"
 
-enum { WALK_BUDGET = 256 }; /* elementwise nodes visited per walk; beyond it, assume the worst */
+#include <string.h>
 
+enum { WALK_BUDGET = 256, SLOTS = 512 }; /* nodes per walk; beyond it, assume the worst */
+
+/* A set of at most WALK_BUDGET nodes: open addressing on the node's hash-cons hash, and the
+ * members in insertion order. */
 typedef struct {
+    tj_var *slot[SLOTS];
     tj_var *v[WALK_BUDGET];
     int n;
 } node_set;
 
-static bool set_has(const node_set *s, const tj_var *v)
+static void set_init(node_set *s)
 {
-    for (int i = 0; i < s->n; i++)
-        if (s->v[i] == v)
-            return true;
-    return false;
+    memset(s->slot, 0, sizeof s->slot);
+    s->n = 0;
 }
+
+/* the slot holding v, or the empty one where it would go */
+static tj_var **set_find(node_set *s, const tj_var *v)
+{
+    size_t i = (size_t)(v->hash ^ v->id) & (SLOTS - 1);
+    while (s->slot[i] && s->slot[i] != v)
+        i = (i + 1) & (SLOTS - 1);
+    return &s->slot[i];
+}
+
+static bool set_has(node_set *s, const tj_var *v) { return *set_find(s, v) != NULL; }
 
 static bool set_add(node_set *s, tj_var *v)
 {
-    if (set_has(s, v))
+    tj_var **p = set_find(s, v);
+    if (*p)
         return true;
     if (s->n == WALK_BUDGET)
         return false;
-    s->v[s->n++] = v;
+    *p = s->v[s->n++] = v;
     return true;
 }
 
@@ -51,24 +66,23 @@ static bool same_check(const tj_var *a, const tj_var *b)
     return true;
 }
 
-/* Adds v's shape leaves to *leaves, walking its elementwise nodes (recorded in *seen, so a DAG
- * is walked once). False when the walk exceeds its budget: *leaves is then incomplete. */
-static bool add_leaves(tj_var *v, node_set *leaves, node_set *seen)
+/* Walks v's elementwise nodes into *seen and its shape leaves into *leaves, skipping the nodes
+ * of *known (the replacement's: what it still checks). False when the walk exceeds
+ * its budget: the sets are then incomplete. */
+static bool walk(tj_var *v, node_set *seen, node_set *leaves, node_set *known)
 {
     tj_var *stack[WALK_BUDGET];
     int top = 0;
     stack[top++] = v;
     while (top) {
         tj_var *u = stack[--top];
-        if (tjR_is_scalar(u))
+        if (tjR_is_scalar(u) || set_has(seen, u) || (known && set_has(known, u)))
             continue;
         if (!tj_op_is(u->op, OPF_ELEMWISE)) {
             if (!set_add(leaves, u))
                 return false;
             continue;
         }
-        if (set_has(seen, u))
-            continue;
         if (!set_add(seen, u) || top + u->nin > WALK_BUDGET)
             return false;
         for (int i = u->nin - 1; i >= 0; i--)
@@ -77,31 +91,49 @@ static bool add_leaves(tj_var *v, node_set *leaves, node_set *seen)
     return true;
 }
 
-/* Removes from *need every leaf that n's expression checks; stops early once none is left. */
-static void drop_checked(tj_var *n, node_set *need)
+/* n and its elementwise operands two levels down: where r's walk usually meets n again (below
+ * a node that is not elementwise, as a join, shapes are that node's business, not n's) */
+static void near_nodes(tj_var *n, node_set *near)
 {
-    node_set have = {.n = 0}, seen = {.n = 0};
-    add_leaves(n, &have, &seen); /* an incomplete set only keeps a check too many */
-    for (int i = 0; i < need->n;) {
-        bool found = false;
-        for (int j = 0; j < have.n && !found; j++)
-            found = same_check(need->v[i], have.v[j]);
-        if (found)
-            need->v[i] = need->v[--need->n];
-        else
-            i++;
+    set_add(near, n);
+    if (!tj_op_is(n->op, OPF_ELEMWISE))
+        return;
+    for (int i = 0; i < n->nin; i++) {
+        tj_var *u = n->in[i];
+        set_add(near, u);
+        for (int j = 0; tj_op_is(u->op, OPF_ELEMWISE) && j < u->nin; j++)
+            set_add(near, u->in[j]);
     }
 }
 
-tj_var *tjR_keep_shape_checks(tj_var *r, tj_var *n, tj_var *const *dropped, int ndropped)
+tj_var *tjR_keep_shape_checks(tj_var *r, tj_var *n)
 {
     if (!n)
         return NULL;
-    node_set need = {.n = 0}, seen = {.n = 0};
-    for (int i = 0; i < ndropped; i++)
-        if (dropped[i] != n && !add_leaves(dropped[i], &need, &seen))
-            return NULL; /* too big to tell: the rewrite is not made */
-    drop_checked(n, &need);
+    /* the leaves of r's parts that n does not have near its top */
+    node_set near, seen, need;
+    set_init(&near);
+    set_init(&seen);
+    set_init(&need);
+    near_nodes(n, &near);
+    if (!walk(r, &seen, &need, &near))
+        return NULL; /* too big to tell: the rewrite is not made */
+    if (need.n) { /* those n does not check further down either (the sets reused: 3 on the
+                   * stack are 18 KB) */
+        node_set *have = &near, *have_leaves = &seen;
+        set_init(have);
+        set_init(have_leaves);
+        walk(n, have, have_leaves, NULL); /* incomplete: only a check too many is kept */
+        int kept = 0;
+        for (int i = 0; i < need.n; i++) {
+            bool checked = false;
+            for (int j = 0; j < have_leaves->n && !checked; j++)
+                checked = same_check(need.v[i], have_leaves->v[j]);
+            if (!checked)
+                need.v[kept++] = need.v[i];
+        }
+        need.n = kept;
+    }
     for (int i = need.n - 1; i >= 0 && n; i--) /* the first leaf outermost */
         n = tjR_e2(TJ_OP_SECOND, need.v[i], n);
     return tjR_same_type(n, r) ? n : NULL;

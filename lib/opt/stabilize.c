@@ -29,28 +29,34 @@ static tj_var *negate(tj_var *x)
     return tjR_e1(TJ_OP_NEG, x);
 }
 
+/* x for a root whose shape x has by construction (the softmax family) */
 static tj_var *typed(tjR_match *m, tj_var *x) { return tjR_same_type(x, m->root) ? x : NULL; }
+/* x for an elementwise root whose constants it dropped (log(ones(3) + x) checks the 3) */
+static tj_var *checked(tjR_match *m, tj_var *x) { return tjR_keep_shape_checks(m->root, x); }
 
 static bool floaty(tjR_match *m) { return tj_dtype_is_float(m->root->dtype); }
 
-static tj_var *rw_log1p(tjR_match *m) { return typed(m, tjR_e1(TJ_OP_LOG1P, m->v[0])); }
-static tj_var *rw_log1m(tjR_match *m) { return typed(m, tjR_e1(TJ_OP_LOG1P, negate(m->v[0]))); }
-static tj_var *rw_expm1(tjR_match *m) { return typed(m, tjR_e1(TJ_OP_EXPM1, m->v[0])); }
-static tj_var *rw_softplus(tjR_match *m) { return typed(m, tjR_e1(TJ_OP_SOFTPLUS, m->v[0])); }
-static tj_var *rw_sigmoid(tjR_match *m) { return typed(m, tjR_e1(TJ_OP_SIGMOID, m->v[0])); }
+static tj_var *rw_log1p(tjR_match *m) { return checked(m, tjR_e1(TJ_OP_LOG1P, m->v[0])); }
+static tj_var *rw_log1m(tjR_match *m)
+{
+    return checked(m, tjR_e1(TJ_OP_LOG1P, negate(m->v[0])));
+}
+static tj_var *rw_expm1(tjR_match *m) { return checked(m, tjR_e1(TJ_OP_EXPM1, m->v[0])); }
+static tj_var *rw_softplus(tjR_match *m) { return checked(m, tjR_e1(TJ_OP_SOFTPLUS, m->v[0])); }
+static tj_var *rw_sigmoid(tjR_match *m) { return checked(m, tjR_e1(TJ_OP_SIGMOID, m->v[0])); }
 static tj_var *rw_sigmoid_neg(tjR_match *m)
 {
-    return typed(m, tjR_e1(TJ_OP_SIGMOID, negate(m->v[0])));
+    return checked(m, tjR_e1(TJ_OP_SIGMOID, negate(m->v[0])));
 }
 /* log(sigmoid x) = -softplus(-x) */
 static tj_var *rw_log_sigmoid(tjR_match *m)
 {
-    return typed(m, negate(tjR_e1(TJ_OP_SOFTPLUS, negate(m->v[0]))));
+    return checked(m, negate(tjR_e1(TJ_OP_SOFTPLUS, negate(m->v[0]))));
 }
 /* log(1 - sigmoid x) = -softplus(x) */
 static tj_var *rw_log_1m_sigmoid(tjR_match *m)
 {
-    return typed(m, negate(tjR_e1(TJ_OP_SOFTPLUS, m->v[0])));
+    return checked(m, negate(tjR_e1(TJ_OP_SOFTPLUS, m->v[0])));
 }
 
 /* ---- the softmax family ---- */
