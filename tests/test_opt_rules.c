@@ -134,10 +134,11 @@ static tj_var *m_dot_scalar(vars *v) { return tj_exp(tj_dot(v->A, tj_mul(v->y, v
 /* second(exp(x), x): x checks exp(x)'s shape itself (second(y, x) keeps y's check) */
 static tj_var *f_second_useless(vars *v) { return tj_exp(second(tj_exp(v->x), v->x)); }
 static tj_var *m_second_useless(vars *v) { return tj_exp(second(v->x, v->s)); }
-static tj_var *f_second_operand(vars *v) { return tj_mul(second(v->x, v->s), v->y); }
-static tj_var *m_second_operand(vars *v) /* moving A above the row's second would only swap */
+/* exp(x)'s shape is x's, which the other operand checks */
+static tj_var *f_second_operand(vars *v) { return tj_mul(second(tj_exp(v->x), v->s), v->x); }
+static tj_var *m_second_operand(vars *v) /* nothing else checks x's shape against y's */
 {
-    return second(v->A, second(v->row, v->s));
+    return tj_mul(second(v->x, v->s), v->y);
 }
 static tj_var *f_cast_cast(vars *v)
 {

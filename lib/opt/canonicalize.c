@@ -186,10 +186,10 @@ static tj_var *rw_second_useless(tjR_match *m)
     return n == r ? NULL : n;
 }
 
-/* An elementwise op reading second(x, y) reads y, the second moving above the op (with only the
- * shape leaves of x the op's other operands do not check): the op no longer waits for the
- * broadcast, and the second often disappears. A second of a second is left alone unless the
- * inner one disappears (else they would swap forever). */
+/* An elementwise op reading second(x, y) reads y itself where the op's other operands and y
+ * already check x's shape (and give the result's type); where they are all scalars, the second
+ * moves above the op (with only x's shape leaves), so that the op works on scalars. Elsewhere
+ * the second stays: it costs a fused kernel nothing, and moving it up would only move it. */
 static tj_var *rw_second_operand(tjR_match *m)
 {
     tj_var *r = m->root;
@@ -199,13 +199,17 @@ static tj_var *rw_second_operand(tjR_match *m)
         tj_var *s = r->in[i];
         if (s->op != TJ_OP_SECOND)
             continue;
+        bool scalars = true;
         tj_var *in[3];
-        for (int j = 0; j < r->nin; j++)
+        for (int j = 0; j < r->nin; j++) {
             in[j] = r->in[j];
+            scalars = scalars && (j == i || tjR_is_scalar(r->in[j]));
+        }
         in[i] = s->in[1];
         tj_var *inner = tjG_rebuild(r, in, false);
         tj_var *n = tjR_keep_shape_checks(r, inner);
-        if (n && (r->op != TJ_OP_SECOND || n == inner))
+        bool lift = scalars && r->op != TJ_OP_SECOND && !tjR_is_scalar(s->in[0]);
+        if (n && (n == inner || lift))
             return n;
     }
     return NULL;

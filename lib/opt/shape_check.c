@@ -129,6 +129,8 @@ tj_var *tjR_keep_shape_checks(tj_var *r, tj_var *n)
             bool checked = false;
             for (int j = 0; j < have_leaves->n && !checked; j++)
                 checked = same_check(need.v[i], have_leaves->v[j]);
+            for (int j = 0; j < kept && !checked; j++) /* constants of one shape: one check */
+                checked = same_check(need.v[i], need.v[j]);
             if (!checked)
                 need.v[kept++] = need.v[i];
         }
