@@ -92,6 +92,10 @@ void tjR_product_of(tjR_run *run, tj_var *root, unsigned flags, tjR_product *p)
                 if (flags & TJR_THROUGH_POWER)
                     sub[0] = v->in[0], se[0] = -e, nsub = 1;
                 break;
+            case TJ_OP_SECOND:
+                if (flags & TJR_THROUGH_SECOND)
+                    sub[0] = v->in[1], se[0] = e, nsub = 1;
+                break;
             default:
                 break;
             }

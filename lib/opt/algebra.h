@@ -24,6 +24,8 @@ enum {
     TJR_THROUGH_DIV = 1,   /* true_div (float): the divisor's factors get negative exponents */
     TJR_THROUGH_POWER = 2, /* sqr (exponent 2) and inv (exponent -1) */
     TJR_ABSORB_CONST = 4,  /* uniform constants multiply into k (divisors only when float) */
+    TJR_THROUGH_SECOND = 8, /* second(x, y) as y: the caller rebuilds through
+                               tjR_keep_shape_checks, which keeps x's shape */
 };
 
 /* The product view of root. Nodes below the root are looked through only when they have one

@@ -66,28 +66,28 @@ static bool same_check(const tj_var *a, const tj_var *b)
     return true;
 }
 
-/* Walks v's elementwise nodes into *seen and its shape leaves into *leaves, skipping the nodes
- * of *known (the replacement's: what it still checks). False when the walk exceeds
- * its budget: the sets are then incomplete. */
+static bool visit(tj_var *u, node_set *seen, node_set *leaves, node_set *known)
+{
+    while (u->op == TJ_OP_SOFTMAX || u->op == TJ_OP_LOG_SOFTMAX)
+        u = u->in[0]; /* its input's shape: a witness needs only the input computed */
+    if (tjR_is_scalar(u) || set_has(seen, u) || (known && set_has(known, u)))
+        return true;
+    return tj_op_is(u->op, OPF_ELEMWISE) ? set_add(seen, u) : set_add(leaves, u);
+}
+
+/* Walks v's elementwise nodes into *seen and its shape leaves into *leaves, breadth first (the
+ * top levels, where a rebuilt node meets the parts it reuses, before the depths), skipping the
+ * nodes of *known (what the replacement still checks). False when the walk exceeds its budget:
+ * the sets are then incomplete. */
 static bool walk(tj_var *v, node_set *seen, node_set *leaves, node_set *known)
 {
-    tj_var *stack[WALK_BUDGET];
-    int top = 0;
-    stack[top++] = v;
-    while (top) {
-        tj_var *u = stack[--top];
-        if (tjR_is_scalar(u) || set_has(seen, u) || (known && set_has(known, u)))
-            continue;
-        if (!tj_op_is(u->op, OPF_ELEMWISE)) {
-            if (!set_add(leaves, u))
+    int head = seen->n;
+    if (!visit(v, seen, leaves, known))
+        return false;
+    for (; head < seen->n; head++) /* seen's members, in order, are the queue */
+        for (int i = 0; i < seen->v[head]->nin; i++)
+            if (!visit(seen->v[head]->in[i], seen, leaves, known))
                 return false;
-            continue;
-        }
-        if (!set_add(seen, u) || top + u->nin > WALK_BUDGET)
-            return false;
-        for (int i = u->nin - 1; i >= 0; i--)
-            stack[top++] = u->in[i];
-    }
     return true;
 }
 
@@ -110,26 +110,29 @@ tj_var *tjR_keep_shape_checks(tj_var *r, tj_var *n)
 {
     if (!n)
         return NULL;
-    /* the leaves of r's parts that n does not have near its top */
-    node_set near, seen, need;
-    set_init(&near);
+    /* the leaves of r's parts that n does not have near its top (usually none) */
+    node_set known, seen, need, have_leaves;
+    set_init(&known);
     set_init(&seen);
     set_init(&need);
-    near_nodes(n, &near);
-    if (!walk(r, &seen, &need, &near))
-        return NULL; /* too big to tell: the rewrite is not made */
-    if (need.n) { /* those n does not check further down either (the sets reused: 3 on the
-                   * stack are 18 KB) */
-        node_set *have = &near, *have_leaves = &seen;
-        set_init(have);
-        set_init(have_leaves);
-        walk(n, have, have_leaves, NULL); /* incomplete: only a check too many is kept */
+    near_nodes(n, &known);
+    if (!walk(r, &seen, &need, &known) || need.n) {
+        /* again, skipping all n checks (an incomplete walk of n: only a check too many) */
+        set_init(&known);
+        set_init(&have_leaves);
+        walk(n, &known, &have_leaves, NULL);
+        for (int i = 0; i < have_leaves.n; i++)
+            set_add(&known, have_leaves.v[i]);
+        set_init(&seen);
+        set_init(&need);
+        if (!walk(r, &seen, &need, &known))
+            return NULL; /* too big to tell: the rewrite is not made */
         int kept = 0;
         for (int i = 0; i < need.n; i++) {
-            bool checked = false;
-            for (int j = 0; j < have_leaves->n && !checked; j++)
-                checked = same_check(need.v[i], have_leaves->v[j]);
-            for (int j = 0; j < kept && !checked; j++) /* constants of one shape: one check */
+            bool checked = false; /* constants of one shape check one thing */
+            for (int j = 0; j < have_leaves.n && !checked; j++)
+                checked = same_check(need.v[i], have_leaves.v[j]);
+            for (int j = 0; j < kept && !checked; j++)
                 checked = same_check(need.v[i], need.v[j]);
             if (!checked)
                 need.v[kept++] = need.v[i];

@@ -31,7 +31,8 @@ static tj_var *negate(tj_var *x)
 
 /* x for a root whose shape x has by construction (the softmax family) */
 static tj_var *typed(tjR_match *m, tj_var *x) { return tjR_same_type(x, m->root) ? x : NULL; }
-/* x for an elementwise root whose constants it dropped (log(ones(3) + x) checks the 3) */
+/* x for an elementwise root whose constants or seconds it dropped (log(ones(3) + x) checks
+ * the 3) */
 static tj_var *checked(tjR_match *m, tj_var *x) { return tjR_keep_shape_checks(m->root, x); }
 
 static bool floaty(tjR_match *m) { return tj_dtype_is_float(m->root->dtype); }
@@ -232,7 +233,9 @@ static tj_var *with_family(tj_var *root, tjR_product *rest, tj_var *u, int p, in
     return tjR_product_build(root, rest);
 }
 
-enum { PRODUCT_FLAGS = TJR_THROUGH_DIV | TJR_THROUGH_POWER | TJR_ABSORB_CONST };
+enum {
+    PRODUCT_FLAGS = TJR_THROUGH_DIV | TJR_THROUGH_POWER | TJR_ABSORB_CONST | TJR_THROUGH_SECOND
+};
 
 /* distributes the family powers (p, q) of base u over the sum factor `sum` (exponent 1) of the
  * product `rest`, when every term then divides by nothing of the family */
@@ -299,7 +302,7 @@ static tj_var *rw_sigmoid_product(tjR_match *m)
         tjR_product rest;
         family_of(&p, u, &fam, &rest);
         if (abs(fam.p) + abs(fam.q) < fam.count) {
-            tj_var *n = typed(m, with_family(r, &rest, u, fam.p, fam.q));
+            tj_var *n = checked(m, with_family(r, &rest, u, fam.p, fam.q));
             if (n)
                 return n;
         }
@@ -316,7 +319,7 @@ static tj_var *rw_sigmoid_product(tjR_match *m)
                     others.f[others.n] = rest.f[k];
                     others.e[others.n++] = rest.e[k];
                 }
-            tj_var *n = typed(m, distribute(m, f, &others, &fam));
+            tj_var *n = checked(m, distribute(m, f, &others, &fam));
             if (n)
                 return n;
         }
@@ -342,7 +345,7 @@ static tj_var *rw_product_cancel(tjR_match *m)
             return NULL; /* an x/x that may be 0/0 for a good reason: not ours to cancel */
         any = any || p.e[i] == 0;
     }
-    return any ? typed(m, tjR_product_build(r, &p)) : NULL;
+    return any ? checked(m, tjR_product_build(r, &p)) : NULL;
 }
 
 static const tjR_rule rules[] = {
