@@ -346,18 +346,19 @@ static tj_status call(tj_fn *fn, tj_array *const *inputs, tj_array **outputs, bo
     tj_array **in = ws->in, **res = ws->res, **ref = ws->ref;
     for (int i = 0; rc == TJ_OK && i < fn->nin; i++)
         rc = convert_input(fn, i, inputs[i], &in[i], &ws->in_owned[i]);
+    /* updates are serialized against every reader of shared values in this context (the
+     * overlap check below reads them too) */
+    bool locked = rc == TJ_OK && (fn->nupd > 0 || fn->reads_shared);
+    if (locked && fn->nupd > 0)
+        pthread_rwlock_wrlock(&ctx->shared_lock);
+    else if (locked)
+        pthread_rwlock_rdlock(&ctx->shared_lock);
     if (rc == TJ_OK && into)
         rc = tjF_check_into(fn, inputs, outputs);
     bool use_plan = fn->mode != TJ_MODE_FAST_COMPILE && fn->jitted;
     if (rc == TJ_OK && into && use_plan) /* the first output of a slot is written in place */
         for (int i = fn->nout - 1; i >= 0; i--)
             ws->into[fn->out_slot[i]] = outputs[i];
-    /* updates are serialized against every reader of shared values in this context */
-    bool locked = rc == TJ_OK && (fn->nupd > 0 || fn->reads_shared);
-    if (locked && fn->nupd > 0)
-        pthread_rwlock_wrlock(&ctx->shared_lock);
-    else if (locked)
-        pthread_rwlock_rdlock(&ctx->shared_lock);
     if (rc == TJ_OK && fn->mode == TJ_MODE_DEBUG) /* the optimizer's rewrites, one by one */
         rc = tjR_debug_check(ctx, &fn->rewrites, fn->inputs, in, fn->nin, tjF_name(fn));
     tjS_rec *rec = rc == TJ_OK && use_plan && fn->replay_ok && ws->kept
