@@ -11,20 +11,14 @@
 #define K TJR_K
 #define C TJR_C
 
-/* x standing in for the root: of its type, keeping the shape checks of what it drops */
-static tj_var *as_root(tjR_match *m, tj_var *x)
-{
-    return tjR_keep_shape_checks(m->root, x);
-}
-
 /* x*1, x+0, x-0, x/1 -> x (broadcast by the constant when it is the one giving the shape) */
 static tj_var *rw_identity(tjR_match *m)
 {
-    return as_root(m, m->v[0]);
+    return tjR_as_root(m, m->v[0]);
 }
 
 /* 0 - x -> neg(x) */
-static tj_var *rw_zero_sub(tjR_match *m) { return as_root(m, tjR_e1(TJ_OP_NEG, m->v[0])); }
+static tj_var *rw_zero_sub(tjR_match *m) { return tjR_as_root(m, tjR_e1(TJ_OP_NEG, m->v[0])); }
 
 /* Known finite (and, with nonzero, not 0) without evaluating: a uniform constant (behind
  * dimshuffles or a shape-giving second). */
@@ -44,7 +38,7 @@ static tj_var *rw_sub_self(tjR_match *m)
     tj_var *x = m->v[0];
     if (tj_dtype_is_float(x->dtype) && !known_finite(x, false))
         return NULL;
-    return as_root(m, tjR_e2(TJ_OP_SECOND, x, tjR_const_like(m->root, 0)));
+    return tjR_as_root(m, tjR_e2(TJ_OP_SECOND, x, tjR_const_like(m->root, 0)));
 }
 
 /* x / x -> 1, only where x cannot be 0, inf or NaN (0/0 and inf/inf are NaN) */
@@ -53,7 +47,7 @@ static tj_var *rw_div_self(tjR_match *m)
     tj_var *x = m->v[0];
     if (!known_finite(x, true))
         return NULL;
-    return as_root(m, tjR_e2(TJ_OP_SECOND, x, tjR_const_like(m->root, 1)));
+    return tjR_as_root(m, tjR_e2(TJ_OP_SECOND, x, tjR_const_like(m->root, 1)));
 }
 
 static tj_var *rw_neg_neg(tjR_match *m) { return m->v[0]; }
@@ -78,15 +72,15 @@ static tj_var *rw_pow_const(tjR_match *m)
     if (x->dtype != r->dtype)
         return NULL;
     if (c == 0)
-        return as_root(m, tjR_e2(TJ_OP_SECOND, x, tjR_const_like(r, 1)));
+        return tjR_as_root(m, tjR_e2(TJ_OP_SECOND, x, tjR_const_like(r, 1)));
     if (c == 1)
-        return as_root(m, x);
+        return tjR_as_root(m, x);
     if (c == 2)
-        return as_root(m, tjR_e1(TJ_OP_SQR, x));
+        return tjR_as_root(m, tjR_e1(TJ_OP_SQR, x));
     if (c == 0.5 && fl)
-        return as_root(m, tjR_e1(TJ_OP_SQRT, x));
+        return tjR_as_root(m, tjR_e1(TJ_OP_SQRT, x));
     if (c == -1 && fl)
-        return as_root(m, tjR_e1(TJ_OP_INV, x));
+        return tjR_as_root(m, tjR_e1(TJ_OP_INV, x));
     return NULL;
 }
 
@@ -109,7 +103,7 @@ static tj_var *rw_div_neg(tjR_match *m)
 }
 static tj_var *rw_mul_minus_one(tjR_match *m)
 {
-    return as_root(m, tjR_e1(TJ_OP_NEG, m->v[0]));
+    return tjR_as_root(m, tjR_e1(TJ_OP_NEG, m->v[0]));
 }
 
 /* neg(x * c) -> x * (-c) */
@@ -156,7 +150,7 @@ static tj_var *rw_add_collect(tjR_match *m)
     tjR_sum_of(m->run, r, true, &s);
     if (s.full || s.nconst == 0 || (s.nconst == 1 && s.k != 0) || s.n == 0)
         return NULL;
-    return as_root(m, tjR_sum_build(r, &s));
+    return tjR_as_root(m, tjR_sum_build(r, &s));
 }
 
 /* mul/div trees: constants and negations fold into one constant */
@@ -173,7 +167,7 @@ static tj_var *rw_mul_collect(tjR_match *m)
         return NULL;
     if (!tj_dtype_is_float(r->dtype) && p.k != floor(p.k))
         return NULL;
-    return as_root(m, tjR_product_build(r, &p));
+    return tjR_as_root(m, tjR_product_build(r, &p));
 }
 
 /* ---- second(x, y): y broadcast to x's shape (gradients are full of them) ---- */
@@ -182,7 +176,7 @@ static tj_var *rw_mul_collect(tjR_match *m)
  * an elementwise x never needs computing for its shape) */
 static tj_var *rw_second_useless(tjR_match *m)
 {
-    tj_var *r = m->root, *n = tjR_keep_shape_checks(r, m->v[1]);
+    tj_var *r = m->root, *n = tjR_as_root(m, m->v[1]);
     return n == r ? NULL : n;
 }
 

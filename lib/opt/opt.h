@@ -170,6 +170,11 @@ TJ_HIDDEN tj_var *tjR_scalar_of(tj_var *v);
  * rewrites whose n is elementwise or one of r's operands. NULL when that does not give r's
  * type, or r is too big to tell. */
 TJ_HIDDEN tj_var *tjR_keep_shape_checks(tj_var *r, tj_var *n);
+/* x standing in for a rule's elementwise root: tjR_keep_shape_checks(root, x) */
+static inline tj_var *tjR_as_root(tjR_match *m, tj_var *x)
+{
+    return tjR_keep_shape_checks(m->root, x);
+}
 /* Whether a and b have the same type (dtype, rank, broadcast pattern). */
 static inline bool tjR_same_type(const tj_var *a, const tj_var *b)
 {

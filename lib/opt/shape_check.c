@@ -57,13 +57,9 @@ static bool same_check(const tj_var *a, const tj_var *b)
 {
     if (a == b)
         return true;
-    if (a->op != TJ_OP_CONSTANT || b->op != TJ_OP_CONSTANT || a->bcast != b->bcast ||
-        a->value->ndim != b->value->ndim)
-        return false;
-    for (int d = 0; d < a->value->ndim; d++)
-        if (a->value->shape[d] != b->value->shape[d])
-            return false;
-    return true;
+    return a->op == TJ_OP_CONSTANT && b->op == TJ_OP_CONSTANT && a->bcast == b->bcast &&
+           a->value->ndim == b->value->ndim &&
+           tjA_same_shape(a->value->ndim, a->value->shape, b->value->shape);
 }
 
 static bool visit(tj_var *u, node_set *seen, node_set *leaves, node_set *known)

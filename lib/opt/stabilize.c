@@ -31,33 +31,30 @@ static tj_var *negate(tj_var *x)
 
 /* x for a root whose shape x has by construction (the softmax family) */
 static tj_var *typed(tjR_match *m, tj_var *x) { return tjR_same_type(x, m->root) ? x : NULL; }
-/* x for an elementwise root whose constants or seconds it dropped (log(ones(3) + x) checks
- * the 3) */
-static tj_var *checked(tjR_match *m, tj_var *x) { return tjR_keep_shape_checks(m->root, x); }
 
 static bool floaty(tjR_match *m) { return tj_dtype_is_float(m->root->dtype); }
 
-static tj_var *rw_log1p(tjR_match *m) { return checked(m, tjR_e1(TJ_OP_LOG1P, m->v[0])); }
+static tj_var *rw_log1p(tjR_match *m) { return tjR_as_root(m, tjR_e1(TJ_OP_LOG1P, m->v[0])); }
 static tj_var *rw_log1m(tjR_match *m)
 {
-    return checked(m, tjR_e1(TJ_OP_LOG1P, negate(m->v[0])));
+    return tjR_as_root(m, tjR_e1(TJ_OP_LOG1P, negate(m->v[0])));
 }
-static tj_var *rw_expm1(tjR_match *m) { return checked(m, tjR_e1(TJ_OP_EXPM1, m->v[0])); }
-static tj_var *rw_softplus(tjR_match *m) { return checked(m, tjR_e1(TJ_OP_SOFTPLUS, m->v[0])); }
-static tj_var *rw_sigmoid(tjR_match *m) { return checked(m, tjR_e1(TJ_OP_SIGMOID, m->v[0])); }
+static tj_var *rw_expm1(tjR_match *m) { return tjR_as_root(m, tjR_e1(TJ_OP_EXPM1, m->v[0])); }
+static tj_var *rw_softplus(tjR_match *m) { return tjR_as_root(m, tjR_e1(TJ_OP_SOFTPLUS, m->v[0])); }
+static tj_var *rw_sigmoid(tjR_match *m) { return tjR_as_root(m, tjR_e1(TJ_OP_SIGMOID, m->v[0])); }
 static tj_var *rw_sigmoid_neg(tjR_match *m)
 {
-    return checked(m, tjR_e1(TJ_OP_SIGMOID, negate(m->v[0])));
+    return tjR_as_root(m, tjR_e1(TJ_OP_SIGMOID, negate(m->v[0])));
 }
 /* log(sigmoid x) = -softplus(-x) */
 static tj_var *rw_log_sigmoid(tjR_match *m)
 {
-    return checked(m, negate(tjR_e1(TJ_OP_SOFTPLUS, negate(m->v[0]))));
+    return tjR_as_root(m, negate(tjR_e1(TJ_OP_SOFTPLUS, negate(m->v[0]))));
 }
 /* log(1 - sigmoid x) = -softplus(x) */
 static tj_var *rw_log_1m_sigmoid(tjR_match *m)
 {
-    return checked(m, negate(tjR_e1(TJ_OP_SOFTPLUS, m->v[0])));
+    return tjR_as_root(m, negate(tjR_e1(TJ_OP_SOFTPLUS, m->v[0])));
 }
 
 /* ---- the softmax family ---- */
@@ -302,7 +299,7 @@ static tj_var *rw_sigmoid_product(tjR_match *m)
         tjR_product rest;
         family_of(&p, u, &fam, &rest);
         if (abs(fam.p) + abs(fam.q) < fam.count) {
-            tj_var *n = checked(m, with_family(r, &rest, u, fam.p, fam.q));
+            tj_var *n = tjR_as_root(m, with_family(r, &rest, u, fam.p, fam.q));
             if (n)
                 return n;
         }
@@ -319,7 +316,7 @@ static tj_var *rw_sigmoid_product(tjR_match *m)
                     others.f[others.n] = rest.f[k];
                     others.e[others.n++] = rest.e[k];
                 }
-            tj_var *n = checked(m, distribute(m, f, &others, &fam));
+            tj_var *n = tjR_as_root(m, distribute(m, f, &others, &fam));
             if (n)
                 return n;
         }
@@ -345,7 +342,7 @@ static tj_var *rw_product_cancel(tjR_match *m)
             return NULL; /* an x/x that may be 0/0 for a good reason: not ours to cancel */
         any = any || p.e[i] == 0;
     }
-    return any ? checked(m, tjR_product_build(r, &p)) : NULL;
+    return any ? tjR_as_root(m, tjR_product_build(r, &p)) : NULL;
 }
 
 static const tjR_rule rules[] = {
